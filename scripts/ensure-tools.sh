@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs, only when missing, every tool Coffer's build needs on a fresh Debian 12 machine
+# (run as root). Sourced by scripts/serve.sh and scripts/test.sh; safe to run again.
+#
+# Versions follow ../shared/TOOLCHAIN.md: cargo-leptos 0.3.10 (0.3.11 needs a newer rustc),
+# wasm-bindgen-cli equal to the wasm-bindgen pinned in Cargo.lock, wasm-opt from the npm
+# `binaryen` package (Debian's binaryen breaks hydration). cargo-leptos must never download
+# these itself: GitHub is not reachable.
+set -euo pipefail
+
+COFFER_CACHE="${COFFER_CACHE:-/var/cache/coffer}"
+export COFFER_CACHE
+mkdir -p "$COFFER_CACHE"
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132.0.0
+
+TOOLS_ROOT="$COFFER_CACHE/tools"
+NODE_TOOLS="$COFFER_CACHE/node-tools"
+export PATH="$TOOLS_ROOT/bin:$NODE_TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# Build artefacts live outside the clone so a second run on the same machine is warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$COFFER_CACHE/target}"
+
+log() { printf '\033[1;34m[ensure-tools]\033[0m %s\n' "$*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 14 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --root "$TOOLS_ROOT"
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Without --locked: with it, a webpki-roots pin fails to build (TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS_ROOT"
+fi
+
+if ! command -v wasm-opt >/dev/null 2>&1 || ! wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+  log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+  mkdir -p "$NODE_TOOLS"
+  npm install --prefix "$NODE_TOOLS" --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null
+fi

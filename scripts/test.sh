@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests on SQLite, the integration tests again on a real
+# PostgreSQL with a real Redis, then the Playwright browser tests in Debian's Chromium.
+# Installs what is missing (build tools, Debian packages, npm packages) and starts PostgreSQL and
+# Redis on loopback for the run. Run from the repo root, as root, on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+source scripts/ensure-tools.sh
+log() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
+
+PG_BIN=/usr/lib/postgresql/15/bin
+need=()
+[ -x "$PG_BIN/initdb" ] || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -d end2end/node_modules/@playwright/test ]; then
+  log "installing Playwright (npm, no browser download)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund >/dev/null
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$WORK/pg/data/postmaster.pid" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The same RUSTFLAGS as cargo-leptos' debug build, so tests reuse its compiled dependencies.
+export RUSTFLAGS="--cfg erase_components"
+
+log "building the app (cargo leptos build)"
+cargo leptos build
+
+log "unit and integration tests on SQLite"
+cargo test --features ssr 2>&1 | tee "$WORK/sqlite.log"
+
+log "starting PostgreSQL and Redis on loopback"
+mkdir -p "$WORK/pg" && chown postgres "$WORK/pg" && echo ci > "$WORK/pg/pw"
+runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -U ci --pwfile="$WORK/pg/pw" -A scram-sha-256 --auth-local=trust >/dev/null
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
+  -o "-c listen_addresses=127.0.0.1 -p 55432 -k $WORK/pg -c fsync=off -c max_connections=300" >/dev/null
+redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+log "integration tests on PostgreSQL + Redis"
+COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres \
+COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390 \
+  cargo test --features ssr --test api 2>&1 | tee "$WORK/postgres.log"
+
+log "browser tests (Playwright, Debian Chromium)"
+E2E_PORT=3417
+COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" \
+  COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$E2E_PORT/health" >/dev/null && break; sleep 0.2; done
+if ! (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$E2E_PORT" npx playwright test); then
+  log "browser tests failed; server log follows"; tail -50 "$WORK/e2e-server.log"; exit 1
+fi
+log "all tests passed"

@@ -1,0 +1,64 @@
+//! Sign-in, registration, sign-out and "who am I" for the pages.
+
+use leptos::prelude::*;
+
+use crate::app::{error::PageError, model::UserInfo};
+
+/// The signed-in user of this browser, if any.
+#[server(prefix = "/app", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<UserInfo>, PageError> {
+    use crate::server::{http::server_fns::web_request, service::web_sessions};
+    let req = web_request().await?;
+    let user = web_sessions::current(&req.state, &req.session).await?;
+    Ok(user.map(|(user, _)| user.into()))
+}
+
+/// The error a form without JavaScript left for its page (read once).
+#[server(prefix = "/app", endpoint = "form_error")]
+pub async fn take_form_error() -> Result<Option<PageError>, PageError> {
+    use crate::server::http::server_fns::web_request;
+    Ok(web_request().await?.take_flash_error().await)
+}
+
+#[server(prefix = "/app", endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{accounts, web_sessions},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let user = accounts::authenticate(&req.state, &email, password, &req.meta).await?;
+        web_sessions::start(&req.state, &req.session, &user, &req.meta).await
+    }
+    .await;
+    req.finish("/login", Some("/"), result).await
+}
+
+#[server(prefix = "/app", endpoint = "register")]
+pub async fn register(email: String, username: String, password: String) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{accounts, web_sessions},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let input = accounts::Registration {
+            email,
+            username,
+            password,
+        };
+        let user = accounts::register(&req.state, input, &req.meta).await?;
+        web_sessions::start(&req.state, &req.session, &user, &req.meta).await
+    }
+    .await;
+    req.finish("/register", Some("/"), result).await
+}
+
+#[server(prefix = "/app", endpoint = "logout")]
+pub async fn logout() -> Result<(), PageError> {
+    use crate::server::{http::server_fns::web_request, service::web_sessions};
+    let req = web_request().await?;
+    let result = web_sessions::end(&req.state, &req.session, &req.meta).await;
+    req.finish("/", Some("/login"), result).await
+}

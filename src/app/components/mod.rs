@@ -1,0 +1,2 @@
+pub mod form_error;
+pub mod header;

@@ -1,0 +1,85 @@
+//! Everything the browser sees. Compiles for the server (rendering) and for wasm (hydration).
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::app::{
+    api::auth::{Login, Logout, Register},
+    components::header::Header,
+    pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage},
+};
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The actions that change who is signed in. Anything showing the current user re-reads it
+/// when one of them completes.
+#[derive(Clone, Copy)]
+pub struct AuthActions {
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+}
+
+impl AuthActions {
+    /// Changes whenever any of the actions completes.
+    pub fn version(&self) -> (usize, usize, usize) {
+        (
+            self.login.version().get(),
+            self.register.version().get(),
+            self.logout.version().get(),
+        )
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(AuthActions {
+        login: ServerAction::<Login>::new(),
+        register: ServerAction::<Register>::new(),
+        logout: ServerAction::<Logout>::new(),
+    });
+
+    view! {
+        <Stylesheet id="coffer" href="/pkg/coffer.css"/>
+        <Title text="Coffer"/>
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/register") view=RegisterPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

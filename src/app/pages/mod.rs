@@ -1,0 +1,4 @@
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod register;

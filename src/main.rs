@@ -1,0 +1,106 @@
+//! The `coffer` binary: serves by default; operator commands as subcommands.
+
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+use coffer::server::{
+    config::Settings,
+    service::accounts::{self, Registration},
+    startup::{self, Application},
+};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "coffer",
+    version,
+    about = "Self-hosted secure file transfer and sharing"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and the REST API (the default).
+    Serve,
+    /// Create an admin account. The password is read from COFFER_ADMIN_PASSWORD or, if unset,
+    /// from the first line of standard input (so it never appears in the process list).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn,fred=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("COFFER_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("coffer: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            app.run_until(startup::shutdown_signal())
+                .await
+                .map_err(|e| format!("server error: {e}"))
+        }
+        Command::CreateAdmin { email, username } => {
+            let password = match std::env::var("COFFER_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprintln!("Password for {username} (one line on standard input):");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .map_err(|e| e.to_string())?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let (state, _) = startup::build_state(settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = accounts::create_admin(
+                &state,
+                Registration {
+                    email,
+                    username,
+                    password,
+                },
+            )
+            .await
+            .map_err(|e| e.detail())?;
+            println!(
+                "Created admin {} <{}> (id {})",
+                user.username, user.email, user.id
+            );
+            Ok(())
+        }
+    }
+}

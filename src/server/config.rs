@@ -1,0 +1,269 @@
+//! Every setting, read once at start: built-in defaults, then `Leptos.toml`, then the
+//! environment (which wins). The environment names are fixed by the spec; operators rely on them.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+/// Coffer's configuration, resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub site_addr: SocketAddr,
+    pub site_root: String,
+    pub output_name: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key Coffer writes, so several installations can share one Redis.
+    pub redis_prefix: String,
+    /// Base of links handed out (share links later); `https` turns on Secure cookies and HSTS.
+    pub public_url: String,
+    pub rate_login_per_min: u32,
+    pub session_idle: Duration,
+    pub session_lifetime: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+/// The file layer: every key optional, names in kebab-case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileSettings {
+    site_addr: Option<String>,
+    site_root: Option<String>,
+    output_name: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
+    public_url: Option<String>,
+    rate_login_per_min: Option<u32>,
+    session_idle_hours: Option<u64>,
+    session_lifetime_days: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    File { path: String, message: String },
+    #[error("{name}={value:?} is not valid: {message}")]
+    Value {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Reads `Leptos.toml` (or the file named by `COFFER_CONFIG`) if present, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let path = std::env::var("COFFER_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<FileSettings>(&text).map_err(|e| ConfigError::File {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileSettings::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Self::resolve(file, |name| {
+            std::env::var(name).ok().filter(|v| !v.is_empty())
+        })
+    }
+
+    fn resolve(
+        file: FileSettings,
+        env: impl Fn(&'static str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let pick = |name: &'static str, from_file: Option<String>, default: &str| {
+            env(name)
+                .or(from_file)
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let site_addr_raw = pick("LEPTOS_SITE_ADDR", file.site_addr, "127.0.0.1:3000");
+        let site_addr = site_addr_raw
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError::Value {
+                name: "LEPTOS_SITE_ADDR",
+                value: site_addr_raw.clone(),
+                message: e.to_string(),
+            })?;
+        let data_dir = PathBuf::from(pick("COFFER_DATA_DIR", file.data_dir, "./data"));
+        let default_db = format!("sqlite://{}?mode=rwc", data_dir.join("coffer.db").display());
+        let database_url = pick("DATABASE_URL", file.database_url, &default_db);
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Value {
+                name: "DATABASE_URL",
+                value: redact_url(&database_url),
+                message: "expected sqlite://… or postgres://…".into(),
+            });
+        }
+        let public_url = pick(
+            "COFFER_PUBLIC_URL",
+            file.public_url,
+            "http://127.0.0.1:3000",
+        )
+        .trim_end_matches('/')
+        .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Value {
+                name: "COFFER_PUBLIC_URL",
+                value: public_url,
+                message: "expected an http:// or https:// URL".into(),
+            });
+        }
+        let number = |name: &'static str, from_file: Option<u64>, default: u64| match env(name) {
+            Some(raw) => raw.trim().parse::<u64>().map_err(|e| ConfigError::Value {
+                name,
+                value: raw,
+                message: e.to_string(),
+            }),
+            None => Ok(from_file.unwrap_or(default)),
+        };
+        let rate_login = number(
+            "COFFER_RATE_LOGIN_PER_MIN",
+            file.rate_login_per_min.map(u64::from),
+            10,
+        )?;
+        let idle_hours = number("COFFER_SESSION_IDLE_HOURS", file.session_idle_hours, 12)?;
+        let lifetime_days = number(
+            "COFFER_SESSION_LIFETIME_DAYS",
+            file.session_lifetime_days,
+            7,
+        )?;
+        Ok(Settings {
+            site_addr,
+            site_root: pick("LEPTOS_SITE_ROOT", file.site_root, "target/site"),
+            output_name: pick("LEPTOS_OUTPUT_NAME", file.output_name, "coffer"),
+            data_dir,
+            database_url,
+            redis_url: env("REDIS_URL").or(file.redis_url),
+            redis_prefix: pick("COFFER_REDIS_PREFIX", file.redis_prefix, "coffer"),
+            public_url,
+            rate_login_per_min: u32::try_from(rate_login).unwrap_or(u32::MAX),
+            session_idle: Duration::from_secs(idle_hours * 3600),
+            session_lifetime: Duration::from_secs(lifetime_days * 86_400),
+            access_token_ttl: Duration::from_secs(30 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 86_400),
+        })
+    }
+
+    /// Settings for tests and tools: defaults only, nothing read from the file or environment.
+    pub fn defaults_for(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        let mut settings =
+            Self::resolve(FileSettings::default(), |_| None).expect("defaults are valid");
+        settings.database_url = database_url.unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("coffer.db").display())
+        });
+        settings.data_dir = data_dir;
+        settings
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The origin (scheme://host[:port]) browsers send for pages of this site.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
+        match self.public_url[after_scheme..].find('/') {
+            Some(i) => &self.public_url[..after_scheme + i],
+            None => &self.public_url,
+        }
+    }
+
+    pub fn leptos_options(&self) -> leptos::config::LeptosOptions {
+        leptos::config::LeptosOptions::builder()
+            .output_name(self.output_name.as_str())
+            .site_root(self.site_root.as_str())
+            .site_addr(self.site_addr)
+            .build()
+    }
+}
+
+/// Hides the password of a database URL before it is shown anywhere.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn resolve(file: &str, env: &[(&'static str, &str)]) -> Result<Settings, ConfigError> {
+        let env: HashMap<_, _> = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        Settings::resolve(toml::from_str(file).unwrap(), |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = resolve("", &[]).unwrap();
+        assert_eq!(s.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.site_root, "target/site");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.database_url, "sqlite://./data/coffer.db?mode=rwc");
+        assert_eq!(s.public_url, "http://127.0.0.1:3000");
+        assert_eq!(s.rate_login_per_min, 10);
+        assert_eq!(s.session_idle, Duration::from_secs(12 * 3600));
+        assert_eq!(s.session_lifetime, Duration::from_secs(7 * 86400));
+        assert!(s.redis_url.is_none());
+        assert!(!s.is_https());
+    }
+
+    #[test]
+    fn environment_wins_over_file() {
+        let s = resolve(
+            "site-addr = \"0.0.0.0:8080\"\ndata-dir = \"/srv/coffer\"",
+            &[("LEPTOS_SITE_ADDR", "127.0.0.1:9999")],
+        )
+        .unwrap();
+        assert_eq!(s.site_addr.to_string(), "127.0.0.1:9999");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/coffer"));
+        assert_eq!(s.database_url, "sqlite:///srv/coffer/coffer.db?mode=rwc");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = resolve("", &[("COFFER_RATE_LOGIN_PER_MIN", "ten")]).unwrap_err();
+        assert!(
+            err.to_string().contains("COFFER_RATE_LOGIN_PER_MIN"),
+            "{err}"
+        );
+        let err = resolve("", &[("DATABASE_URL", "mysql://u:secret@h/db")]).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(toml::from_str::<FileSettings>("site-adr = \"x\"").is_err());
+    }
+
+    #[test]
+    fn https_public_url_and_origin() {
+        let s = resolve(
+            "",
+            &[("COFFER_PUBLIC_URL", "https://files.example.org/coffer/")],
+        )
+        .unwrap();
+        assert!(s.is_https());
+        assert_eq!(s.public_origin(), "https://files.example.org");
+    }
+}

@@ -1,0 +1,137 @@
+//! The `users` table.
+
+use sqlx::{AnyPool, FromRow};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub is_active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, email, username, password_hash, role, is_active, created_at, updated_at, last_login";
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    /// `None`: admin if this is the first account, else user (decided in the same statement).
+    pub role: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Inserts a user and returns the role it got.
+pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<String, sqlx::Error> {
+    let sql = "INSERT INTO users (id, email, username, password_hash, role, is_active, created_at, updated_at) \
+               SELECT $1, $2, $3, $4, \
+                      COALESCE(CAST($5 AS TEXT), CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END), \
+                      $6, $7, $7 \
+               RETURNING role";
+    sqlx::query_scalar(sql)
+        .bind(user.id)
+        .bind(user.email)
+        .bind(user.username)
+        .bind(user.password_hash)
+        .bind(user.role)
+        .bind(true)
+        .bind(user.now)
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn find_by_id(pool: &AnyPool, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn find_by_email(pool: &AnyPool, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn email_exists(pool: &AnyPool, email: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .map(|n: i64| n > 0)
+}
+
+pub async fn username_exists(pool: &AnyPool, username: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE lower(username) = lower($1)")
+        .bind(username)
+        .fetch_one(pool)
+        .await
+        .map(|n: i64| n > 0)
+}
+
+pub async fn list(pool: &AnyPool, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn record_login(pool: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_password_hash(
+    pool: &AnyPool,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+pub async fn set_active(
+    pool: &AnyPool,
+    id: &str,
+    active: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+pub async fn set_role(pool: &AnyPool, id: &str, role: &str, now: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}

@@ -1,0 +1,187 @@
+//! The one error type of the service layer, and its two mappings: to an HTTP response with a
+//! `{"detail","code"}` body (REST, middleware) and to the [`PageError`] a page shows.
+//!
+//! Variants carry what a client may know. Internal failures are logged with their cause and
+//! reach the client only as "internal_error", never with SQL, paths or key material.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+use crate::app::error::PageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Validation(String),
+    #[error("this email address is already registered")]
+    EmailTaken,
+    #[error("this username is already taken")]
+    UsernameTaken,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("this account has been disabled")]
+    AccountDisabled,
+    #[error("you need to sign in")]
+    Unauthenticated,
+    #[error("the token is invalid or has expired")]
+    InvalidToken,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("cross-site request refused")]
+    CrossSiteRequest,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("a required service is unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
+        Error::Internal(format!("{context}: {cause}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::EmailTaken | Error::UsernameTaken => StatusCode::CONFLICT,
+            Error::InvalidCredentials | Error::Unauthenticated | Error::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::AccountDisabled | Error::Forbidden | Error::CrossSiteRequest => {
+                StatusCode::FORBIDDEN
+            }
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code; scripts match on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation(_) => "validation_error",
+            Error::EmailTaken => "email_taken",
+            Error::UsernameTaken => "username_taken",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::AccountDisabled => "account_disabled",
+            Error::Unauthenticated => "not_authenticated",
+            Error::InvalidToken => "invalid_token",
+            Error::Forbidden => "forbidden",
+            Error::CrossSiteRequest => "cross_site_request",
+            Error::NotFound(_) => "not_found",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Unavailable(_) => "unavailable",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The sentence shown to people; internal causes stay in the log.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Internal(_) => "Something went wrong on the server. Please try again.".into(),
+            Error::Unavailable(_) => "A service Coffer depends on is unavailable.".into(),
+            other => {
+                let text = other.to_string();
+                let mut chars = text.chars();
+                match chars.next() {
+                    Some(first) => first.to_uppercase().chain(chars).collect(),
+                    None => text,
+                }
+            }
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Error::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Error::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            _ => {}
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::internal("database", e)
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for people.
+    pub detail: String,
+    /// A stable code for programs, e.g. `invalid_credentials`.
+    pub code: String,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = ErrorBody {
+            detail: self.detail(),
+            code: self.code().to_owned(),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Error::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs.max(1)),
+            );
+        }
+        if response.status() == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        e.log();
+        PageError::new(e.code(), e.detail())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let e = Error::internal("database", "no such table: users at /srv/data/coffer.db");
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.detail().contains("users"));
+        let page: PageError = e.into();
+        assert_eq!(page.code, "internal_error");
+        assert!(!page.detail.contains("/srv"));
+    }
+
+    #[test]
+    fn details_read_as_sentences() {
+        assert_eq!(
+            Error::InvalidCredentials.detail(),
+            "Wrong email or password"
+        );
+        assert_eq!(
+            Error::RateLimited {
+                retry_after_secs: 7
+            }
+            .status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}

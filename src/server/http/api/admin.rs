@@ -1,0 +1,79 @@
+//! `/api/v1/admin/*`: user management.
+
+use axum::{
+    extract::{Path, Query, State},
+    Json,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    app::model::UserInfo,
+    server::{
+        error::{ErrorBody, Result},
+        http::extract::{ApiJson, ApiUser, ClientMeta},
+        service::accounts,
+        state::AppState,
+    },
+};
+
+#[derive(Deserialize, IntoParams)]
+pub struct Page {
+    /// At most 500; default 100.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UserPatch {
+    /// `admin` or `user`.
+    pub role: Option<String>,
+    /// `false` disables the account and ends its sessions and tokens at once.
+    pub is_active: Option<bool>,
+}
+
+/// Every user (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(Page), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Users", body = [UserInfo]),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    Query(page): Query<Page>,
+) -> Result<Json<Vec<UserInfo>>> {
+    let users = accounts::list_users(
+        &state,
+        &auth.user,
+        page.limit.unwrap_or(100),
+        page.offset.unwrap_or(0),
+    )
+    .await?;
+    Ok(Json(users.into_iter().map(Into::into).collect()))
+}
+
+/// Change a user's role or active flag (admins only).
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", request_body = UserPatch,
+    params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated user", body = UserInfo),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Invalid change", body = ErrorBody),
+    ))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> Result<Json<UserInfo>> {
+    let changes = accounts::UserChanges {
+        role: patch.role,
+        is_active: patch.is_active,
+    };
+    let user = accounts::update_user(&state, &auth.user, &id, changes, &meta).await?;
+    Ok(Json(user.into()))
+}

@@ -1,0 +1,79 @@
+//! Request extractors shared by the REST handlers.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts},
+    http::{header, request::Parts},
+};
+
+use crate::server::{
+    db::users::UserRow,
+    error::Error,
+    service::{api_tokens, RequestMeta},
+    state::AppState,
+};
+
+/// JSON body whose rejections (wrong content type, malformed or missing fields) answer in the
+/// API's error format.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        Error::Validation(rejection.body_text())
+    }
+}
+
+/// The client's address and user agent, for audit and rate limits.
+pub fn request_meta(parts: &Parts) -> RequestMeta {
+    RequestMeta {
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip().to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect()),
+    }
+}
+
+pub struct ClientMeta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientMeta(request_meta(parts)))
+    }
+}
+
+/// The user behind `Authorization: Bearer <access token>`.
+pub struct ApiUser {
+    pub user: UserRow,
+    pub family_id: String,
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Error::Unauthenticated)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(Error::Unauthenticated)?;
+        let (user, family_id) = api_tokens::authenticate(state, token.trim()).await?;
+        Ok(ApiUser { user, family_id })
+    }
+}

@@ -1,0 +1,101 @@
+//! The HTTP front doors: the Leptos pages and their server functions, the REST API, the docs,
+//! the probes; and the middleware stack they all sit behind.
+
+pub mod api;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod server_fns;
+pub mod session_store;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{request::Parts, HeaderName},
+    middleware::from_fn_with_state,
+    response::IntoResponse,
+    routing::{get, post},
+    Router,
+};
+use leptos::{nonce::Nonce, prelude::*};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::{
+    app::{shell, App},
+    server::{http::session_store::SessionBackend, state::AppState},
+};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every page render and server function finds in its Leptos context: the app state and
+/// the CSP nonce chosen by `middleware::security_headers` for this request.
+fn leptos_context(state: &AppState) {
+    provide_context(state.clone());
+    if let Some(nonce) =
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<Nonce>().cloned())
+    {
+        provide_context(nonce);
+    }
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    leptos_axum::handle_server_fns_with_context(move || leptos_context(&state), req).await
+}
+
+/// The session cookie: `__Host-` prefixed and `Secure` behind https, HttpOnly, SameSite=Lax,
+/// expiring after the idle timeout.
+fn session_layer(state: &AppState, store: SessionBackend) -> SessionManagerLayer<SessionBackend> {
+    let settings = state.settings();
+    let https = settings.is_https();
+    let idle = time::Duration::try_from(settings.session_idle).unwrap_or(time::Duration::hours(12));
+    SessionManagerLayer::new(store)
+        .with_name(if https {
+            "__Host-coffer_session"
+        } else {
+            "coffer_session"
+        })
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+pub fn router(state: AppState, sessions: SessionBackend) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || leptos_context(&state)
+    };
+    let options = state.leptos_options().clone();
+    let docs = SwaggerUi::new("/docs").config(Config::new(["/api/v1/openapi.json"]));
+
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .nest("/api/v1", api::router())
+        .merge(docs)
+        .route("/app/{*fn_name}", post(server_fn_handler))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(session_layer(&state, sessions))
+        .layer(from_fn_with_state(state.clone(), middleware::reject_cross_site))
+        .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,88 @@
+//! Glue for the Leptos server functions (the pages' front door): the request's state, session
+//! and client, and how an outcome reaches the page with or without JavaScript.
+
+use axum::http::{header, request::Parts};
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+use crate::{
+    app::error::PageError,
+    server::{error::Error, http::extract::request_meta, service::RequestMeta, state::AppState},
+};
+
+const FLASH_ERROR_KEY: &str = "flash_error";
+
+/// What a server function needs to call the service layer.
+pub struct WebRequest {
+    pub state: AppState,
+    pub session: Session,
+    pub meta: RequestMeta,
+    /// A plain HTML form post (JavaScript off): outcomes become redirects.
+    pub plain_form: bool,
+}
+
+pub async fn web_request() -> Result<WebRequest, PageError> {
+    let state = use_context::<AppState>()
+        .ok_or_else(|| Error::internal("server fn", "no AppState in context"))?;
+    let parts =
+        use_context::<Parts>().ok_or_else(|| Error::internal("server fn", "no request parts"))?;
+    let session = leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| Error::internal("server fn", format!("no session: {e:?}")))?;
+    let plain_form = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    Ok(WebRequest {
+        state,
+        session,
+        meta: request_meta(&parts),
+        plain_form,
+    })
+}
+
+impl WebRequest {
+    /// Finishes a form's server function. On success, goes to `success_to` (if any). On failure
+    /// the error is returned to the hydrated page; for a plain form post it is also kept in the
+    /// session for one read and the browser is sent back to `form_page`, which shows it. (The
+    /// error never travels in the URL, so no link can put words on our pages.)
+    pub async fn finish<T>(
+        &self,
+        form_page: &str,
+        success_to: Option<&str>,
+        result: Result<T, Error>,
+    ) -> Result<T, PageError> {
+        match result {
+            Ok(value) => {
+                if let Some(to) = success_to {
+                    leptos_axum::redirect(to);
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                if let Error::RateLimited { retry_after_secs } = &e {
+                    let options = expect_context::<leptos_axum::ResponseOptions>();
+                    options.insert_header(header::RETRY_AFTER, (*retry_after_secs).into());
+                }
+                let page_error = PageError::from(e);
+                if self.plain_form {
+                    if let Err(e) = self.session.insert(FLASH_ERROR_KEY, &page_error).await {
+                        tracing::warn!(error = %e, "could not keep the form error for the next page");
+                    }
+                    leptos_axum::redirect(form_page);
+                }
+                Err(page_error)
+            }
+        }
+    }
+
+    /// The error a plain form post left for this page, read once.
+    pub async fn take_flash_error(&self) -> Option<PageError> {
+        self.session
+            .remove::<PageError>(FLASH_ERROR_KEY)
+            .await
+            .ok()
+            .flatten()
+    }
+}

@@ -1,0 +1,185 @@
+//! Bearer tokens for the REST API. Tokens are 256 random bits, shown once, stored as SHA-256
+//! hashes (a database leak yields nothing usable). Access tokens live 30 minutes; refresh tokens
+//! 7 days and are single-use: refreshing spends the old one and issues a new pair in the same
+//! family. Presenting a spent refresh token means it was stolen or replayed, so the whole family
+//! is revoked.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::server::{
+    db::{self, tokens, tokens::TokenKind, users::UserRow},
+    error::{Error, Result},
+    service::{
+        accounts,
+        audit::{self, action, Event},
+        RequestMeta,
+    },
+    state::AppState,
+};
+
+const ACCESS_PREFIX: &str = "cfa_";
+const REFRESH_PREFIX: &str = "cfr_";
+
+/// A freshly issued pair; the only time the plaintext tokens exist.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+fn generate(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair> {
+    let pool = &state.db().pool;
+    let now = db::now();
+    let settings = state.settings();
+    let access = generate(ACCESS_PREFIX);
+    let refresh = generate(REFRESH_PREFIX);
+    let access_ttl = settings.access_token_ttl.as_secs();
+    tokens::insert_token(
+        pool,
+        &digest(&access),
+        family_id,
+        TokenKind::Access,
+        now,
+        now + access_ttl as i64,
+    )
+    .await?;
+    tokens::insert_token(
+        pool,
+        &digest(&refresh),
+        family_id,
+        TokenKind::Refresh,
+        now,
+        now + settings.refresh_token_ttl.as_secs() as i64,
+    )
+    .await?;
+    Ok(TokenPair {
+        access_token: access,
+        refresh_token: refresh,
+        expires_in: access_ttl,
+    })
+}
+
+/// Starts a new token family for a user who has just passed every login factor.
+pub async fn issue(state: &AppState, user: &UserRow, meta: &RequestMeta) -> Result<TokenPair> {
+    let family = db::new_id();
+    tokens::insert_family(&state.db().pool, &family, &user.id, db::now()).await?;
+    let pair = issue_in_family(state, &family).await?;
+    accounts::login_succeeded(state, user, "api", meta).await?;
+    Ok(pair)
+}
+
+/// Exchanges a refresh token for a new pair.
+pub async fn refresh(
+    state: &AppState,
+    refresh_token: &str,
+    meta: &RequestMeta,
+) -> Result<TokenPair> {
+    let pool = &state.db().pool;
+    let now = db::now();
+    let hash = digest(refresh_token.trim());
+    let row = tokens::find(pool, &hash)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    if row.kind != TokenKind::Refresh.as_str()
+        || row.family_revoked_at.is_some()
+        || row.expires_at <= now
+    {
+        return Err(Error::InvalidToken);
+    }
+    if row.spent_at.is_some() || !tokens::spend(pool, &hash, now).await? {
+        tokens::revoke_family(pool, &row.family_id, now).await?;
+        audit::record(
+            state,
+            meta,
+            Event {
+                actor_id: Some(&row.user_id),
+                action: action::TOKEN_REUSE,
+                target: Some(&row.family_id),
+                detail: Some("spent refresh token presented again; family revoked".into()),
+            },
+        )
+        .await;
+        return Err(Error::InvalidToken);
+    }
+    accounts::active_user(state, &row.user_id)
+        .await
+        .map_err(|_| Error::InvalidToken)?;
+    issue_in_family(state, &row.family_id).await
+}
+
+/// The user behind a live access token.
+pub async fn authenticate(state: &AppState, access_token: &str) -> Result<(UserRow, String)> {
+    let row = tokens::find(&state.db().pool, &digest(access_token))
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    if row.kind != TokenKind::Access.as_str()
+        || row.family_revoked_at.is_some()
+        || row.expires_at <= db::now()
+    {
+        return Err(Error::InvalidToken);
+    }
+    let user = accounts::active_user(state, &row.user_id)
+        .await
+        .map_err(|_| Error::InvalidToken)?;
+    Ok((user, row.family_id))
+}
+
+/// Revokes the family of the presented access token (this login's tokens, refresh included).
+pub async fn logout(
+    state: &AppState,
+    user: &UserRow,
+    family_id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    tokens::revoke_family(&state.db().pool, family_id, db::now()).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id: Some(&user.id),
+            action: action::LOGOUT,
+            target: Some(family_id),
+            detail: Some("api".into()),
+        },
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bit_url_safe_and_distinct() {
+        let a = generate(ACCESS_PREFIX);
+        let b = generate(ACCESS_PREFIX);
+        assert_ne!(a, b);
+        let body = a.strip_prefix(ACCESS_PREFIX).unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
+        assert!(body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn stored_digest_is_not_the_token() {
+        let t = generate(REFRESH_PREFIX);
+        let d = digest(&t);
+        assert_eq!(d.len(), 64);
+        assert!(!d.contains(&t[4..]));
+    }
+}

@@ -1,0 +1,43 @@
+//! The audit log: who did what, when, from where. Writing an entry never fails the action it
+//! records; a failed write is logged loudly instead.
+
+use crate::server::{
+    db::{self, audit::AuditRow},
+    service::RequestMeta,
+    state::AppState,
+};
+
+/// Audit actions; the strings are stable (admins filter by them).
+pub mod action {
+    pub const REGISTER: &str = "user.register";
+    pub const LOGIN_OK: &str = "login.ok";
+    pub const LOGIN_FAILED: &str = "login.failed";
+    pub const LOGOUT: &str = "logout";
+    pub const PASSWORD_CHANGED: &str = "user.password_changed";
+    pub const TOKEN_REUSE: &str = "token.refresh_reuse";
+    pub const ADMIN_CREATED: &str = "admin.create_admin";
+    pub const ADMIN_USER_UPDATED: &str = "admin.user_updated";
+}
+
+pub struct Event<'a> {
+    pub actor_id: Option<&'a str>,
+    pub action: &'static str,
+    pub target: Option<&'a str>,
+    pub detail: Option<String>,
+}
+
+pub async fn record(state: &AppState, meta: &RequestMeta, event: Event<'_>) {
+    let row = AuditRow {
+        id: db::new_id(),
+        at: db::now(),
+        actor_id: event.actor_id.map(str::to_owned),
+        action: event.action.to_owned(),
+        target: event.target.map(str::to_owned),
+        ip: meta.ip.clone(),
+        detail: event.detail,
+    };
+    tracing::info!(action = row.action, actor = ?row.actor_id, target = ?row.target, ip = ?row.ip, "audit");
+    if let Err(e) = db::audit::insert(&state.db().pool, &row).await {
+        tracing::error!(error = %e, action = row.action, "could not write audit entry");
+    }
+}

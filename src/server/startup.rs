@@ -1,0 +1,209 @@
+//! Builds the application from [`Settings`]: database (migrated), Redis, session store, rate
+//! limits, router; then serves until a shutdown signal, finishing in-flight requests.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_sessions_redis_store::fred::{
+    clients::Pool as RedisPool,
+    interfaces::ClientLike,
+    types::{config::Config as RedisConfig, Builder as RedisBuilder},
+};
+
+use crate::server::{
+    config::{redact_url, ConfigError, Settings},
+    db::{self, Database},
+    http::{self, session_store::SessionBackend},
+    service::rate_limit::{Limits, RateLimiter},
+    state::AppState,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: sqlx::Error },
+    #[error("cannot connect to Redis {url}: {message}")]
+    Redis { url: String, message: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The state and session store, without a listener (also used by CLI commands).
+pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend), StartupError> {
+    ensure_data_dir(&settings)?;
+    let url = settings.database_url.clone();
+    let database = Database::connect(&url)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: redact_url(&url),
+            source,
+        })?;
+    let limits = Limits {
+        login_per_min: settings.rate_login_per_min,
+    };
+    let (limiter, redis, sessions) = match &settings.redis_url {
+        Some(redis_url) => {
+            let pool = connect_redis(redis_url).await?;
+            (
+                RateLimiter::redis(pool.clone(), &settings.redis_prefix, limits),
+                Some(pool.clone()),
+                SessionBackend::redis(pool),
+            )
+        }
+        None => {
+            let sessions =
+                SessionBackend::sql(&url)
+                    .await
+                    .map_err(|source| StartupError::Database {
+                        url: redact_url(&url),
+                        source,
+                    })?;
+            (RateLimiter::in_memory(limits), None, sessions)
+        }
+    };
+    Ok((AppState::new(settings, database, limiter, redis), sessions))
+}
+
+fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {
+    let dir = &settings.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        // The data dir will hold the master key and the blobs: owner only.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+async fn connect_redis(url: &str) -> Result<RedisPool, StartupError> {
+    let err = |message: String| StartupError::Redis {
+        url: redact_url(url),
+        message,
+    };
+    let config = RedisConfig::from_url(url).map_err(|e| err(e.to_string()))?;
+    let pool = RedisBuilder::from_config(config)
+        .with_connection_config(|c| c.connection_timeout = Duration::from_secs(5))
+        .set_policy(
+            tower_sessions_redis_store::fred::types::config::ReconnectPolicy::new_exponential(
+                0, 100, 30_000, 2,
+            ),
+        )
+        .build_pool(4)
+        .map_err(|e| err(e.to_string()))?;
+    pool.init().await.map_err(|e| err(e.to_string()))?;
+    Ok(pool)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    sessions: SessionBackend,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let addr = settings.site_addr;
+        let (state, sessions) = build_state(settings).await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        let router = http::router(state.clone(), sessions.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+            sessions,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_periodically(
+            self.state.clone(),
+            self.sessions.clone(),
+        ));
+        tracing::info!(addr = %self.local_addr(), "coffer is listening");
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        sweeper.abort();
+        tracing::info!("coffer stopped");
+        result
+    }
+}
+
+/// Deletes expired sessions and tokens, forgets idle rate-limit counters.
+async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let now = db::now();
+        let pool = &state.db().pool;
+        if let Err(e) = db::web_sessions::delete_expired(pool, now).await {
+            tracing::warn!(error = %e, "could not sweep expired browser sessions");
+        }
+        if let Err(e) = db::tokens::delete_expired(pool, now).await {
+            tracing::warn!(error = %e, "could not sweep expired tokens");
+        }
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!(error = %e, "could not sweep expired cookie sessions");
+        }
+        state.limiter().sweep();
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

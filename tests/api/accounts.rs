@@ -1,0 +1,205 @@
+//! POST /api/v1/auth/register and POST /api/v1/auth/login.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with, PASSWORD};
+
+#[tokio::test]
+async fn first_account_becomes_admin_and_the_next_a_user() {
+    let app = spawn_app().await;
+    let first = app.register("alice").await;
+    assert_eq!(first["role"], "admin");
+    assert_eq!(first["email"], "alice@example.org");
+    assert_eq!(first["is_active"], true);
+    assert_eq!(first["two_factor_enabled"], false);
+    assert!(first["last_login"].is_null());
+    assert!(
+        uuid::Uuid::parse_str(first["id"].as_str().unwrap()).is_ok(),
+        "ids are UUIDs"
+    );
+    assert!(first.get("password_hash").is_none());
+    let second = app.register("bob").await;
+    assert_eq!(second["role"], "user");
+}
+
+#[tokio::test]
+async fn taken_email_returns_409() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "ALICE@example.org", "username": "other", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "email_taken");
+}
+
+#[tokio::test]
+async fn taken_username_returns_409_whatever_its_case() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "x@example.org", "username": "ALICE", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::CONFLICT).await,
+        "username_taken"
+    );
+}
+
+#[tokio::test]
+async fn invalid_registrations_return_422_and_create_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        json!({"email": "a@example.org", "username": "alice", "password": "short"}),
+        json!({"email": "not-an-email", "username": "alice", "password": PASSWORD}),
+        json!({"email": "a@example.org", "username": "a", "password": PASSWORD}),
+        json!({"email": "a@example.org", "username": "alice"}),
+        json!("nonsense"),
+    ];
+    for body in cases {
+        let res = app.post_json("/api/v1/auth/register", &body).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+            "validation_error",
+            "{body}"
+        );
+    }
+    // Nothing was created: the name is still free and the next account is the first (admin).
+    assert_eq!(app.register("alice").await["role"], "admin");
+}
+
+#[tokio::test]
+async fn password_is_checked_for_length_in_the_message() {
+    let app = spawn_app().await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "a@example.org", "username": "alice", "password": "1234567"}),
+        )
+        .await;
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("at least 8"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn login_returns_a_bearer_token_pair() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "alice@example.org", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 1800);
+    assert!(body["access_token"].as_str().unwrap().len() >= 43);
+    assert_ne!(body["access_token"], body["refresh_token"]);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_both_return_401() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let wrong = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "alice@example.org", "password": "wrong password"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(wrong, StatusCode::UNAUTHORIZED).await,
+        "invalid_credentials"
+    );
+    let unknown = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "nobody@example.org", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        error_code(unknown, StatusCode::UNAUTHORIZED).await,
+        "invalid_credentials"
+    );
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_account_with_retry_after() {
+    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    app.register("alice").await;
+    for _ in 0..3 {
+        let res = app
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"email": "alice@example.org", "password": "nope nope"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "alice@example.org", "password": PASSWORD}),
+        )
+        .await;
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_zero_switches_it_off() {
+    let app = spawn_app_with(|s| s.rate_login_per_min = 0).await;
+    app.register("alice").await;
+    for _ in 0..15 {
+        let res = app
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"email": "alice@example.org", "password": "nope nope"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn logins_are_audited_ok_and_failed() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let _ = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "alice@example.org", "password": "bad password"}),
+        )
+        .await;
+    app.login("alice").await;
+    let id = alice["id"].as_str().unwrap();
+    let pool = &app.state.db().pool;
+    let failed = coffer::server::db::audit::list(pool, Some(id), Some("login.failed"), 10)
+        .await
+        .unwrap();
+    let ok = coffer::server::db::audit::list(pool, Some(id), Some("login.ok"), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].ip.as_deref(), Some("127.0.0.1"));
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: each starts a real Coffer on a random port with its own database (a temp
+//! SQLite file, or a fresh PostgreSQL database when `COFFER_TEST_POSTGRES_URL` is set) and, when
+//! `COFFER_TEST_REDIS_URL` is set, sessions and rate limits in a real Redis.
+
+mod helpers;
+
+mod accounts;
+mod admin;
+mod auth_tokens;
+mod platform;
+mod web;

@@ -1,0 +1,215 @@
+//! The pages' server functions as a browser without JavaScript uses them: sessions, cookies,
+//! errors on the page, CSRF.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{new_client, spawn_app, spawn_app_with, PASSWORD};
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("coffer_session="))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn register_form_signs_in_and_redirects_home() {
+    let app = spawn_app().await;
+    let browser = new_client();
+    let res = app
+        .form_post(
+            &browser,
+            "register",
+            &[
+                ("email", "alice@example.org"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/");
+    let (status, html) = app.page(&browser, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Signed in as"), "{html}");
+    assert!(html.contains("alice"));
+}
+
+#[tokio::test]
+async fn session_cookie_is_httponly_lax_and_rotates_at_login() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    // A failed attempt gives the browser a session (it carries the error to the page).
+    let res = app
+        .form_post(
+            &browser,
+            "login",
+            &[("email", "alice@example.org"), ("password", "wrong one")],
+        )
+        .await;
+    let before = session_cookie(&res).expect("session cookie after failed login");
+    assert!(before.contains("HttpOnly"), "{before}");
+    assert!(before.contains("SameSite=Lax"), "{before}");
+    assert!(
+        !before.contains("Secure"),
+        "plain http: no Secure flag: {before}"
+    );
+    let res = app
+        .form_post(
+            &browser,
+            "login",
+            &[("email", "alice@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let after = session_cookie(&res).expect("new session cookie at login");
+    let id = |c: &str| c.split(';').next().unwrap().to_owned();
+    assert_ne!(id(&before), id(&after), "session id must rotate at login");
+}
+
+#[tokio::test]
+async fn https_public_url_gives_host_prefixed_secure_cookie_and_hsts() {
+    let app = spawn_app_with(|s| s.public_url = "https://files.example.org".into()).await;
+    app.register("alice").await;
+    let browser = new_client();
+    let res = browser
+        .post(app.url("/app/login"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", "alice@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-coffer_session="))
+        .expect("__Host- cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    assert!(res.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn wrong_password_shows_a_message_on_the_login_page_without_javascript() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    let res = app
+        .form_post(
+            &browser,
+            "login",
+            &[("email", "alice@example.org"), ("password", "wrong one")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/login");
+    let (_, html) = app.page(&browser, "/login").await;
+    assert!(html.contains("Wrong email or password"), "{html}");
+    // Shown once: a reload does not repeat it.
+    let (_, html) = app.page(&browser, "/login").await;
+    assert!(!html.contains("Wrong email or password"));
+}
+
+#[tokio::test]
+async fn register_errors_are_shown_on_the_register_page() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    let res = app
+        .form_post(
+            &browser,
+            "register",
+            &[
+                ("email", "alice@example.org"),
+                ("username", "alice2"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/register");
+    let (_, html) = app.page(&browser, "/register").await;
+    assert!(html.contains("already registered"), "{html}");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    let res = app
+        .form_post(
+            &browser,
+            "login",
+            &[("email", "alice@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    let cookie = session_cookie(&res).unwrap();
+    let cookie_pair = cookie.split(';').next().unwrap().to_owned();
+    let res = app.form_post(&browser, "logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/login");
+    // Replaying the old cookie from another client: the session is gone server-side.
+    let replay = reqwest::Client::new()
+        .get(app.url("/"))
+        .header("cookie", cookie_pair)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!replay.contains("Signed in as"));
+}
+
+#[tokio::test]
+async fn cross_site_form_posts_are_refused_with_403() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    let cases: [&[(&str, &str)]; 4] = [
+        &[("origin", "https://evil.example")],
+        &[("sec-fetch-site", "cross-site"), ("origin", "null")],
+        &[("origin", "null")],
+        &[],
+    ];
+    for headers in cases {
+        let mut req = browser
+            .post(app.url("/app/login"))
+            .header("accept", "text/html")
+            .form(&[("email", "alice@example.org"), ("password", PASSWORD)]);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "cross_site_request");
+    }
+    // Same-origin fetch metadata (what browsers send from our pages) passes.
+    let res = browser
+        .post(app.url("/app/login"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", "alice@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn unknown_pages_return_404_in_words() {
+    let app = spawn_app().await;
+    let (status, html) = app.page(&app.client, "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found"));
+}
