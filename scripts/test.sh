@@ -43,7 +43,8 @@ log "unit and integration tests on SQLite"
 cargo test --features ssr 2>&1 | tee "$WORK/sqlite.log"
 
 log "starting PostgreSQL and Redis on loopback"
-mkdir -p "$WORK/pg" && chown postgres "$WORK/pg" && echo ci > "$WORK/pg/pw"
+chmod 711 "$WORK"  # postgres must reach its directory inside root's temp dir
+mkdir -p "$WORK/pg" && echo ci > "$WORK/pg/pw" && chown -R postgres "$WORK/pg"
 runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -U ci --pwfile="$WORK/pg/pw" -A scram-sha-256 --auth-local=trust >/dev/null
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
   -o "-c listen_addresses=127.0.0.1 -p 55432 -k $WORK/pg -c fsync=off -c max_connections=300" >/dev/null

@@ -8,7 +8,7 @@ CREATE TABLE users (
     username      TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     role          TEXT NOT NULL CHECK (role IN ('admin', 'user')),
-    is_active     BOOLEAN NOT NULL,
+    is_active     BIGINT NOT NULL CHECK (is_active IN (0, 1)),  -- 0/1: the Any driver has no SQLite bool
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL,
     last_login    BIGINT

@@ -9,10 +9,18 @@ pub struct UserRow {
     pub username: String,
     pub password_hash: String,
     pub role: String,
-    pub is_active: bool,
+    /// 0 or 1 (see the migration); read through [`UserRow::is_active`].
+    #[sqlx(rename = "is_active")]
+    pub active_flag: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login: Option<i64>,
+}
+
+impl UserRow {
+    pub fn is_active(&self) -> bool {
+        self.active_flag != 0
+    }
 }
 
 const COLUMNS: &str =
@@ -41,7 +49,7 @@ pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<String, sqlx::
         .bind(user.username)
         .bind(user.password_hash)
         .bind(user.role)
-        .bind(true)
+        .bind(1_i64)
         .bind(user.now)
         .fetch_one(pool)
         .await
@@ -118,7 +126,7 @@ pub async fn set_active(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
-        .bind(active)
+        .bind(i64::from(active))
         .bind(now)
         .bind(id)
         .execute(pool)

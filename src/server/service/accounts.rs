@@ -47,12 +47,13 @@ impl Role {
 
 impl From<UserRow> for UserInfo {
     fn from(row: UserRow) -> Self {
+        let is_active = row.is_active();
         UserInfo {
             id: row.id,
             email: row.email,
             username: row.username,
             role: row.role,
-            is_active: row.is_active,
+            is_active,
             two_factor_enabled: false,
             created_at: db::to_datetime(row.created_at),
             last_login: row.last_login.map(db::to_datetime),
@@ -224,7 +225,7 @@ pub async fn authenticate(
             return Err(Error::InvalidCredentials);
         }
     };
-    if !user.is_active {
+    if !user.is_active() {
         audit::record(
             state,
             meta,
@@ -266,7 +267,7 @@ pub async fn login_succeeded(
 /// An active user by id, or `Unauthenticated`.
 pub async fn active_user(state: &AppState, id: &str) -> Result<UserRow> {
     match users::find_by_id(&state.db().pool, id).await? {
-        Some(user) if user.is_active => Ok(user),
+        Some(user) if user.is_active() => Ok(user),
         _ => Err(Error::Unauthenticated),
     }
 }

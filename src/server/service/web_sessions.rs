@@ -70,7 +70,7 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<(User
         return Ok(None);
     };
     match db::users::find_by_id(pool, &row.user_id).await? {
-        Some(user) if user.is_active => {
+        Some(user) if user.is_active() => {
             if now - row.last_seen_at >= TOUCH_EVERY_SECS {
                 db::web_sessions::touch(pool, &id, now).await?;
             }
