@@ -79,10 +79,19 @@ impl WebRequest {
 
     /// The error a plain form post left for this page, read once.
     pub async fn take_flash_error(&self) -> Option<PageError> {
-        self.session
+        let error = self
+            .session
             .remove::<PageError>(FLASH_ERROR_KEY)
             .await
             .ok()
-            .flatten()
+            .flatten();
+        if error.is_some() {
+            // Pages stream: the session layer may have saved the session before this ran, so
+            // persist the removal here or the message would show again on the next page.
+            if let Err(e) = self.session.save().await {
+                tracing::warn!(error = %e, "could not clear the shown form error");
+            }
+        }
+        error
     }
 }
