@@ -35,6 +35,9 @@ trap cleanup EXIT
 
 # The same RUSTFLAGS as cargo-leptos' debug build, so tests reuse its compiled dependencies.
 export RUSTFLAGS="--cfg erase_components"
+# cargo-leptos compiles with this set; leptos reads it at compile time to name the wasm file,
+# and `cargo test` rebuilds the same `coffer` binary the browser tests run.
+export LEPTOS_OUTPUT_NAME=coffer
 
 log "building the app (cargo leptos build)"
 cargo leptos build
