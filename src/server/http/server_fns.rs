@@ -71,6 +71,10 @@ impl WebRequest {
                         tracing::warn!(error = %e, "could not keep the form error for the next page");
                     }
                     leptos_axum::redirect(form_page);
+                    // The error status would otherwise win and the browser would show a bare
+                    // error body instead of following the redirect back to the form.
+                    expect_context::<leptos_axum::ResponseOptions>()
+                        .set_status(axum::http::StatusCode::FOUND);
                 }
                 Err(page_error)
             }
