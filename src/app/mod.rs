@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::app::{
@@ -59,6 +59,13 @@ impl AuthActions {
     }
 }
 
+/// How every page is rendered: the whole page is ready before the response starts. Out-of-order
+/// streaming (Leptos' default) moves resolved content into place with a script, so without
+/// JavaScript a form's error or the signed-in header would never appear; and session changes
+/// made while rendering (a form error read once) are saved by the session layer only if the
+/// response has not started yet.
+const PAGE_RENDERING: SsrMode = SsrMode::Async;
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -75,9 +82,9 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/") view=HomePage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
                 </Routes>
             </main>
         </Router>

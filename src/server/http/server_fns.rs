@@ -71,10 +71,6 @@ impl WebRequest {
                         tracing::warn!(error = %e, "could not keep the form error for the next page");
                     }
                     leptos_axum::redirect(form_page);
-                    // The error status would otherwise win and the browser would show a bare
-                    // error body instead of following the redirect back to the form.
-                    expect_context::<leptos_axum::ResponseOptions>()
-                        .set_status(axum::http::StatusCode::FOUND);
                 }
                 Err(page_error)
             }
@@ -83,19 +79,10 @@ impl WebRequest {
 
     /// The error a plain form post left for this page, read once.
     pub async fn take_flash_error(&self) -> Option<PageError> {
-        let error = self
-            .session
+        self.session
             .remove::<PageError>(FLASH_ERROR_KEY)
             .await
             .ok()
-            .flatten();
-        if error.is_some() {
-            // Pages stream: the session layer may have saved the session before this ran, so
-            // persist the removal here or the message would show again on the next page.
-            if let Err(e) = self.session.save().await {
-                tracing::warn!(error = %e, "could not clear the shown form error");
-            }
-        }
-        error
+            .flatten()
     }
 }
