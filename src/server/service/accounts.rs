@@ -264,12 +264,11 @@ pub async fn login_succeeded(
     Ok(())
 }
 
-/// An active user by id, or `Unauthenticated`.
-pub async fn active_user(state: &AppState, id: &str) -> Result<UserRow> {
-    match users::find_by_id(&state.db().pool, id).await? {
-        Some(user) if user.is_active() => Ok(user),
-        _ => Err(Error::Unauthenticated),
-    }
+/// The user with this id if it exists and is active: the one rule every way of signing in
+/// (browser session, access token, refresh) applies on each use.
+pub async fn find_active(state: &AppState, id: &str) -> Result<Option<UserRow>> {
+    let user = users::find_by_id(&state.db().pool, id).await?;
+    Ok(user.filter(UserRow::is_active))
 }
 
 /// Changes a password after checking the current one, then ends every other session and token

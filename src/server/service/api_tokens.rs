@@ -114,9 +114,9 @@ pub async fn refresh(
         .await;
         return Err(Error::InvalidToken);
     }
-    accounts::active_user(state, &row.user_id)
-        .await
-        .map_err(|_| Error::InvalidToken)?;
+    accounts::find_active(state, &row.user_id)
+        .await?
+        .ok_or(Error::InvalidToken)?;
     issue_in_family(state, &row.family_id).await
 }
 
@@ -131,9 +131,9 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> Result<(UserR
     {
         return Err(Error::InvalidToken);
     }
-    let user = accounts::active_user(state, &row.user_id)
-        .await
-        .map_err(|_| Error::InvalidToken)?;
+    let user = accounts::find_active(state, &row.user_id)
+        .await?
+        .ok_or(Error::InvalidToken)?;
     Ok((user, row.family_id))
 }
 

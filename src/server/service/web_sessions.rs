@@ -69,19 +69,15 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<(User
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     };
-    match db::users::find_by_id(pool, &row.user_id).await? {
-        Some(user) if user.is_active() => {
-            if now - row.last_seen_at >= TOUCH_EVERY_SECS {
-                db::web_sessions::touch(pool, &id, now).await?;
-            }
-            Ok(Some((user, id)))
-        }
-        _ => {
-            db::web_sessions::delete(pool, &id).await?;
-            session.flush().await.map_err(session_error)?;
-            Ok(None)
-        }
+    let Some(user) = accounts::find_active(state, &row.user_id).await? else {
+        db::web_sessions::delete(pool, &id).await?;
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    };
+    if now - row.last_seen_at >= TOUCH_EVERY_SECS {
+        db::web_sessions::touch(pool, &id, now).await?;
     }
+    Ok(Some((user, id)))
 }
 
 /// The signed-in user, or `Unauthenticated`.
