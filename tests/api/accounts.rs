@@ -3,6 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use coffer::server::db::users;
+
 use crate::helpers::{error_code, spawn_app, spawn_app_with, PASSWORD};
 
 #[tokio::test]
@@ -21,6 +23,40 @@ async fn first_account_becomes_admin_and_the_next_a_user() {
     assert!(first.get("password_hash").is_none());
     let second = app.register("bob").await;
     assert_eq!(second["role"], "user");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_first_accounts_make_exactly_one_admin() {
+    // Straight at the store, on several threads, so the inserts really overlap (password
+    // hashing would spread registrations out over milliseconds and hide the race).
+    let app = spawn_app().await;
+    let pool = app.state.db().pool.clone();
+    // Open the connections first, so no insert waits for a connect while another commits.
+    drop(futures::future::join_all((0..8).map(|_| pool.acquire())).await);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let inserts = (0..8).map(|i| {
+        let (pool, start) = (pool.clone(), start.clone());
+        tokio::spawn(async move {
+            let (id, email, username) = (
+                uuid::Uuid::new_v4().to_string(),
+                format!("founder{i}@example.org"),
+                format!("founder{i}"),
+            );
+            let user = users::NewUser {
+                id: &id,
+                email: &email,
+                username: &username,
+                password_hash: "x",
+                role: None,
+                now: 1,
+            };
+            start.wait().await;
+            users::insert(&pool, &user).await.expect("insert")
+        })
+    });
+    let roles: Vec<String> = futures::future::try_join_all(inserts).await.unwrap();
+    let admins = roles.iter().filter(|role| *role == "admin").count();
+    assert_eq!(admins, 1, "roles: {roles:?}");
 }
 
 #[tokio::test]

@@ -31,28 +31,42 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub username: &'a str,
     pub password_hash: &'a str,
-    /// `None`: admin if this is the first account, else user (decided in the same statement).
+    /// `None`: admin if this is the first account of the installation, else user.
     pub role: Option<&'a str>,
     pub now: i64,
 }
 
-/// Inserts a user and returns the role it got.
+/// Inserts a user and returns the role it got. Every insert tries to take the `first_admin`
+/// claim in the same transaction; the primary key lets exactly one account ever hold it, however
+/// many register at once, and a failed insert gives the claim back.
 pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<String, sqlx::Error> {
-    let sql = "INSERT INTO users (id, email, username, password_hash, role, is_active, created_at, updated_at) \
-               SELECT $1, $2, $3, $4, \
-                      COALESCE(CAST($5 AS TEXT), CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END), \
-                      $6, $7, $7 \
-               RETURNING role";
-    sqlx::query_scalar(sql)
-        .bind(user.id)
-        .bind(user.email)
-        .bind(user.username)
-        .bind(user.password_hash)
-        .bind(user.role)
-        .bind(1_i64)
-        .bind(user.now)
-        .fetch_one(pool)
-        .await
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query(
+        "INSERT INTO instance_claims (name, user_id, claimed_at) VALUES ('first_admin', $1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(user.id)
+    .bind(user.now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let role = user.role.unwrap_or(if claimed { "admin" } else { "user" });
+    sqlx::query(
+        "INSERT INTO users (id, email, username, password_hash, role, is_active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(user.id)
+    .bind(user.email)
+    .bind(user.username)
+    .bind(user.password_hash)
+    .bind(role)
+    .bind(1_i64)
+    .bind(user.now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(role.to_owned())
 }
 
 pub async fn find_by_id(pool: &AnyPool, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
