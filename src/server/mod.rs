@@ -2,6 +2,7 @@
 //! service layer (every rule) and the repositories beneath it.
 
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;

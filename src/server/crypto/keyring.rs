@@ -1,0 +1,285 @@
+//! Master keys: they wrap every file's data key (and other small secrets) with AES-256-GCM.
+//!
+//! Each master key has an id derived from it (a truncated SHA-256 under a fixed label), stored
+//! with everything it wraps. A keyring holds the current key, which wraps everything new, and
+//! any previous keys, which still unwrap what they wrapped until a rotation has re-wrapped it all
+//! under the current one. A wrapped value is `nonce (12 random bytes) ‖ ciphertext ‖ tag`, with a
+//! purpose label as associated data, so a value wrapped for one purpose cannot be passed off as
+//! another.
+
+use aes_gcm::{
+    aead::{Aead, KeyInit, Payload},
+    Aes256Gcm, Key, Nonce,
+};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::{segments::DataKey, CryptoError};
+
+const NONCE_LEN: usize = 12;
+const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
+
+/// One 256-bit master key and its id.
+#[derive(Clone)]
+pub struct MasterKey {
+    id: String,
+    bytes: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MasterKey {
+    /// A fresh key from the operating system's CSPRNG.
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(bytes.as_mut());
+        Self::from_bytes(bytes)
+    }
+
+    /// A key given as base64 of exactly 32 bytes (surrounding whitespace ignored).
+    pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
+        let decoded = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| CryptoError::BadMasterKey)?,
+        );
+        let bytes: [u8; 32] = decoded
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::BadMasterKey)?;
+        Ok(Self::from_bytes(Zeroizing::new(bytes)))
+    }
+
+    fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"coffer master key id\0");
+        hash.update(bytes.as_ref());
+        let id = hex::encode(&hash.finalize()[..8]);
+        Self { id, bytes }
+    }
+
+    /// The key's id: 16 hex digits, safe to store and show.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key as base64, for writing it to its file.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(STANDARD.encode(self.bytes.as_ref()))
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.bytes.as_ref()))
+    }
+}
+
+/// A secret sealed by a master key, with that key's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrappedKey {
+    pub master_key_id: String,
+    pub sealed: Vec<u8>,
+}
+
+/// The current master key and the previous ones that may still be needed to unwrap.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl Keyring {
+    /// `previous` keys equal to `current` are dropped.
+    pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        let previous = previous
+            .into_iter()
+            .filter(|k| k.id != current.id)
+            .collect();
+        Self { current, previous }
+    }
+
+    pub fn current(&self) -> &MasterKey {
+        &self.current
+    }
+
+    pub fn previous(&self) -> &[MasterKey] {
+        &self.previous
+    }
+
+    /// Wraps a file's data key under the current master key.
+    pub fn wrap_data_key(&self, key: &DataKey) -> WrappedKey {
+        self.seal(DATA_KEY_PURPOSE, key.as_bytes())
+    }
+
+    /// Unwraps a data key with whichever loaded master key wrapped it.
+    pub fn unwrap_data_key(&self, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
+        let plain = self.open(DATA_KEY_PURPOSE, wrapped)?;
+        let bytes: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Integrity)?;
+        Ok(DataKey::from_bytes(bytes))
+    }
+
+    /// Seals a small secret under the current master key. `purpose` is bound to the result:
+    /// opening it under another purpose fails.
+    pub fn seal(&self, purpose: &[u8], secret: &[u8]) -> WrappedKey {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ciphertext = self
+            .current
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret,
+                    aad: purpose,
+                },
+            )
+            .expect("AES-GCM encryption of a small secret cannot fail");
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        WrappedKey {
+            master_key_id: self.current.id.clone(),
+            sealed,
+        }
+    }
+
+    /// Opens a secret sealed by [`seal`](Self::seal) under any loaded master key.
+    pub fn open(
+        &self,
+        purpose: &[u8],
+        wrapped: &WrappedKey,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let key = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == wrapped.master_key_id)
+            .ok_or_else(|| CryptoError::UnknownMasterKey(wrapped.master_key_id.clone()))?;
+        if wrapped.sealed.len() < NONCE_LEN {
+            return Err(CryptoError::Integrity);
+        }
+        let (nonce, ciphertext) = wrapped.sealed.split_at(NONCE_LEN);
+        key.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: purpose,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Integrity)
+    }
+
+    /// Re-wraps a value under the current key (a no-op when it already is).
+    pub fn rewrap_data_key(&self, wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
+        if wrapped.master_key_id == self.current.id {
+            return Ok(wrapped.clone());
+        }
+        Ok(self.wrap_data_key(&self.unwrap_data_key(wrapped)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEVENS: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+    #[test]
+    fn key_id_is_a_stable_function_of_the_key() {
+        // sha256("coffer master key id\0" ‖ [7; 32]), first 8 bytes, computed independently.
+        assert_eq!(
+            MasterKey::from_base64(SEVENS).unwrap().id(),
+            "760a7033961b8473"
+        );
+        let a = MasterKey::generate();
+        assert_ne!(a.id(), MasterKey::generate().id());
+        let again = MasterKey::from_base64(&a.to_base64()).unwrap();
+        assert_eq!(again.id(), a.id());
+    }
+
+    #[test]
+    fn master_keys_must_be_32_bytes_of_base64() {
+        assert_eq!(
+            MasterKey::from_base64("not base64!").unwrap_err(),
+            CryptoError::BadMasterKey
+        );
+        assert_eq!(
+            MasterKey::from_base64(&STANDARD.encode([1u8; 16])).unwrap_err(),
+            CryptoError::BadMasterKey
+        );
+        assert!(MasterKey::from_base64(&format!("  {SEVENS}\n")).is_ok());
+    }
+
+    #[test]
+    fn data_keys_round_trip_and_name_their_master_key() {
+        let ring = Keyring::new(MasterKey::generate(), vec![]);
+        let key = DataKey::from_bytes([9; 32]);
+        let wrapped = ring.wrap_data_key(&key);
+        assert_eq!(wrapped.master_key_id, ring.current().id());
+        assert_eq!(wrapped.sealed.len(), 12 + 32 + 16);
+        assert!(!wrapped.sealed.windows(32).any(|w| w == [9; 32]));
+        assert_eq!(ring.unwrap_data_key(&wrapped).unwrap().as_bytes(), &[9; 32]);
+    }
+
+    #[test]
+    fn tampered_wrapped_keys_and_other_purposes_fail() {
+        let ring = Keyring::new(MasterKey::generate(), vec![]);
+        let wrapped = ring.wrap_data_key(&DataKey::generate());
+        for i in [0, 12, wrapped.sealed.len() - 1] {
+            let mut bad = wrapped.clone();
+            bad.sealed[i] ^= 0x80;
+            assert_eq!(
+                ring.unwrap_data_key(&bad).err(),
+                Some(CryptoError::Integrity)
+            );
+        }
+        let mut short = wrapped.clone();
+        short.sealed.truncate(5);
+        assert_eq!(
+            ring.unwrap_data_key(&short).err(),
+            Some(CryptoError::Integrity)
+        );
+        let secret = ring.seal(b"coffer:totp:v1", &[9; 32]);
+        assert_eq!(
+            ring.unwrap_data_key(&secret).err(),
+            Some(CryptoError::Integrity),
+            "a secret sealed for another purpose is not a data key"
+        );
+    }
+
+    #[test]
+    fn rotation_keeps_old_wraps_readable_and_rewraps_under_the_new_key() {
+        let old = MasterKey::generate();
+        let before = Keyring::new(old.clone(), vec![]);
+        let key = DataKey::generate();
+        let wrapped = before.wrap_data_key(&key);
+
+        let new = MasterKey::generate();
+        let during = Keyring::new(new.clone(), vec![old]);
+        assert_eq!(
+            during.unwrap_data_key(&wrapped).unwrap().as_bytes(),
+            key.as_bytes()
+        );
+        let rewrapped = during.rewrap_data_key(&wrapped).unwrap();
+        assert_eq!(rewrapped.master_key_id, new.id());
+
+        let after = Keyring::new(new, vec![]);
+        assert_eq!(
+            after.unwrap_data_key(&rewrapped).unwrap().as_bytes(),
+            key.as_bytes()
+        );
+        assert_eq!(
+            after.unwrap_data_key(&wrapped).err(),
+            Some(CryptoError::UnknownMasterKey(before.current().id().into()))
+        );
+    }
+}

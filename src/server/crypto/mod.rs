@@ -1,0 +1,31 @@
+//! Encryption at rest, and nothing else: no I/O, no storage, no database.
+//!
+//! - [`segments`]: a file's content under its own random data key, sealed in fixed-size
+//!   AES-256-GCM segments (the STREAM construction), so it can be written and read as a stream
+//!   and any byte range can be decrypted without the rest.
+//! - [`keyring`]: the master keys that wrap those data keys (and other small secrets), each with
+//!   a stable id, so the master key can be rotated by re-wrapping data keys alone.
+
+pub mod keyring;
+pub mod segments;
+
+pub use keyring::{Keyring, MasterKey, WrappedKey};
+pub use segments::{DataKey, NoncePrefix, SegmentDecryptor, SegmentEncryptor};
+
+/// Why decryption (or, rarely, encryption) failed. Deliberately vague about the cause: a wrong
+/// key, a flipped bit, a truncated or reordered blob all look the same to whoever asks.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The ciphertext is not what was sealed: tampered, truncated, extended or reordered.
+    #[error("encrypted data failed its integrity check")]
+    Integrity,
+    /// A wrapped key names a master key this keyring does not hold.
+    #[error("master key {0} is not loaded")]
+    UnknownMasterKey(String),
+    /// A file has more segments than the 32-bit segment counter can number (256 TiB).
+    #[error("file too large to encrypt")]
+    TooLarge,
+    /// A master key was not 32 bytes of base64.
+    #[error("a master key must be 32 bytes, base64-encoded")]
+    BadMasterKey,
+}
