@@ -19,11 +19,41 @@ pub struct Settings {
     /// Base of links handed out (share links later); `https` turns on Secure cookies and HSTS.
     pub public_url: String,
     pub rate_login_per_min: u32,
+    pub rate_upload_per_min: u32,
+    pub rate_download_per_min: u32,
+    pub storage: StorageSettings,
+    /// `COFFER_MASTER_KEY`: base64 of 32 bytes; further comma-separated keys are previous ones,
+    /// still read during a rotation. Unset: a key generated into the data dir.
+    pub master_key: Option<String>,
+    pub max_upload_bytes: u64,
+    /// Lower-case, each with its leading dot.
+    pub allowed_extensions: Vec<String>,
+    /// SHA-256 digests the built-in scanner reports as infected.
+    pub scan_blocklist: Vec<[u8; 32]>,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
 }
+
+/// Where blobs are kept.
+#[derive(Clone, Debug)]
+pub enum StorageSettings {
+    Fs {
+        root: PathBuf,
+    },
+    Memory,
+    S3 {
+        endpoint: Option<String>,
+        bucket: String,
+        region: String,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+    },
+}
+
+pub const DEFAULT_ALLOWED_EXTENSIONS: &str =
+    ".pdf,.doc,.docx,.xls,.xlsx,.txt,.csv,.jpg,.jpeg,.png,.gif,.zip";
 
 /// The file layer: every key optional, names in kebab-case.
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +68,18 @@ struct FileSettings {
     redis_prefix: Option<String>,
     public_url: Option<String>,
     rate_login_per_min: Option<u32>,
+    rate_upload_per_min: Option<u32>,
+    rate_download_per_min: Option<u32>,
+    storage: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_bucket: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    master_key: Option<String>,
+    max_upload_bytes: Option<u64>,
+    allowed_extensions: Option<String>,
+    scan_blocklist: Option<String>,
     session_idle_hours: Option<u64>,
     session_lifetime_days: Option<u64>,
 }
@@ -133,6 +175,57 @@ impl Settings {
             file.rate_login_per_min.map(u64::from),
             10,
         )?;
+        let rate_upload = number(
+            "COFFER_RATE_UPLOAD_PER_MIN",
+            file.rate_upload_per_min.map(u64::from),
+            5,
+        )?;
+        let rate_download = number(
+            "COFFER_RATE_DOWNLOAD_PER_MIN",
+            file.rate_download_per_min.map(u64::from),
+            30,
+        )?;
+        let max_upload_bytes = number(
+            "COFFER_MAX_UPLOAD_BYTES",
+            file.max_upload_bytes,
+            100 * 1024 * 1024,
+        )?;
+        let storage = match pick("COFFER_STORAGE", file.storage, "fs").as_str() {
+            "fs" => StorageSettings::Fs {
+                root: data_dir.clone(),
+            },
+            "memory" => StorageSettings::Memory,
+            "s3" => StorageSettings::S3 {
+                endpoint: env("COFFER_S3_ENDPOINT").or(file.s3_endpoint),
+                bucket: env("COFFER_S3_BUCKET")
+                    .or(file.s3_bucket)
+                    .ok_or(ConfigError::Value {
+                        name: "COFFER_S3_BUCKET",
+                        value: String::new(),
+                        message: "required when COFFER_STORAGE=s3".into(),
+                    })?,
+                region: pick("COFFER_S3_REGION", file.s3_region, "us-east-1"),
+                access_key_id: env("COFFER_S3_ACCESS_KEY_ID").or(file.s3_access_key_id),
+                secret_access_key: env("COFFER_S3_SECRET_ACCESS_KEY").or(file.s3_secret_access_key),
+            },
+            other => {
+                return Err(ConfigError::Value {
+                    name: "COFFER_STORAGE",
+                    value: other.to_owned(),
+                    message: "expected fs, s3 or memory".into(),
+                })
+            }
+        };
+        let allowed_extensions = parse_extensions(&pick(
+            "COFFER_ALLOWED_EXTENSIONS",
+            file.allowed_extensions,
+            DEFAULT_ALLOWED_EXTENSIONS,
+        ));
+        let scan_blocklist = parse_blocklist(
+            &env("COFFER_SCAN_BLOCKLIST")
+                .or(file.scan_blocklist)
+                .unwrap_or_default(),
+        )?;
         let idle_hours = number("COFFER_SESSION_IDLE_HOURS", file.session_idle_hours, 12)?;
         let lifetime_days = number(
             "COFFER_SESSION_LIFETIME_DAYS",
@@ -149,6 +242,13 @@ impl Settings {
             redis_prefix: pick("COFFER_REDIS_PREFIX", file.redis_prefix, "coffer"),
             public_url,
             rate_login_per_min: u32::try_from(rate_login).unwrap_or(u32::MAX),
+            rate_upload_per_min: u32::try_from(rate_upload).unwrap_or(u32::MAX),
+            rate_download_per_min: u32::try_from(rate_download).unwrap_or(u32::MAX),
+            storage,
+            master_key: env("COFFER_MASTER_KEY").or(file.master_key),
+            max_upload_bytes,
+            allowed_extensions,
+            scan_blocklist,
             session_idle: Duration::from_secs(idle_hours * 3600),
             session_lifetime: Duration::from_secs(lifetime_days * 86_400),
             access_token_ttl: Duration::from_secs(30 * 60),
@@ -163,6 +263,9 @@ impl Settings {
         settings.database_url = database_url.unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("coffer.db").display())
         });
+        settings.storage = StorageSettings::Fs {
+            root: data_dir.clone(),
+        };
         settings.data_dir = data_dir;
         settings
     }
@@ -187,6 +290,37 @@ impl Settings {
             .site_addr(self.site_addr)
             .build()
     }
+}
+
+/// `".PDF, txt,.csv"` → `[".pdf", ".txt", ".csv"]`.
+fn parse_extensions(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != ".")
+        .map(|e| {
+            if e.starts_with('.') {
+                e
+            } else {
+                format!(".{e}")
+            }
+        })
+        .collect()
+}
+
+/// Comma- or whitespace-separated SHA-256 digests in hex.
+fn parse_blocklist(list: &str) -> Result<Vec<[u8; 32]>, ConfigError> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+        .map(|digest| {
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(digest, &mut out).map_err(|_| ConfigError::Value {
+                name: "COFFER_SCAN_BLOCKLIST",
+                value: digest.to_owned(),
+                message: "expected SHA-256 digests as 64 hex digits".into(),
+            })?;
+            Ok(out)
+        })
+        .collect()
 }
 
 /// Hides the password of a database URL before it is shown anywhere.
@@ -249,6 +383,49 @@ mod tests {
         );
         let err = resolve("", &[("DATABASE_URL", "mysql://u:secret@h/db")]).unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn file_settings_defaults_match_the_spec() {
+        let s = resolve("", &[]).unwrap();
+        assert_eq!(s.max_upload_bytes, 104_857_600);
+        assert_eq!((s.rate_upload_per_min, s.rate_download_per_min), (5, 30));
+        assert_eq!(s.allowed_extensions.len(), 12);
+        assert!(s.allowed_extensions.contains(&".docx".to_string()));
+        assert!(
+            matches!(s.storage, StorageSettings::Fs { ref root } if root == &PathBuf::from("./data"))
+        );
+        assert!(s.master_key.is_none());
+        assert!(s.scan_blocklist.is_empty());
+    }
+
+    #[test]
+    fn extensions_are_normalised_and_storage_is_checked() {
+        let s = resolve("", &[("COFFER_ALLOWED_EXTENSIONS", " PDF, .Txt ,,")]).unwrap();
+        assert_eq!(s.allowed_extensions, vec![".pdf", ".txt"]);
+        let err = resolve("", &[("COFFER_STORAGE", "ftp")]).unwrap_err();
+        assert!(err.to_string().contains("COFFER_STORAGE"), "{err}");
+        let err = resolve("", &[("COFFER_STORAGE", "s3")]).unwrap_err();
+        assert!(err.to_string().contains("COFFER_S3_BUCKET"), "{err}");
+        let s = resolve(
+            "",
+            &[("COFFER_STORAGE", "s3"), ("COFFER_S3_BUCKET", "coffer")],
+        )
+        .unwrap();
+        assert!(matches!(s.storage, StorageSettings::S3 { ref bucket, .. } if bucket == "coffer"));
+    }
+
+    #[test]
+    fn blocklist_takes_hex_digests_only() {
+        let digest = "ab".repeat(32);
+        let s = resolve(
+            "",
+            &[("COFFER_SCAN_BLOCKLIST", &format!("{digest}, {digest}"))],
+        )
+        .unwrap();
+        assert_eq!(s.scan_blocklist, vec![[0xab; 32]; 2]);
+        let err = resolve("", &[("COFFER_SCAN_BLOCKLIST", "nothex")]).unwrap_err();
+        assert!(err.to_string().contains("COFFER_SCAN_BLOCKLIST"), "{err}");
     }
 
     #[test]

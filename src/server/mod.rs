@@ -9,3 +9,4 @@ pub mod http;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod storage;
