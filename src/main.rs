@@ -5,7 +5,10 @@ use std::io::BufRead;
 use clap::{Parser, Subcommand};
 use coffer::server::{
     config::Settings,
-    service::accounts::{self, Registration},
+    service::{
+        accounts::{self, Registration},
+        keys,
+    },
     startup::{self, Application},
 };
 use tracing_subscriber::EnvFilter;
@@ -33,6 +36,11 @@ enum Command {
         #[arg(long)]
         username: String,
     },
+    /// Re-wrap every file's data key under a new master key; blobs are not touched. With the key
+    /// file in the data directory a new key is generated (the old one stays readable until the
+    /// end). With COFFER_MASTER_KEY, list the new key first and the old one after it
+    /// (COFFER_MASTER_KEY=new,old) on every instance, then run this.
+    RotateMasterKey,
 }
 
 fn init_tracing() {
@@ -100,6 +108,30 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "Created admin {} <{}> (id {})",
                 user.username, user.email, user.id
             );
+            Ok(())
+        }
+        Command::RotateMasterKey => {
+            let (state, _) = startup::build_state(settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            let rotation = keys::rotate(&state).await.map_err(|e| e.detail())?;
+            println!(
+                "Master key is now {}; re-wrapped {} file key(s).",
+                rotation.new_key_id, rotation.rewrapped
+            );
+            if !rotation.failed.is_empty() {
+                return Err(format!(
+                    "{} file key(s) could not be unwrapped with any loaded key and were left as they were: {}",
+                    rotation.failed.len(),
+                    rotation.failed.join(", ")
+                ));
+            }
+            if !rotation.retired.is_empty() {
+                println!(
+                    "No file needs these keys any more: {}.",
+                    rotation.retired.join(", ")
+                );
+            }
             Ok(())
         }
     }

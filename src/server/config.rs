@@ -30,6 +30,9 @@ pub struct Settings {
     pub allowed_extensions: Vec<String>,
     /// SHA-256 digests the built-in scanner reports as infected.
     pub scan_blocklist: Vec<[u8; 32]>,
+    /// Whether this instance runs scan jobs (`COFFER_SCAN_WORKER`, default true). Instances that
+    /// do not still queue them for those that do.
+    pub scan_worker: bool,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub access_token_ttl: Duration,
@@ -80,6 +83,7 @@ struct FileSettings {
     max_upload_bytes: Option<u64>,
     allowed_extensions: Option<String>,
     scan_blocklist: Option<String>,
+    scan_worker: Option<bool>,
     session_idle_hours: Option<u64>,
     session_lifetime_days: Option<u64>,
 }
@@ -226,6 +230,20 @@ impl Settings {
                 .or(file.scan_blocklist)
                 .unwrap_or_default(),
         )?;
+        let scan_worker = match env("COFFER_SCAN_WORKER") {
+            Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Value {
+                        name: "COFFER_SCAN_WORKER",
+                        value: raw,
+                        message: "expected true or false".into(),
+                    })
+                }
+            },
+            None => file.scan_worker.unwrap_or(true),
+        };
         let idle_hours = number("COFFER_SESSION_IDLE_HOURS", file.session_idle_hours, 12)?;
         let lifetime_days = number(
             "COFFER_SESSION_LIFETIME_DAYS",
@@ -249,6 +267,7 @@ impl Settings {
             max_upload_bytes,
             allowed_extensions,
             scan_blocklist,
+            scan_worker,
             session_idle: Duration::from_secs(idle_hours * 3600),
             session_lifetime: Duration::from_secs(lifetime_days * 86_400),
             access_token_ttl: Duration::from_secs(30 * 60),

@@ -35,6 +35,20 @@ pub enum Error {
     CrossSiteRequest,
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("the upload could not be read: {0}")]
+    BadUpload(String),
+    #[error("the file is larger than the limit of {limit}")]
+    FileTooLarge { limit: String },
+    #[error("{0}")]
+    UnsupportedType(String),
+    #[error("the file is still being scanned for viruses; try again in a moment")]
+    ScanPending,
+    #[error("the virus scan of this file failed; it will be retried, and the file cannot be downloaded until it passes")]
+    ScanFailed,
+    #[error("the file was found to contain malware ({0}) and cannot be downloaded")]
+    Infected(String),
+    #[error("the requested range is not within the file")]
+    RangeNotSatisfiable { size: u64 },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("a required service is unavailable")]
@@ -59,6 +73,12 @@ impl Error {
                 StatusCode::FORBIDDEN
             }
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::BadUpload(_) => StatusCode::BAD_REQUEST,
+            Error::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
+            Error::Infected(_) => StatusCode::FORBIDDEN,
+            Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +98,13 @@ impl Error {
             Error::Forbidden => "forbidden",
             Error::CrossSiteRequest => "cross_site_request",
             Error::NotFound(_) => "not_found",
+            Error::BadUpload(_) => "bad_upload",
+            Error::FileTooLarge { .. } => "file_too_large",
+            Error::UnsupportedType(_) => "unsupported_type",
+            Error::ScanPending => "scan_pending",
+            Error::ScanFailed => "scan_error",
+            Error::Infected(_) => "file_infected",
+            Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal_error",
@@ -137,6 +164,11 @@ impl IntoResponse for Error {
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs.max(1)),
             );
+        }
+        if let Error::RangeNotSatisfiable { size } = self {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
         }
         if response.status() == StatusCode::UNAUTHORIZED {
             response

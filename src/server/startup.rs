@@ -1,7 +1,7 @@
 //! Builds the application from [`Settings`]: database (migrated), Redis, session store, rate
 //! limits, router; then serves until a shutdown signal, finishing in-flight requests.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -15,8 +15,14 @@ use crate::server::{
     config::{redact_url, ConfigError, Settings},
     db::{self, Database},
     http::{self, session_store::SessionBackend},
-    service::rate_limit::{Limits, RateLimiter},
-    state::AppState,
+    service::{
+        files,
+        keys::{KeyError, MasterKeys},
+        rate_limit::{Limits, RateLimiter},
+        scanning::{self, BuiltinScanner, Scanner},
+    },
+    state::{AppState, Parts},
+    storage::BlobStore,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +38,10 @@ pub enum StartupError {
     Database { url: String, source: sqlx::Error },
     #[error("cannot connect to Redis {url}: {message}")]
     Redis { url: String, message: String },
+    #[error("cannot use the blob storage: {0}")]
+    Storage(String),
+    #[error("cannot load the master key: {0}")]
+    MasterKey(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -51,6 +61,8 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
         })?;
     let limits = Limits {
         login_per_min: settings.rate_login_per_min,
+        upload_per_min: settings.rate_upload_per_min,
+        download_per_min: settings.rate_download_per_min,
     };
     let (limiter, redis, sessions) = match &settings.redis_url {
         Some(redis_url) => {
@@ -72,7 +84,20 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
             (RateLimiter::in_memory(limits), None, sessions)
         }
     };
-    Ok((AppState::new(settings, database, limiter, redis), sessions))
+    let storage = BlobStore::connect(&settings.storage)
+        .await
+        .map_err(|e| StartupError::Storage(e.to_string()))?;
+    let keys = MasterKeys::load(&settings)?;
+    let scanner: Arc<dyn Scanner> = Arc::new(BuiltinScanner::new(settings.scan_blocklist.clone()));
+    let parts = Parts {
+        db: database,
+        limiter,
+        redis,
+        storage,
+        keys,
+        scanner,
+    };
+    Ok((AppState::new(settings, parts), sessions))
 }
 
 fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {
@@ -151,6 +176,11 @@ impl Application {
             self.state.clone(),
             self.sessions.clone(),
         ));
+        let scan_worker = self
+            .state
+            .settings()
+            .scan_worker
+            .then(|| tokio::spawn(scanning::run_worker(self.state.clone())));
         tracing::info!(addr = %self.local_addr(), "coffer is listening");
         let result = axum::serve(
             self.listener,
@@ -160,12 +190,16 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
+        if let Some(worker) = scan_worker {
+            worker.abort();
+        }
         tracing::info!("coffer stopped");
         result
     }
 }
 
-/// Deletes expired sessions and tokens, forgets idle rate-limit counters.
+/// Deletes expired sessions and tokens and the blobs of abandoned uploads, forgets idle
+/// rate-limit counters.
 async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
@@ -182,6 +216,11 @@ async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
             tracing::warn!(error = %e, "could not sweep expired cookie sessions");
         }
         state.limiter().sweep();
+        match files::sweep_abandoned_uploads(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep abandoned uploads"),
+        }
     }
 }
 

@@ -6,7 +6,16 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tower_sessions_redis_store::fred::clients::Pool as RedisPool;
 
-use crate::server::{config::Settings, db::Database, service::rate_limit::RateLimiter};
+use crate::server::{
+    config::Settings,
+    db::Database,
+    service::{
+        keys::MasterKeys,
+        rate_limit::RateLimiter,
+        scanning::{ScanQueue, Scanner},
+    },
+    storage::BlobStore,
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -16,24 +25,53 @@ struct Inner {
     db: Database,
     limiter: RateLimiter,
     redis: Option<RedisPool>,
+    storage: BlobStore,
+    keys: MasterKeys,
+    scanner: Arc<dyn Scanner>,
+    scan_queue: ScanQueue,
     leptos_options: LeptosOptions,
 }
 
+/// What the state is built from, besides the settings.
+pub struct Parts {
+    pub db: Database,
+    pub limiter: RateLimiter,
+    pub redis: Option<RedisPool>,
+    pub storage: BlobStore,
+    pub keys: MasterKeys,
+    pub scanner: Arc<dyn Scanner>,
+}
+
 impl AppState {
-    pub fn new(
-        settings: Settings,
-        db: Database,
-        limiter: RateLimiter,
-        redis: Option<RedisPool>,
-    ) -> Self {
+    pub fn new(settings: Settings, parts: Parts) -> Self {
         let leptos_options = settings.leptos_options();
         Self(Arc::new(Inner {
             settings,
-            db,
-            limiter,
-            redis,
+            db: parts.db,
+            limiter: parts.limiter,
+            redis: parts.redis,
+            storage: parts.storage,
+            keys: parts.keys,
+            scanner: parts.scanner,
+            scan_queue: ScanQueue::default(),
             leptos_options,
         }))
+    }
+
+    pub fn storage(&self) -> &BlobStore {
+        &self.0.storage
+    }
+
+    pub fn keys(&self) -> &MasterKeys {
+        &self.0.keys
+    }
+
+    pub fn scanner(&self) -> &dyn Scanner {
+        self.0.scanner.as_ref()
+    }
+
+    pub fn scan_queue(&self) -> &ScanQueue {
+        &self.0.scan_queue
     }
 
     pub fn settings(&self) -> &Settings {

@@ -14,8 +14,10 @@ pub struct TestApp {
     /// A client with a cookie jar that does not follow redirects.
     pub client: Client,
     pub state: AppState,
-    _data_dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
+    pub settings: Settings,
+    data_dir: TempDir,
+    shutdown: oneshot::Sender<()>,
+    stopped: oneshot::Receiver<()>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -38,19 +40,33 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         }
     }
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("app starts");
+    start(settings, data_dir).await
+}
+
+async fn start(settings: Settings, data_dir: TempDir) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app starts");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
+    let (shutdown, rx) = oneshot::channel::<()>();
+    let (done, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run_until(async {
+                let _ = rx.await;
+            })
+            .await;
+        let _ = done.send(());
+    });
     TestApp {
         base,
         client: new_client(),
         state,
-        _data_dir: data_dir,
-        _shutdown: tx,
+        settings,
+        data_dir,
+        shutdown,
+        stopped,
     }
 }
 
@@ -76,6 +92,20 @@ async fn fresh_postgres_database(base_url: &str) -> String {
 }
 
 impl TestApp {
+    /// Stops this server and starts a new one on the same database, data directory and storage.
+    pub async fn restart(self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let _ = self.shutdown.send(());
+        let _ = self.stopped.await;
+        let mut settings = self.settings;
+        settings.site_addr = "127.0.0.1:0".parse().unwrap();
+        configure(&mut settings);
+        start(settings, self.data_dir).await
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -145,6 +175,64 @@ impl TestApp {
         let res = client.get(self.url(path)).send().await.unwrap();
         (res.status(), res.text().await.unwrap())
     }
+}
+
+/// File uploads and scans.
+impl TestApp {
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        self.client
+            .post(self.url("/api/v1/files/upload"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads and returns the new file's JSON.
+    pub async fn upload_ok(&self, token: &str, name: &str, bytes: Vec<u8>) -> Value {
+        let res = self.upload(token, name, bytes).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "upload {name}");
+        res.json().await.unwrap()
+    }
+
+    /// Runs every due scan job now (for apps started with the scan worker off).
+    pub async fn run_scans(&self) {
+        while coffer::server::service::scanning::run_next(&self.state)
+            .await
+            .expect("scan queue readable")
+        {}
+    }
+
+    /// Waits until the background worker has scanned the file; returns its status.
+    pub async fn scanned_status(&self, token: &str, id: &str) -> String {
+        for _ in 0..200 {
+            let file: Value = self
+                .get_bearer(&format!("/api/v1/files/{id}"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let status = file["scan_status"].as_str().unwrap().to_owned();
+            if status != "pending" {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("file {id} still pending after 10 s");
+    }
+
+    pub async fn download(&self, token: &str, id: &str) -> Response {
+        self.get_bearer(&format!("/api/v1/files/{id}/download"), token)
+            .await
+    }
+}
+
+/// Bytes that differ from position to position, so misplaced ranges show.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 pub struct Tokens {

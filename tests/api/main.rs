@@ -7,5 +7,6 @@ mod helpers;
 mod accounts;
 mod admin;
 mod auth_tokens;
+mod files;
 mod platform;
 mod web;

@@ -5,6 +5,8 @@
 //! service layer never knows which database it talks to and the same tests cover both.
 
 pub mod audit;
+pub mod files;
+pub mod scan_jobs;
 pub mod tokens;
 pub mod users;
 pub mod web_sessions;

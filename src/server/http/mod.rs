@@ -7,6 +7,7 @@ pub mod health;
 pub mod middleware;
 pub mod server_fns;
 pub mod session_store;
+pub mod transfer;
 
 use axum::{
     body::Body,

@@ -314,8 +314,12 @@ pub async fn end_all_sessions(
     Ok(())
 }
 
+pub fn is_admin(user: &UserRow) -> bool {
+    user.role == Role::Admin.as_str()
+}
+
 pub fn require_admin(user: &UserRow) -> Result<()> {
-    if user.role == Role::Admin.as_str() {
+    if is_admin(user) {
         Ok(())
     } else {
         Err(Error::Forbidden)

@@ -17,6 +17,11 @@ pub mod action {
     pub const TOKEN_REUSE: &str = "token.refresh_reuse";
     pub const ADMIN_CREATED: &str = "admin.create_admin";
     pub const ADMIN_USER_UPDATED: &str = "admin.user_updated";
+    pub const FILE_UPLOADED: &str = "file.upload";
+    pub const FILE_DOWNLOADED: &str = "file.download";
+    pub const FILE_DELETED: &str = "file.delete";
+    pub const FILE_INFECTED: &str = "file.infected";
+    pub const MASTER_KEY_ROTATED: &str = "admin.master_key_rotated";
 }
 
 pub struct Event<'a> {

@@ -4,8 +4,12 @@
 pub mod accounts;
 pub mod api_tokens;
 pub mod audit;
+pub mod file_types;
+pub mod files;
+pub mod keys;
 pub mod passwords;
 pub mod rate_limit;
+pub mod scanning;
 pub mod web_sessions;
 
 /// Who is asking and from where; recorded in the audit log.

@@ -14,13 +14,32 @@ use crate::server::error::{Error, Result};
 pub enum Bucket {
     LoginPerClient,
     LoginPerAccount,
+    UploadPerUser,
+    DownloadPerClient,
 }
 
 impl Bucket {
+    const ALL: [Bucket; 4] = [
+        Bucket::LoginPerClient,
+        Bucket::LoginPerAccount,
+        Bucket::UploadPerUser,
+        Bucket::DownloadPerClient,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Bucket::LoginPerClient => "login-client",
             Bucket::LoginPerAccount => "login-account",
+            Bucket::UploadPerUser => "upload-user",
+            Bucket::DownloadPerClient => "download-client",
+        }
+    }
+
+    fn per_min(self, limits: &Limits) -> u32 {
+        match self {
+            Bucket::LoginPerClient | Bucket::LoginPerAccount => limits.login_per_min,
+            Bucket::UploadPerUser => limits.upload_per_min,
+            Bucket::DownloadPerClient => limits.download_per_min,
         }
     }
 }
@@ -37,15 +56,15 @@ enum Backend {
     Redis { pool: RedisPool, prefix: String },
 }
 
-struct MemoryLimits {
-    login_per_client: Option<DefaultKeyedRateLimiter<String>>,
-    login_per_account: Option<DefaultKeyedRateLimiter<String>>,
-}
+/// One in-process limiter per bucket, in `Bucket::ALL` order; `None` when switched off.
+struct MemoryLimits([Option<DefaultKeyedRateLimiter<String>>; 4]);
 
 /// Per-minute limits; 0 switches one off.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub login_per_min: u32,
+    pub upload_per_min: u32,
+    pub download_per_min: u32,
 }
 
 impl RateLimiter {
@@ -53,10 +72,9 @@ impl RateLimiter {
         let keyed =
             |n: u32| NonZeroU32::new(n).map(|n| governor::RateLimiter::keyed(Quota::per_minute(n)));
         Self {
-            backend: Backend::Memory(Arc::new(MemoryLimits {
-                login_per_client: keyed(limits.login_per_min),
-                login_per_account: keyed(limits.login_per_min),
-            })),
+            backend: Backend::Memory(Arc::new(MemoryLimits(
+                Bucket::ALL.map(|bucket| keyed(bucket.per_min(&limits))),
+            ))),
             limits,
         }
     }
@@ -73,19 +91,13 @@ impl RateLimiter {
 
     /// Counts one attempt; `Err(RateLimited)` once the key is over its limit for this minute.
     pub async fn hit(&self, bucket: Bucket, key: &str) -> Result<()> {
-        let per_min = match bucket {
-            Bucket::LoginPerClient | Bucket::LoginPerAccount => self.limits.login_per_min,
-        };
+        let per_min = bucket.per_min(&self.limits);
         if per_min == 0 {
             return Ok(());
         }
         match &self.backend {
             Backend::Memory(limits) => {
-                let limiter = match bucket {
-                    Bucket::LoginPerClient => &limits.login_per_client,
-                    Bucket::LoginPerAccount => &limits.login_per_account,
-                };
-                let Some(limiter) = limiter else {
+                let Some(limiter) = &limits.0[bucket as usize] else {
                     return Ok(());
                 };
                 limiter.check_key(&key.to_owned()).map_err(|not_until| {
@@ -124,10 +136,7 @@ impl RateLimiter {
     /// Forgets idle in-process counters; called periodically.
     pub fn sweep(&self) {
         if let Backend::Memory(limits) = &self.backend {
-            for limiter in [&limits.login_per_client, &limits.login_per_account]
-                .into_iter()
-                .flatten()
-            {
+            for limiter in limits.0.iter().flatten() {
                 limiter.retain_recent();
             }
         }

@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod files;
 
 use axum::{
+    extract::DefaultBodyLimit,
     routing::{get, patch, post},
     Json, Router,
 };
@@ -21,10 +23,18 @@ use crate::server::{error::Error, state::AppState};
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         admin::list_users, admin::update_user,
+        files::upload, files::list, files::get, files::download, files::delete,
     ),
-    components(schemas(crate::server::error::ErrorBody, crate::app::model::UserInfo)),
+    components(schemas(
+        crate::server::error::ErrorBody, crate::app::model::UserInfo, crate::app::model::FileInfo,
+        files::UploadForm,
+    )),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Accounts and tokens"), (name = "admin", description = "Administration")),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "files", description = "Encrypted file storage"),
+        (name = "admin", description = "Administration"),
+    ),
 )]
 pub struct ApiDoc;
 
@@ -49,6 +59,14 @@ pub fn router() -> Router<AppState> {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
+        // The files service enforces the configured upload limit while streaming.
+        .route(
+            "/files/upload",
+            post(files::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/files", get(files::list))
+        .route("/files/{id}", get(files::get).delete(files::delete))
+        .route("/files/{id}/download", get(files::download))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))

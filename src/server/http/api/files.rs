@@ -1,0 +1,132 @@
+//! `/api/v1/files/*`: upload, list, metadata, download, delete.
+
+use axum::{
+    extract::{Multipart, Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    Json,
+};
+
+use crate::{
+    app::model::FileInfo,
+    server::{
+        error::{ErrorBody, Result},
+        http::{
+            api::admin::Page,
+            extract::{ApiUser, ClientMeta},
+            transfer,
+        },
+        service::files,
+        state::AppState,
+    },
+};
+
+/// The multipart form of an upload (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file; its name is taken from the part's filename.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+/// Upload a file. It is encrypted as it streams in and scanned in the background
+/// (`scan_status` starts as `pending`).
+#[utoipa::path(post, path = "/api/v1/files/upload", tag = "files", security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = FileInfo),
+        (status = 400, description = "The upload broke off", body = ErrorBody),
+        (status = 413, description = "Larger than the limit", body = ErrorBody),
+        (status = 415, description = "Type not allowed, or content does not match the extension", body = ErrorBody),
+        (status = 422, description = "No file field", body = ErrorBody),
+        (status = 429, description = "Too many uploads", body = ErrorBody),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<FileInfo>)> {
+    let file = transfer::upload_multipart(&state, &auth.user, &meta, multipart).await?;
+    Ok((StatusCode::CREATED, Json(file.into())))
+}
+
+/// Your files, newest first; admins see everyone's.
+#[utoipa::path(get, path = "/api/v1/files", tag = "files", params(Page), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Files", body = [FileInfo]),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    Query(page): Query<Page>,
+) -> Result<Json<Vec<FileInfo>>> {
+    let rows = files::list(
+        &state,
+        &auth.user,
+        page.limit.unwrap_or(100),
+        page.offset.unwrap_or(0),
+    )
+    .await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// A file's metadata.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The file", body = FileInfo),
+        (status = 404, description = "No such file, or not yours", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<FileInfo>> {
+    Ok(Json(
+        files::find_visible(&state, &auth.user, &id).await?.into(),
+    ))
+}
+
+/// Download the decrypted content. `Range: bytes=…` (one range) gives 206.
+#[utoipa::path(get, path = "/api/v1/files/{id}/download", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The content", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 403, description = "Found to be infected", body = ErrorBody),
+        (status = 404, description = "No such file, or not yours", body = ErrorBody),
+        (status = 409, description = "Scan pending (scan_pending) or failed (scan_error)", body = ErrorBody),
+        (status = 416, description = "Range outside the file", body = ErrorBody),
+        (status = 429, description = "Too many downloads", body = ErrorBody),
+    ))]
+pub async fn download(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let range = transfer::parse_range(&headers);
+    let download = files::download(&state, &auth.user, &meta, &id, range).await?;
+    Ok(transfer::download_response(download))
+}
+
+/// Delete a file and its stored content.
+#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such file, or not yours", body = ErrorBody),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    files::delete(&state, &auth.user, &meta, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

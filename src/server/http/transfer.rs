@@ -1,0 +1,222 @@
+//! The HTTP side of moving file bytes, shared by the REST API and the pages' routes: reading the
+//! multipart upload as a stream, the `Range` header, and the download response headers.
+
+use axum::{
+    body::Body,
+    extract::Multipart,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::server::{
+    db::{files::FileRow, users::UserRow},
+    error::{Error, Result},
+    service::{
+        files::{self, Download, RangeSpec},
+        RequestMeta,
+    },
+    state::AppState,
+};
+
+/// The multipart field that carries the file.
+pub const FILE_FIELD: &str = "file";
+
+/// Streams the `file` field of a multipart body into the files service. Other fields are
+/// skipped; a body without the field is 422.
+pub async fn upload_multipart(
+    state: &AppState,
+    owner: &UserRow,
+    meta: &RequestMeta,
+    mut multipart: Multipart,
+) -> Result<FileRow> {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| Error::BadUpload(e.body_text()))?
+    {
+        if field.name() != Some(FILE_FIELD) {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_owned();
+        return files::upload(state, owner, meta, &name, field).await;
+    }
+    Err(Error::Validation(format!(
+        "No file was sent: put it in the multipart field \"{FILE_FIELD}\""
+    )))
+}
+
+/// The `Range` header as one byte range. Anything else (no header, other units, several ranges,
+/// a malformed value) is `None`, and the whole file is sent, as RFC 9110 allows.
+pub fn parse_range(headers: &HeaderMap) -> Option<RangeSpec> {
+    let value = headers.get(header::RANGE)?.to_str().ok()?;
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    match (start.trim().is_empty(), end.trim().is_empty()) {
+        (true, false) => Some(RangeSpec::Suffix(number(end)?)),
+        (false, true) => Some(RangeSpec::From {
+            start: number(start)?,
+            end: None,
+        }),
+        (false, false) => {
+            let (start, end) = (number(start)?, number(end)?);
+            (end >= start).then_some(RangeSpec::From {
+                start,
+                end: Some(end),
+            })
+        }
+        (true, true) => None,
+    }
+}
+
+/// Characters that may stand unencoded in an RFC 5987 `filename*` value (`attr-char`).
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// `attachment` with an ASCII fallback name and the exact name in RFC 5987 encoding, so no name
+/// can break out of the header or be shown inline.
+pub fn content_disposition(filename: &str) -> HeaderValue {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = utf8_percent_encode(filename, ATTR_CHAR);
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// Types a browser would run or render as a document are sent as plain bytes.
+fn safe_content_type(mime: &str) -> HeaderValue {
+    let active = ["html", "xml", "svg", "javascript", "ecmascript", "xhtml"]
+        .iter()
+        .any(|word| mime.contains(word));
+    if active {
+        HeaderValue::from_static("application/octet-stream")
+    } else {
+        HeaderValue::from_str(mime)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+    }
+}
+
+/// 200 with the whole file or 206 with the requested range; the body streams.
+pub fn download_response(download: Download) -> Response {
+    let Download { file, range, body } = download;
+    let size = file.size.max(0) as u64;
+    let (status, length) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
+        None => (StatusCode::OK, size),
+    };
+    let mut response = (status, Body::from_stream(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, safe_content_type(&file.mime_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition(&file.filename),
+    );
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", file.sha256)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some((start, end)) = range {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(value: &str) -> Option<RangeSpec> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RANGE, HeaderValue::from_str(value).unwrap());
+        parse_range(&headers)
+    }
+
+    #[test]
+    fn single_byte_ranges_parse_and_others_are_ignored() {
+        assert_eq!(
+            range("bytes=0-99"),
+            Some(RangeSpec::From {
+                start: 0,
+                end: Some(99)
+            })
+        );
+        assert_eq!(
+            range("bytes=100-"),
+            Some(RangeSpec::From {
+                start: 100,
+                end: None
+            })
+        );
+        assert_eq!(range("bytes=-5"), Some(RangeSpec::Suffix(5)));
+        for ignored in [
+            "bytes=5-1",
+            "bytes=0-1,5-6",
+            "items=0-1",
+            "bytes=-",
+            "bytes=a-b",
+        ] {
+            assert_eq!(range(ignored), None, "{ignored}");
+        }
+    }
+
+    #[test]
+    fn content_disposition_cannot_be_broken_out_of() {
+        let v = content_disposition("a\"b\\c;\r\nSet-Cookie: x=y.txt");
+        let s = v.to_str().unwrap();
+        assert!(
+            s.starts_with("attachment; filename=\"a_b_c;__Set-Cookie: x=y.txt\""),
+            "{s}"
+        );
+        assert!(
+            s.contains("filename*=UTF-8''a%22b%5Cc%3B%0D%0ASet-Cookie%3A%20x%3Dy.txt"),
+            "{s}"
+        );
+        let s = content_disposition("résumé €.pdf");
+        assert_eq!(
+            s.to_str().unwrap(),
+            "attachment; filename=\"r_sum_ _.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf"
+        );
+    }
+
+    #[test]
+    fn active_types_are_sent_as_bytes() {
+        assert_eq!(safe_content_type("text/html"), "application/octet-stream");
+        assert_eq!(
+            safe_content_type("image/svg+xml"),
+            "application/octet-stream"
+        );
+        assert_eq!(safe_content_type("application/pdf"), "application/pdf");
+    }
+}
