@@ -16,7 +16,10 @@ use leptos_router::{
 use crate::app::{
     api::auth::{Login, Logout, Register},
     components::header::Header,
-    pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage},
+    pages::{
+        files::FilesPage, home::HomePage, login::LoginPage, not_found::NotFound,
+        register::RegisterPage,
+    },
 };
 
 /// The HTML document around the app (server side only).
@@ -85,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=PAGE_RENDERING/>
                     <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
                 </Routes>
             </main>
         </Router>

@@ -3,3 +3,4 @@
 //! endpoint is fixed (`/app/<name>`) so tests and scripts can call it.
 
 pub mod auth;
+pub mod files;

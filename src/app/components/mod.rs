@@ -1,2 +1,3 @@
 pub mod form_error;
 pub mod header;
+pub mod upload_zone;

@@ -19,6 +19,7 @@ pub fn HomePage() -> impl IntoView {
                             <dt>"Email"</dt><dd>{user.email.clone()}</dd>
                             <dt>"Role"</dt><dd>{user.role.clone()}</dd>
                         </dl>
+                        <p><A href="/files" attr:class="button">"Your files"</A></p>
                     </section>
                 }.into_any(),
                 Some(Ok(None)) => view! {

@@ -77,3 +77,26 @@ impl FromRequestParts<AppState> for ApiUser {
         Ok(ApiUser { user, family_id })
     }
 }
+
+/// The user signed in to this browser (session cookie), for the pages' own routes.
+pub struct WebUser {
+    pub user: UserRow,
+    pub session: tower_sessions::Session,
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = tower_sessions::Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, message)| Error::internal("session", message))?;
+        match crate::server::service::web_sessions::current(state, &session).await? {
+            Some((user, _)) => Ok(WebUser { user, session }),
+            None => Err(Error::Unauthenticated),
+        }
+    }
+}

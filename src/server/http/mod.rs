@@ -8,10 +8,11 @@ pub mod middleware;
 pub mod server_fns;
 pub mod session_store;
 pub mod transfer;
+pub mod web_files;
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::{DefaultBodyLimit, Request, State},
     http::{request::Parts, HeaderName},
     middleware::from_fn_with_state,
     response::IntoResponse,
@@ -84,6 +85,11 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .nest("/api/v1", api::router())
         .merge(docs)
         .route("/app/{*fn_name}", post(server_fn_handler))
+        .route(
+            "/files/upload",
+            post(web_files::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/files/{id}/download", get(web_files::download))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(session_layer(&state, sessions))

@@ -12,6 +12,13 @@ use crate::{
 
 const FLASH_ERROR_KEY: &str = "flash_error";
 
+/// Keeps an error in the session for the next page to show once (plain form posts).
+pub async fn keep_flash_error(session: &Session, error: &PageError) {
+    if let Err(e) = session.insert(FLASH_ERROR_KEY, error).await {
+        tracing::warn!(error = %e, "could not keep the form error for the next page");
+    }
+}
+
 /// What a server function needs to call the service layer.
 pub struct WebRequest {
     pub state: AppState,
@@ -67,9 +74,7 @@ impl WebRequest {
                 }
                 let page_error = PageError::from(e);
                 if self.plain_form {
-                    if let Err(e) = self.session.insert(FLASH_ERROR_KEY, &page_error).await {
-                        tracing::warn!(error = %e, "could not keep the form error for the next page");
-                    }
+                    keep_flash_error(&self.session, &page_error).await;
                     leptos_axum::redirect(form_page);
                 }
                 Err(page_error)

@@ -8,7 +8,7 @@ use futures::{stream::BoxStream, Stream, StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    app::model::FileInfo,
+    app::model::{human_bytes, FileInfo},
     server::{
         crypto::{
             segments::Layout, CryptoError, DataKey, NoncePrefix, SegmentDecryptor,
@@ -57,22 +57,6 @@ fn storage_error(e: StorageError) -> Error {
 
 fn integrity_error(file_id: &str, e: CryptoError) -> Error {
     Error::internal("stored file cannot be decrypted", format!("{file_id}: {e}"))
-}
-
-/// "100 MiB", for messages.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// What came in, once the whole upload has been read.
@@ -532,12 +516,5 @@ mod tests {
                 "range_not_satisfiable"
             );
         }
-    }
-
-    #[test]
-    fn sizes_read_as_people_write_them() {
-        assert_eq!(human_bytes(100 * 1024 * 1024), "100 MiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(12), "12 bytes");
     }
 }

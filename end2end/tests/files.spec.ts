@@ -1,0 +1,149 @@
+import { expect, Page, test } from "@playwright/test";
+import { readFile } from "node:fs/promises";
+
+const password = "correct horse battery";
+
+async function signUp(page: Page) {
+  const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const username = `f${id}`;
+  await page.goto("/register");
+  await page.waitForLoadState("networkidle");
+  await page.getByLabel("Email").fill(`${username}@example.org`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("whoami")).toContainText(username);
+}
+
+/** Drops a file with this name and text content onto the drop zone, as a user dragging it. */
+async function dropFile(page: Page, name: string, content: string) {
+  const dataTransfer = await page.evaluateHandle(
+    ({ name, content }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([content], name, { type: "text/plain" }));
+      return dt;
+    },
+    { name, content },
+  );
+  await page.dispatchEvent("[data-testid=dropzone]", "dragenter", { dataTransfer });
+  await page.dispatchEvent("[data-testid=dropzone]", "drop", { dataTransfer });
+}
+
+function row(page: Page, name: string) {
+  return page.getByTestId("file-row").filter({ has: page.locator("td.name", { hasText: name }) });
+}
+
+test("a dropped file shows progress, turns from pending to clean, and downloads intact", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(msg.text());
+  });
+  page.on("pageerror", (err) => problems.push(err.message));
+  await signUp(page);
+  await page.goto("/files");
+  await page.waitForLoadState("networkidle");
+  const name = `report-${Date.now()}.txt`;
+  const content = "Quarterly figures, line by line.\n".repeat(40_000); // ~1.3 MB
+  await dropFile(page, name, content);
+
+  const item = page.getByTestId("upload-item").filter({ hasText: name });
+  await expect(item.locator("progress")).toBeVisible();
+  await expect(item.getByTestId("upload-percent")).toHaveText("100%");
+  await expect(item.getByRole("status")).toHaveText("Stored");
+
+  const status = row(page, name).getByTestId("scan-status");
+  await expect(status).toBeVisible();
+  await expect(status).toHaveText("clean");
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    row(page, name).getByTestId("download").click(),
+  ]);
+  expect(download.suggestedFilename()).toBe(name);
+  const bytes = await readFile(await download.path());
+  expect(bytes.equals(Buffer.from(content))).toBe(true);
+  expect(problems, "no hydration, CSP or script errors on /files").toEqual([]);
+});
+
+test("a file named like markup is shown as text and downloads under that name", async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  await signUp(page);
+  await page.goto("/files");
+  await page.waitForLoadState("networkidle");
+  const name = "<img src=x onerror=alert(1)>.txt";
+  await dropFile(page, name, "just text");
+  await expect(page.getByTestId("upload-item").getByRole("status")).toHaveText("Stored");
+
+  const cell = page.locator("td.name", { hasText: name });
+  await expect(cell).toHaveText(name);
+  await expect(page.locator("table img, .uploads img")).toHaveCount(0);
+  await expect(row(page, name).getByTestId("scan-status")).toHaveText("clean");
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    row(page, name).getByTestId("download").click(),
+  ]);
+  expect(download.suggestedFilename()).toBe(name.replace(/[<>]/g, "_"));
+  // Reload: the name comes from the server render too, still as text.
+  await page.reload();
+  await expect(page.locator("td.name", { hasText: name })).toHaveText(name);
+  await expect(page.locator("table img")).toHaveCount(0);
+  expect(dialogs).toEqual([]);
+});
+
+test("refused files say why, before and after sending", async ({ page }) => {
+  await signUp(page);
+  await page.goto("/files");
+  await page.waitForLoadState("networkidle");
+  await dropFile(page, "tool.exe", "MZ not allowed");
+  await expect(page.getByTestId("upload-item").filter({ hasText: "tool.exe" }).getByRole("alert"))
+    .toContainText("not accepted");
+  // Passes the browser's extension check, but the server sniffs the content.
+  await dropFile(page, "fake.pdf", "this is not a PDF");
+  await expect(page.getByTestId("upload-item").filter({ hasText: "fake.pdf" }).getByRole("alert"))
+    .toContainText("does not look like a .pdf file");
+  await expect(page.getByTestId("file-row")).toHaveCount(0);
+});
+
+test("deleting asks first, then removes the file", async ({ page }) => {
+  await signUp(page);
+  await page.goto("/files");
+  await page.waitForLoadState("networkidle");
+  await dropFile(page, "old.txt", "to be deleted");
+  await expect(row(page, "old.txt")).toHaveCount(1);
+  await row(page, "old.txt").getByText("Delete…").click();
+  await row(page, "old.txt").getByRole("button", { name: "Delete permanently" }).click();
+  await expect(page.getByTestId("file-row")).toHaveCount(0);
+  await expect(page.getByTestId("no-files")).toBeVisible();
+});
+
+test("@nojs uploading with the file picker works with JavaScript off", async ({ page }, info) => {
+  test.skip(info.project.name !== "no-javascript", "the plain form is what a browser without JavaScript uses");
+  await signUp(page);
+  await page.goto("/files");
+  await page.locator("input[type=file]").setInputFiles({
+    name: "plain.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from("sent by a plain form"),
+  });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(page).toHaveURL(/\/files$/);
+  await expect(row(page, "plain.txt")).toHaveCount(1);
+  // The page shows the status at render time; reload until the scan is done.
+  await expect(async () => {
+    await page.reload();
+    await expect(row(page, "plain.txt").getByTestId("scan-status")).toHaveText("clean", { timeout: 500 });
+  }).toPass({ timeout: 15_000 });
+
+  await page.locator("input[type=file]").setInputFiles({
+    name: "tool.exe",
+    mimeType: "application/octet-stream",
+    buffer: Buffer.from("MZ"),
+  });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(page.getByRole("alert")).toContainText("not accepted");
+});

@@ -1,0 +1,159 @@
+//! `/files`: upload (drop zone, picker, progress), and the list with size, date, live scan
+//! status, download and delete. Works without JavaScript (plain form upload, download links,
+//! delete behind a disclosure), better with it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::app::{
+    api::files::{list_files, upload_rules, DeleteFile, FileListing},
+    components::{
+        form_error::{flash_error, FormError},
+        upload_zone::UploadZone,
+    },
+    model::{human_bytes, FileInfo},
+    AuthActions,
+};
+
+/// How often the list is re-read while a scan is pending.
+const SCAN_POLL_MS: u64 = 1500;
+
+#[component]
+pub fn FilesPage() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let delete = ServerAction::<DeleteFile>::new();
+    let refresh = RwSignal::new(0usize);
+    // Two resources: the upload area must not be rebuilt (losing its progress bars) each time
+    // the list is read again.
+    let rules = Resource::new(move || actions.version(), |_| upload_rules());
+    let listing = Resource::new(
+        move || (actions.version(), delete.version().get(), refresh.get()),
+        |_| list_files(),
+    );
+    let flash = flash_error();
+
+    // Live scan status: while a file is pending, read the list again shortly.
+    Effect::new(move |_| {
+        if listing
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|l| l.any_pending())
+        {
+            set_timeout(
+                move || refresh.update(|n| *n += 1),
+                std::time::Duration::from_millis(SCAN_POLL_MS),
+            );
+        }
+    });
+
+    view! {
+        <Title text="Files · Coffer"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || rules.get().map(|rules| match rules {
+                Ok(Some(rules)) => view! {
+                    <section class="card">
+                        <h1>"Files"</h1>
+                        <FormError result=delete.value() flash/>
+                        <UploadZone max_bytes=rules.max_upload_bytes
+                            allowed=rules.allowed_extensions
+                            on_stored=move |_| refresh.update(|n| *n += 1)/>
+                    </section>
+                }.into_any(),
+                Ok(None) => view! {
+                    <section class="card narrow">
+                        <h1>"Files"</h1>
+                        <p>"Sign in to upload and see your files."</p>
+                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || listing.get().map(|listing| match listing {
+                Ok(Some(listing)) => view! { <FileTable listing delete/> }.into_any(),
+                Ok(None) => ().into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl IntoView {
+    if listing.files.is_empty() {
+        return view! { <p class="muted empty" data-testid="no-files">"No files yet."</p> }
+            .into_any();
+    }
+    let all_users = listing.all_users;
+    view! {
+        <section class="card">
+            <h2>{if all_users { "Everyone's files" } else { "Your files" }}</h2>
+            <table class="files" data-testid="file-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Size"</th>
+                        <th scope="col">"Uploaded"</th>
+                        <th scope="col">"Scan"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {listing.files.into_iter().map(|file| view! { <FileRow file delete/> }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
+    let download = format!("/files/{}/download", file.id);
+    let (status_text, status_help) = match file.scan_status.as_str() {
+        "clean" => ("clean", "No threat found"),
+        "pending" => (
+            "scanning…",
+            "Being scanned for viruses; downloads open once it is clean",
+        ),
+        "infected" => ("infected", "Malware found; the file cannot be downloaded"),
+        _ => (
+            "scan failed",
+            "The scan failed and will be retried; downloads stay closed until it passes",
+        ),
+    };
+    let downloadable = file.scan_status == "clean";
+    let delete_id = file.id.clone();
+    let uploaded = file
+        .created_at
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default();
+    view! {
+        <tr data-testid="file-row" data-file-id=file.id.clone()>
+            <td class="name">{file.filename.clone()}</td>
+            <td>{human_bytes(file.size)}</td>
+            <td><time datetime=file.created_at.to_string()>{uploaded}</time></td>
+            <td>
+                <span class=format!("status status-{}", file.scan_status) title=status_help
+                    data-testid="scan-status">{status_text}</span>
+            </td>
+            <td class="actions">
+                {downloadable.then(|| view! {
+                    <a href=download.clone() download=file.filename.clone() data-testid="download">"Download"</a>
+                })}
+                <details class="confirm">
+                    <summary>"Delete…"</summary>
+                    <ActionForm action=delete attr:class="inline">
+                        <input type="hidden" name="id" value=delete_id/>
+                        <button type="submit" class="danger">"Delete permanently"</button>
+                    </ActionForm>
+                </details>
+            </td>
+        </tr>
+    }
+}
