@@ -141,11 +141,9 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
         ..
     } = item;
     let percent = move || {
-        if total == 0 {
-            100
-        } else {
-            (sent.get() * 100 / total).min(100)
-        }
+        (sent.get() * 100)
+            .checked_div(total)
+            .map_or(100, |p| p.min(100))
     };
     view! {
         <li class="upload-item" data-testid="upload-item">
