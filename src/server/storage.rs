@@ -96,10 +96,16 @@ impl BlobStore {
                 region,
                 access_key_id,
                 secret_access_key,
+                root,
             } => {
                 // OpenDAL's HTTP client is built without a TLS provider; use ring, as sqlx does.
+                // Both installs are process-wide and keep the first one.
                 let _ = rustls::crypto::ring::default_provider().install_default();
+                opendal::HttpTransporter::install_default(
+                    opendal_http_transport_reqwest::ReqwestTransport::default(),
+                );
                 let mut builder = services::S3::default()
+                    .root(root)
                     .bucket(bucket)
                     .region(region)
                     .disable_config_load()
@@ -172,6 +178,16 @@ impl BlobStore {
             .await
             .map_err(|e| classify(key, e))?;
         Ok(meta.content_length())
+    }
+
+    /// Every stored blob's key (for diagnostics: finding blobs no file refers to).
+    pub async fn list_keys(&self) -> Result<Vec<BlobKey>, StorageError> {
+        let entries = self.op.list_with("blobs/").recursive(true).await?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.metadata().is_file())
+            .map(|e| BlobKey(e.path().to_owned()))
+            .collect())
     }
 
     /// Removes a blob; one already gone is not an error.
@@ -268,6 +284,7 @@ mod tests {
                 writer.write(Bytes::copy_from_slice(piece)).await.unwrap();
             }
             assert_eq!(writer.finish().await.unwrap(), data.len() as u64);
+            assert_eq!(store.list_keys().await.unwrap(), vec![key.clone()]);
             assert_eq!(store.size(&key).await.unwrap(), data.len() as u64);
             assert!(read_all(&store, &key, 0..data.len() as u64).await == data);
             assert!(read_all(&store, &key, 300_000..300_010).await == data[300_000..300_010]);
@@ -318,6 +335,7 @@ mod tests {
                 store.size(&key).await,
                 Err(StorageError::NotFound(_))
             ));
+            assert!(store.list_keys().await.unwrap().is_empty());
             store.delete(&key).await.unwrap();
             // Readers open lazily: a missing blob shows on the stream's first poll.
             let read: Result<Vec<Bytes>, _> = match store.read(&key, 0..1).await {

@@ -1,6 +1,10 @@
 use std::time::Duration;
 
-use coffer::server::{config::Settings, startup::Application, state::AppState};
+use coffer::server::{
+    config::{Settings, StorageSettings},
+    startup::Application,
+    state::AppState,
+};
 use reqwest::{redirect::Policy, Client, Response, StatusCode};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
@@ -37,6 +41,20 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         if !redis.is_empty() {
             settings.redis_url = Some(redis);
             settings.redis_prefix = format!("coffer-test-{}", uuid::Uuid::new_v4().simple());
+        }
+    }
+    if let Ok(endpoint) = std::env::var("COFFER_TEST_S3_ENDPOINT") {
+        if !endpoint.is_empty() {
+            let var = |name: &str| std::env::var(name).expect(name);
+            settings.storage = StorageSettings::S3 {
+                endpoint: Some(endpoint),
+                bucket: var("COFFER_TEST_S3_BUCKET"),
+                region: "us-east-1".into(),
+                access_key_id: Some(var("COFFER_TEST_S3_ACCESS_KEY_ID")),
+                secret_access_key: Some(var("COFFER_TEST_S3_SECRET_ACCESS_KEY")),
+                // One folder per test, so counting blobs sees only this test's.
+                root: format!("/test-{}/", uuid::Uuid::new_v4().simple()),
+            };
         }
     }
     configure(&mut settings);
