@@ -216,6 +216,7 @@ async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
             tracing::warn!(error = %e, "could not sweep expired cookie sessions");
         }
         state.limiter().sweep();
+        state.storage().sweep_abandoned_writes();
         match files::sweep_abandoned_uploads(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),

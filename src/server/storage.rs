@@ -20,8 +20,9 @@ use crate::server::config::StorageSettings;
 /// How much the store reads per request, and the part size of S3 uploads (S3's minimum).
 const READ_CHUNK: usize = 256 * 1024;
 const S3_PART: usize = 5 * 1024 * 1024;
-/// Staging files older than this are from a crashed process, not from a slow upload.
-const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
+/// A staging file untouched this long belongs to an upload that was abandoned (a writer dropped
+/// unfinished, a crash); one in progress is written to continually.
+const STALE_STAGING: Duration = Duration::from_secs(3600);
 const STAGING_DIR: &str = "blobs-incoming";
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,8 @@ impl BlobKey {
 pub struct BlobStore {
     op: Operator,
     write_chunk: Option<usize>,
+    /// The filesystem's staging directory.
+    staging: Option<std::path::PathBuf>,
 }
 
 impl BlobStore {
@@ -75,6 +78,7 @@ impl BlobStore {
             StorageSettings::Memory => Self {
                 op: Operator::new(services::Memory::default())?,
                 write_chunk: None,
+                staging: None,
             },
             StorageSettings::Fs { root } => {
                 std::fs::create_dir_all(root).map_err(|e| {
@@ -88,6 +92,7 @@ impl BlobStore {
                 Self {
                     op: Operator::new(builder)?,
                     write_chunk: None,
+                    staging: Some(staging),
                 }
             }
             StorageSettings::S3 {
@@ -119,6 +124,7 @@ impl BlobStore {
                 Self {
                     op: Operator::new(builder)?.layer(RetryLayer::new().with_max_times(3)),
                     write_chunk: Some(S3_PART),
+                    staging: None,
                 }
             }
         };
@@ -188,6 +194,14 @@ impl BlobStore {
             .filter(|e| e.metadata().is_file())
             .map(|e| BlobKey(e.path().to_owned()))
             .collect())
+    }
+
+    /// Removes partial blobs of abandoned writes (the filesystem's staging files; S3 keeps
+    /// incomplete multipart uploads until the bucket's lifecycle rule aborts them).
+    pub fn sweep_abandoned_writes(&self) {
+        if let Some(dir) = &self.staging {
+            remove_stale_staging(dir);
+        }
     }
 
     /// Removes a blob; one already gone is not an error.

@@ -641,3 +641,40 @@ async fn rotating_the_master_key_rewraps_keys_and_leaves_blobs_alone() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.bytes().await.unwrap() == content);
 }
+
+#[tokio::test]
+async fn an_upload_cut_off_by_the_client_leaves_no_file_and_no_blob() {
+    let (app, _, alice) = app_with_users(|_| {}).await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(vec![b'a'; 200_000]),
+        Ok(vec![b'b'; 200_000]),
+        Err(std::io::Error::other("the sender went away")),
+    ];
+    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    let part = reqwest::multipart::Part::stream(body).file_name("partial.txt");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let sent = new_client()
+        .post(app.url("/api/v1/files/upload"))
+        .bearer_auth(&alice)
+        .multipart(form)
+        .send()
+        .await;
+    assert!(sent.is_err() || !sent.unwrap().status().is_success());
+    // The server notices the broken body and cleans up at once.
+    let mut clean = false;
+    for _ in 0..50 {
+        if pending_uploads(&app).await == 0 && blob_count(&app).await == 0 {
+            clean = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(clean, "an upload marker or a blob was left behind");
+    let listed: Vec<Value> = app
+        .get_bearer("/api/v1/files", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+}

@@ -91,6 +91,12 @@ where
     let data_key = DataKey::generate();
     let prefix = NoncePrefix::generate();
     db::files::begin_upload(pool, blob_key.as_str(), db::now()).await?;
+    // Should this future be dropped mid-way (the client went away and the server stopped
+    // polling), the guard removes the blob from a task of its own.
+    let mut guard = DiscardOnDrop {
+        state: state.clone(),
+        key: Some(blob_key.clone()),
+    };
     let stored = async {
         let mut writer = state
             .storage()
@@ -122,6 +128,7 @@ where
     let received = match stored {
         Ok(received) => received,
         Err(e) => {
+            guard.key = None;
             discard_blob(state, &blob_key).await;
             return Err(e);
         }
@@ -144,7 +151,9 @@ where
         download_count: 0,
         created_at: db::now(),
     };
-    if let Err(e) = db::files::insert_with_scan_job(pool, &row).await {
+    let inserted = db::files::insert_with_scan_job(pool, &row).await;
+    guard.key = None;
+    if let Err(e) = inserted {
         discard_blob(state, &blob_key).await;
         return Err(e.into());
     }
@@ -225,6 +234,21 @@ where
         sha256: hex::encode(hash.finalize()),
         mime_type,
     })
+}
+
+/// Discards an upload's blob if dropped while still holding its key.
+struct DiscardOnDrop {
+    state: AppState,
+    key: Option<BlobKey>,
+}
+
+impl Drop for DiscardOnDrop {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let state = self.state.clone();
+            tokio::spawn(async move { discard_blob(&state, &key).await });
+        }
+    }
 }
 
 /// Deletes a blob that belongs to no file. If that fails, its `blob_uploads` row stays and the
