@@ -172,7 +172,12 @@ where
     Ok(row)
 }
 
+/// Sealed segments waiting for the storage writer: enough that reading, hashing and encrypting
+/// go on while a write is in flight, few enough to keep memory per upload small (8 × 64 KiB).
+const WRITE_QUEUE_SEGMENTS: usize = 8;
+
 /// Reads the body into the writer: size limit, content check, hash and encryption on the way.
+/// Reading and sealing run alongside writing, joined by a short queue.
 async fn receive<S, E>(
     state: &AppState,
     writer: &mut BlobWriter,
@@ -180,12 +185,40 @@ async fn receive<S, E>(
     ext: &str,
     data_key: &DataKey,
     prefix: &NoncePrefix,
-    mut body: S,
+    body: S,
 ) -> Result<Received>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
+    let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_SEGMENTS);
+    let seal = seal_body(state, blob_key, ext, data_key, prefix, body, sealed_tx);
+    let write = async {
+        while let Some(segment) = sealed_rx.recv().await {
+            writer.write(segment).await.map_err(storage_error)?;
+        }
+        Ok(())
+    };
+    let (received, ()) = tokio::try_join!(seal, write)?;
+    Ok(received)
+}
+
+/// The reading half of [`receive`]: checks, hashes and seals the body, queueing the segments.
+async fn seal_body<S, E>(
+    state: &AppState,
+    blob_key: &BlobKey,
+    ext: &str,
+    data_key: &DataKey,
+    prefix: &NoncePrefix,
+    mut body: S,
+    sealed: tokio::sync::mpsc::Sender<Bytes>,
+) -> Result<Received>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    // The writer only stops early on an error, which it reports itself.
+    let writer_gone = || Error::internal("upload", "the storage writer stopped");
     let limit = state.settings().max_upload_bytes;
     let mut encryptor = SegmentEncryptor::new(data_key, prefix);
     let mut hash = Sha256::new();
@@ -209,11 +242,11 @@ where
             }
         }
         hash.update(&chunk);
-        for sealed in encryptor
+        for segment in encryptor
             .update(&chunk)
             .map_err(|e| Error::internal("encrypt", e))?
         {
-            writer.write(sealed).await.map_err(storage_error)?;
+            sealed.send(segment).await.map_err(|_| writer_gone())?;
         }
         let now = db::now();
         if now - last_heartbeat >= UPLOAD_HEARTBEAT_SECS {
@@ -228,7 +261,7 @@ where
     let last = encryptor
         .finish()
         .map_err(|e| Error::internal("encrypt", e))?;
-    writer.write(last).await.map_err(storage_error)?;
+    sealed.send(last).await.map_err(|_| writer_gone())?;
     Ok(Received {
         size,
         sha256: hex::encode(hash.finalize()),
