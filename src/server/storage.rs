@@ -220,8 +220,13 @@ pub struct BlobWriter {
 
 impl BlobWriter {
     pub async fn write(&mut self, bytes: Bytes) -> Result<(), StorageError> {
+        self.write_all(vec![bytes]).await
+    }
+
+    /// Appends several pieces in one storage call, without copying them together.
+    pub async fn write_all(&mut self, pieces: Vec<Bytes>) -> Result<(), StorageError> {
         match self.inner.as_mut() {
-            Some(w) => Ok(w.write(bytes).await?),
+            Some(w) => Ok(w.write(opendal::Buffer::from(pieces)).await?),
             None => Err(StorageError::Setup("write after finish".into())),
         }
     }

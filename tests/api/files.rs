@@ -591,12 +591,11 @@ async fn abandoned_upload_blobs_are_swept() {
     db::files::begin_upload(&app.state.db().pool, key.as_str(), db::now() - 3600)
         .await
         .unwrap();
-    assert_eq!(
-        file_service::sweep_abandoned_uploads(&app.state)
-            .await
-            .unwrap(),
-        1
-    );
+    // The app's own sweeper may get there first (it also runs at start); either way it is gone.
+    let swept = file_service::sweep_abandoned_uploads(&app.state)
+        .await
+        .unwrap();
+    assert!(swept <= 1);
     assert!(app.state.storage().size(&key).await.is_err());
     assert_eq!(pending_uploads(&app).await, 0);
 }

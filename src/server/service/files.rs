@@ -173,8 +173,9 @@ where
 }
 
 /// Sealed segments waiting for the storage writer: enough that reading, hashing and encrypting
-/// go on while a write is in flight, few enough to keep memory per upload small (8 × 64 KiB).
-const WRITE_QUEUE_SEGMENTS: usize = 8;
+/// go on while a write is in flight, few enough to keep memory per upload small (16 × 64 KiB).
+/// The writer takes whatever has queued up in one storage call.
+const WRITE_QUEUE_SEGMENTS: usize = 16;
 
 /// Reads the body into the writer: size limit, content check, hash and encryption on the way.
 /// Reading and sealing run alongside writing, joined by a short queue.
@@ -194,8 +195,12 @@ where
     let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_SEGMENTS);
     let seal = seal_body(state, blob_key, ext, data_key, prefix, body, sealed_tx);
     let write = async {
-        while let Some(segment) = sealed_rx.recv().await {
-            writer.write(segment).await.map_err(storage_error)?;
+        let mut batch = Vec::with_capacity(WRITE_QUEUE_SEGMENTS);
+        while sealed_rx.recv_many(&mut batch, WRITE_QUEUE_SEGMENTS).await > 0 {
+            writer
+                .write_all(std::mem::take(&mut batch))
+                .await
+                .map_err(storage_error)?;
         }
         Ok(())
     };
@@ -221,7 +226,7 @@ where
     let writer_gone = || Error::internal("upload", "the storage writer stopped");
     let limit = state.settings().max_upload_bytes;
     let mut encryptor = SegmentEncryptor::new(data_key, prefix);
-    let mut hash = Sha256::new();
+    let hasher = Hasher::start();
     let mut head: Vec<u8> = Vec::with_capacity(file_types::SNIFF_LEN);
     let mut mime_type = None;
     let mut size: u64 = 0;
@@ -241,7 +246,7 @@ where
                 mime_type = Some(file_types::check_content(ext, &head)?);
             }
         }
-        hash.update(&chunk);
+        hasher.update(chunk.clone()).await?;
         for segment in encryptor
             .update(&chunk)
             .map_err(|e| Error::internal("encrypt", e))?
@@ -264,9 +269,44 @@ where
     sealed.send(last).await.map_err(|_| writer_gone())?;
     Ok(Received {
         size,
-        sha256: hex::encode(hash.finalize()),
+        sha256: hasher.finish().await?,
         mime_type,
     })
+}
+
+/// SHA-256 of an upload, computed on a task of its own so that it runs on another core while
+/// the upload's own task encrypts. Chunks are shared, not copied.
+struct Hasher {
+    chunks: tokio::sync::mpsc::Sender<Bytes>,
+    digest: tokio::task::JoinHandle<String>,
+}
+
+impl Hasher {
+    fn start() -> Self {
+        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let digest = tokio::spawn(async move {
+            let mut hash = Sha256::new();
+            while let Some(chunk) = rx.recv().await {
+                hash.update(&chunk);
+            }
+            hex::encode(hash.finalize())
+        });
+        Self { chunks, digest }
+    }
+
+    async fn update(&self, chunk: Bytes) -> Result<()> {
+        self.chunks
+            .send(chunk)
+            .await
+            .map_err(|_| Error::internal("upload", "the hashing task stopped"))
+    }
+
+    async fn finish(self) -> Result<String> {
+        drop(self.chunks);
+        self.digest
+            .await
+            .map_err(|e| Error::internal("upload hashing", e))
+    }
 }
 
 /// Discards an upload's blob if dropped while still holding its key.
