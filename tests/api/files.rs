@@ -115,12 +115,7 @@ async fn upload_is_encrypted_at_rest_scanned_and_downloads_byte_for_byte() {
         .starts_with("attachment; filename=\"contract.txt\""));
     assert!(res.bytes().await.unwrap() == content);
 
-    let listed: Vec<Value> = app
-        .get_bearer("/api/v1/files", &alice)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.list_files(&alice).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["download_count"], 1);
 }
@@ -159,14 +154,7 @@ async fn ranges_answer_206_with_exactly_those_bytes() {
         ("bytes=-100", total - 100, total - 1),
         (&*format!("bytes=10-{}", total + 50), 10, total - 1),
     ] {
-        let res = app
-            .client
-            .get(app.url(&format!("/api/v1/files/{}/download", id(&file))))
-            .bearer_auth(&alice)
-            .header(header::RANGE, range)
-            .send()
-            .await
-            .unwrap();
+        let res = app.download_range(&alice, &id(&file), range).await;
         assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT, "{range}");
         assert_eq!(
             res.headers()[header::CONTENT_RANGE],
@@ -178,13 +166,8 @@ async fn ranges_answer_206_with_exactly_those_bytes() {
         );
     }
     let res = app
-        .client
-        .get(app.url(&format!("/api/v1/files/{}/download", id(&file))))
-        .bearer_auth(&alice)
-        .header(header::RANGE, format!("bytes={total}-"))
-        .send()
-        .await
-        .unwrap();
+        .download_range(&alice, &id(&file), format!("bytes={total}-"))
+        .await;
     assert_eq!(
         res.headers()[header::CONTENT_RANGE],
         format!("bytes */{total}").as_str()
@@ -195,13 +178,8 @@ async fn ranges_answer_206_with_exactly_those_bytes() {
     );
     // Several ranges at once are not served as multipart: the whole file comes back.
     let res = app
-        .client
-        .get(app.url(&format!("/api/v1/files/{}/download", id(&file))))
-        .bearer_auth(&alice)
-        .header(header::RANGE, "bytes=0-1,5-6")
-        .send()
-        .await
-        .unwrap();
+        .download_range(&alice, &id(&file), "bytes=0-1,5-6")
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.bytes().await.unwrap().len(), total);
 }
@@ -355,12 +333,7 @@ async fn too_large_uploads_get_413_and_leave_nothing() {
     // Exactly at the limit is fine.
     app.upload_ok(&alice, "edge.txt", vec![b'a'; 100 * 1024])
         .await;
-    let listed: Vec<Value> = app
-        .get_bearer("/api/v1/files", &alice)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.list_files(&alice).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(blob_count(&app).await, 1, "only the accepted file's blob");
     assert_eq!(pending_uploads(&app).await, 0);
@@ -473,25 +446,14 @@ async fn others_files_are_404_and_admins_see_all() {
         error_code(app.download(&bob, &id(&file)).await, StatusCode::NOT_FOUND).await,
         "not_found"
     );
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete_bearer(&path, &bob).await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
     let unknown = format!("/api/v1/files/{}", uuid::Uuid::new_v4());
     assert_eq!(
         error_code(app.get_bearer(&unknown, &bob).await, StatusCode::NOT_FOUND).await,
         "not_found"
     );
-    let bobs: Vec<Value> = app
-        .get_bearer("/api/v1/files", &bob)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bobs = app.list_files(&bob).await;
     assert!(bobs.is_empty());
     assert_eq!(
         error_code(
@@ -503,12 +465,7 @@ async fn others_files_are_404_and_admins_see_all() {
     );
 
     app.upload_ok(&bob, "bob.txt", b"bob's".to_vec()).await;
-    let all: Vec<Value> = app
-        .get_bearer("/api/v1/files", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all = app.list_files(&admin).await;
     assert_eq!(all.len(), 2);
     assert_eq!(app.get_bearer(&path, &admin).await.status(), StatusCode::OK);
     assert_eq!(
@@ -525,13 +482,7 @@ async fn delete_removes_the_row_and_the_blob() {
         .await;
     assert_eq!(blob_count(&app).await, 1);
     let path = format!("/api/v1/files/{}", id(&file));
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete_bearer(&path, &alice).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(blob_count(&app).await, 0);
     assert_eq!(pending_uploads(&app).await, 0);
@@ -539,13 +490,7 @@ async fn delete_removes_the_row_and_the_blob() {
         error_code(app.get_bearer(&path, &alice).await, StatusCode::NOT_FOUND).await,
         "not_found"
     );
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete_bearer(&path, &alice).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let actions: Vec<(String,)> =
         sqlx::query_as("SELECT action FROM audit_log WHERE action LIKE 'file.%' ORDER BY at")
@@ -669,11 +614,6 @@ async fn an_upload_cut_off_by_the_client_leaves_no_file_and_no_blob() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(clean, "an upload marker or a blob was left behind");
-    let listed: Vec<Value> = app
-        .get_bearer("/api/v1/files", &alice)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.list_files(&alice).await;
     assert!(listed.is_empty());
 }

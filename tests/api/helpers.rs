@@ -242,6 +242,32 @@ impl TestApp {
         panic!("file {id} still pending after 10 s");
     }
 
+    pub async fn download_range(&self, token: &str, id: &str, range: impl AsRef<str>) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/files/{id}/download")))
+            .bearer_auth(token)
+            .header(reqwest::header::RANGE, range.as_ref())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/v1/files` as this token sees it.
+    pub async fn list_files(&self, token: &str) -> Vec<Value> {
+        let res = self.get_bearer("/api/v1/files", token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub async fn delete_bearer(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn download(&self, token: &str, id: &str) -> Response {
         self.get_bearer(&format!("/api/v1/files/{id}/download"), token)
             .await
