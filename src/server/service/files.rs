@@ -226,7 +226,7 @@ where
     let writer_gone = || Error::internal("upload", "the storage writer stopped");
     let limit = state.settings().max_upload_bytes;
     let mut encryptor = SegmentEncryptor::new(data_key, prefix);
-    let hasher = Hasher::start();
+    let mut hasher = Hasher::start();
     let mut head: Vec<u8> = Vec::with_capacity(file_types::SNIFF_LEN);
     let mut mime_type = None;
     let mut size: u64 = 0;
@@ -275,34 +275,55 @@ where
 }
 
 /// SHA-256 of an upload, computed on a task of its own so that it runs on another core while
-/// the upload's own task encrypts. Chunks are shared, not copied.
+/// the upload's own task encrypts. Chunks are shared, not copied, and handed over in batches of
+/// about 256 KiB so that the two tasks do not wake each other for every small body chunk.
 struct Hasher {
-    chunks: tokio::sync::mpsc::Sender<Bytes>,
+    batches: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    batch: Vec<Bytes>,
+    batch_len: usize,
     digest: tokio::task::JoinHandle<String>,
 }
 
+const HASH_BATCH_BYTES: usize = 256 * 1024;
+
 impl Hasher {
     fn start() -> Self {
-        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
         let digest = tokio::spawn(async move {
             let mut hash = Sha256::new();
-            while let Some(chunk) = rx.recv().await {
-                hash.update(&chunk);
+            while let Some(batch) = rx.recv().await {
+                batch.iter().for_each(|chunk| hash.update(chunk));
             }
             hex::encode(hash.finalize())
         });
-        Self { chunks, digest }
+        Self {
+            batches,
+            batch: Vec::new(),
+            batch_len: 0,
+            digest,
+        }
     }
 
-    async fn update(&self, chunk: Bytes) -> Result<()> {
-        self.chunks
-            .send(chunk)
+    async fn update(&mut self, chunk: Bytes) -> Result<()> {
+        self.batch_len += chunk.len();
+        self.batch.push(chunk);
+        if self.batch_len >= HASH_BATCH_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.batch_len = 0;
+        self.batches
+            .send(std::mem::take(&mut self.batch))
             .await
             .map_err(|_| Error::internal("upload", "the hashing task stopped"))
     }
 
-    async fn finish(self) -> Result<String> {
-        drop(self.chunks);
+    async fn finish(mut self) -> Result<String> {
+        self.flush().await?;
+        drop(self.batches);
         self.digest
             .await
             .map_err(|e| Error::internal("upload hashing", e))
