@@ -94,9 +94,7 @@ impl FromRequestParts<AppState> for WebUser {
         let session = tower_sessions::Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, message)| Error::internal("session", message))?;
-        match crate::server::service::web_sessions::current(state, &session).await? {
-            Some((user, _)) => Ok(WebUser { user, session }),
-            None => Err(Error::Unauthenticated),
-        }
+        let user = crate::server::service::web_sessions::require(state, &session).await?;
+        Ok(WebUser { user, session })
     }
 }

@@ -1,7 +1,7 @@
 //! Glue for the Leptos server functions (the pages' front door): the request's state, session
 //! and client, and how an outcome reaches the page with or without JavaScript.
 
-use axum::http::{header, request::Parts};
+use axum::http::{header, request::Parts, HeaderMap};
 use leptos::prelude::*;
 use tower_sessions::Session;
 
@@ -36,17 +36,21 @@ pub async fn web_request() -> Result<WebRequest, PageError> {
     let session = leptos_axum::extract::<Session>()
         .await
         .map_err(|e| Error::internal("server fn", format!("no session: {e:?}")))?;
-    let plain_form = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
     Ok(WebRequest {
         state,
         session,
         meta: request_meta(&parts),
-        plain_form,
+        plain_form: is_plain_form(&parts.headers),
     })
+}
+
+/// Whether a request is a browser's own form submission (JavaScript off), which wants a page
+/// back, rather than a script's call, which wants data.
+pub fn is_plain_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 impl WebRequest {

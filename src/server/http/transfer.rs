@@ -22,28 +22,50 @@ use crate::server::{
 /// The multipart field that carries the file.
 pub const FILE_FIELD: &str = "file";
 
-/// Streams the `file` field of a multipart body into the files service. Other fields are
-/// skipped; a body without the field is 422.
+/// Streams the `file` parts of a multipart body into the files service, in order, and stops at
+/// the first failure. `all`: every file part (the page's form may carry several); otherwise the
+/// first only (the REST API answers with one file). Other fields are skipped, and so is the
+/// empty, unnamed part a form sends when no file was chosen; no file at all is 422.
 pub async fn upload_multipart(
     state: &AppState,
     owner: &UserRow,
     meta: &RequestMeta,
     mut multipart: Multipart,
-) -> Result<FileRow> {
+    all: bool,
+) -> Result<Vec<FileRow>> {
+    let mut stored = Vec::new();
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|e| Error::BadUpload(e.body_text()))?
     {
-        if field.name() != Some(FILE_FIELD) {
+        let name = field.file_name().unwrap_or_default().to_owned();
+        if field.name() != Some(FILE_FIELD) || name.is_empty() {
             continue;
         }
-        let name = field.file_name().unwrap_or_default().to_owned();
-        return files::upload(state, owner, meta, &name, field).await;
+        stored.push(files::upload(state, owner, meta, &name, field).await?);
+        if !all {
+            break;
+        }
     }
-    Err(Error::Validation(format!(
-        "No file was sent: put it in the multipart field \"{FILE_FIELD}\""
-    )))
+    if stored.is_empty() {
+        return Err(Error::Validation(format!(
+            "No file was sent: choose one (multipart field \"{FILE_FIELD}\", with a filename)"
+        )));
+    }
+    Ok(stored)
+}
+
+/// A download, by id, with the request's `Range`: the REST API's and the page's links alike.
+pub async fn download(
+    state: &AppState,
+    user: &UserRow,
+    meta: &RequestMeta,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response> {
+    let download = files::download(state, user, meta, id, parse_range(headers)).await?;
+    Ok(download_response(download))
 }
 
 /// The `Range` header as one byte range. Anything else (no header, other units, several ranges,

@@ -48,8 +48,9 @@ pub async fn upload(
     auth: ApiUser,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<FileInfo>)> {
-    let file = transfer::upload_multipart(&state, &auth.user, &meta, multipart).await?;
-    Ok((StatusCode::CREATED, Json(file.into())))
+    let mut stored =
+        transfer::upload_multipart(&state, &auth.user, &meta, multipart, false).await?;
+    Ok((StatusCode::CREATED, Json(stored.remove(0).into())))
 }
 
 /// Your files, newest first; admins see everyone's.
@@ -109,9 +110,7 @@ pub async fn download(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let range = transfer::parse_range(&headers);
-    let download = files::download(&state, &auth.user, &meta, &id, range).await?;
-    Ok(transfer::download_response(download))
+    transfer::download(&state, &auth.user, &meta, &id, &headers).await
 }
 
 /// Delete a file and its stored content.
