@@ -33,6 +33,8 @@ pub enum StorageError {
     Backend(#[from] opendal::Error),
     #[error("storage setup: {0}")]
     Setup(String),
+    #[error("reading a blob: {0}")]
+    Read(String),
 }
 
 fn classify(key: &BlobKey, e: opendal::Error) -> StorageError {
@@ -144,7 +146,7 @@ impl BlobStore {
             writer = writer.chunk(chunk);
         }
         Ok(BlobWriter {
-            inner: Some(writer.await.map_err(|e| classify(key, e))?),
+            inner: writer.await.map_err(|e| classify(key, e))?,
         })
     }
 
@@ -171,7 +173,7 @@ impl BlobStore {
             // The stream reports io::Error; keep OpenDAL's cause when it is one.
             match e.downcast::<opendal::Error>() {
                 Ok(e) => classify(&key, e),
-                Err(e) => StorageError::Setup(e.to_string()),
+                Err(e) => StorageError::Read(e.to_string()),
             }
         }))
     }
@@ -215,7 +217,7 @@ impl BlobStore {
 
 /// A blob being written. Only [`finish`](Self::finish) makes it visible under its key.
 pub struct BlobWriter {
-    inner: Option<opendal::Writer>,
+    inner: opendal::Writer,
 }
 
 impl BlobWriter {
@@ -225,26 +227,18 @@ impl BlobWriter {
 
     /// Appends several pieces in one storage call, without copying them together.
     pub async fn write_all(&mut self, pieces: Vec<Bytes>) -> Result<(), StorageError> {
-        match self.inner.as_mut() {
-            Some(w) => Ok(w.write(opendal::Buffer::from(pieces)).await?),
-            None => Err(StorageError::Setup("write after finish".into())),
-        }
+        Ok(self.inner.write(opendal::Buffer::from(pieces)).await?)
     }
 
     /// Completes the blob and returns its size.
     pub async fn finish(mut self) -> Result<u64, StorageError> {
-        match self.inner.take() {
-            Some(mut w) => Ok(w.close().await?.content_length()),
-            None => Err(StorageError::Setup("finished twice".into())),
-        }
+        Ok(self.inner.close().await?.content_length())
     }
 
     /// Throws the partial blob away.
     pub async fn abort(mut self) {
-        if let Some(mut w) = self.inner.take() {
-            if let Err(e) = w.abort().await {
-                tracing::warn!(error = %e, "could not abort a partial blob");
-            }
+        if let Err(e) = self.inner.abort().await {
+            tracing::warn!(error = %e, "could not abort a partial blob");
         }
     }
 }

@@ -52,16 +52,21 @@ pub async fn forget_upload(pool: &AnyPool, blob_key: &str) -> Result<(), sqlx::E
         .map(|_| ())
 }
 
-/// Blob keys of uploads untouched since `before` that no file refers to. Markers of blobs that
-/// a file does refer to (a delete that failed half-way) are dropped: those blobs stay.
-pub async fn abandoned_uploads(pool: &AnyPool, before: i64) -> Result<Vec<String>, sqlx::Error> {
+/// Drops upload markers, untouched since `before`, of blobs a file does refer to (a delete
+/// that failed half-way): those blobs stay.
+pub async fn forget_claimed_uploads(pool: &AnyPool, before: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "DELETE FROM blob_uploads WHERE touched_at < $1 \
          AND blob_key IN (SELECT blob_key FROM files)",
     )
     .bind(before)
     .execute(pool)
-    .await?;
+    .await
+    .map(|_| ())
+}
+
+/// Blob keys of uploads untouched since `before` that no file refers to.
+pub async fn abandoned_uploads(pool: &AnyPool, before: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT blob_key FROM blob_uploads WHERE touched_at < $1 \
          AND blob_key NOT IN (SELECT blob_key FROM files) LIMIT 100",
@@ -143,21 +148,6 @@ pub async fn delete(pool: &AnyPool, id: &str) -> Result<bool, sqlx::Error> {
 pub async fn increment_downloads(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE files SET download_count = download_count + 1 WHERE id = $1")
         .bind(id)
-        .execute(pool)
-        .await
-        .map(|_| ())
-}
-
-pub async fn set_scan_result(
-    pool: &AnyPool,
-    id: &str,
-    status: &str,
-    detail: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .bind(detail)
         .execute(pool)
         .await
         .map(|_| ())

@@ -86,50 +86,14 @@ where
     let filename = file_types::normalise_filename(raw_name)?;
     let ext = file_types::check_extension(&filename, &state.settings().allowed_extensions)?;
 
-    let pool = &state.db().pool;
     let blob_key = BlobKey::generate();
     let data_key = DataKey::generate();
     let prefix = NoncePrefix::generate();
-    db::files::begin_upload(pool, blob_key.as_str(), db::now()).await?;
-    // Should this future be dropped mid-way (the client went away and the server stopped
-    // polling), the guard removes the blob from a task of its own.
-    let mut guard = DiscardOnDrop {
-        state: state.clone(),
-        key: Some(blob_key.clone()),
-    };
-    let stored = async {
-        let mut writer = state
-            .storage()
-            .create(&blob_key)
-            .await
-            .map_err(storage_error)?;
-        match receive(
-            state,
-            &mut writer,
-            &blob_key,
-            &ext,
-            &data_key,
-            &prefix,
-            body,
-        )
-        .await
-        {
-            Ok(received) => {
-                writer.finish().await.map_err(storage_error)?;
-                Ok(received)
-            }
-            Err(e) => {
-                writer.abort().await;
-                Err(e)
-            }
-        }
-    }
-    .await;
-    let received = match stored {
+    let pending = PendingBlob::begin(state, &blob_key).await?;
+    let received = match store_blob(state, &blob_key, &ext, &data_key, &prefix, body).await {
         Ok(received) => received,
         Err(e) => {
-            guard.key = None;
-            discard_blob(state, &blob_key).await;
+            pending.discard().await;
             return Err(e);
         }
     };
@@ -151,11 +115,12 @@ where
         download_count: 0,
         created_at: db::now(),
     };
-    let inserted = db::files::insert_with_scan_job(pool, &row).await;
-    guard.key = None;
-    if let Err(e) = inserted {
-        discard_blob(state, &blob_key).await;
-        return Err(e.into());
+    match db::files::insert_with_scan_job(&state.db().pool, &row).await {
+        Ok(()) => pending.claimed(),
+        Err(e) => {
+            pending.discard().await;
+            return Err(e.into());
+        }
     }
     state.scan_queue().job_added();
     audit::record(
@@ -170,6 +135,71 @@ where
     )
     .await;
     Ok(row)
+}
+
+/// Writes the sealed body under `key`; on failure the partial blob is aborted.
+async fn store_blob<S, E>(
+    state: &AppState,
+    key: &BlobKey,
+    ext: &str,
+    data_key: &DataKey,
+    prefix: &NoncePrefix,
+    body: S,
+) -> Result<Received>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut writer = state.storage().create(key).await.map_err(storage_error)?;
+    match receive(state, &mut writer, key, ext, data_key, prefix, body).await {
+        Ok(received) => {
+            writer.finish().await.map_err(storage_error)?;
+            Ok(received)
+        }
+        Err(e) => {
+            writer.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// A blob being uploaded that no file owns yet. Its `blob_uploads` marker is written first, so
+/// the sweeper finds it after a crash. Unless [`claimed`](Self::claimed) by a file row, it is
+/// removed: at once by [`discard`](Self::discard), or from a task of its own when dropped (the
+/// client went away and the server stopped polling the upload).
+struct PendingBlob {
+    state: AppState,
+    key: Option<BlobKey>,
+}
+
+impl PendingBlob {
+    async fn begin(state: &AppState, key: &BlobKey) -> Result<Self> {
+        db::files::begin_upload(&state.db().pool, key.as_str(), db::now()).await?;
+        Ok(Self {
+            state: state.clone(),
+            key: Some(key.clone()),
+        })
+    }
+
+    /// A file row owns the blob now (its marker went in the same transaction).
+    fn claimed(mut self) {
+        self.key = None;
+    }
+
+    async fn discard(mut self) {
+        if let Some(key) = self.key.take() {
+            discard_blob(&self.state, &key).await;
+        }
+    }
+}
+
+impl Drop for PendingBlob {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let state = self.state.clone();
+            tokio::spawn(async move { discard_blob(&state, &key).await });
+        }
+    }
 }
 
 /// Sealed segments waiting for the storage writer: enough that reading, hashing and encrypting
@@ -330,21 +360,6 @@ impl Hasher {
     }
 }
 
-/// Discards an upload's blob if dropped while still holding its key.
-struct DiscardOnDrop {
-    state: AppState,
-    key: Option<BlobKey>,
-}
-
-impl Drop for DiscardOnDrop {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            let state = self.state.clone();
-            tokio::spawn(async move { discard_blob(&state, &key).await });
-        }
-    }
-}
-
 /// Deletes a blob that belongs to no file. If that fails, its `blob_uploads` row stays and the
 /// sweeper tries again later.
 async fn discard_blob(state: &AppState, key: &BlobKey) {
@@ -362,8 +377,9 @@ async fn discard_blob(state: &AppState, key: &BlobKey) {
 
 /// Deletes blobs of uploads that went quiet (a crash, a lost connection mid-way).
 pub async fn sweep_abandoned_uploads(state: &AppState) -> Result<usize> {
-    let keys =
-        db::files::abandoned_uploads(&state.db().pool, db::now() - UPLOAD_ABANDONED_SECS).await?;
+    let before = db::now() - UPLOAD_ABANDONED_SECS;
+    db::files::forget_claimed_uploads(&state.db().pool, before).await?;
+    let keys = db::files::abandoned_uploads(&state.db().pool, before).await?;
     let count = keys.len();
     for key in keys {
         discard_blob(state, &BlobKey::from_stored(key)).await;
