@@ -48,6 +48,48 @@ pub struct FileInfo {
     pub download_count: u64,
 }
 
+/// What may be uploaded: the one statement of the size limit and the type allow-list, used by
+/// the server when a file arrives and by the page before it sends one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadPolicy {
+    pub max_upload_bytes: u64,
+    /// Lower-case, each with its leading dot.
+    pub allowed_extensions: Vec<String>,
+}
+
+impl UploadPolicy {
+    /// The name's extension if it is allowed, else why not, in words.
+    pub fn check_type(&self, name: &str) -> Result<String, String> {
+        let allowed = self.allowed_extensions.join(", ");
+        match file_extension(name) {
+            Some(ext) if self.allowed_extensions.contains(&ext) => Ok(ext),
+            Some(ext) => Err(format!(
+                "Files of type {ext} are not accepted. Allowed: {allowed}"
+            )),
+            None => Err(format!("The file has no extension. Allowed: {allowed}")),
+        }
+    }
+
+    /// Whether `size` bytes are within the limit, else why not, in words.
+    pub fn check_size(&self, size: u64) -> Result<(), String> {
+        if size > self.max_upload_bytes {
+            Err(format!(
+                "The file is larger than the limit of {}",
+                human_bytes(self.max_upload_bytes)
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The lower-cased extension with its dot (`".pdf"`), if the name has one (a leading dot alone,
+/// as in `.profile`, is not one).
+pub fn file_extension(name: &str) -> Option<String> {
+    let dot = name.rfind('.')?;
+    (dot > 0 && dot + 1 < name.len()).then(|| name[dot..].to_ascii_lowercase())
+}
+
 /// A size as people write it: "12 bytes", "1.5 KiB", "100 MiB".
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
@@ -67,6 +109,32 @@ pub fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upload_policy_reads_the_same_in_browser_and_server() {
+        let policy = UploadPolicy {
+            max_upload_bytes: 1024,
+            allowed_extensions: vec![".pdf".into(), ".txt".into()],
+        };
+        assert_eq!(policy.check_type("Report.PDF").unwrap(), ".pdf");
+        assert!(policy
+            .check_type("tool.exe")
+            .unwrap_err()
+            .contains(".exe are not accepted"));
+        assert!(policy
+            .check_type(".pdf")
+            .unwrap_err()
+            .contains("no extension"));
+        assert!(policy
+            .check_type("trailing.")
+            .unwrap_err()
+            .contains("no extension"));
+        assert!(policy.check_size(1024).is_ok());
+        assert_eq!(
+            policy.check_size(1025).unwrap_err(),
+            "The file is larger than the limit of 1 KiB"
+        );
+    }
 
     #[test]
     fn sizes_read_as_people_write_them() {

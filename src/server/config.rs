@@ -293,6 +293,13 @@ impl Settings {
         settings
     }
 
+    pub fn upload_policy(&self) -> crate::app::model::UploadPolicy {
+        crate::app::model::UploadPolicy {
+            max_upload_bytes: self.max_upload_bytes,
+            allowed_extensions: self.allowed_extensions.clone(),
+        }
+    }
+
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
     }

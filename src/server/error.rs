@@ -37,8 +37,8 @@ pub enum Error {
     NotFound(&'static str),
     #[error("the upload could not be read: {0}")]
     BadUpload(String),
-    #[error("the file is larger than the limit of {limit}")]
-    FileTooLarge { limit: String },
+    #[error("{0}")]
+    FileTooLarge(String),
     #[error("{0}")]
     UnsupportedType(String),
     #[error("the file is still being scanned for viruses; try again in a moment")]
@@ -74,7 +74,7 @@ impl Error {
             }
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::BadUpload(_) => StatusCode::BAD_REQUEST,
-            Error::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
             Error::Infected(_) => StatusCode::FORBIDDEN,
@@ -99,7 +99,7 @@ impl Error {
             Error::CrossSiteRequest => "cross_site_request",
             Error::NotFound(_) => "not_found",
             Error::BadUpload(_) => "bad_upload",
-            Error::FileTooLarge { .. } => "file_too_large",
+            Error::FileTooLarge(_) => "file_too_large",
             Error::UnsupportedType(_) => "unsupported_type",
             Error::ScanPending => "scan_pending",
             Error::ScanFailed => "scan_error",

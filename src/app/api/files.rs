@@ -5,7 +5,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{error::PageError, model::FileInfo};
+use crate::app::{
+    error::PageError,
+    model::{FileInfo, UploadPolicy},
+};
 
 /// The files the page lists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,14 +24,6 @@ impl FileListing {
     }
 }
 
-/// What the page checks before sending a file (the server checks again).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UploadPolicy {
-    pub max_upload_bytes: u64,
-    /// Lower-case, with the dot.
-    pub allowed_extensions: Vec<String>,
-}
-
 /// The upload rules, for a signed-in user; `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "upload_rules")]
 pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
@@ -40,11 +35,7 @@ pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
     {
         return Ok(None);
     }
-    let settings = req.state.settings();
-    Ok(Some(UploadPolicy {
-        max_upload_bytes: settings.max_upload_bytes,
-        allowed_extensions: settings.allowed_extensions.clone(),
-    }))
+    Ok(Some(req.state.settings().upload_policy()))
 }
 
 /// The signed-in user's files (everyone's for an admin); `None` when nobody is signed in.

@@ -5,7 +5,7 @@
 
 use leptos::{html, prelude::*};
 
-use crate::app::model::human_bytes;
+use crate::app::model::{human_bytes, UploadPolicy};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadState {
@@ -31,8 +31,7 @@ pub struct UploadItem {
 pub struct Uploader {
     pub items: RwSignal<Vec<UploadItem>>,
     next_id: StoredValue<usize>,
-    max_bytes: u64,
-    allowed: StoredValue<Vec<String>>,
+    policy: StoredValue<UploadPolicy>,
     /// Called after each file the server stored.
     on_stored: Callback<()>,
 }
@@ -53,39 +52,26 @@ impl Uploader {
         item
     }
 
-    /// The reason a file would be refused, checked before sending (the server checks again).
+    /// The reason a file would be refused, checked before sending (the server checks again,
+    /// with the same policy).
     fn precheck(&self, name: &str, size: u64) -> Option<String> {
-        let ext = name
-            .rfind('.')
-            .map(|dot| name[dot..].to_ascii_lowercase())
-            .unwrap_or_default();
-        let allowed = self.allowed.get_value();
-        if !allowed.contains(&ext) {
-            return Some(format!(
-                "Files of this type are not accepted. Allowed: {}",
-                allowed.join(", ")
-            ));
-        }
-        (size > self.max_bytes).then(|| {
-            format!(
-                "The file is larger than the limit of {}",
-                human_bytes(self.max_bytes)
-            )
+        self.policy.with_value(|policy| {
+            policy
+                .check_type(name)
+                .err()
+                .or_else(|| policy.check_size(size).err())
         })
     }
 }
 
 #[component]
-pub fn UploadZone(
-    max_bytes: u64,
-    allowed: Vec<String>,
-    #[prop(into)] on_stored: Callback<()>,
-) -> impl IntoView {
+pub fn UploadZone(policy: UploadPolicy, #[prop(into)] on_stored: Callback<()>) -> impl IntoView {
+    let max_bytes = policy.max_upload_bytes;
+    let allowed = policy.allowed_extensions.clone();
     let uploader = Uploader {
         items: RwSignal::new(Vec::new()),
         next_id: StoredValue::new(0),
-        max_bytes,
-        allowed: StoredValue::new(allowed.clone()),
+        policy: StoredValue::new(policy),
         on_stored,
     };
     let dragging = RwSignal::new(false);

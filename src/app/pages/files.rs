@@ -56,8 +56,7 @@ pub fn FilesPage() -> impl IntoView {
                     <section class="card">
                         <h1>"Files"</h1>
                         <FormError result=delete.value() flash/>
-                        <UploadZone max_bytes=rules.max_upload_bytes
-                            allowed=rules.allowed_extensions
+                        <UploadZone policy=rules
                             on_stored=move |_| refresh.update(|n| *n += 1)/>
                     </section>
                 }.into_any(),

@@ -1,7 +1,10 @@
 //! What may be uploaded: filename normalisation, the extension allow-list, and the check that
 //! the content is what the extension claims (magic bytes), which also gives the stored MIME type.
 
-use crate::server::error::{Error, Result};
+use crate::{
+    app::model::{file_extension, UploadPolicy},
+    server::error::{Error, Result},
+};
 
 /// How many leading bytes the content check looks at.
 pub const SNIFF_LEN: usize = 8192;
@@ -33,7 +36,7 @@ fn shorten(name: &str) -> String {
     if name.len() <= MAX_FILENAME_BYTES {
         return name.to_owned();
     }
-    let ext = extension(name)
+    let ext = file_extension(name)
         .filter(|e| e.len() <= 16)
         .unwrap_or_default();
     let ext_start = name.len() - ext.len();
@@ -44,25 +47,9 @@ fn shorten(name: &str) -> String {
     format!("{}{}", &name[..cut.min(ext_start)], &name[ext_start..])
 }
 
-/// The lower-cased extension with its dot (`".pdf"`), if the name has one.
-pub fn extension(name: &str) -> Option<String> {
-    let dot = name.rfind('.')?;
-    (dot > 0 && dot + 1 < name.len()).then(|| name[dot..].to_ascii_lowercase())
-}
-
-/// Refuses names whose extension is not on the allow-list (415).
-pub fn check_extension(name: &str, allowed: &[String]) -> Result<String> {
-    match extension(name) {
-        Some(ext) if allowed.contains(&ext) => Ok(ext),
-        Some(ext) => Err(Error::UnsupportedType(format!(
-            "Files of type {ext} are not accepted. Allowed: {}",
-            allowed.join(", ")
-        ))),
-        None => Err(Error::UnsupportedType(format!(
-            "The file has no extension. Allowed: {}",
-            allowed.join(", ")
-        ))),
-    }
+/// Refuses names whose extension the policy does not allow (415).
+pub fn check_extension(name: &str, policy: &UploadPolicy) -> Result<String> {
+    policy.check_type(name).map_err(Error::UnsupportedType)
 }
 
 /// Checks the first bytes of the content against the extension and returns the MIME type to
@@ -121,11 +108,14 @@ fn looks_like_text(head: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn allowed() -> Vec<String> {
-        crate::server::config::DEFAULT_ALLOWED_EXTENSIONS
-            .split(',')
-            .map(str::to_owned)
-            .collect()
+    fn allowed() -> UploadPolicy {
+        UploadPolicy {
+            max_upload_bytes: 1,
+            allowed_extensions: crate::server::config::DEFAULT_ALLOWED_EXTENSIONS
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use futures::{stream::BoxStream, Stream, StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    app::model::{human_bytes, FileInfo},
+    app::model::FileInfo,
     server::{
         crypto::{
             segments::Layout, CryptoError, DataKey, NoncePrefix, SegmentDecryptor,
@@ -84,7 +84,7 @@ where
         .hit(Bucket::UploadPerUser, &owner.id)
         .await?;
     let filename = file_types::normalise_filename(raw_name)?;
-    let ext = file_types::check_extension(&filename, &state.settings().allowed_extensions)?;
+    let ext = file_types::check_extension(&filename, &state.settings().upload_policy())?;
 
     let blob_key = BlobKey::generate();
     let data_key = DataKey::generate();
@@ -254,7 +254,7 @@ where
 {
     // The writer only stops early on an error, which it reports itself.
     let writer_gone = || Error::internal("upload", "the storage writer stopped");
-    let limit = state.settings().max_upload_bytes;
+    let policy = state.settings().upload_policy();
     let mut encryptor = SegmentEncryptor::new(data_key, prefix);
     let mut hasher = Hasher::start();
     let mut head: Vec<u8> = Vec::with_capacity(file_types::SNIFF_LEN);
@@ -264,11 +264,7 @@ where
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Error::BadUpload(e.to_string()))?;
         size += chunk.len() as u64;
-        if size > limit {
-            return Err(Error::FileTooLarge {
-                limit: human_bytes(limit),
-            });
-        }
+        policy.check_size(size).map_err(Error::FileTooLarge)?;
         if mime_type.is_none() {
             let take = (file_types::SNIFF_LEN - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
