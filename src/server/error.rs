@@ -49,6 +49,16 @@ pub enum Error {
     Infected(String),
     #[error("the requested range is not within the file")]
     RangeNotSatisfiable { size: u64 },
+    #[error("this link has been revoked by its owner")]
+    LinkRevoked,
+    #[error("this link has expired")]
+    LinkExpired,
+    #[error("this link has reached its download limit")]
+    DownloadLimitReached,
+    #[error("this link is protected by a password; enter it to download")]
+    PasswordRequired,
+    #[error("that password is not right")]
+    WrongPassword,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("a required service is unavailable")]
@@ -66,18 +76,23 @@ impl Error {
         match self {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::EmailTaken | Error::UsernameTaken => StatusCode::CONFLICT,
-            Error::InvalidCredentials | Error::Unauthenticated | Error::InvalidToken => {
+            Error::InvalidCredentials
+            | Error::Unauthenticated
+            | Error::InvalidToken
+            | Error::PasswordRequired
+            | Error::WrongPassword => {
                 StatusCode::UNAUTHORIZED
             }
             Error::AccountDisabled | Error::Forbidden | Error::CrossSiteRequest => {
                 StatusCode::FORBIDDEN
             }
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::NotFound(_) | Error::LinkRevoked => StatusCode::NOT_FOUND,
             Error::BadUpload(_) => StatusCode::BAD_REQUEST,
             Error::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
-            Error::Infected(_) => StatusCode::FORBIDDEN,
+            Error::Infected(_) | Error::DownloadLimitReached => StatusCode::FORBIDDEN,
+            Error::LinkExpired => StatusCode::GONE,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,6 +120,11 @@ impl Error {
             Error::ScanFailed => "scan_error",
             Error::Infected(_) => "file_infected",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            Error::LinkRevoked => "link_revoked",
+            Error::LinkExpired => "link_expired",
+            Error::DownloadLimitReached => "download_limit_reached",
+            Error::PasswordRequired => "password_required",
+            Error::WrongPassword => "wrong_password",
             Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal_error",

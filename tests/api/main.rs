@@ -9,4 +9,5 @@ mod admin;
 mod auth_tokens;
 mod files;
 mod platform;
+mod shares;
 mod web;

@@ -6,12 +6,16 @@
 //! under the current one. A wrapped value is `nonce (12 random bytes) ‖ ciphertext ‖ tag`, with a
 //! purpose label as associated data, so a value wrapped for one purpose cannot be passed off as
 //! another.
+//!
+//! The same keys also sign stateless tokens (HMAC-SHA256 under a key derived from the master
+//! key), so those tokens stay valid for as long as their master key is loaded.
 
 use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
     Aes256Gcm, Key, Nonce,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -20,6 +24,8 @@ use super::{segments::DataKey, CryptoError};
 
 const NONCE_LEN: usize = 12;
 const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
+/// Label of the derivation of a master key's HMAC key.
+const MAC_KEY_LABEL: &[u8] = b"coffer:mac-key:v1";
 
 /// One 256-bit master key and its id.
 #[derive(Clone)]
@@ -74,6 +80,21 @@ impl MasterKey {
     /// The key as base64, for writing it to its file.
     pub fn to_base64(&self) -> Zeroizing<String> {
         Zeroizing::new(STANDARD.encode(self.bytes.as_ref()))
+    }
+
+    /// HMAC-SHA256 keyed by a key derived from this one (never the AES key itself), with
+    /// `purpose` and `message` already fed in.
+    fn mac(&self, purpose: &[u8], message: &[u8]) -> Hmac<Sha256> {
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(self.bytes.as_ref())
+            .expect("HMAC takes any key length");
+        derive.update(MAC_KEY_LABEL);
+        let mac_key: Zeroizing<[u8; 32]> = Zeroizing::new(derive.finalize().into_bytes().into());
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(mac_key.as_ref())
+            .expect("HMAC takes any key length");
+        mac.update(purpose);
+        mac.update(&[0]);
+        mac.update(message);
+        mac
     }
 
     fn cipher(&self) -> Aes256Gcm {
@@ -176,6 +197,24 @@ impl Keyring {
             )
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::Integrity)
+    }
+
+    /// An HMAC-SHA256 tag over `message` under the current master key, for stateless tokens
+    /// (pre-signed URLs). `purpose` is bound to the tag like a label.
+    pub fn sign(&self, purpose: &[u8], message: &[u8]) -> [u8; 32] {
+        self.current
+            .mac(purpose, message)
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// Whether `tag` is [`sign`](Self::sign)'s tag for `message` under any loaded master key,
+    /// compared in constant time.
+    pub fn verify(&self, purpose: &[u8], message: &[u8], tag: &[u8]) -> bool {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .any(|key| key.mac(purpose, message).verify_slice(tag).is_ok())
     }
 
     /// Re-wraps a value under the current key (a no-op when it already is).
@@ -281,5 +320,36 @@ mod tests {
             after.unwrap_data_key(&wrapped).err(),
             Some(CryptoError::UnknownMasterKey(before.current().id().into()))
         );
+    }
+
+    #[test]
+    fn signatures_match_an_independent_computation() {
+        // HMAC-SHA256(HMAC-SHA256([7; 32], "coffer:mac-key:v1"), "coffer:test\0hello"),
+        // computed with Python's hmac module.
+        let ring = Keyring::new(MasterKey::from_base64(SEVENS).unwrap(), vec![]);
+        assert_eq!(
+            hex::encode(ring.sign(b"coffer:test", b"hello")),
+            "cb00f1a55451dad7c0c7c39c763adb885987804a4127a782548ce8eda4264d59"
+        );
+    }
+
+    #[test]
+    fn a_signature_verifies_only_for_its_message_purpose_and_keys() {
+        let old = MasterKey::generate();
+        let ring = Keyring::new(old.clone(), vec![]);
+        let tag = ring.sign(b"purpose", b"message");
+        assert!(ring.verify(b"purpose", b"message", &tag));
+        assert!(!ring.verify(b"purpose", b"messagE", &tag));
+        assert!(!ring.verify(b"other", b"message", &tag));
+        assert!(!ring.verify(b"purpose", b"message", &tag[..31]));
+        let mut flipped = tag;
+        flipped[0] ^= 1;
+        assert!(!ring.verify(b"purpose", b"message", &flipped));
+
+        // A previous key still verifies during a rotation, and nothing after it.
+        let rotating = Keyring::new(MasterKey::generate(), vec![old]);
+        assert!(rotating.verify(b"purpose", b"message", &tag));
+        let rotated = Keyring::new(rotating.current().clone(), vec![]);
+        assert!(!rotated.verify(b"purpose", b"message", &tag));
     }
 }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod files;
 pub mod scan_jobs;
+pub mod shares;
 pub mod tokens;
 pub mod users;
 pub mod web_sessions;

@@ -145,7 +145,12 @@ fn safe_content_type(mime: &str) -> HeaderValue {
 
 /// 200 with the whole file or 206 with the requested range; the body streams.
 pub fn download_response(download: Download) -> Response {
-    let Download { file, range, body } = download;
+    let Download {
+        file,
+        range,
+        accepts_ranges,
+        body,
+    } = download;
     let size = file.size.max(0) as u64;
     let (status, length) = match range {
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
@@ -159,7 +164,10 @@ pub fn download_response(download: Download) -> Response {
         header::CONTENT_DISPOSITION,
         content_disposition(&file.filename),
     );
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(
+        header::ACCEPT_RANGES,
+        HeaderValue::from_static(if accepts_ranges { "bytes" } else { "none" }),
+    );
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

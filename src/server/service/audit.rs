@@ -21,6 +21,10 @@ pub mod action {
     pub const FILE_DOWNLOADED: &str = "file.download";
     pub const FILE_DELETED: &str = "file.delete";
     pub const FILE_INFECTED: &str = "file.infected";
+    pub const SHARE_CREATED: &str = "share.create";
+    pub const SHARE_REVOKED: &str = "share.revoke";
+    pub const SHARE_PASSWORD_FAILED: &str = "share.password_failed";
+    pub const SIGNED_URL_CREATED: &str = "file.signed_url";
     pub const MASTER_KEY_ROTATED: &str = "admin.master_key_rotated";
 }
 

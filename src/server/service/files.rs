@@ -433,7 +433,17 @@ pub struct Download {
     pub file: FileRow,
     /// The inclusive byte range being sent, for a 206; `None` for the whole file.
     pub range: Option<(u64, u64)>,
+    /// Whether a `Range` request would have been honoured (share links always send it all).
+    pub accepts_ranges: bool,
     pub body: PlainStream,
+}
+
+impl Download {
+    /// Whether this download starts at the first byte: a whole file, or the first part of one.
+    /// Only those are counted and audited, so a client resuming with ranges counts once.
+    pub fn from_start(&self) -> bool {
+        self.range.is_none_or(|(start, _)| start == 0)
+    }
 }
 
 /// Opens a file for download: visible to the actor, rate-limited per client, scanned clean.
@@ -444,33 +454,66 @@ pub async fn download(
     id: &str,
     range: Option<RangeSpec>,
 ) -> Result<Download> {
+    limit_downloads(state, meta).await?;
+    let file = find_visible(state, actor, id).await?;
+    let download = open_download(state, file, range).await?;
+    if download.from_start() {
+        record_download(state, meta, Some(&actor.id), &download.file, None).await?;
+    }
+    Ok(download)
+}
+
+/// The per-client download limit, for every way of downloading.
+pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
     let client = meta.ip.as_deref().unwrap_or("unknown");
     state
         .limiter()
         .hit(Bucket::DownloadPerClient, client)
-        .await?;
-    let file = find_visible(state, actor, id).await?;
+        .await
+}
+
+/// Starts sending a file the caller may have: refused unless scanned clean, and the first chunk
+/// already decrypted and checked.
+pub(crate) async fn open_download(
+    state: &AppState,
+    file: FileRow,
+    range: Option<RangeSpec>,
+) -> Result<Download> {
     ensure_scanned_clean(&file)?;
     let range = range
         .map(|r| r.resolve(file.size.max(0) as u64))
         .transpose()?;
     let body = plaintext(state, &file, range).await?;
     let body = first_chunk_checked(body).await?;
-    if range.is_none_or(|(start, _)| start == 0) {
-        db::files::increment_downloads(&state.db().pool, &file.id).await?;
-        audit::record(
-            state,
-            meta,
-            Event {
-                actor_id: Some(&actor.id),
-                action: action::FILE_DOWNLOADED,
-                target: Some(&file.id),
-                detail: None,
-            },
-        )
-        .await;
-    }
-    Ok(Download { file, range, body })
+    Ok(Download {
+        file,
+        range,
+        accepts_ranges: true,
+        body,
+    })
+}
+
+/// Counts a download of `file` and writes its audit entry (`detail`: by which link).
+pub(crate) async fn record_download(
+    state: &AppState,
+    meta: &RequestMeta,
+    actor_id: Option<&str>,
+    file: &FileRow,
+    detail: Option<String>,
+) -> Result<()> {
+    db::files::increment_downloads(&state.db().pool, &file.id).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id,
+            action: action::FILE_DOWNLOADED,
+            target: Some(&file.id),
+            detail,
+        },
+    )
+    .await;
+    Ok(())
 }
 
 /// Downloads are refused until a scan found the file clean: 409 pending or failed, 403 infected.

@@ -16,14 +16,17 @@ pub enum Bucket {
     LoginPerAccount,
     UploadPerUser,
     DownloadPerClient,
+    /// Password attempts on one share link (from anywhere): the login limit.
+    SharePasswordPerLink,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 4] = [
+    const ALL: [Bucket; 5] = [
         Bucket::LoginPerClient,
         Bucket::LoginPerAccount,
         Bucket::UploadPerUser,
         Bucket::DownloadPerClient,
+        Bucket::SharePasswordPerLink,
     ];
 
     fn name(self) -> &'static str {
@@ -32,12 +35,15 @@ impl Bucket {
             Bucket::LoginPerAccount => "login-account",
             Bucket::UploadPerUser => "upload-user",
             Bucket::DownloadPerClient => "download-client",
+            Bucket::SharePasswordPerLink => "share-password",
         }
     }
 
     fn per_min(self, limits: &Limits) -> u32 {
         match self {
-            Bucket::LoginPerClient | Bucket::LoginPerAccount => limits.login_per_min,
+            Bucket::LoginPerClient | Bucket::LoginPerAccount | Bucket::SharePasswordPerLink => {
+                limits.login_per_min
+            }
             Bucket::UploadPerUser => limits.upload_per_min,
             Bucket::DownloadPerClient => limits.download_per_min,
         }
@@ -57,7 +63,7 @@ enum Backend {
 }
 
 /// One in-process limiter per bucket, in `Bucket::ALL` order; `None` when switched off.
-struct MemoryLimits([Option<DefaultKeyedRateLimiter<String>>; 4]);
+struct MemoryLimits([Option<DefaultKeyedRateLimiter<String>>; Bucket::ALL.len()]);
 
 /// Per-minute limits; 0 switches one off.
 #[derive(Clone, Copy, Debug)]

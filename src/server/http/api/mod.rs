@@ -4,10 +4,11 @@
 pub mod admin;
 pub mod auth;
 pub mod files;
+pub mod shares;
 
 use axum::{
     extract::DefaultBodyLimit,
-    routing::{get, patch, post},
+    routing::{delete, get, patch, post},
     Json, Router,
 };
 use utoipa::{
@@ -24,15 +25,19 @@ use crate::server::{error::Error, state::AppState};
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         admin::list_users, admin::update_user,
         files::upload, files::list, files::get, files::download, files::delete,
+        shares::create, shares::list, shares::revoke, shares::download, shares::signed_url,
+        shares::token_download,
     ),
     components(schemas(
         crate::server::error::ErrorBody, crate::app::model::UserInfo, crate::app::model::FileInfo,
-        files::UploadForm,
+        files::UploadForm, crate::app::model::ShareRequest, crate::app::model::CreatedShare,
+        crate::app::model::ShareInfo, crate::app::model::SignedUrl, shares::SignedUrlRequest,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "files", description = "Encrypted file storage"),
+        (name = "sharing", description = "Share links and pre-signed URLs, for recipients without an account"),
         (name = "admin", description = "Administration"),
     ),
 )]
@@ -67,6 +72,12 @@ pub fn router() -> Router<AppState> {
         .route("/files", get(files::list))
         .route("/files/{id}", get(files::get).delete(files::delete))
         .route("/files/{id}/download", get(files::download))
+        .route("/files/{id}/share", post(shares::create))
+        .route("/files/{id}/shares", get(shares::list))
+        .route("/files/{id}/share/{share_token}", delete(shares::revoke))
+        .route("/files/{id}/signed-url", post(shares::signed_url))
+        .route("/files/shared/{token}", get(shares::download))
+        .route("/files/token-download", get(shares::token_download))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))

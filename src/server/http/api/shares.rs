@@ -1,0 +1,169 @@
+//! `/api/v1/files/…` for sharing: share links (create, list, revoke, download by token) and
+//! pre-signed URLs (create, download).
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    Json,
+};
+use serde::Deserialize;
+
+use crate::{
+    app::model::{CreatedShare, ShareInfo, ShareRequest, SignedUrl},
+    server::{
+        error::{ErrorBody, Result},
+        http::{
+            extract::{ApiUser, ClientMeta},
+            transfer,
+        },
+        service::shares,
+        state::AppState,
+    },
+};
+
+/// The header a recipient gives a link's password in.
+pub const PASSWORD_HEADER: &str = "x-share-password";
+
+/// Share a file: a link that works without an account until it expires, runs out or is
+/// revoked. The token is shown this once.
+#[utoipa::path(post, path = "/api/v1/files/{id}/share", tag = "sharing", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    request_body = ShareRequest,
+    responses(
+        (status = 201, description = "The new link", body = CreatedShare),
+        (status = 404, description = "No such file, or not yours", body = ErrorBody),
+        (status = 422, description = "Expiry, limit or password out of bounds", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    Path(id): Path<String>,
+    Json(request): Json<ShareRequest>,
+) -> Result<(StatusCode, Json<CreatedShare>)> {
+    let created = shares::create(&state, &auth.user, &meta, &id, request).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A file's share links with their use counts, newest first (tokens are never shown again).
+#[utoipa::path(get, path = "/api/v1/files/{id}/shares", tag = "sharing", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The links", body = [ShareInfo]),
+        (status = 404, description = "No such file, or not yours", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ShareInfo>>> {
+    Ok(Json(shares::list(&state, &auth.user, &id).await?))
+}
+
+/// Revoke a link, named by its token or by its id.
+#[utoipa::path(delete, path = "/api/v1/files/{id}/share/{share_token}", tag = "sharing",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "File id"),
+        ("share_token" = String, Path, description = "The link's token, or its id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such file or active link", body = ErrorBody),
+    ))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    Path((id, token)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    shares::revoke(&state, &auth.user, &meta, &id, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Download by share link, without an account. Counts one download when the response starts;
+/// the whole file is always sent (no ranges).
+#[utoipa::path(get, path = "/api/v1/files/shared/{token}", tag = "sharing",
+    params(
+        ("token" = String, Path, description = "The link's token"),
+        ("X-Share-Password" = Option<String>, Header, description = "The link's password, if it has one"),
+    ),
+    responses(
+        (status = 200, description = "The content", content_type = "application/octet-stream"),
+        (status = 401, description = "Password needed (password_required) or wrong (wrong_password)", body = ErrorBody),
+        (status = 403, description = "Download limit reached, or the file is infected", body = ErrorBody),
+        (status = 404, description = "Unknown or revoked link", body = ErrorBody),
+        (status = 409, description = "The file's scan is pending or failed", body = ErrorBody),
+        (status = 410, description = "The link has expired", body = ErrorBody),
+        (status = 429, description = "Too many downloads or password attempts", body = ErrorBody),
+    ))]
+pub async fn download(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let password = headers
+        .get(PASSWORD_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let download = shares::download(&state, &meta, &token, password).await?;
+    Ok(transfer::download_response(download))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct SignedUrlRequest {
+    /// 1 to 300; the default is 300.
+    #[serde(default)]
+    pub expires_seconds: Option<u64>,
+}
+
+/// A stateless pre-signed download URL, valid for at most five minutes.
+#[utoipa::path(post, path = "/api/v1/files/{id}/signed-url", tag = "sharing", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id")),
+    request_body(content = Option<SignedUrlRequest>),
+    responses(
+        (status = 200, description = "The URL", body = SignedUrl),
+        (status = 404, description = "No such file, or not yours", body = ErrorBody),
+        (status = 422, description = "expires_seconds out of bounds", body = ErrorBody),
+    ))]
+pub async fn signed_url(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    Path(id): Path<String>,
+    request: Option<Json<SignedUrlRequest>>,
+) -> Result<Json<SignedUrl>> {
+    let request = request.map(|Json(r)| r).unwrap_or_default();
+    Ok(Json(
+        shares::signed_url(&state, &auth.user, &meta, &id, request.expires_seconds).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TokenQuery {
+    /// The token of a pre-signed URL.
+    pub token: String,
+}
+
+/// Download by pre-signed URL, without an account. `Range` is honoured.
+#[utoipa::path(get, path = "/api/v1/files/token-download", tag = "sharing", params(TokenQuery),
+    responses(
+        (status = 200, description = "The content", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 401, description = "Malformed or tampered token", body = ErrorBody),
+        (status = 404, description = "The file is gone", body = ErrorBody),
+        (status = 409, description = "The file's scan is pending or failed", body = ErrorBody),
+        (status = 410, description = "The URL has expired", body = ErrorBody),
+    ))]
+pub async fn token_download(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let range = transfer::parse_range(&headers);
+    let download = shares::download_signed(&state, &meta, &query.token, range).await?;
+    Ok(transfer::download_response(download))
+}

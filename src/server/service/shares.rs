@@ -1,0 +1,502 @@
+//! Sharing a file with people who have no account: share links (stored, counted, revocable,
+//! optionally password-protected) and pre-signed URLs (stateless, HMAC-signed, minutes long).
+//! The REST API, the owner's page and the recipient's page all come here.
+//!
+//! A share token is 256 random bits, shown once; only its SHA-256 is stored, looked up by that
+//! hash and compared again in constant time. A download by link counts when its response
+//! starts, through one conditional UPDATE, so a limit of N lets at most N downloads start
+//! however many run at once.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::{
+    app::model::{CreatedShare, ShareInfo, ShareRequest, SharedFile, SignedUrl},
+    server::{
+        db::{self, files::FileRow, shares::ShareRow, users::UserRow},
+        error::{Error, Result},
+        service::{
+            audit::{self, action, Event},
+            files::{self, Download, RangeSpec},
+            passwords,
+            rate_limit::Bucket,
+            RequestMeta,
+        },
+        state::AppState,
+    },
+};
+
+const HOUR: i64 = 3600;
+pub const DEFAULT_EXPIRY_HOURS: u32 = 24;
+pub const MAX_EXPIRY_HOURS: u32 = 720;
+/// Pre-signed URLs live at most this long (and this long by default).
+pub const MAX_SIGNED_URL_SECS: u64 = 300;
+const MAX_PASSWORD_CHARS: usize = 1024;
+const SIGNED_URL_PURPOSE: &[u8] = b"coffer:signed-url:v1";
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn share_url(state: &AppState, token: &str) -> String {
+    format!(
+        "{}/s/{token}",
+        state.settings().public_url.trim_end_matches('/')
+    )
+}
+
+/// Where a link stands at `now`, in the words of [`ShareInfo::status`].
+fn status(link: &ShareRow, now: i64) -> &'static str {
+    if link.revoked_at.is_some() {
+        "revoked"
+    } else if link.expires_at <= now {
+        "expired"
+    } else if link
+        .max_downloads
+        .is_some_and(|max| link.download_count >= max)
+    {
+        "used_up"
+    } else {
+        "active"
+    }
+}
+
+/// The refusal for a link that cannot be used at `now`, if any.
+fn refusal(link: &ShareRow, now: i64) -> Option<Error> {
+    match status(link, now) {
+        "revoked" => Some(Error::LinkRevoked),
+        "expired" => Some(Error::LinkExpired),
+        "used_up" => Some(Error::DownloadLimitReached),
+        _ => None,
+    }
+}
+
+impl From<ShareRow> for ShareInfo {
+    fn from(link: ShareRow) -> Self {
+        ShareInfo {
+            status: status(&link, db::now()).to_owned(),
+            id: link.id,
+            file_id: link.file_id,
+            created_at: db::to_datetime(link.created_at),
+            expires_at: db::to_datetime(link.expires_at),
+            max_downloads: link.max_downloads.map(|n| n.max(0) as u64),
+            download_count: link.download_count.max(0) as u64,
+            has_password: link.password_hash.is_some(),
+        }
+    }
+}
+
+/// The expiry a request asks for, as unix seconds, checked against the limits.
+fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
+    match (request.expires_hours, request.expires_at) {
+        (Some(_), Some(_)) => Err(Error::Validation(
+            "Give either expires_hours or expires_at, not both".into(),
+        )),
+        (hours, None) => {
+            let hours = hours.unwrap_or(DEFAULT_EXPIRY_HOURS);
+            if !(1..=MAX_EXPIRY_HOURS).contains(&hours) {
+                return Err(Error::Validation(format!(
+                    "A link can last from 1 to {MAX_EXPIRY_HOURS} hours"
+                )));
+            }
+            Ok(now + i64::from(hours) * HOUR)
+        }
+        (None, Some(at)) => {
+            let at = at.unix_timestamp();
+            if at <= now {
+                return Err(Error::Validation("The expiry must be in the future".into()));
+            }
+            if at > now + i64::from(MAX_EXPIRY_HOURS) * HOUR {
+                return Err(Error::Validation(
+                    "A link can last at most 30 days".into(),
+                ));
+            }
+            Ok(at)
+        }
+    }
+}
+
+/// Makes a share link for a file the actor may see.
+pub async fn create(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    file_id: &str,
+    request: ShareRequest,
+) -> Result<CreatedShare> {
+    let file = files::find_visible(state, actor, file_id).await?;
+    let now = db::now();
+    let expires_at = expiry(&request, now)?;
+    let max_downloads = match request.max_downloads {
+        Some(0) => {
+            return Err(Error::Validation(
+                "A download limit must be at least 1".into(),
+            ))
+        }
+        Some(n) => Some(i64::try_from(n).map_err(|_| {
+            Error::Validation("That download limit is too large".into())
+        })?),
+        None => None,
+    };
+    let password = request.password.filter(|p| !p.is_empty());
+    let password_hash = match password {
+        Some(p) if p.chars().count() > MAX_PASSWORD_CHARS => {
+            return Err(Error::Validation(format!(
+                "A link's password can have at most {MAX_PASSWORD_CHARS} characters"
+            )))
+        }
+        Some(p) => Some(passwords::hash(p).await?),
+        None => None,
+    };
+    let token = new_token();
+    let link = ShareRow {
+        id: db::new_id(),
+        file_id: file.id.clone(),
+        token_hash: token_hash(&token),
+        created_by: actor.id.clone(),
+        created_at: now,
+        expires_at,
+        max_downloads,
+        download_count: 0,
+        password_hash,
+        revoked_at: None,
+    };
+    db::shares::insert(&state.db().pool, &link).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id: Some(&actor.id),
+            action: action::SHARE_CREATED,
+            target: Some(&file.id),
+            detail: Some(format!(
+                "link={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
+                link.id,
+                link.password_hash.is_some()
+            )),
+        },
+    )
+    .await;
+    Ok(CreatedShare {
+        id: link.id,
+        share_url: share_url(state, &token),
+        share_token: token,
+        expires_at: db::to_datetime(expires_at),
+        max_downloads: max_downloads.map(|n| n as u64),
+    })
+}
+
+/// A file's links, newest first, for whoever may see the file.
+pub async fn list(state: &AppState, actor: &UserRow, file_id: &str) -> Result<Vec<ShareInfo>> {
+    let file = files::find_visible(state, actor, file_id).await?;
+    let links = db::shares::list_for_file(&state.db().pool, &file.id).await?;
+    Ok(links.into_iter().map(Into::into).collect())
+}
+
+/// Revokes one of a file's active links, named by its id or by its token.
+pub async fn revoke(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    file_id: &str,
+    id_or_token: &str,
+) -> Result<()> {
+    let file = files::find_visible(state, actor, file_id).await?;
+    let revoked = db::shares::revoke(
+        &state.db().pool,
+        &file.id,
+        id_or_token,
+        &token_hash(id_or_token),
+        db::now(),
+    )
+    .await?
+    .ok_or(Error::NotFound("share link"))?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id: Some(&actor.id),
+            action: action::SHARE_REVOKED,
+            target: Some(&file.id),
+            detail: Some(format!("link={revoked}")),
+        },
+    )
+    .await;
+    Ok(())
+}
+
+/// The link a token names and its file, or why it cannot be used: unknown 404, revoked 404
+/// (`link_revoked`), expired 410, used up 403.
+async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, FileRow)> {
+    let unknown = || Error::NotFound("share link");
+    let hash = token_hash(token);
+    let link = db::shares::find_by_token_hash(&state.db().pool, &hash)
+        .await?
+        .filter(|link| bool::from(link.token_hash.as_bytes().ct_eq(hash.as_bytes())))
+        .ok_or_else(unknown)?;
+    if let Some(refused) = refusal(&link, db::now()) {
+        return Err(refused);
+    }
+    // Links go with their file (ON DELETE CASCADE); a file gone between the two reads is unknown.
+    let file = db::files::find(&state.db().pool, &link.file_id)
+        .await?
+        .ok_or_else(unknown)?;
+    Ok((link, file))
+}
+
+/// What the recipient's page shows for a token, or why the link cannot be used.
+pub async fn view(state: &AppState, token: &str) -> Result<SharedFile> {
+    let (link, file) = usable_link(state, token).await?;
+    let shared_by = db::users::find_by_id(&state.db().pool, &link.created_by)
+        .await?
+        .map(|user| user.username)
+        .unwrap_or_default();
+    let needs_password = link.password_hash.is_some();
+    Ok(SharedFile {
+        filename: (!needs_password).then(|| file.filename.clone()),
+        size: (!needs_password).then_some(file.size.max(0) as u64),
+        shared_by,
+        expires_at: db::to_datetime(link.expires_at),
+        downloads_left: link
+            .max_downloads
+            .map(|max| (max - link.download_count).max(0) as u64),
+        needs_password,
+        scan_status: file.scan_status,
+    })
+}
+
+/// A download by share link: the whole file (ranges would let one count stand for many
+/// downloads). Checks the link, then its password (attempts limited per link), then the scan;
+/// the download counts once the first chunk is ready to send.
+pub async fn download(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    password: Option<String>,
+) -> Result<Download> {
+    files::limit_downloads(state, meta).await?;
+    let (link, file) = usable_link(state, token).await?;
+    check_password(state, meta, &link, password).await?;
+    let mut download = files::open_download(state, file, None).await?;
+    download.accepts_ranges = false;
+    if !db::shares::count_download(&state.db().pool, &link.id, db::now()).await? {
+        // Another download took the last one, or the link ran out or was revoked meanwhile.
+        let (link, _) = usable_link(state, token).await?;
+        return Err(refusal(&link, db::now()).unwrap_or(Error::DownloadLimitReached));
+    }
+    files::record_download(
+        state,
+        meta,
+        None,
+        &download.file,
+        Some(format!("link={}", link.id)),
+    )
+    .await?;
+    Ok(download)
+}
+
+async fn check_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    link: &ShareRow,
+    password: Option<String>,
+) -> Result<()> {
+    let Some(hash) = &link.password_hash else {
+        return Ok(());
+    };
+    let Some(password) = password.filter(|p| !p.is_empty()) else {
+        return Err(Error::PasswordRequired);
+    };
+    state
+        .limiter()
+        .hit(Bucket::SharePasswordPerLink, &link.id)
+        .await?;
+    if passwords::verify(password, Some(hash.clone())).await? {
+        return Ok(());
+    }
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id: None,
+            action: action::SHARE_PASSWORD_FAILED,
+            target: Some(&link.file_id),
+            detail: Some(format!("link={}", link.id)),
+        },
+    )
+    .await;
+    Err(Error::WrongPassword)
+}
+
+/// The message a pre-signed URL's tag covers.
+fn signed_message(file_id: &str, expires_at: i64) -> String {
+    format!("{file_id}\n{expires_at}")
+}
+
+/// A stateless download URL for a file the actor may see, valid for `expires_seconds` (1 to
+/// 300, default 300). Nothing is stored: the token is the file id and the expiry, signed with a
+/// key derived from the master key.
+pub async fn signed_url(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    file_id: &str,
+    expires_seconds: Option<u64>,
+) -> Result<SignedUrl> {
+    let file = files::find_visible(state, actor, file_id).await?;
+    let seconds = expires_seconds.unwrap_or(MAX_SIGNED_URL_SECS);
+    if !(1..=MAX_SIGNED_URL_SECS).contains(&seconds) {
+        return Err(Error::Validation(format!(
+            "A pre-signed URL can last from 1 to {MAX_SIGNED_URL_SECS} seconds"
+        )));
+    }
+    let expires_at = db::now() + seconds as i64;
+    let tag = state
+        .keys()
+        .ring()
+        .sign(SIGNED_URL_PURPOSE, signed_message(&file.id, expires_at).as_bytes());
+    let token = format!("{}.{expires_at}.{}", file.id, URL_SAFE_NO_PAD.encode(tag));
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id: Some(&actor.id),
+            action: action::SIGNED_URL_CREATED,
+            target: Some(&file.id),
+            detail: Some(format!("expires_at={expires_at}")),
+        },
+    )
+    .await;
+    Ok(SignedUrl {
+        url: format!(
+            "{}/api/v1/files/token-download?token={token}",
+            state.settings().public_url.trim_end_matches('/')
+        ),
+        expires_at: db::to_datetime(expires_at),
+    })
+}
+
+/// The file id a pre-signed token is good for: 401 if it is malformed or its signature does not
+/// match, 410 once expired.
+fn verify_signed(state: &AppState, token: &str, now: OffsetDateTime) -> Result<String> {
+    let mut parts = token.splitn(3, '.');
+    let (Some(file_id), Some(expires_at), Some(tag)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::InvalidToken);
+    };
+    let expires_at: i64 = expires_at.parse().map_err(|_| Error::InvalidToken)?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| Error::InvalidToken)?;
+    let message = signed_message(file_id, expires_at);
+    if !state
+        .keys()
+        .ring()
+        .verify(SIGNED_URL_PURPOSE, message.as_bytes(), &tag)
+    {
+        return Err(Error::InvalidToken);
+    }
+    if expires_at <= now.unix_timestamp() {
+        return Err(Error::LinkExpired);
+    }
+    Ok(file_id.to_owned())
+}
+
+/// A download by pre-signed URL (ranges allowed: the URL is short-lived and counts nothing).
+pub async fn download_signed(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    range: Option<RangeSpec>,
+) -> Result<Download> {
+    files::limit_downloads(state, meta).await?;
+    let file_id = verify_signed(state, token, OffsetDateTime::now_utc())?;
+    let file = db::files::find(&state.db().pool, &file_id)
+        .await?
+        .ok_or(Error::NotFound("file"))?;
+    let download = files::open_download(state, file, range).await?;
+    if download.from_start() {
+        files::record_download(
+            state,
+            meta,
+            None,
+            &download.file,
+            Some("pre-signed URL".into()),
+        )
+        .await?;
+    }
+    Ok(download)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(expires_at: i64, max: Option<i64>, count: i64, revoked: bool) -> ShareRow {
+        ShareRow {
+            id: "l".into(),
+            file_id: "f".into(),
+            token_hash: String::new(),
+            created_by: "u".into(),
+            created_at: 0,
+            expires_at,
+            max_downloads: max,
+            download_count: count,
+            password_hash: None,
+            revoked_at: revoked.then_some(1),
+        }
+    }
+
+    #[test]
+    fn a_link_is_revoked_before_expired_before_used_up() {
+        assert_eq!(status(&link(100, Some(1), 1, true), 200), "revoked");
+        assert_eq!(status(&link(100, Some(1), 1, false), 100), "expired");
+        assert_eq!(status(&link(100, Some(1), 1, false), 99), "used_up");
+        assert_eq!(status(&link(100, Some(2), 1, false), 99), "active");
+        assert_eq!(status(&link(100, None, 1000, false), 99), "active");
+    }
+
+    #[test]
+    fn expiry_defaults_to_a_day_and_stays_within_thirty_days() {
+        let now = 1_000_000;
+        let hours = |h| ShareRequest {
+            expires_hours: Some(h),
+            ..Default::default()
+        };
+        let at = |secs: i64| ShareRequest {
+            expires_at: Some(db::to_datetime(now + secs)),
+            ..Default::default()
+        };
+        assert_eq!(expiry(&ShareRequest::default(), now).unwrap(), now + 24 * HOUR);
+        assert_eq!(expiry(&hours(1), now).unwrap(), now + HOUR);
+        assert_eq!(expiry(&hours(720), now).unwrap(), now + 720 * HOUR);
+        assert_eq!(expiry(&at(60), now).unwrap(), now + 60);
+        assert_eq!(expiry(&at(720 * HOUR), now).unwrap(), now + 720 * HOUR);
+        let both = ShareRequest {
+            expires_hours: Some(1),
+            expires_at: Some(db::to_datetime(now + 60)),
+            ..Default::default()
+        };
+        for bad in [hours(0), hours(721), at(0), at(-60), at(720 * HOUR + 1), both] {
+            assert_eq!(expiry(&bad, now).unwrap_err().code(), "validation_error");
+        }
+    }
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(token_hash(&a).len(), 64);
+    }
+}

@@ -1,0 +1,480 @@
+//! Sharing without an account: share links (`/api/v1/files/{id}/share`, `/files/shared/{token}`)
+//! and pre-signed URLs (`/files/{id}/signed-url`, `/files/token-download`).
+
+use reqwest::{header, Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, new_client, pattern, spawn_app_with, TestApp};
+
+
+/// An app with an admin, alice and bob, and a file of alice's that has been scanned clean:
+/// (app, alice's token, bob's token, file id, its bytes).
+async fn app_with_shared_file(
+    configure: impl FnOnce(&mut coffer::server::config::Settings),
+) -> (TestApp, String, String, String, Vec<u8>) {
+    let app = spawn_app_with(configure).await;
+    for name in ["admin", "alice", "bob"] {
+        app.register(name).await;
+    }
+    let alice = app.login("alice").await.access;
+    let bob = app.login("bob").await.access;
+    let bytes: Vec<u8> = pattern(150_000).iter().map(|b| b'a' + b % 26).collect();
+    let file = app.upload_ok(&alice, "report.txt", bytes.clone()).await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    if app.settings.scan_worker {
+        assert_eq!(app.scanned_status(&alice, &id).await, "clean");
+    }
+    (app, alice, bob, id, bytes)
+}
+
+async fn share(app: &TestApp, token: &str, file_id: &str, body: Value) -> Response {
+    app.client
+        .post(app.url(&format!("/api/v1/files/{file_id}/share")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Creates a link and returns its JSON (with `share_token`).
+async fn share_ok(app: &TestApp, token: &str, file_id: &str, body: Value) -> Value {
+    let res = share(app, token, file_id, body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+fn token_of(link: &Value) -> String {
+    link["share_token"].as_str().unwrap().to_owned()
+}
+
+/// A download by link from a client with no cookies and no bearer token.
+async fn fetch_shared(app: &TestApp, token: &str, password: Option<&str>) -> Response {
+    let mut req = new_client().get(app.url(&format!("/api/v1/files/shared/{token}")));
+    if let Some(password) = password {
+        req = req.header("X-Share-Password", password);
+    }
+    req.send().await.unwrap()
+}
+
+async fn links(app: &TestApp, token: &str, file_id: &str) -> Vec<Value> {
+    let res = app
+        .get_bearer(&format!("/api/v1/files/{file_id}/shares"), token)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn unix(value: &Value) -> i64 {
+    time::OffsetDateTime::parse(
+        value.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp()
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_link_downloads_without_an_account_and_counts() {
+    let (app, alice, _, id, bytes) = app_with_shared_file(|_| {}).await;
+    let link = share_ok(&app, &alice, &id, json!({})).await;
+    let token = token_of(&link);
+    assert!(token.len() >= 43, "256 bits, base64url");
+    assert_eq!(
+        link["share_url"],
+        format!("{}/s/{token}", app.settings.public_url)
+    );
+    let expires = unix(&link["expires_at"]);
+    assert!((expires - (now() + 24 * 3600)).abs() <= 5, "24 hours by default");
+    assert!(link["max_downloads"].is_null());
+
+    // Only a hash of the token is stored.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM share_links")
+        .fetch_all(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains(&token));
+
+    let res = fetch_shared(&app, &token, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::ACCEPT_RANGES], "none");
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert!(res.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("report.txt"));
+    assert!(res.bytes().await.unwrap() == bytes, "content differs");
+
+    // A range request still gets (and counts as) the whole file.
+    let res = new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}")))
+        .header(header::RANGE, "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().len(), bytes.len());
+
+    let listed = links(&app, &alice, &id).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["download_count"], 2);
+    assert_eq!(listed[0]["status"], "active");
+    assert_eq!(listed[0]["has_password"], false);
+    assert!(listed[0].get("share_token").is_none() && listed[0].get("token_hash").is_none());
+    let file: Value = app
+        .get_bearer(&format!("/api/v1/files/{id}"), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(file["download_count"], 2);
+    assert_eq!(audit_count(&app, "share.create").await, 1);
+    let by_link: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'file.download' AND actor_id IS NULL \
+         AND detail = $1 AND ip = '127.0.0.1'",
+    )
+    .bind(format!("link={}", listed[0]["id"].as_str().unwrap()))
+    .fetch_one(&app.state.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(by_link, 2, "each download by link is audited with the link and the IP");
+}
+
+#[tokio::test]
+async fn link_settings_are_checked() {
+    let (app, alice, bob, id, _) = app_with_shared_file(|_| {}).await;
+    let in_hours = |h: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::hours(h))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    for bad in [
+        json!({"expires_hours": 0}),
+        json!({"expires_hours": 721}),
+        json!({"expires_at": in_hours(-1)}),
+        json!({"expires_at": in_hours(30 * 24 + 1)}),
+        json!({"expires_at": "next tuesday"}),
+        json!({"expires_hours": 2, "expires_at": in_hours(2)}),
+        json!({"max_downloads": 0}),
+        json!({"max_downloads": -1}),
+    ] {
+        let res = share(&app, &alice, &id, bad.clone()).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    assert_eq!(
+        error_code(
+            share(&app, &alice, &id, json!({"expires_hours": 0})).await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        )
+        .await,
+        "validation_error"
+    );
+
+    let link = share_ok(
+        &app,
+        &alice,
+        &id,
+        json!({"expires_hours": 720, "max_downloads": 5}),
+    )
+    .await;
+    assert!((unix(&link["expires_at"]) - (now() + 720 * 3600)).abs() <= 5);
+    assert_eq!(link["max_downloads"], 5);
+    let at = in_hours(3);
+    let link = share_ok(&app, &alice, &id, json!({"expires_at": at})).await;
+    assert!((unix(&link["expires_at"]) - (now() + 3 * 3600)).abs() <= 5);
+    assert_eq!(links(&app, &alice, &id).await.len(), 2, "several links per file");
+
+    // Someone else's file, or none, is 404 for every sharing route.
+    let res = share(&app, &bob, &id, json!({})).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let res = share(&app, &alice, "no-such-file", json!({})).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app
+        .get_bearer(&format!("/api/v1/files/{id}/shares"), &bob)
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app
+        .delete_bearer(
+            &format!("/api/v1/files/{id}/share/{}", token_of(&link)),
+            &bob,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(fetch_shared(&app, &token_of(&link), None).await.status(), StatusCode::OK);
+    // Admins may share anyone's file.
+    let admin = app.login("admin").await.access;
+    share_ok(&app, &admin, &id, json!({})).await;
+}
+
+#[tokio::test]
+async fn unknown_revoked_expired_and_used_up_links_are_refused() {
+    let (app, alice, _, id, bytes) = app_with_shared_file(|_| {}).await;
+    let res = fetch_shared(&app, "not-a-token-at-all", None).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+
+    // Revoked, by token or by id; revoking twice is 404.
+    let by_token = token_of(&share_ok(&app, &alice, &id, json!({})).await);
+    let by_id = share_ok(&app, &alice, &id, json!({})).await;
+    let path = |key: &str| format!("/api/v1/files/{id}/share/{key}");
+    assert_eq!(
+        app.delete_bearer(&path(&by_token), &alice).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete_bearer(by_id["id"].as_str().map(path).unwrap().as_str(), &alice)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete_bearer(&path(&by_token), &alice).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for token in [by_token, token_of(&by_id)] {
+        let res = fetch_shared(&app, &token, None).await;
+        assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "link_revoked");
+    }
+    assert_eq!(audit_count(&app, "share.revoke").await, 2);
+
+    // Expired.
+    let expired = share_ok(&app, &alice, &id, json!({"expires_hours": 1})).await;
+    sqlx::query("UPDATE share_links SET expires_at = $1 WHERE id = $2")
+        .bind(now() - 1)
+        .bind(expired["id"].as_str().unwrap())
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let res = fetch_shared(&app, &token_of(&expired), None).await;
+    assert_eq!(error_code(res, StatusCode::GONE).await, "link_expired");
+
+    // Used up.
+    let once = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 1})).await);
+    let res = fetch_shared(&app, &once, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap() == bytes);
+    let res = fetch_shared(&app, &once, None).await;
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "download_limit_reached"
+    );
+
+    let mut statuses: Vec<String> = links(&app, &alice, &id)
+        .await
+        .iter()
+        .map(|l| l["status"].as_str().unwrap().to_owned())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["expired", "revoked", "revoked", "used_up"]);
+
+    // Deleting the file takes its links with it.
+    let live = token_of(&share_ok(&app, &alice, &id, json!({})).await);
+    assert_eq!(
+        app.delete_bearer(&format!("/api/v1/files/{id}"), &alice)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let res = fetch_shared(&app, &live, None).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+}
+
+#[tokio::test]
+async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
+    let (app, alice, _, id, bytes) = app_with_shared_file(|s| s.rate_login_per_min = 3).await;
+    let link = share_ok(&app, &alice, &id, json!({"password": "open sesame"})).await;
+    let token = token_of(&link);
+    assert_eq!(links(&app, &alice, &id).await[0]["has_password"], true);
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM share_links")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$"));
+
+    let res = fetch_shared(&app, &token, None).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "password_required"
+    );
+    let res = fetch_shared(&app, &token, Some("open sesam")).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "wrong_password"
+    );
+    let res = fetch_shared(&app, &token, Some("open sesame")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap() == bytes);
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 1);
+    assert_eq!(audit_count(&app, "share.password_failed").await, 1);
+
+    // The third attempt within the minute was the last; the fourth is refused, even a right one.
+    let res = fetch_shared(&app, &token, Some("guess")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = fetch_shared(&app, &token, Some("open sesame")).await;
+    assert_eq!(error_code(res, StatusCode::TOO_MANY_REQUESTS).await, "rate_limited");
+    // Failed attempts did not count as downloads.
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 1);
+}
+
+#[tokio::test]
+async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
+    let (app, alice, _, id, _) = app_with_shared_file(|s| s.scan_worker = false).await;
+    let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 1})).await);
+    let res = fetch_shared(&app, &token, None).await;
+    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 0);
+
+    let eicar = coffer::server::service::scanning::EICAR.to_vec();
+    let bad = app.upload_ok(&alice, "eicar.txt", eicar).await;
+    let bad_id = bad["id"].as_str().unwrap();
+    let bad_token = token_of(&share_ok(&app, &alice, bad_id, json!({})).await);
+    app.run_scans().await;
+    let res = fetch_shared(&app, &bad_token, None).await;
+    assert_eq!(error_code(res, StatusCode::FORBIDDEN).await, "file_infected");
+
+    // Once clean, the one allowed download is still there.
+    assert_eq!(fetch_shared(&app, &token, None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_downloads_never_pass_the_limit() {
+    let (app, alice, _, id, bytes) = app_with_shared_file(|s| s.rate_download_per_min = 0).await;
+    let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 3})).await);
+    let attempts = (0..20).map(|_| {
+        let url = app.url(&format!("/api/v1/files/shared/{token}"));
+        async move {
+            let res = Client::new().get(url).send().await.unwrap();
+            let status = res.status();
+            let body = res.bytes().await.unwrap();
+            (status, body)
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .collect();
+    assert_eq!(ok.len(), 3, "exactly max_downloads succeed");
+    assert!(ok.iter().all(|(_, body)| *body == bytes));
+    assert!(results
+        .iter()
+        .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 3);
+}
+
+async fn signed_url(app: &TestApp, token: &str, file_id: &str, body: Option<Value>) -> Response {
+    let mut req = app
+        .client
+        .post(app.url(&format!("/api/v1/files/{file_id}/signed-url")))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
+/// The path and query of a pre-signed URL, on this test's server.
+fn local(app: &TestApp, url: &str) -> String {
+    app.url(url.strip_prefix(&app.settings.public_url).unwrap())
+}
+
+#[tokio::test]
+async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
+    let (app, alice, bob, id, bytes) = app_with_shared_file(|_| {}).await;
+    let res = signed_url(&app, &alice, &id, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let signed: Value = res.json().await.unwrap();
+    let url = signed["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!(
+        "{}/api/v1/files/token-download?token=",
+        app.settings.public_url
+    )));
+    assert!((unix(&signed["expires_at"]) - (now() + 300)).abs() <= 5);
+
+    let res = new_client().get(local(&app, url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap() == bytes);
+    let res = new_client()
+        .get(local(&app, url))
+        .header(header::RANGE, "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(res.bytes().await.unwrap() == bytes[100..200]);
+
+    // Any change to the file id, the expiry or the signature is refused.
+    let token = url.split("token=").nth(1).unwrap().to_owned();
+    let (file_part, rest) = token.split_once('.').unwrap();
+    let (expiry, tag) = rest.split_once('.').unwrap();
+    let other = app.upload_ok(&alice, "other.txt", b"other".to_vec()).await;
+    let flipped_tag = format!(
+        "{}{}",
+        &tag[..tag.len() - 2],
+        if tag.ends_with('A') { "BA" } else { "AA" }
+    );
+    for forged in [
+        format!("{}.{rest}", other["id"].as_str().unwrap()),
+        format!("{file_part}.{}.{tag}", expiry.parse::<i64>().unwrap() + 3600),
+        format!("{file_part}.{expiry}.{flipped_tag}"),
+        format!("{file_part}.{expiry}"),
+        "garbage".to_owned(),
+    ] {
+        let res = new_client()
+            .get(app.url("/api/v1/files/token-download"))
+            .query(&[("token", &forged)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(res, StatusCode::UNAUTHORIZED).await,
+            "invalid_token",
+            "{forged}"
+        );
+    }
+
+    // Bounds, and who may ask.
+    for bad in [0, 301] {
+        let res = signed_url(&app, &alice, &id, Some(json!({"expires_seconds": bad}))).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(
+        signed_url(&app, &bob, &id, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let admin = app.login("admin").await.access;
+    assert_eq!(
+        signed_url(&app, &admin, &id, None).await.status(),
+        StatusCode::OK
+    );
+
+    // Expired.
+    let res = signed_url(&app, &alice, &id, Some(json!({"expires_seconds": 1}))).await;
+    let short: Value = res.json().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = new_client()
+        .get(local(&app, short["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, StatusCode::GONE).await, "link_expired");
+
+    // A deleted file's URL finds nothing.
+    app.delete_bearer(&format!("/api/v1/files/{id}"), &alice)
+        .await;
+    let res = new_client().get(local(&app, url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(audit_count(&app, "file.signed_url").await, 3);
+}
