@@ -1,11 +1,6 @@
 import { expect, Page, test } from "@playwright/test";
 
-const password = "correct horse battery";
-
-function uniqueUser() {
-  const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  return { username: `u${id}`, email: `u${id}@example.org` };
-}
+import { password, uniqueUser } from "./helpers";
 
 async function waitForHydration(page: Page) {
   // The wasm bundle finishes loading before forms are handled client-side.

@@ -1,37 +1,7 @@
-import { expect, Page, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { readFile } from "node:fs/promises";
 
-const password = "correct horse battery";
-
-async function signUp(page: Page) {
-  const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const username = `f${id}`;
-  await page.goto("/register");
-  await page.waitForLoadState("networkidle");
-  await page.getByLabel("Email").fill(`${username}@example.org`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByTestId("whoami")).toContainText(username);
-}
-
-/** Drops a file with this name and text content onto the drop zone, as a user dragging it. */
-async function dropFile(page: Page, name: string, content: string) {
-  const dataTransfer = await page.evaluateHandle(
-    ({ name, content }) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([content], name, { type: "text/plain" }));
-      return dt;
-    },
-    { name, content },
-  );
-  await page.dispatchEvent("[data-testid=dropzone]", "dragenter", { dataTransfer });
-  await page.dispatchEvent("[data-testid=dropzone]", "drop", { dataTransfer });
-}
-
-function row(page: Page, name: string) {
-  return page.getByTestId("file-row").filter({ has: page.locator("td.name", { hasText: name }) });
-}
+import { dropFile, row, signUp } from "./helpers";
 
 test("a dropped file shows progress, turns from pending to clean, and downloads intact", async ({ page }) => {
   const problems: string[] = [];

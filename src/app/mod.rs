@@ -17,8 +17,12 @@ use crate::app::{
     api::auth::{Login, Logout, Register},
     components::header::Header,
     pages::{
-        files::FilesPage, home::HomePage, login::LoginPage, not_found::NotFound,
+        files::FilesPage,
+        home::HomePage,
+        login::LoginPage,
+        not_found::NotFound,
         register::RegisterPage,
+        share::{RecipientPage, ShareManagePage},
     },
 };
 
@@ -89,6 +93,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/s/:token") view=RecipientPage ssr=PAGE_RENDERING/>
                 </Routes>
             </main>
         </Router>

@@ -182,6 +182,15 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// A moment as the pages show it: `2026-11-23 14:05 UTC`.
+pub fn format_utc(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

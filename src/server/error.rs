@@ -80,9 +80,7 @@ impl Error {
             | Error::Unauthenticated
             | Error::InvalidToken
             | Error::PasswordRequired
-            | Error::WrongPassword => {
-                StatusCode::UNAUTHORIZED
-            }
+            | Error::WrongPassword => StatusCode::UNAUTHORIZED,
             Error::AccountDisabled | Error::Forbidden | Error::CrossSiteRequest => {
                 StatusCode::FORBIDDEN
             }

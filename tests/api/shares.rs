@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{error_code, new_client, pattern, spawn_app_with, TestApp};
 
-
 /// An app with an admin, alice and bob, and a file of alice's that has been scanned clean:
 /// (app, alice's token, bob's token, file id, its bytes).
 async fn app_with_shared_file(
@@ -97,7 +96,10 @@ async fn a_link_downloads_without_an_account_and_counts() {
         format!("{}/s/{token}", app.settings.public_url)
     );
     let expires = unix(&link["expires_at"]);
-    assert!((expires - (now() + 24 * 3600)).abs() <= 5, "24 hours by default");
+    assert!(
+        (expires - (now() + 24 * 3600)).abs() <= 5,
+        "24 hours by default"
+    );
     assert!(link["max_downloads"].is_null());
 
     // Only a hash of the token is stored.
@@ -150,7 +152,10 @@ async fn a_link_downloads_without_an_account_and_counts() {
     .fetch_one(&app.state.db().pool)
     .await
     .unwrap();
-    assert_eq!(by_link, 2, "each download by link is audited with the link and the IP");
+    assert_eq!(
+        by_link, 2,
+        "each download by link is audited with the link and the IP"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +200,11 @@ async fn link_settings_are_checked() {
     let at = in_hours(3);
     let link = share_ok(&app, &alice, &id, json!({"expires_at": at})).await;
     assert!((unix(&link["expires_at"]) - (now() + 3 * 3600)).abs() <= 5);
-    assert_eq!(links(&app, &alice, &id).await.len(), 2, "several links per file");
+    assert_eq!(
+        links(&app, &alice, &id).await.len(),
+        2,
+        "several links per file"
+    );
 
     // Someone else's file, or none, is 404 for every sharing route.
     let res = share(&app, &bob, &id, json!({})).await;
@@ -213,7 +222,10 @@ async fn link_settings_are_checked() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(fetch_shared(&app, &token_of(&link), None).await.status(), StatusCode::OK);
+    assert_eq!(
+        fetch_shared(&app, &token_of(&link), None).await.status(),
+        StatusCode::OK
+    );
     // Admins may share anyone's file.
     let admin = app.login("admin").await.access;
     share_ok(&app, &admin, &id, json!({})).await;
@@ -323,7 +335,10 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
     let res = fetch_shared(&app, &token, Some("guess")).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = fetch_shared(&app, &token, Some("open sesame")).await;
-    assert_eq!(error_code(res, StatusCode::TOO_MANY_REQUESTS).await, "rate_limited");
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
     // Failed attempts did not count as downloads.
     assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 1);
 }
@@ -342,10 +357,16 @@ async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
     let bad_token = token_of(&share_ok(&app, &alice, bad_id, json!({})).await);
     app.run_scans().await;
     let res = fetch_shared(&app, &bad_token, None).await;
-    assert_eq!(error_code(res, StatusCode::FORBIDDEN).await, "file_infected");
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "file_infected"
+    );
 
     // Once clean, the one allowed download is still there.
-    assert_eq!(fetch_shared(&app, &token, None).await.status(), StatusCode::OK);
+    assert_eq!(
+        fetch_shared(&app, &token, None).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -427,7 +448,10 @@ async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
     );
     for forged in [
         format!("{}.{rest}", other["id"].as_str().unwrap()),
-        format!("{file_part}.{}.{tag}", expiry.parse::<i64>().unwrap() + 3600),
+        format!(
+            "{file_part}.{}.{tag}",
+            expiry.parse::<i64>().unwrap() + 3600
+        ),
         format!("{file_part}.{expiry}.{flipped_tag}"),
         format!("{file_part}.{expiry}"),
         "garbage".to_owned(),

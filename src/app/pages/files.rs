@@ -12,7 +12,7 @@ use crate::app::{
         form_error::{flash_error, FormError},
         upload_zone::UploadZone,
     },
-    model::{human_bytes, FileInfo},
+    model::{format_utc, human_bytes, FileInfo},
     AuthActions,
 };
 
@@ -126,12 +126,8 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
     };
     let downloadable = file.scan_status == "clean";
     let delete_id = file.id.clone();
-    let uploaded = file
-        .created_at
-        .format(&time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
-        .unwrap_or_default();
+    let uploaded = format_utc(file.created_at);
+    let share = format!("/files/{}/share", file.id);
     view! {
         <tr data-testid="file-row" data-file-id=file.id.clone()>
             <td class="name">{file.filename.clone()}</td>
@@ -145,6 +141,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
                 {downloadable.then(|| view! {
                     <a href=download.clone() download=file.filename.clone() data-testid="download">"Download"</a>
                 })}
+                <A href=share attr:data-testid="share">"Share"</A>
                 <details class="confirm">
                     <summary>"Delete…"</summary>
                     <ActionForm action=delete attr:class="inline">

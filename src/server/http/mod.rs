@@ -9,6 +9,7 @@ pub mod server_fns;
 pub mod session_store;
 pub mod transfer;
 pub mod web_files;
+pub mod web_shares;
 
 use axum::{
     body::Body,
@@ -90,6 +91,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
             post(web_files::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/files/{id}/download", get(web_files::download))
+        .route("/s/{token}/download", post(web_shares::download))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(session_layer(&state, sessions))

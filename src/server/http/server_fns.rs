@@ -12,11 +12,22 @@ use crate::{
 
 const FLASH_ERROR_KEY: &str = "flash_error";
 
+/// Keeps a value in the session for the next page to read once: how a plain form post (no
+/// JavaScript) hands its outcome to the page it is redirected to.
+pub async fn keep_flash<T: serde::Serialize>(session: &Session, key: &str, value: &T) {
+    if let Err(e) = session.insert(key, value).await {
+        tracing::warn!(error = %e, key, "could not keep a form's outcome for the next page");
+    }
+}
+
+/// Reads, and forgets, what [`keep_flash`] kept.
+pub async fn take_flash<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
+    session.remove::<T>(key).await.ok().flatten()
+}
+
 /// Keeps an error in the session for the next page to show once (plain form posts).
 pub async fn keep_flash_error(session: &Session, error: &PageError) {
-    if let Err(e) = session.insert(FLASH_ERROR_KEY, error).await {
-        tracing::warn!(error = %e, "could not keep the form error for the next page");
-    }
+    keep_flash(session, FLASH_ERROR_KEY, error).await
 }
 
 /// What a server function needs to call the service layer.
@@ -88,10 +99,13 @@ impl WebRequest {
 
     /// The error a plain form post left for this page, read once.
     pub async fn take_flash_error(&self) -> Option<PageError> {
-        self.session
-            .remove::<PageError>(FLASH_ERROR_KEY)
-            .await
-            .ok()
-            .flatten()
+        take_flash(&self.session, FLASH_ERROR_KEY).await
+    }
+
+    /// Sets the status of the page being rendered (a server function called during SSR).
+    pub fn set_status(&self, status: axum::http::StatusCode) {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            options.set_status(status);
+        }
     }
 }

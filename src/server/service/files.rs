@@ -466,10 +466,7 @@ pub async fn download(
 /// The per-client download limit, for every way of downloading.
 pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
     let client = meta.ip.as_deref().unwrap_or("unknown");
-    state
-        .limiter()
-        .hit(Bucket::DownloadPerClient, client)
-        .await
+    state.limiter().hit(Bucket::DownloadPerClient, client).await
 }
 
 /// Starts sending a file the caller may have: refused unless scanned clean, and the first chunk

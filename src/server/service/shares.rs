@@ -116,9 +116,7 @@ fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
                 return Err(Error::Validation("The expiry must be in the future".into()));
             }
             if at > now + i64::from(MAX_EXPIRY_HOURS) * HOUR {
-                return Err(Error::Validation(
-                    "A link can last at most 30 days".into(),
-                ));
+                return Err(Error::Validation("A link can last at most 30 days".into()));
             }
             Ok(at)
         }
@@ -142,9 +140,10 @@ pub async fn create(
                 "A download limit must be at least 1".into(),
             ))
         }
-        Some(n) => Some(i64::try_from(n).map_err(|_| {
-            Error::Validation("That download limit is too large".into())
-        })?),
+        Some(n) => Some(
+            i64::try_from(n)
+                .map_err(|_| Error::Validation("That download limit is too large".into()))?,
+        ),
         None => None,
     };
     let password = request.password.filter(|p| !p.is_empty());
@@ -360,10 +359,10 @@ pub async fn signed_url(
         )));
     }
     let expires_at = db::now() + seconds as i64;
-    let tag = state
-        .keys()
-        .ring()
-        .sign(SIGNED_URL_PURPOSE, signed_message(&file.id, expires_at).as_bytes());
+    let tag = state.keys().ring().sign(
+        SIGNED_URL_PURPOSE,
+        signed_message(&file.id, expires_at).as_bytes(),
+    );
     let token = format!("{}.{expires_at}.{}", file.id, URL_SAFE_NO_PAD.encode(tag));
     audit::record(
         state,
@@ -394,7 +393,9 @@ fn verify_signed(state: &AppState, token: &str, now: OffsetDateTime) -> Result<S
         return Err(Error::InvalidToken);
     };
     let expires_at: i64 = expires_at.parse().map_err(|_| Error::InvalidToken)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| Error::InvalidToken)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| Error::InvalidToken)?;
     let message = signed_message(file_id, expires_at);
     if !state
         .keys()
@@ -474,7 +475,10 @@ mod tests {
             expires_at: Some(db::to_datetime(now + secs)),
             ..Default::default()
         };
-        assert_eq!(expiry(&ShareRequest::default(), now).unwrap(), now + 24 * HOUR);
+        assert_eq!(
+            expiry(&ShareRequest::default(), now).unwrap(),
+            now + 24 * HOUR
+        );
         assert_eq!(expiry(&hours(1), now).unwrap(), now + HOUR);
         assert_eq!(expiry(&hours(720), now).unwrap(), now + 720 * HOUR);
         assert_eq!(expiry(&at(60), now).unwrap(), now + 60);
@@ -484,7 +488,14 @@ mod tests {
             expires_at: Some(db::to_datetime(now + 60)),
             ..Default::default()
         };
-        for bad in [hours(0), hours(721), at(0), at(-60), at(720 * HOUR + 1), both] {
+        for bad in [
+            hours(0),
+            hours(721),
+            at(0),
+            at(-60),
+            at(720 * HOUR + 1),
+            both,
+        ] {
             assert_eq!(expiry(&bad, now).unwrap_err().code(), "validation_error");
         }
     }

@@ -1,0 +1,41 @@
+// Shared steps of the browser tests.
+import { expect, Page } from "@playwright/test";
+
+export const password = "correct horse battery";
+
+export function uniqueUser(prefix = "u") {
+  const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return { username: `${prefix}${id}`, email: `${prefix}${id}@example.org` };
+}
+
+/** Registers a fresh account in the page (which is then signed in); returns it. */
+export async function signUp(page: Page, prefix = "f") {
+  const user = uniqueUser(prefix);
+  await page.goto("/register");
+  await page.waitForLoadState("networkidle");
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("whoami")).toContainText(user.username);
+  return user;
+}
+
+/** Drops a file with this name and text content onto the drop zone, as a user dragging it. */
+export async function dropFile(page: Page, name: string, content: string) {
+  const dataTransfer = await page.evaluateHandle(
+    ({ name, content }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([content], name, { type: "text/plain" }));
+      return dt;
+    },
+    { name, content },
+  );
+  await page.dispatchEvent("[data-testid=dropzone]", "dragenter", { dataTransfer });
+  await page.dispatchEvent("[data-testid=dropzone]", "drop", { dataTransfer });
+}
+
+/** The row of the file list that shows this name. */
+export function row(page: Page, name: string) {
+  return page.getByTestId("file-row").filter({ has: page.locator("td.name", { hasText: name }) });
+}

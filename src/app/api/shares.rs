@@ -1,0 +1,224 @@
+//! Server functions for sharing: the owner's page of a file's links (`/files/{id}/share`) and
+//! the recipient's page (`/s/{token}`). The recipient's download itself is a plain route
+//! (`server::http::web_shares`), since it streams.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{
+    error::PageError,
+    model::{CreatedShare, FileInfo, ShareInfo, SharedFile},
+};
+
+/// What the owner's share page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareOverview {
+    pub file: FileInfo,
+    pub links: Vec<ShareInfo>,
+    /// The link a plain form post (JavaScript off) just made, shown this once.
+    pub just_created: Option<CreatedShare>,
+}
+
+/// The choices of the expiry menu, in hours; `date` picks a day instead.
+pub const EXPIRY_CHOICES: [(&str, &str); 5] = [
+    ("1", "1 hour"),
+    ("24", "1 day"),
+    ("168", "7 days"),
+    ("720", "30 days"),
+    ("date", "Until a date…"),
+];
+
+#[cfg(feature = "ssr")]
+const FLASH_CREATED: &str = "flash_created_share";
+
+#[cfg(feature = "ssr")]
+fn share_page(file_id: &str) -> String {
+    format!("/files/{}/share", safe_segment(file_id))
+}
+
+/// Ids are UUIDs, but a crafted one must not leave the path.
+#[cfg(feature = "ssr")]
+fn safe_segment(segment: &str) -> String {
+    segment
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// A file and its links, for a signed-in user who may see the file; `None` when nobody is
+/// signed in.
+#[server(prefix = "/app", endpoint = "file_shares")]
+pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageError> {
+    use crate::server::{
+        http::server_fns::{take_flash, web_request},
+        service::{files, shares, web_sessions},
+    };
+    let req = web_request().await?;
+    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+        return Ok(None);
+    };
+    let result = async {
+        let file = files::find_visible(&req.state, &user, &file_id).await?;
+        let links = shares::list(&req.state, &user, &file.id).await?;
+        Ok::<_, crate::server::error::Error>((file, links))
+    }
+    .await;
+    let (file, links) = result.inspect_err(|e| req.set_status(e.status()))?;
+    let just_created = take_flash::<CreatedShare>(&req.session, FLASH_CREATED)
+        .await
+        .filter(|created| links.iter().any(|l| l.id == created.id));
+    Ok(Some(ShareOverview {
+        file: file.into(),
+        links,
+        just_created,
+    }))
+}
+
+/// Makes a link from the share form: `expiry` is a number of hours or `date`, which takes
+/// `until` (a `YYYY-MM-DD` day, which lasts to its end in the browser's time zone, given as
+/// `tz_offset` minutes west of UTC; UTC without JavaScript).
+#[server(prefix = "/app", endpoint = "create_share")]
+pub async fn create_share(
+    file_id: String,
+    expiry: String,
+    until: Option<String>,
+    tz_offset: Option<String>,
+    max_downloads: Option<String>,
+    password: Option<String>,
+) -> Result<CreatedShare, PageError> {
+    use crate::server::{
+        http::server_fns::{keep_flash, web_request},
+        service::{shares, web_sessions},
+    };
+    let req = web_request().await?;
+    let page = share_page(&file_id);
+    let result = async {
+        let user = web_sessions::require(&req.state, &req.session).await?;
+        let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
+        shares::create(&req.state, &user, &req.meta, &file_id, request).await
+    }
+    .await;
+    if let (Ok(created), true) = (&result, req.plain_form) {
+        keep_flash(&req.session, FLASH_CREATED, created).await;
+    }
+    req.finish(&page, Some(&page), result).await
+}
+
+#[server(prefix = "/app", endpoint = "revoke_share")]
+pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{shares, web_sessions},
+    };
+    let req = web_request().await?;
+    let page = share_page(&file_id);
+    let result = async {
+        let user = web_sessions::require(&req.state, &req.session).await?;
+        shares::revoke(&req.state, &user, &req.meta, &file_id, &link_id).await
+    }
+    .await;
+    req.finish(&page, Some(&page), result).await
+}
+
+/// What the recipient's page shows for a token. A link that cannot be used is an error whose
+/// status (404, 410, 403) the page is served with.
+#[server(prefix = "/app", endpoint = "recipient_view")]
+pub async fn recipient_view(token: String) -> Result<SharedFile, PageError> {
+    use crate::server::{http::server_fns::web_request, service::shares};
+    let req = web_request().await?;
+    let view = shares::view(&req.state, &token)
+        .await
+        .inspect_err(|e| req.set_status(e.status()))?;
+    if view.scan_status == "infected" {
+        req.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    Ok(view)
+}
+
+/// Reading the share form's fields into a request for the service.
+#[cfg(feature = "ssr")]
+mod form {
+    use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
+
+    use crate::{app::model::ShareRequest, server::error::Error};
+
+    pub fn share_request(
+        expiry: &str,
+        until: Option<String>,
+        tz_offset: Option<String>,
+        max_downloads: Option<String>,
+        password: Option<String>,
+    ) -> Result<ShareRequest, Error> {
+        let mut request = ShareRequest {
+            password: password.filter(|p| !p.is_empty()),
+            ..Default::default()
+        };
+        if expiry == "date" {
+            request.expires_at = Some(end_of_day(
+                until.as_deref().unwrap_or_default(),
+                tz_offset.as_deref(),
+            )?);
+        } else {
+            request.expires_hours = Some(
+                expiry
+                    .parse()
+                    .map_err(|_| Error::Validation("Choose how long the link lasts".into()))?,
+            );
+        }
+        request.max_downloads = match max_downloads.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(n) => Some(n.parse().map_err(|_| {
+                Error::Validation("The download limit must be a whole number, 1 or more".into())
+            })?),
+        };
+        Ok(request)
+    }
+
+    /// The last second of `day` in a time zone `tz_offset` minutes west of UTC (as JavaScript's
+    /// `getTimezoneOffset` gives it).
+    fn end_of_day(day: &str, tz_offset: Option<&str>) -> Result<OffsetDateTime, Error> {
+        let date = Date::parse(day.trim(), format_description!("[year]-[month]-[day]"))
+            .map_err(|_| Error::Validation("Choose the day the link expires".into()))?;
+        let offset: i64 = tz_offset
+            .and_then(|o| o.trim().parse().ok())
+            .filter(|o: &i64| o.abs() <= 14 * 60)
+            .unwrap_or(0);
+        let last_second = Time::from_hms(23, 59, 59).expect("a valid time");
+        Ok(date.with_time(last_second).assume_utc() + Duration::minutes(offset))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_day_lasts_to_its_end_in_the_browsers_time_zone() {
+            let utc = end_of_day("2026-12-24", None).unwrap();
+            assert_eq!(utc.to_string(), "2026-12-24 23:59:59.0 +00:00:00");
+            // Berlin in winter: getTimezoneOffset() is -60, so the day ends an hour earlier.
+            let berlin = end_of_day("2026-12-24", Some("-60")).unwrap();
+            assert_eq!(berlin.to_string(), "2026-12-24 22:59:59.0 +00:00:00");
+            assert!(end_of_day("24.12.2026", None).is_err());
+            assert!(end_of_day("", None).is_err());
+        }
+
+        #[test]
+        fn form_fields_become_a_request() {
+            let r =
+                share_request("168", None, None, Some(" 3 ".into()), Some("pw".into())).unwrap();
+            assert_eq!(r.expires_hours, Some(168));
+            assert_eq!(r.max_downloads, Some(3));
+            assert_eq!(r.password.as_deref(), Some("pw"));
+            let r = share_request("24", None, None, Some("".into()), Some("".into())).unwrap();
+            assert_eq!((r.max_downloads, r.password), (None, None));
+            for bad in [
+                share_request("forever", None, None, None, None),
+                share_request("24", None, None, Some("three".into()), None),
+                share_request("24", None, None, Some("-1".into()), None),
+                share_request("date", None, None, None, None),
+            ] {
+                assert_eq!(bad.unwrap_err().code(), "validation_error");
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Sharing pages. `/files/{id}/share`: the owner makes links (expiry, download limit,
+//! password), copies a new one, sees each link's use and revokes it. `/s/{token}`: the public
+//! page a recipient opens, with the file's details and the download (behind the password, if
+//! any). Both work without JavaScript.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_params_map};
+
+use crate::app::{
+    api::shares::{
+        file_shares, recipient_view, CreateShare, RevokeShare, ShareOverview, EXPIRY_CHOICES,
+    },
+    components::{
+        copy_button::CopyField,
+        form_error::{flash_error, FormError},
+    },
+    error::PageError,
+    model::{format_utc, human_bytes, CreatedShare, ShareInfo, SharedFile},
+    AuthActions,
+};
+
+/// How often the recipient's page looks again while the file is being scanned.
+const SCAN_POLL_MS: u64 = 3000;
+
+#[component]
+pub fn ShareManagePage() -> impl IntoView {
+    let params = use_params_map();
+    let file_id = move || params.read().get("id").unwrap_or_default();
+    let actions = expect_context::<AuthActions>();
+    let create = ServerAction::<CreateShare>::new();
+    let revoke = ServerAction::<RevokeShare>::new();
+    let overview = Resource::new(
+        move || {
+            (
+                file_id(),
+                actions.version(),
+                create.version().get(),
+                revoke.version().get(),
+            )
+        },
+        |(id, ..)| file_shares(id),
+    );
+    let flash = flash_error();
+    let created = Signal::derive(move || create.value().get().and_then(Result::ok));
+    let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
+
+    view! {
+        <Title text="Share · Coffer"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || overview.get().map(|overview| match overview {
+                Ok(Some(overview)) => view! {
+                    <ShareManager overview created create create_result revoke flash/>
+                }.into_any(),
+                Ok(None) => view! {
+                    <section class="card narrow">
+                        <h1>"Share a file"</h1>
+                        <p>"Sign in to share your files."</p>
+                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! {
+                    <section class="card narrow">
+                        <h1>"Share a file"</h1>
+                        <p class="form-error" role="alert">{e.detail}</p>
+                        <p><A href="/files">"Back to your files"</A></p>
+                    </section>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ShareManager(
+    overview: ShareOverview,
+    created: Signal<Option<CreatedShare>>,
+    create: ServerAction<CreateShare>,
+    create_result: Signal<Option<Result<(), PageError>>>,
+    revoke: ServerAction<RevokeShare>,
+    flash: Resource<Option<PageError>>,
+) -> impl IntoView {
+    let ShareOverview {
+        file,
+        links,
+        just_created,
+    } = overview;
+    // The browser's time zone, so that "until a date" means the end of that day for the user.
+    let tz_offset = RwSignal::new(String::new());
+    Effect::new(move |_| tz_offset.set(browser::timezone_offset_minutes().to_string()));
+    let newest = move || created.get().or_else(|| just_created.clone());
+    let scan_note = (file.scan_status != "clean")
+        .then_some("Recipients can download the file once its virus scan has found it clean.");
+    let file_id = file.id.clone();
+    view! {
+        <section class="card">
+            <p><a href="/files">"← Your files"</a></p>
+            <h1>"Share " <span class="name" data-testid="share-file-name">{file.filename.clone()}</span></h1>
+            <p class="muted">{human_bytes(file.size)}</p>
+            {scan_note.map(|note| view! { <p class="notice">{note}</p> })}
+            {move || newest().map(|link| view! { <NewLink link/> })}
+            <ActionForm action=create attr:class="stack share-form" attr:aria-label="New share link">
+                <h2>"New link"</h2>
+                <FormError result=create_result flash/>
+                <input type="hidden" name="file_id" value=file_id/>
+                <input type="hidden" name="tz_offset" value=move || tz_offset.get()/>
+                <div class="row">
+                    <label>"Expires after"
+                        <select name="expiry" data-testid="expiry">
+                            {EXPIRY_CHOICES.iter().map(|(value, text)| view! {
+                                <option value=*value selected=*value == "24">{*text}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Date (with “Until a date”)"
+                        <input type="date" name="until" data-testid="until"/>
+                    </label>
+                </div>
+                <div class="row">
+                    <label>"Download limit"
+                        <input type="number" name="max_downloads" min="1" step="1"
+                            placeholder="No limit" data-testid="max-downloads"/>
+                    </label>
+                    <label>"Password"
+                        <input type="password" name="password" autocomplete="new-password"
+                            placeholder="None" data-testid="share-password"/>
+                    </label>
+                </div>
+                <button type="submit" disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Creating…" } else { "Create link" }}
+                </button>
+            </ActionForm>
+        </section>
+        <LinkTable links revoke/>
+    }
+}
+
+/// A link just made: the only time its URL can be shown.
+#[component]
+fn NewLink(link: CreatedShare) -> impl IntoView {
+    let limit = match link.max_downloads {
+        Some(n) => format!("{n} download{}", if n == 1 { "" } else { "s" }),
+        None => "no download limit".to_owned(),
+    };
+    view! {
+        <div class="new-link" data-testid="new-link" role="status">
+            <p><strong>"Link created."</strong> " Copy it now: it is shown only this once."</p>
+            <CopyField text=link.share_url label="Share link"/>
+            <p class="muted">"Expires " {format_utc(link.expires_at)} ", " {limit} "."</p>
+        </div>
+    }
+}
+
+#[component]
+fn LinkTable(links: Vec<ShareInfo>, revoke: ServerAction<RevokeShare>) -> impl IntoView {
+    if links.is_empty() {
+        return view! { <p class="muted empty" data-testid="no-links">"No links yet."</p> }
+            .into_any();
+    }
+    view! {
+        <section class="card">
+            <h2>"Links"</h2>
+            <table class="files" data-testid="link-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col">"Downloads"</th>
+                        <th scope="col">"Password"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {links.into_iter().map(|link| view! { <LinkRow link revoke/> }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn LinkRow(link: ShareInfo, revoke: ServerAction<RevokeShare>) -> impl IntoView {
+    let uses = match link.max_downloads {
+        Some(max) => format!("{} of {max}", link.download_count),
+        None => link.download_count.to_string(),
+    };
+    let status_text = match link.status.as_str() {
+        "active" => "active",
+        "expired" => "expired",
+        "used_up" => "used up",
+        _ => "revoked",
+    };
+    let active = link.status == "active";
+    let (link_id, file_id) = (link.id.clone(), link.file_id.clone());
+    view! {
+        <tr data-testid="link-row" data-link-id=link.id.clone()>
+            <td>{format_utc(link.created_at)}</td>
+            <td>{format_utc(link.expires_at)}</td>
+            <td data-testid="link-uses">{uses}</td>
+            <td>{if link.has_password { "yes" } else { "no" }}</td>
+            <td><span class=format!("status link-{}", link.status) data-testid="link-status">{status_text}</span></td>
+            <td class="actions">
+                {active.then(move || view! {
+                    <ActionForm action=revoke attr:class="inline">
+                        <input type="hidden" name="file_id" value=file_id/>
+                        <input type="hidden" name="link_id" value=link_id/>
+                        <button type="submit" class="danger" data-testid="revoke">"Revoke"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn RecipientPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let refresh = RwSignal::new(0usize);
+    let shared = Resource::new(
+        move || (token(), refresh.get()),
+        |(token, _)| recipient_view(token),
+    );
+    let flash = flash_error();
+
+    // While the file is being scanned, look again shortly.
+    Effect::new(move |_| {
+        if shared
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|s| s.scan_status == "pending")
+        {
+            set_timeout(
+                move || refresh.update(|n| *n += 1),
+                std::time::Duration::from_millis(SCAN_POLL_MS),
+            );
+        }
+    });
+
+    view! {
+        <Title text="Shared file · Coffer"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || shared.get().map(|shared| match shared {
+                Ok(file) => view! { <SharedFileCard file token=token() flash/> }.into_any(),
+                Err(e) => view! { <Unavailable error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SharedFileCard(
+    file: SharedFile,
+    token: String,
+    flash: Resource<Option<PageError>>,
+) -> impl IntoView {
+    let title = file
+        .filename
+        .clone()
+        .unwrap_or_else(|| "A password-protected file".to_owned());
+    let left = match file.downloads_left {
+        Some(n) => n.to_string(),
+        None => "no limit".to_owned(),
+    };
+    let notice = match file.scan_status.as_str() {
+        "clean" => None,
+        "pending" => Some("This file is still being scanned for viruses. The download opens once the scan finds it clean; this page checks again by itself."),
+        "infected" => Some("Malware was found in this file, so it cannot be downloaded."),
+        _ => Some("The virus scan of this file failed and will be retried. The download stays closed until it passes; try again later."),
+    };
+    let action = format!("/s/{token}/download");
+    view! {
+        <section class="card narrow" data-testid="shared-file">
+            <h1 class="name" data-testid="shared-name">{title}</h1>
+            <dl class="facts">
+                {file.size.map(|size| view! { <dt>"Size"</dt><dd data-testid="shared-size">{human_bytes(size)}</dd> })}
+                <dt>"Shared by"</dt><dd data-testid="shared-by">{file.shared_by.clone()}</dd>
+                <dt>"Expires"</dt><dd>{format_utc(file.expires_at)}</dd>
+                <dt>"Downloads left"</dt><dd data-testid="downloads-left">{left}</dd>
+            </dl>
+            {match notice {
+                Some(text) => view! {
+                    <p class="notice" role="status" data-testid="scan-notice">{text}</p>
+                    <p><a href="">"Check again"</a></p>
+                }.into_any(),
+                None => view! {
+                    <form method="post" action=action class="stack" aria-label="Download">
+                        <FormError result=Signal::derive(|| None) flash/>
+                        {file.needs_password.then(|| view! {
+                            <p>"The sender protected this file with a password. Its name and size show with the download."</p>
+                            <label>"Password"
+                                <input type="password" name="password" required autocomplete="off"
+                                    data-testid="recipient-password"/>
+                            </label>
+                        })}
+                        <button type="submit" data-testid="recipient-download">"Download"</button>
+                    </form>
+                }.into_any(),
+            }}
+            <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
+        </section>
+    }
+}
+
+#[component]
+fn Unavailable(error: PageError) -> impl IntoView {
+    let title = match error.code.as_str() {
+        "not_found" => "Link not found",
+        "link_revoked" => "Link revoked",
+        "link_expired" => "Link expired",
+        "download_limit_reached" => "Download limit reached",
+        _ => "This link cannot be used",
+    };
+    let hint = match error.code.as_str() {
+        "not_found" => "Check that the whole link was copied. Ask the sender for a new one if it still does not work.",
+        "request_failed" | "internal_error" | "unavailable" => "Try again in a moment.",
+        _ => "Ask the sender for a new link.",
+    };
+    view! {
+        <section class="card narrow" data-testid="share-unavailable" data-code=error.code.clone()>
+            <h1>{title}</h1>
+            <p>{error.detail}</p>
+            <p class="muted">{hint}</p>
+        </section>
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod browser {
+    pub fn timezone_offset_minutes() -> i32 {
+        0
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    /// Minutes west of UTC, as `Date.prototype.getTimezoneOffset` gives them.
+    pub fn timezone_offset_minutes() -> i32 {
+        js_sys::Date::new_0().get_timezone_offset() as i32
+    }
+}

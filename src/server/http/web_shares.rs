@@ -1,0 +1,65 @@
+//! The recipient page's download (`POST /s/{token}/download`): a plain form, with the link's
+//! password when it has one, answered with the file or, on any refusal, sent back to the page
+//! with the reason shown once. A POST, so that link previewers and prefetchers that follow
+//! every GET never use up a download.
+
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::{
+    app::error::PageError,
+    server::{
+        error::Error,
+        http::{extract::ClientMeta, server_fns::keep_flash_error, transfer},
+        service::shares,
+        state::AppState,
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DownloadForm {
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// The recipient page of a token; anything but the token alphabet is dropped, so the
+/// redirect always stays on this page (an unknown token is still unknown there).
+pub fn recipient_page(token: &str) -> String {
+    let token: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    format!("/s/{token}")
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    session: Session,
+    Path(token): Path<String>,
+    Form(form): Form<DownloadForm>,
+) -> Response {
+    match shares::download(&state, &meta, &token, form.password).await {
+        Ok(download) => transfer::download_response(download),
+        Err(e) => {
+            // The page shows a link that cannot be used by itself; anything else (a wrong
+            // password, a scan not finished, too many attempts) it shows once from the session.
+            let link_state = matches!(
+                e,
+                Error::NotFound(_)
+                    | Error::LinkRevoked
+                    | Error::LinkExpired
+                    | Error::DownloadLimitReached
+            );
+            if !link_state {
+                keep_flash_error(&session, &PageError::from(e)).await;
+            }
+            Redirect::to(&recipient_page(&token)).into_response()
+        }
+    }
+}
