@@ -4,16 +4,13 @@
 //! family. Presenting a spent refresh token means it was stolen or replayed, so the whole family
 //! is revoked.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-
 use crate::server::{
     db::{self, tokens, tokens::TokenKind, users::UserRow},
     error::{Error, Result},
     service::{
         accounts,
         audit::{self, action, Event},
+        secret_tokens::{digest, generate},
         RequestMeta,
     },
     state::AppState,
@@ -28,16 +25,6 @@ pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_in: u64,
-}
-
-fn generate(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair> {
@@ -157,29 +144,4 @@ pub async fn logout(
     )
     .await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_256_bit_url_safe_and_distinct() {
-        let a = generate(ACCESS_PREFIX);
-        let b = generate(ACCESS_PREFIX);
-        assert_ne!(a, b);
-        let body = a.strip_prefix(ACCESS_PREFIX).unwrap();
-        assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
-        assert!(body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    }
-
-    #[test]
-    fn stored_digest_is_not_the_token() {
-        let t = generate(REFRESH_PREFIX);
-        let d = digest(&t);
-        assert_eq!(d.len(), 64);
-        assert!(!d.contains(&t[4..]));
-    }
 }

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod passwords;
 pub mod rate_limit;
 pub mod scanning;
+pub mod secret_tokens;
 pub mod shares;
 pub mod web_sessions;
 

@@ -8,8 +8,6 @@
 //! however many run at once.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -23,6 +21,7 @@ use crate::{
             files::{self, Download, RangeSpec},
             passwords,
             rate_limit::Bucket,
+            secret_tokens::{self, digest as token_hash},
             RequestMeta,
         },
         state::AppState,
@@ -36,16 +35,6 @@ pub const MAX_EXPIRY_HOURS: u32 = 720;
 pub const MAX_SIGNED_URL_SECS: u64 = 300;
 const MAX_PASSWORD_CHARS: usize = 1024;
 const SIGNED_URL_PURPOSE: &[u8] = b"coffer:signed-url:v1";
-
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 fn share_url(state: &AppState, token: &str) -> String {
     format!(
@@ -156,7 +145,7 @@ pub async fn create(
         Some(p) => Some(passwords::hash(p).await?),
         None => None,
     };
-    let token = new_token();
+    let token = secret_tokens::generate("");
     let link = ShareRow {
         id: db::new_id(),
         file_id: file.id.clone(),
@@ -498,16 +487,5 @@ mod tests {
         ] {
             assert_eq!(expiry(&bad, now).unwrap_err().code(), "validation_error");
         }
-    }
-
-    #[test]
-    fn tokens_are_long_random_and_url_safe() {
-        let (a, b) = (new_token(), new_token());
-        assert_ne!(a, b);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
-        assert!(a
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        assert_eq!(token_hash(&a).len(), 64);
     }
 }
