@@ -145,9 +145,10 @@ async fn a_link_downloads_without_an_account_and_counts() {
     assert_eq!(file["download_count"], 2);
     assert_eq!(audit_count(&app, "share.create").await, 1);
     let by_link: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'file.download' AND actor_id IS NULL \
-         AND detail = $1 AND ip = '127.0.0.1'",
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'share.download' AND actor_id IS NULL \
+         AND target = $1 AND detail = $2 AND ip = '127.0.0.1'",
     )
+    .bind(&id)
     .bind(format!("link={}", listed[0]["id"].as_str().unwrap()))
     .fetch_one(&app.state.db().pool)
     .await
@@ -501,4 +502,6 @@ async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
     let res = new_client().get(local(&app, url)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(audit_count(&app, "file.signed_url").await, 3);
+    // The whole download counts; the range from byte 100 does not.
+    assert_eq!(audit_count(&app, "file.signed_url_download").await, 1);
 }

@@ -23,8 +23,10 @@ pub mod action {
     pub const FILE_INFECTED: &str = "file.infected";
     pub const SHARE_CREATED: &str = "share.create";
     pub const SHARE_REVOKED: &str = "share.revoke";
+    pub const SHARE_DOWNLOADED: &str = "share.download";
     pub const SHARE_PASSWORD_FAILED: &str = "share.password_failed";
     pub const SIGNED_URL_CREATED: &str = "file.signed_url";
+    pub const SIGNED_URL_DOWNLOADED: &str = "file.signed_url_download";
     pub const MASTER_KEY_ROTATED: &str = "admin.master_key_rotated";
 }
 

@@ -458,7 +458,15 @@ pub async fn download(
     let file = find_visible(state, actor, id).await?;
     let download = open_download(state, file, range).await?;
     if download.from_start() {
-        record_download(state, meta, Some(&actor.id), &download.file, None).await?;
+        record_download(
+            state,
+            meta,
+            Some(&actor.id),
+            &download.file,
+            action::FILE_DOWNLOADED,
+            None,
+        )
+        .await?;
     }
     Ok(download)
 }
@@ -490,12 +498,14 @@ pub(crate) async fn open_download(
     })
 }
 
-/// Counts a download of `file` and writes its audit entry (`detail`: by which link).
+/// Counts a download of `file` and writes its audit entry: `action` says which way it went
+/// (signed in, by share link, by pre-signed URL), `detail` which link.
 pub(crate) async fn record_download(
     state: &AppState,
     meta: &RequestMeta,
     actor_id: Option<&str>,
     file: &FileRow,
+    action: &'static str,
     detail: Option<String>,
 ) -> Result<()> {
     db::files::increment_downloads(&state.db().pool, &file.id).await?;
@@ -504,7 +514,7 @@ pub(crate) async fn record_download(
         meta,
         Event {
             actor_id,
-            action: action::FILE_DOWNLOADED,
+            action,
             target: Some(&file.id),
             detail,
         },

@@ -286,6 +286,7 @@ pub async fn download(
         meta,
         None,
         &download.file,
+        action::SHARE_DOWNLOADED,
         Some(format!("link={}", link.id)),
     )
     .await?;
@@ -418,7 +419,8 @@ pub async fn download_signed(
             meta,
             None,
             &download.file,
-            Some("pre-signed URL".into()),
+            action::SIGNED_URL_DOWNLOADED,
+            None,
         )
         .await?;
     }
