@@ -116,19 +116,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let rotation = keys::rotate(&state).await.map_err(|e| e.detail())?;
             println!(
-                "Master key is now {}; re-wrapped {} file key(s).",
-                rotation.new_key_id, rotation.rewrapped
+                "Master key is now {}; re-wrapped {} file key(s) and {} TOTP secret(s).",
+                rotation.new_key_id, rotation.rewrapped, rotation.totp_rewrapped
             );
-            if !rotation.failed.is_empty() {
+            if !rotation.failed.is_empty() || !rotation.totp_failed.is_empty() {
                 return Err(format!(
-                    "{} file key(s) could not be unwrapped with any loaded key and were left as they were: {}",
+                    "Left as they were, since no loaded key opens them: {} file key(s) ({}) and the TOTP secrets of {} user(s) ({})",
                     rotation.failed.len(),
-                    rotation.failed.join(", ")
+                    rotation.failed.join(", "),
+                    rotation.totp_failed.len(),
+                    rotation.totp_failed.join(", ")
                 ));
             }
             if !rotation.retired.is_empty() {
                 println!(
-                    "No file needs these keys any more: {}.",
+                    "Nothing needs these keys any more: {}.",
                     rotation.retired.join(", ")
                 );
             }

@@ -124,6 +124,44 @@ pub struct SharedFile {
     pub scan_status: String,
 }
 
+/// A two-factor enrolment waiting for its first code: the secret to scan or type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TotpSetup {
+    /// The secret, base32 (what authenticator apps take when typed in).
+    pub secret: String,
+    /// `otpauth://totp/…`, what the QR code holds.
+    pub otpauth_url: String,
+    /// The QR code: a `data:image/svg+xml;base64,…` URL, drawn by the server.
+    pub qr_code: String,
+}
+
+impl TotpSetup {
+    /// The secret in groups of four, for typing it in by hand.
+    pub fn grouped_secret(&self) -> String {
+        self.secret
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A signed-in browser of the user, as the security settings list them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The browser looking at the list.
+    pub current: bool,
+}
+
 /// What may be uploaded: the one statement of the size limit and the type allow-list, used by
 /// the server when a file arrives and by the page before it sends one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,6 +49,20 @@ pub enum Error {
     Infected(String),
     #[error("the requested range is not within the file")]
     RangeNotSatisfiable { size: u64 },
+    #[error("enter the code from your authenticator app, or a recovery code")]
+    TotpRequired,
+    #[error("that code is not right, or it was already used")]
+    InvalidTotp,
+    #[error("that code is not right, or it was already used")]
+    BadCode,
+    #[error("the sign-in took too long; enter your email and password again")]
+    LoginStepExpired,
+    #[error("two-factor authentication is already on")]
+    TwoFactorAlreadyOn,
+    #[error("start the two-factor setup first")]
+    TwoFactorNotStarted,
+    #[error("two-factor authentication is not on")]
+    TwoFactorOff,
     #[error("this link has been revoked by its owner")]
     LinkRevoked,
     #[error("this link has expired")]
@@ -80,12 +94,19 @@ impl Error {
             | Error::Unauthenticated
             | Error::InvalidToken
             | Error::PasswordRequired
-            | Error::WrongPassword => StatusCode::UNAUTHORIZED,
+            | Error::WrongPassword
+            | Error::TotpRequired
+            | Error::InvalidTotp
+            | Error::LoginStepExpired => StatusCode::UNAUTHORIZED,
             Error::AccountDisabled | Error::Forbidden | Error::CrossSiteRequest => {
                 StatusCode::FORBIDDEN
             }
             Error::NotFound(_) | Error::LinkRevoked => StatusCode::NOT_FOUND,
-            Error::BadUpload(_) => StatusCode::BAD_REQUEST,
+            Error::BadUpload(_)
+            | Error::BadCode
+            | Error::TwoFactorNotStarted
+            | Error::TwoFactorOff => StatusCode::BAD_REQUEST,
+            Error::TwoFactorAlreadyOn => StatusCode::CONFLICT,
             Error::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
@@ -118,6 +139,13 @@ impl Error {
             Error::ScanFailed => "scan_error",
             Error::Infected(_) => "file_infected",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            Error::TotpRequired => "totp_required",
+            Error::LoginStepExpired => "login_expired",
+            Error::InvalidTotp => "invalid_totp",
+            Error::BadCode => "invalid_code",
+            Error::TwoFactorAlreadyOn => "two_factor_enabled",
+            Error::TwoFactorNotStarted => "two_factor_not_started",
+            Error::TwoFactorOff => "two_factor_disabled",
             Error::LinkRevoked => "link_revoked",
             Error::LinkExpired => "link_expired",
             Error::DownloadLimitReached => "download_limit_reached",

@@ -221,7 +221,7 @@ async fn password_change_ends_every_token_and_browser_session() {
         &user,
         crate::helpers::PASSWORD.into(),
         "a brand new secret".into(),
-        None,
+        accounts::CurrentSession::None,
         &RequestMeta::default(),
     )
     .await

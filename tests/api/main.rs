@@ -10,4 +10,5 @@ mod auth_tokens;
 mod files;
 mod platform;
 mod shares;
+mod two_factor;
 mod web;

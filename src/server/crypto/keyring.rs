@@ -217,12 +217,17 @@ impl Keyring {
             .any(|key| key.mac(purpose, message).verify_slice(tag).is_ok())
     }
 
-    /// Re-wraps a value under the current key (a no-op when it already is).
+    /// Re-wraps a data key under the current key (a no-op when it already is).
     pub fn rewrap_data_key(&self, wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
+        self.rewrap(DATA_KEY_PURPOSE, wrapped)
+    }
+
+    /// Re-seals a value sealed for `purpose` under the current key (a no-op when it already is).
+    pub fn rewrap(&self, purpose: &[u8], wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
         if wrapped.master_key_id == self.current.id {
             return Ok(wrapped.clone());
         }
-        Ok(self.wrap_data_key(&self.unwrap_data_key(wrapped)?))
+        Ok(self.seal(purpose, &self.open(purpose, wrapped)?))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod files;
 pub mod scan_jobs;
 pub mod shares;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod web_sessions;
 

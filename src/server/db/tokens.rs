@@ -101,13 +101,16 @@ pub async fn revoke_family(pool: &AnyPool, family_id: &str, now: i64) -> Result<
 pub async fn revoke_all_for_user(
     pool: &AnyPool,
     user_id: &str,
+    keep_family: Option<&str>,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
     sqlx::query(
-        "UPDATE token_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        "UPDATE token_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+         AND id <> COALESCE(CAST($3 AS TEXT), '')",
     )
     .bind(now)
     .bind(user_id)
+    .bind(keep_family)
     .execute(pool)
     .await
     .map(|r| r.rows_affected())

@@ -15,16 +15,24 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login: Option<i64>,
+    /// 1 when two-factor authentication is on (computed, see [`COLUMNS`]).
+    pub two_factor: i64,
 }
 
 impl UserRow {
     pub fn is_active(&self) -> bool {
         self.active_flag != 0
     }
+
+    pub fn has_two_factor(&self) -> bool {
+        self.two_factor != 0
+    }
 }
 
-const COLUMNS: &str =
-    "id, email, username, password_hash, role, is_active, created_at, updated_at, last_login";
+/// Every query of users reads these; `two_factor` comes from `user_totp`.
+const COLUMNS: &str = "id, email, username, password_hash, role, is_active, created_at, \
+     updated_at, last_login, (SELECT COUNT(*) FROM user_totp t \
+     WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) AS two_factor";
 
 pub struct NewUser<'a> {
     pub id: &'a str,

@@ -86,3 +86,34 @@ pub async fn delete_expired(pool: &AnyPool, now: i64) -> Result<u64, sqlx::Error
         .await
         .map(|r| r.rows_affected())
 }
+
+/// A user's live sessions, the most recently seen first.
+pub async fn list_for_user(
+    pool: &AnyPool,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<WebSessionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent \
+         FROM web_sessions WHERE user_id = $1 AND expires_at > $2 \
+         ORDER BY last_seen_at DESC, id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// Ends one of a user's sessions; false if the user has no such session.
+pub async fn delete_for_user_one(
+    pool: &AnyPool,
+    user_id: &str,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND id = $2")
+        .bind(user_id)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}

@@ -48,13 +48,14 @@ impl Role {
 impl From<UserRow> for UserInfo {
     fn from(row: UserRow) -> Self {
         let is_active = row.is_active();
+        let two_factor_enabled = row.has_two_factor();
         UserInfo {
             id: row.id,
             email: row.email,
             username: row.username,
             role: row.role,
             is_active,
-            two_factor_enabled: false,
+            two_factor_enabled,
             created_at: db::to_datetime(row.created_at),
             last_login: row.last_login.map(db::to_datetime),
         }
@@ -242,13 +243,33 @@ pub async fn authenticate(
     Ok(user)
 }
 
-/// Records a completed login (after every factor).
+/// A user who has passed every factor their account asks for. Only
+/// [`two_factor::complete_login`](super::two_factor::complete_login) makes one, and nothing
+/// signs a browser in or issues API tokens without one.
+pub struct SignedIn {
+    user: UserRow,
+    /// The factors used, for the audit log: `password`, `password+totp`, …
+    via: &'static str,
+}
+
+impl SignedIn {
+    pub(super) fn new(user: UserRow, via: &'static str) -> Self {
+        Self { user, via }
+    }
+
+    pub fn user(&self) -> &UserRow {
+        &self.user
+    }
+}
+
+/// Records a completed login; `channel` is `browser` or `api`.
 pub async fn login_succeeded(
     state: &AppState,
-    user: &UserRow,
-    how: &str,
+    login: &SignedIn,
+    channel: &str,
     meta: &RequestMeta,
 ) -> Result<()> {
+    let user = login.user();
     users::record_login(&state.db().pool, &user.id, db::now()).await?;
     audit::record(
         state,
@@ -257,7 +278,7 @@ pub async fn login_succeeded(
             actor_id: Some(&user.id),
             action: action::LOGIN_OK,
             target: None,
-            detail: Some(format!("via={how}")),
+            detail: Some(format!("channel={channel} via={}", login.via)),
         },
     )
     .await;
@@ -272,13 +293,13 @@ pub async fn find_active(state: &AppState, id: &str) -> Result<Option<UserRow>> 
 }
 
 /// Changes a password after checking the current one, then ends every other session and token
-/// of the user (`keep_web_session`: the browser session that asked, if any).
+/// of the user (`asking`: the session the change came from, which stays).
 pub async fn change_password(
     state: &AppState,
     user: &UserRow,
     current: String,
     new: String,
-    keep_web_session: Option<&str>,
+    asking: CurrentSession<'_>,
     meta: &RequestMeta,
 ) -> Result<()> {
     validate_password(&new)?;
@@ -287,7 +308,7 @@ pub async fn change_password(
     }
     let hash = passwords::hash(new).await?;
     users::set_password_hash(&state.db().pool, &user.id, &hash, db::now()).await?;
-    end_all_sessions(state, &user.id, keep_web_session).await?;
+    end_other_sessions(state, &user.id, asking).await?;
     audit::record(
         state,
         meta,
@@ -302,15 +323,31 @@ pub async fn change_password(
     Ok(())
 }
 
-/// Ends a user's browser sessions (all, or all but one) and revokes all their API tokens.
-pub async fn end_all_sessions(
+/// The session a request comes from: what "end the other sessions" leaves alone.
+#[derive(Clone, Copy, Debug)]
+pub enum CurrentSession<'a> {
+    /// A signed-in browser (its `web_sessions` id).
+    Browser(&'a str),
+    /// An API client (its token family).
+    Api(&'a str),
+    /// None: every session ends.
+    None,
+}
+
+/// Ends a user's browser sessions and API token families, all but `current`.
+pub async fn end_other_sessions(
     state: &AppState,
     user_id: &str,
-    keep_web_session: Option<&str>,
+    current: CurrentSession<'_>,
 ) -> Result<()> {
     let pool = &state.db().pool;
-    db::web_sessions::delete_for_user(pool, user_id, keep_web_session).await?;
-    db::tokens::revoke_all_for_user(pool, user_id, db::now()).await?;
+    let (keep_browser, keep_family) = match current {
+        CurrentSession::Browser(id) => (Some(id), None),
+        CurrentSession::Api(family) => (None, Some(family)),
+        CurrentSession::None => (None, None),
+    };
+    db::web_sessions::delete_for_user(pool, user_id, keep_browser).await?;
+    db::tokens::revoke_all_for_user(pool, user_id, keep_family, db::now()).await?;
     Ok(())
 }
 
@@ -369,7 +406,7 @@ pub async fn update_user(
     if let Some(active) = changes.is_active {
         users::set_active(pool, user_id, active, now).await?;
         if !active {
-            end_all_sessions(state, user_id, None).await?;
+            end_other_sessions(state, user_id, CurrentSession::None).await?;
         }
     }
     audit::record(

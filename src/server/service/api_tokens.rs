@@ -8,7 +8,7 @@ use crate::server::{
     db::{self, tokens, tokens::TokenKind, users::UserRow},
     error::{Error, Result},
     service::{
-        accounts,
+        accounts::{self, SignedIn},
         audit::{self, action, Event},
         secret_tokens::{digest, generate},
         RequestMeta,
@@ -60,11 +60,11 @@ async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair>
 }
 
 /// Starts a new token family for a user who has just passed every login factor.
-pub async fn issue(state: &AppState, user: &UserRow, meta: &RequestMeta) -> Result<TokenPair> {
+pub async fn issue(state: &AppState, login: &SignedIn, meta: &RequestMeta) -> Result<TokenPair> {
     let family = db::new_id();
-    tokens::insert_family(&state.db().pool, &family, &user.id, db::now()).await?;
+    tokens::insert_family(&state.db().pool, &family, &login.user().id, db::now()).await?;
     let pair = issue_in_family(state, &family).await?;
-    accounts::login_succeeded(state, user, "api", meta).await?;
+    accounts::login_succeeded(state, login, "api", meta).await?;
     Ok(pair)
 }
 

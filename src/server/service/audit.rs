@@ -15,6 +15,12 @@ pub mod action {
     pub const LOGOUT: &str = "logout";
     pub const PASSWORD_CHANGED: &str = "user.password_changed";
     pub const TOKEN_REUSE: &str = "token.refresh_reuse";
+    pub const TWO_FACTOR_SETUP: &str = "2fa.setup";
+    pub const TWO_FACTOR_ENABLED: &str = "2fa.enabled";
+    pub const TWO_FACTOR_DISABLED: &str = "2fa.disabled";
+    pub const TWO_FACTOR_FAILED: &str = "2fa.failed";
+    pub const RECOVERY_CODE_USED: &str = "2fa.recovery_code_used";
+    pub const SESSION_ENDED: &str = "session.ended";
     pub const ADMIN_CREATED: &str = "admin.create_admin";
     pub const ADMIN_USER_UPDATED: &str = "admin.user_updated";
     pub const FILE_UPLOADED: &str = "file.upload";

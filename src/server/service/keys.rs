@@ -11,6 +11,8 @@ use std::{
     sync::{Arc, RwLock},
 };
 
+use zeroize::Zeroizing;
+
 use crate::server::{
     config::Settings,
     crypto::{CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
@@ -80,12 +82,32 @@ impl MasterKeys {
     }
 
     pub fn unwrap_data_key(&self, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
-        match self.ring().unwrap_data_key(wrapped) {
+        self.with_reload(|ring| ring.unwrap_data_key(wrapped))
+    }
+
+    /// Seals a small secret (`purpose` names what it is) under the current master key.
+    pub fn seal(&self, purpose: &[u8], secret: &[u8]) -> WrappedKey {
+        self.ring().seal(purpose, secret)
+    }
+
+    pub fn open(
+        &self,
+        purpose: &[u8],
+        wrapped: &WrappedKey,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.with_reload(|ring| ring.open(purpose, wrapped))
+    }
+
+    /// Runs `f` on the keyring; if it meets a key id the ring does not hold, reads the key file
+    /// again (a rotation by the CLI) and tries once more.
+    fn with_reload<T>(
+        &self,
+        f: impl Fn(&Keyring) -> Result<T, CryptoError>,
+    ) -> Result<T, CryptoError> {
+        match f(&self.ring()) {
             Err(CryptoError::UnknownMasterKey(id)) => {
                 self.reload();
-                self.ring()
-                    .unwrap_data_key(wrapped)
-                    .map_err(|_| CryptoError::UnknownMasterKey(id))
+                f(&self.ring()).map_err(|_| CryptoError::UnknownMasterKey(id))
             }
             other => other,
         }
@@ -168,11 +190,14 @@ pub struct Rotation {
     pub rewrapped: u64,
     /// Files whose key could not be unwrapped with any loaded key (left as they are).
     pub failed: Vec<String>,
+    /// TOTP secrets re-sealed, and users whose secret could not be opened.
+    pub totp_rewrapped: u64,
+    pub totp_failed: Vec<String>,
     /// With `COFFER_MASTER_KEY`: the previous key ids no longer needed.
     pub retired: Vec<String>,
 }
 
-/// Re-wraps every data key under the current master key. With the key file a new key is
+/// Re-wraps every data key and TOTP secret under the current master key. With the key file a new key is
 /// generated first and kept beside the old ones until every row is re-wrapped; with
 /// `COFFER_MASTER_KEY` the first key listed is the target.
 pub async fn rotate(state: &AppState) -> Result<Rotation> {
@@ -224,7 +249,9 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
             }
         }
     }
-    if rotation.failed.is_empty() {
+    (rotation.totp_rewrapped, rotation.totp_failed) =
+        super::two_factor::rewrap_secrets(state).await?;
+    if rotation.failed.is_empty() && rotation.totp_failed.is_empty() {
         rotation.retired = ring.previous().iter().map(|k| k.id().to_owned()).collect();
         if let Source::File(path) = &keys.source {
             let only_new = Keyring::new(ring.current().clone(), vec![]);
@@ -240,9 +267,11 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
             action: action::MASTER_KEY_ROTATED,
             target: Some(&current),
             detail: Some(format!(
-                "rewrapped={} failed={}",
+                "rewrapped={} failed={} totp_rewrapped={} totp_failed={}",
                 rotation.rewrapped,
-                rotation.failed.len()
+                rotation.failed.len(),
+                rotation.totp_rewrapped,
+                rotation.totp_failed.len()
             )),
         },
     )

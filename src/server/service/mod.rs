@@ -12,6 +12,7 @@ pub mod rate_limit;
 pub mod scanning;
 pub mod secret_tokens;
 pub mod shares;
+pub mod two_factor;
 pub mod web_sessions;
 
 /// Who is asking and from where; recorded in the audit log.

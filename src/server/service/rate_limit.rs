@@ -18,15 +18,18 @@ pub enum Bucket {
     DownloadPerClient,
     /// Password attempts on one share link (from anywhere): the login limit.
     SharePasswordPerLink,
+    /// Second-factor codes tried for one account (from anywhere): the login limit.
+    TwoFactorPerAccount,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 5] = [
+    const ALL: [Bucket; 6] = [
         Bucket::LoginPerClient,
         Bucket::LoginPerAccount,
         Bucket::UploadPerUser,
         Bucket::DownloadPerClient,
         Bucket::SharePasswordPerLink,
+        Bucket::TwoFactorPerAccount,
     ];
 
     fn name(self) -> &'static str {
@@ -36,14 +39,16 @@ impl Bucket {
             Bucket::UploadPerUser => "upload-user",
             Bucket::DownloadPerClient => "download-client",
             Bucket::SharePasswordPerLink => "share-password",
+            Bucket::TwoFactorPerAccount => "two-factor-account",
         }
     }
 
     fn per_min(self, limits: &Limits) -> u32 {
         match self {
-            Bucket::LoginPerClient | Bucket::LoginPerAccount | Bucket::SharePasswordPerLink => {
-                limits.login_per_min
-            }
+            Bucket::LoginPerClient
+            | Bucket::LoginPerAccount
+            | Bucket::SharePasswordPerLink
+            | Bucket::TwoFactorPerAccount => limits.login_per_min,
             Bucket::UploadPerUser => limits.upload_per_min,
             Bucket::DownloadPerClient => limits.download_per_min,
         }

@@ -5,18 +5,25 @@
 
 use tower_sessions::Session;
 
-use crate::server::{
-    db::{self, users::UserRow, web_sessions::WebSessionRow},
-    error::{Error, Result},
-    service::{
-        accounts,
-        audit::{self, action, Event},
-        RequestMeta,
+use crate::{
+    app::model::SessionInfo,
+    server::{
+        db::{self, users::UserRow, web_sessions::WebSessionRow},
+        error::{Error, Result},
+        service::{
+            accounts::{self, SignedIn},
+            audit::{self, action, Event},
+            two_factor, RequestMeta,
+        },
+        state::AppState,
     },
-    state::AppState,
 };
 
 const WEB_SESSION_KEY: &str = "web_session_id";
+/// A login whose password was right, waiting for its second factor.
+const PENDING_LOGIN_KEY: &str = "pending_login";
+/// How long the second step may take.
+const PENDING_LOGIN_SECS: i64 = 5 * 60;
 /// `last_seen_at` is refreshed at most this often, to keep page views from writing every time.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -24,13 +31,92 @@ fn session_error(e: tower_sessions::session::Error) -> Error {
     Error::Unavailable(format!("session store: {e}"))
 }
 
-/// Signs `user` in on this browser: a new session id (no fixation), a new `web_sessions` row.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingLogin {
+    user_id: String,
+    since: i64,
+}
+
+/// Where a browser login stands after its password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInStep {
+    SignedIn,
+    /// The account has 2FA: [`second_step`] must follow, within five minutes.
+    NeedsCode,
+}
+
+/// The password step of a browser login. Without 2FA the browser is signed in; with it, the
+/// session only remembers who passed the password (under a new session id) until
+/// [`second_step`].
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    password: String,
+    meta: &RequestMeta,
+) -> Result<SignInStep> {
+    let user = accounts::authenticate(state, email, password, meta).await?;
+    if user.has_two_factor() {
+        session.cycle_id().await.map_err(session_error)?;
+        let pending = PendingLogin {
+            user_id: user.id,
+            since: db::now(),
+        };
+        session
+            .insert(PENDING_LOGIN_KEY, &pending)
+            .await
+            .map_err(session_error)?;
+        return Ok(SignInStep::NeedsCode);
+    }
+    let login = two_factor::complete_login(state, user, None, meta).await?;
+    start(state, session, &login, meta).await?;
+    Ok(SignInStep::SignedIn)
+}
+
+/// Whether this browser passed a password step that waits for its code.
+pub async fn has_pending_login(session: &Session) -> Result<bool> {
+    Ok(pending_login(session).await?.is_some())
+}
+
+async fn pending_login(session: &Session) -> Result<Option<PendingLogin>> {
+    let pending = session
+        .get::<PendingLogin>(PENDING_LOGIN_KEY)
+        .await
+        .map_err(session_error)?;
+    Ok(pending.filter(|p| db::now() - p.since < PENDING_LOGIN_SECS))
+}
+
+/// The second step of a browser login: a code from the authenticator app or a recovery code.
+/// Only now is the browser signed in, under yet another session id.
+pub async fn second_step(
+    state: &AppState,
+    session: &Session,
+    code: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let pending = pending_login(session)
+        .await?
+        .ok_or(Error::LoginStepExpired)?;
+    let user = accounts::find_active(state, &pending.user_id)
+        .await?
+        .ok_or(Error::LoginStepExpired)?;
+    let login = two_factor::complete_login(state, user, Some(code), meta).await?;
+    session
+        .remove::<PendingLogin>(PENDING_LOGIN_KEY)
+        .await
+        .map_err(session_error)?;
+    start(state, session, &login, meta).await
+}
+
+/// Signs a user who has passed every factor in on this browser: a new session id (no
+/// fixation), a new `web_sessions` row.
 pub async fn start(
     state: &AppState,
     session: &Session,
-    user: &UserRow,
+    login: &SignedIn,
     meta: &RequestMeta,
 ) -> Result<()> {
+    let user = login.user();
     session.cycle_id().await.map_err(session_error)?;
     let now = db::now();
     let row = WebSessionRow {
@@ -50,7 +136,7 @@ pub async fn start(
         .insert(WEB_SESSION_KEY, &row.id)
         .await
         .map_err(session_error)?;
-    accounts::login_succeeded(state, user, "password", meta).await
+    accounts::login_succeeded(state, login, "browser", meta).await
 }
 
 /// The signed-in user of this browser, if any.
@@ -105,4 +191,67 @@ pub async fn end(state: &AppState, session: &Session, meta: &RequestMeta) -> Res
         .await;
     }
     session.flush().await.map_err(session_error)
+}
+
+/// The user's signed-in browsers, marking `current` (the one asking).
+pub async fn list(state: &AppState, user: &UserRow, current: &str) -> Result<Vec<SessionInfo>> {
+    let rows = db::web_sessions::list_for_user(&state.db().pool, &user.id, db::now()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SessionInfo {
+            current: row.id == current,
+            id: row.id,
+            created_at: db::to_datetime(row.created_at),
+            last_seen_at: db::to_datetime(row.last_seen_at),
+            ip: row.ip,
+            user_agent: row.user_agent,
+        })
+        .collect())
+}
+
+/// Signs one of the user's other browsers out (this one signs out with [`end`]).
+pub async fn end_other(
+    state: &AppState,
+    user: &UserRow,
+    current: &str,
+    id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    if id == current {
+        return Err(Error::Validation(
+            "To sign this browser out, use “Sign out”".into(),
+        ));
+    }
+    if !db::web_sessions::delete_for_user_one(&state.db().pool, &user.id, id).await? {
+        return Err(Error::NotFound("session"));
+    }
+    record_ended(state, user, meta, "one").await;
+    Ok(())
+}
+
+/// Signs out every other browser and API client of the user.
+pub async fn end_all_others(
+    state: &AppState,
+    user: &UserRow,
+    current: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    accounts::end_other_sessions(state, &user.id, accounts::CurrentSession::Browser(current))
+        .await?;
+    record_ended(state, user, meta, "all others").await;
+    Ok(())
+}
+
+async fn record_ended(state: &AppState, user: &UserRow, meta: &RequestMeta, which: &str) {
+    audit::record(
+        state,
+        meta,
+        Event {
+            actor_id: Some(&user.id),
+            action: action::SESSION_ENDED,
+            target: Some(&user.id),
+            detail: Some(which.to_owned()),
+        },
+    )
+    .await;
 }

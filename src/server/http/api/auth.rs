@@ -9,7 +9,7 @@ use crate::{
     server::{
         error::{ErrorBody, Result},
         http::extract::{ApiJson, ApiUser, ClientMeta},
-        service::{accounts, api_tokens},
+        service::{accounts, api_tokens, two_factor},
         state::AppState,
     },
 };
@@ -83,7 +83,7 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Wrong credentials", body = ErrorBody),
+        (status = 401, description = "Wrong credentials (invalid_credentials); two-factor code missing (totp_required) or wrong or already used (invalid_totp)", body = ErrorBody),
         (status = 403, description = "Account disabled", body = ErrorBody),
         (status = 429, description = "Too many attempts", body = ErrorBody),
     ))]
@@ -93,7 +93,8 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>> {
     let user = accounts::authenticate(&state, &body.email, body.password, &meta).await?;
-    let pair = api_tokens::issue(&state, &user, &meta).await?;
+    let login = two_factor::complete_login(&state, user, body.totp_code.as_deref(), &meta).await?;
+    let pair = api_tokens::issue(&state, &login, &meta).await?;
     Ok(Json(pair.into()))
 }
 

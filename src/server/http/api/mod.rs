@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod files;
 pub mod shares;
+pub mod two_factor;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -23,6 +24,7 @@ use crate::server::{error::Error, state::AppState};
     info(title = "Coffer API", description = "Secure file transfer and sharing. Errors are `{\"detail\", \"code\"}`."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        two_factor::setup, two_factor::verify, two_factor::disable,
         admin::list_users, admin::update_user,
         files::upload, files::list, files::get, files::download, files::delete,
         shares::create, shares::list, shares::revoke, shares::download, shares::signed_url,
@@ -32,6 +34,8 @@ use crate::server::{error::Error, state::AppState};
         crate::server::error::ErrorBody, crate::app::model::UserInfo, crate::app::model::FileInfo,
         files::UploadForm, crate::app::model::ShareRequest, crate::app::model::CreatedShare,
         crate::app::model::ShareInfo, crate::app::model::SignedUrl, shares::SignedUrlRequest,
+        crate::app::model::TotpSetup, two_factor::CodeRequest, two_factor::RecoveryCodes,
+        two_factor::Disabled,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -64,6 +68,9 @@ pub fn router() -> Router<AppState> {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
+        .route("/auth/2fa/setup", post(two_factor::setup))
+        .route("/auth/2fa/verify", post(two_factor::verify))
+        .route("/auth/2fa/disable", delete(two_factor::disable))
         // The files service enforces the configured upload limit while streaming.
         .route(
             "/files/upload",

@@ -1,0 +1,93 @@
+//! `/api/v1/auth/2fa/*`: two-factor enrolment and switching it off. Both end the user's other
+//! sessions and token families; the caller's token family stays.
+
+use axum::{extract::State, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    app::model::TotpSetup,
+    server::{
+        error::{ErrorBody, Result},
+        http::extract::{ApiJson, ApiUser, ClientMeta},
+        service::{accounts::CurrentSession, two_factor},
+        state::AppState,
+    },
+};
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeRequest {
+    /// Six digits from the authenticator app (for `disable`, a recovery code also works).
+    #[schema(example = "123456")]
+    pub totp_code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes, shown this once.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Disabled {
+    pub two_factor_enabled: bool,
+}
+
+/// Start enrolment: a new secret, not yet in force. A setup not yet verified is replaced.
+#[utoipa::path(post, path = "/api/v1/auth/2fa/setup", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The secret, its otpauth URL and a QR code of it", body = TotpSetup),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 409, description = "Two-factor authentication is already on", body = ErrorBody),
+    ))]
+pub async fn setup(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+) -> Result<Json<TotpSetup>> {
+    Ok(Json(
+        two_factor::begin_enrolment(&state, &auth.user, &meta).await?,
+    ))
+}
+
+/// Switch two-factor authentication on with a first code from the app.
+#[utoipa::path(post, path = "/api/v1/auth/2fa/verify", tag = "auth", security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, description = "On; the recovery codes", body = RecoveryCodes),
+        (status = 400, description = "Wrong code (invalid_code) or no setup started (two_factor_not_started)", body = ErrorBody),
+        (status = 409, description = "Already on", body = ErrorBody),
+        (status = 429, description = "Too many codes tried", body = ErrorBody),
+    ))]
+pub async fn verify(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<Json<RecoveryCodes>> {
+    let current = CurrentSession::Api(&auth.family_id);
+    let recovery_codes =
+        two_factor::enable(&state, &auth.user, &body.totp_code, current, &meta).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Switch two-factor authentication off; needs a current code.
+#[utoipa::path(delete, path = "/api/v1/auth/2fa/disable", tag = "auth", security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, description = "Off", body = Disabled),
+        (status = 400, description = "Wrong code (invalid_code) or not on (two_factor_disabled)", body = ErrorBody),
+        (status = 429, description = "Too many codes tried", body = ErrorBody),
+    ))]
+pub async fn disable(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<Json<Disabled>> {
+    let current = CurrentSession::Api(&auth.family_id);
+    two_factor::disable(&state, &auth.user, &body.totp_code, current, &meta).await?;
+    Ok(Json(Disabled {
+        two_factor_enabled: false,
+    }))
+}

@@ -1,0 +1,378 @@
+//! Two-factor authentication through the REST API: enrolment, login with a code or a recovery
+//! code, replay, windows, disabling, rate limits, and the master key rotation.
+
+use base64::Engine as _;
+use coffer::server::service::{keys, two_factor::code_at};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
+
+const STEP: i64 = 30;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The code the user's app shows `steps` steps after the moment `t0`.
+fn code(secret: &str, t0: i64, steps: i64) -> String {
+    code_at(secret, (t0 + steps * STEP) as u64).unwrap()
+}
+
+/// Waits, if need be, until the current time step has at least three seconds left, so that a
+/// code made now is checked by the server in the same step.
+async fn away_from_step_edge() {
+    let into_step = now() % STEP;
+    if into_step >= STEP - 3 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            (STEP - into_step + 1) as u64,
+        ))
+        .await;
+    }
+}
+
+async fn post_bearer(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn setup(app: &TestApp, token: &str) -> Value {
+    let res = post_bearer(app, "/api/v1/auth/2fa/setup", token, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn verify(app: &TestApp, token: &str, code: &str) -> Response {
+    post_bearer(
+        app,
+        "/api/v1/auth/2fa/verify",
+        token,
+        json!({"totp_code": code}),
+    )
+    .await
+}
+
+async fn disable(app: &TestApp, token: &str, code: &str) -> Response {
+    app.client
+        .delete(app.url("/api/v1/auth/2fa/disable"))
+        .bearer_auth(token)
+        .json(&json!({"totp_code": code}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login(app: &TestApp, code: Option<&str>) -> Response {
+    let mut body = json!({"email": "alice@example.org", "password": PASSWORD});
+    if let Some(code) = code {
+        body["totp_code"] = json!(code);
+    }
+    app.post_json("/api/v1/auth/login", &body).await
+}
+
+async fn me(app: &TestApp, token: &str) -> Response {
+    app.get_bearer("/api/v1/auth/me", token).await
+}
+
+async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap()
+}
+
+/// Alice with 2FA switched on by a code of `enrol_step` steps from `t0`: (app, her token, the
+/// secret, the recovery codes, t0). Later codes are made relative to `t0`, so a test that
+/// runs across a step boundary still means the steps it names.
+async fn alice_with_2fa(
+    enrol_step: i64,
+    configure: impl FnOnce(&mut coffer::server::config::Settings),
+) -> (TestApp, String, String, Vec<String>, i64) {
+    let app = spawn_app_with(configure).await;
+    app.register("alice").await;
+    let token = app.login("alice").await.access;
+    let secret = setup(&app, &token).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    away_from_step_edge().await;
+    let t0 = now();
+    let res = verify(&app, &token, &code(&secret, t0, enrol_step)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let codes = body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (app, token, secret, codes, t0)
+}
+
+#[tokio::test]
+async fn enrolment_shows_a_secret_and_switches_on_only_with_a_valid_code() {
+    let app = spawn_app_with(|_| {}).await;
+    app.register("alice").await;
+    let token = app.login("alice").await.access;
+    let other_login = app.login("alice").await.access;
+
+    let started = setup(&app, &token).await;
+    let secret = started["secret"].as_str().unwrap();
+    assert!(secret.len() >= 32, "at least 160 bits, base32");
+    let url = started["otpauth_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("otpauth://totp/Coffer:alice%40example.org?"),
+        "{url}"
+    );
+    assert!(url.contains(&format!("secret={secret}")));
+    let qr = started["qr_code"].as_str().unwrap();
+    let svg = base64::engine::general_purpose::STANDARD
+        .decode(
+            qr.strip_prefix("data:image/svg+xml;base64,")
+                .expect("SVG data URL"),
+        )
+        .unwrap();
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+
+    // The secret is sealed at rest.
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT secret FROM user_totp")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    let raw = totp_rs::Secret::try_from_base32(secret).unwrap();
+    assert!(!sealed.windows(raw.len()).any(|w| w == raw.as_ref()));
+
+    // Not on yet: logging in needs no code, and me says off.
+    assert_eq!(login(&app, None).await.status(), StatusCode::OK);
+    let user: Value = me(&app, &token).await.json().await.unwrap();
+    assert_eq!(user["two_factor_enabled"], false);
+
+    // Wrong codes, and codes two steps away, are refused.
+    away_from_step_edge().await;
+    let t0 = now();
+    for bad in [
+        "000000".to_owned(),
+        "12345".to_owned(),
+        code(secret, t0, -2),
+        code(secret, t0, 2),
+    ] {
+        let res = verify(&app, &token, &bad).await;
+        assert_eq!(
+            error_code(res, StatusCode::BAD_REQUEST).await,
+            "invalid_code",
+            "{bad}"
+        );
+    }
+    let res = verify(&app, &token, &code(secret, t0, 0)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let codes = body["recovery_codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 10);
+    let mut distinct: Vec<_> = codes.iter().map(|c| c.as_str().unwrap()).collect();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 10);
+    let stored: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    assert!(!stored
+        .iter()
+        .any(|h| codes.iter().any(|c| h.contains(c.as_str().unwrap()))));
+
+    let user: Value = me(&app, &token).await.json().await.unwrap();
+    assert_eq!(user["two_factor_enabled"], true);
+    // Enabling ended the other token family, not the caller's.
+    assert_eq!(
+        me(&app, &other_login).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(audit_count(&app, "2fa.enabled").await, 1);
+    assert!(audit_count(&app, "2fa.failed").await >= 4);
+
+    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, json!({})).await;
+    assert_eq!(
+        error_code(res, StatusCode::CONFLICT).await,
+        "two_factor_enabled"
+    );
+}
+
+#[tokio::test]
+async fn verify_without_a_setup_is_refused() {
+    let app = spawn_app_with(|_| {}).await;
+    app.register("alice").await;
+    let token = app.login("alice").await.access;
+    let res = verify(&app, &token, "123456").await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "two_factor_not_started"
+    );
+    let res = disable(&app, &token, "123456").await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "two_factor_disabled"
+    );
+}
+
+#[tokio::test]
+async fn login_needs_a_code_and_no_code_works_twice() {
+    let (app, _, secret, _, t0) = alice_with_2fa(0, |_| {}).await;
+    let res = login(&app, None).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "totp_required"
+    );
+    let res = login(&app, Some("000000")).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "invalid_totp"
+    );
+    // The code that switched 2FA on was of this step: that step is spent.
+    let res = login(&app, Some(&code(&secret, t0, 0))).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "invalid_totp"
+    );
+    // A wrong password with a good code is still a wrong password.
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "alice@example.org", "password": "nope nope", "totp_code": code(&secret, t0, 1)}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "invalid_credentials"
+    );
+
+    // The next step's code (within the one-step skew) works once.
+    let next = code(&secret, t0, 1);
+    let res = login(&app, Some(&next)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(me(&app, &token).await.status(), StatusCode::OK);
+    let res = login(&app, Some(&next)).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "invalid_totp"
+    );
+    // An earlier step than the last accepted one is spent too.
+    let res = login(&app, Some(&code(&secret, t0, 0))).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let via: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'login.ok' AND detail = 'channel=api via=password+totp'",
+    )
+    .fetch_one(&app.state.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(via, 1);
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_each() {
+    let (app, _, _, codes, _) = alice_with_2fa(0, |_| {}).await;
+    // Typed carelessly: upper case, spaces for dashes.
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    assert_eq!(login(&app, Some(&typed)).await.status(), StatusCode::OK);
+    let res = login(&app, Some(&codes[0])).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "invalid_totp"
+    );
+    assert_eq!(login(&app, Some(&codes[1])).await.status(), StatusCode::OK);
+    assert_eq!(audit_count(&app, "2fa.recovery_code_used").await, 2);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NULL")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 8);
+}
+
+#[tokio::test]
+async fn disabling_needs_a_current_code() {
+    let (app, token, secret, _, t0) = alice_with_2fa(-1, |_| {}).await;
+    let res = disable(&app, &token, "000000").await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "invalid_code"
+    );
+    let res = disable(&app, &token, &code(&secret, t0, -1)).await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "invalid_code",
+        "the enrolment's step is spent"
+    );
+    let other = login(&app, Some(&code(&secret, t0, 0))).await;
+    let other: Value = other.json().await.unwrap();
+    let other = other["access_token"].as_str().unwrap().to_owned();
+
+    let res = disable(&app, &token, &code(&secret, t0, 1)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let user: Value = me(&app, &token).await.json().await.unwrap();
+    assert_eq!(user["two_factor_enabled"], false);
+    assert_eq!(me(&app, &other).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&app, None).await.status(), StatusCode::OK);
+    assert_eq!(audit_count(&app, "2fa.disabled").await, 1);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the recovery codes go with it");
+}
+
+#[tokio::test]
+async fn a_recovery_code_can_switch_2fa_off_for_a_lost_phone() {
+    let (app, token, _, codes, _) = alice_with_2fa(0, |_| {}).await;
+    assert_eq!(
+        disable(&app, &token, &codes[3]).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn codes_tried_are_limited_per_account() {
+    let (app, token, _, _, _) = alice_with_2fa(0, |s| s.rate_login_per_min = 4).await;
+    // The enrolment's code was the first of four; three wrong ones follow.
+    for _ in 0..3 {
+        let res = disable(&app, &token, "000000").await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    }
+    let res = disable(&app, &token, "000000").await;
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_master_key_re_seals_totp_secrets() {
+    let (app, _, secret, _, t0) = alice_with_2fa(-1, |_| {}).await;
+    let before: String = sqlx::query_scalar("SELECT master_key_id FROM user_totp")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    let rotation = keys::rotate(&app.state).await.unwrap();
+    assert_eq!(rotation.totp_rewrapped, 1);
+    assert!(rotation.totp_failed.is_empty());
+    assert_eq!(rotation.retired, vec![before.clone()]);
+    let app = app.restart(|_| {}).await;
+    let after: String = sqlx::query_scalar("SELECT master_key_id FROM user_totp")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_ne!(after, before);
+    assert_eq!(
+        login(&app, Some(&code(&secret, t0, 0))).await.status(),
+        StatusCode::OK
+    );
+}
