@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn codes_follow_rfc_6238() {
         // RFC 6238 appendix B, SHA-1 secret "12345678901234567890", truncated to 6 digits.
-        let secret = totp_rs::Secret::Raw(b"12345678901234567890".to_vec()).to_base32();
+        let secret = Secret::from(b"12345678901234567890".to_vec()).to_base32();
         assert_eq!(code_at(&secret, 59).unwrap(), "287082");
         assert_eq!(code_at(&secret, 1_111_111_109).unwrap(), "081804");
         assert_eq!(code_at(&secret, 2_000_000_000).unwrap(), "279037");
