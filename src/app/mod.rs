@@ -14,14 +14,15 @@ use leptos_router::{
 };
 
 use crate::app::{
-    api::auth::{Login, Logout, Register},
+    api::auth::{Login, LoginCode, Logout, Register},
     components::header::Header,
     pages::{
         files::FilesPage,
         home::HomePage,
-        login::LoginPage,
+        login::{LoginCodePage, LoginPage},
         not_found::NotFound,
         register::RegisterPage,
+        security::SecurityPage,
         share::{RecipientPage, ShareManagePage},
     },
 };
@@ -51,15 +52,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct AuthActions {
     pub login: ServerAction<Login>,
+    /// The second step of a login with two-factor authentication.
+    pub login_code: ServerAction<LoginCode>,
     pub register: ServerAction<Register>,
     pub logout: ServerAction<Logout>,
 }
 
 impl AuthActions {
     /// Changes whenever any of the actions completes.
-    pub fn version(&self) -> (usize, usize, usize) {
+    pub fn version(&self) -> (usize, usize, usize, usize) {
         (
             self.login.version().get(),
+            self.login_code.version().get(),
             self.register.version().get(),
             self.logout.version().get(),
         )
@@ -78,6 +82,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(AuthActions {
         login: ServerAction::<Login>::new(),
+        login_code: ServerAction::<LoginCode>::new(),
         register: ServerAction::<Register>::new(),
         logout: ServerAction::<Logout>::new(),
     });
@@ -91,6 +96,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=PAGE_RENDERING/>
                     <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/login/code") view=LoginCodePage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/settings/security") view=SecurityPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>

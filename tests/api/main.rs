@@ -9,6 +9,7 @@ mod admin;
 mod auth_tokens;
 mod files;
 mod platform;
+mod security;
 mod shares;
 mod two_factor;
 mod web;

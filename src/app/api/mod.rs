@@ -4,4 +4,5 @@
 
 pub mod auth;
 pub mod files;
+pub mod security;
 pub mod shares;

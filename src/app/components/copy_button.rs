@@ -1,5 +1,6 @@
-//! A text field holding something to copy (a share link), with a copy button once JavaScript
-//! runs. Without it the field alone remains, selectable by hand.
+//! Copying to the clipboard: a button that appears once JavaScript runs (it could do nothing
+//! without), and a text field with that button for a share link. Without JavaScript the text
+//! remains, to select by hand.
 
 use leptos::prelude::*;
 
@@ -10,23 +11,32 @@ pub fn CopyField(
     /// Accessible name of the field.
     label: &'static str,
 ) -> impl IntoView {
+    view! {
+        <span class="copy-field">
+            <input type="text" readonly value=text.clone() aria-label=label data-testid="copy-text"
+                on:focus=|ev| browser::select_all(&ev)/>
+            <CopyButton text/>
+        </span>
+    }
+}
+
+#[component]
+pub fn CopyButton(
+    /// What to copy.
+    text: String,
+) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     let copied = RwSignal::new(false);
     // Effects run only in the browser, so the button shows only where it can work.
     Effect::new(move |_| hydrated.set(true));
-    let to_copy = text.clone();
     let copy = move |_| {
-        browser::copy(&to_copy);
+        browser::copy(&text);
         copied.set(true);
     };
     view! {
-        <span class="copy-field">
-            <input type="text" readonly value=text aria-label=label data-testid="copy-text"
-                on:focus=|ev| browser::select_all(&ev)/>
-            <button type="button" hidden=move || !hydrated.get() on:click=copy data-testid="copy">
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
-        </span>
+        <button type="button" hidden=move || !hydrated.get() on:click=copy data-testid="copy">
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
     }
 }
 

@@ -15,13 +15,14 @@ pub fn FormError(
     /// The latest result of the form's action.
     #[prop(into)]
     result: Signal<Option<Result<(), PageError>>>,
-    /// The error left by a plain form post.
-    flash: Resource<Option<PageError>>,
+    /// The error left by a plain form post (one per page: give it to one `FormError`).
+    #[prop(optional, into)]
+    flash: Option<Resource<Option<PageError>>>,
 ) -> impl IntoView {
     let error = move || match result.get() {
         Some(Err(e)) => Some(e),
         Some(Ok(())) => None,
-        None => flash.get().flatten(),
+        None => flash.and_then(|flash| flash.get().flatten()),
     };
     view! {
         <Transition fallback=|| ()>

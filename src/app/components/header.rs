@@ -18,6 +18,7 @@ pub fn Header() -> impl IntoView {
                     {move || match user.get() {
                         Some(Ok(Some(user))) => view! {
                             <A href="/files">"Files"</A>
+                            <A href="/settings/security">"Security"</A>
                             <span class="whoami" data-testid="whoami">
                                 "Signed in as " <strong>{user.username.clone()}</strong>
                                 {user.is_admin().then(|| view! { <span class="badge">"admin"</span> })}

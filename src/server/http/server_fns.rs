@@ -87,6 +87,11 @@ impl WebRequest {
                     let options = expect_context::<leptos_axum::ResponseOptions>();
                     options.insert_header(header::RETRY_AFTER, (*retry_after_secs).into());
                 }
+                if !self.plain_form {
+                    // The page's script gets the error with its real status (a wrong code is
+                    // 400, not the 500 server functions answer errors with by default).
+                    self.set_status(e.status());
+                }
                 let page_error = PageError::from(e);
                 if self.plain_form {
                     keep_flash_error(&self.session, &page_error).await;

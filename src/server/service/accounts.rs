@@ -304,7 +304,7 @@ pub async fn change_password(
 ) -> Result<()> {
     validate_password(&new)?;
     if !passwords::verify(current, Some(user.password_hash.clone())).await? {
-        return Err(Error::InvalidCredentials);
+        return Err(Error::WrongPassword);
     }
     let hash = passwords::hash(new).await?;
     users::set_password_hash(&state.db().pool, &user.id, &hash, db::now()).await?;

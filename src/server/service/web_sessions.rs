@@ -168,10 +168,12 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<(User
 
 /// The signed-in user, or `Unauthenticated`.
 pub async fn require(state: &AppState, session: &Session) -> Result<UserRow> {
-    current(state, session)
-        .await?
-        .map(|(user, _)| user)
-        .ok_or(Error::Unauthenticated)
+    Ok(require_current(state, session).await?.0)
+}
+
+/// The signed-in user and this browser's session id, or `Unauthenticated`.
+pub async fn require_current(state: &AppState, session: &Session) -> Result<(UserRow, String)> {
+    current(state, session).await?.ok_or(Error::Unauthenticated)
 }
 
 /// Signs this browser out: the row goes, and so does the cookie session.

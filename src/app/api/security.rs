@@ -1,0 +1,166 @@
+//! Server functions of `/settings/security`: two-factor enrolment and switching it off, the
+//! signed-in browsers, and the password change.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{
+    error::PageError,
+    model::{SessionInfo, TotpSetup},
+};
+
+/// What the security page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityOverview {
+    pub two_factor_enabled: bool,
+    /// An enrolment waiting for its first code.
+    pub pending: Option<TotpSetup>,
+    pub recovery_codes_left: u64,
+    pub sessions: Vec<SessionInfo>,
+    /// Recovery codes that a plain form post (JavaScript off) just made, shown this once.
+    pub new_recovery_codes: Option<Vec<String>>,
+    /// Set once after a plain form post changed the password.
+    pub password_changed: bool,
+}
+
+pub const SECURITY_PAGE: &str = "/settings/security";
+#[cfg(feature = "ssr")]
+const FLASH_CODES: &str = "flash_recovery_codes";
+#[cfg(feature = "ssr")]
+const FLASH_PASSWORD: &str = "flash_password_changed";
+
+/// The page's data for the signed-in user; `None` when nobody is signed in.
+#[server(prefix = "/app", endpoint = "security")]
+pub async fn security_settings() -> Result<Option<SecurityOverview>, PageError> {
+    use crate::server::{
+        http::server_fns::{take_flash, web_request},
+        service::{two_factor, web_sessions},
+    };
+    let req = web_request().await?;
+    let Some((user, current)) = web_sessions::current(&req.state, &req.session).await? else {
+        return Ok(None);
+    };
+    let status = two_factor::status(&req.state, &user).await?;
+    let sessions = web_sessions::list(&req.state, &user, &current).await?;
+    Ok(Some(SecurityOverview {
+        two_factor_enabled: status.enabled,
+        pending: status.pending,
+        recovery_codes_left: status.recovery_codes_left,
+        sessions,
+        new_recovery_codes: take_flash(&req.session, FLASH_CODES).await,
+        password_changed: take_flash(&req.session, FLASH_PASSWORD)
+            .await
+            .unwrap_or(false),
+    }))
+}
+
+#[server(prefix = "/app", endpoint = "start_two_factor")]
+pub async fn start_two_factor() -> Result<TotpSetup, PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{two_factor, web_sessions},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let user = web_sessions::require(&req.state, &req.session).await?;
+        two_factor::begin_enrolment(&req.state, &user, &req.meta).await
+    }
+    .await;
+    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}
+
+/// Switches 2FA on with the first code; returns the recovery codes.
+#[server(prefix = "/app", endpoint = "enable_two_factor")]
+pub async fn enable_two_factor(code: String) -> Result<Vec<String>, PageError> {
+    use crate::server::{
+        http::server_fns::{keep_flash, web_request},
+        service::{accounts::CurrentSession, two_factor, web_sessions},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
+        let current = CurrentSession::Browser(&current);
+        two_factor::enable(&req.state, &user, &code, current, &req.meta).await
+    }
+    .await;
+    if let (Ok(codes), true) = (&result, req.plain_form) {
+        keep_flash(&req.session, FLASH_CODES, codes).await;
+    }
+    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}
+
+#[server(prefix = "/app", endpoint = "disable_two_factor")]
+pub async fn disable_two_factor(code: String) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{accounts::CurrentSession, two_factor, web_sessions},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
+        let current = CurrentSession::Browser(&current);
+        two_factor::disable(&req.state, &user, &code, current, &req.meta).await
+    }
+    .await;
+    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}
+
+/// Signs one of the user's other browsers out.
+#[server(prefix = "/app", endpoint = "end_session")]
+pub async fn end_session(id: String) -> Result<(), PageError> {
+    use crate::server::{http::server_fns::web_request, service::web_sessions};
+    let req = web_request().await?;
+    let result = async {
+        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
+        web_sessions::end_other(&req.state, &user, &current, &id, &req.meta).await
+    }
+    .await;
+    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}
+
+/// Signs out every other browser and API client of the user.
+#[server(prefix = "/app", endpoint = "end_other_sessions")]
+pub async fn end_other_sessions() -> Result<(), PageError> {
+    use crate::server::{http::server_fns::web_request, service::web_sessions};
+    let req = web_request().await?;
+    let result = async {
+        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
+        web_sessions::end_all_others(&req.state, &user, &current, &req.meta).await
+    }
+    .await;
+    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}
+
+/// Changes the password (the current one is required) and ends the user's other sessions.
+#[server(prefix = "/app", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::{keep_flash, web_request},
+        service::{
+            accounts::{self, CurrentSession},
+            web_sessions,
+        },
+    };
+    let req = web_request().await?;
+    let result = async {
+        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
+        let current = CurrentSession::Browser(&current);
+        accounts::change_password(
+            &req.state,
+            &user,
+            current_password,
+            new_password,
+            current,
+            &req.meta,
+        )
+        .await
+    }
+    .await;
+    if result.is_ok() && req.plain_form {
+        keep_flash(&req.session, FLASH_PASSWORD, &true).await;
+    }
+    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}

@@ -1,0 +1,247 @@
+//! The browser side of account security, as a browser without JavaScript uses it: the second
+//! step of a login with 2FA, enrolment on `/settings/security`, the session list and signing
+//! other sessions out, and the password change.
+
+use coffer::server::service::two_factor::code_at;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{new_client, spawn_app, spawn_app_with, TestApp, PASSWORD};
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn location(res: &Response) -> &str {
+    res.headers()["location"].to_str().unwrap()
+}
+
+fn session_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("coffer_session="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+async fn signed_in(app: &TestApp, browser: &Client) -> bool {
+    app.page(browser, "/").await.1.contains("Signed in as")
+}
+
+async fn browser_login(app: &TestApp, browser: &Client, password: &str) -> Response {
+    app.form_post(
+        browser,
+        "login",
+        &[("email", "alice@example.org"), ("password", password)],
+    )
+    .await
+}
+
+/// Switches 2FA on for alice through the API, by a code of one step ago; returns the secret
+/// and the moment the codes are counted from.
+async fn enable_2fa(app: &TestApp) -> (String, i64) {
+    let token = app.login("alice").await.access;
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/2fa/setup"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let secret = res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t0 = now();
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/2fa/verify"))
+        .bearer_auth(&token)
+        .json(&json!({"totp_code": code_at(&secret, (t0 - 30) as u64).unwrap()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    (secret, t0)
+}
+
+#[tokio::test]
+async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let (secret, t0) = enable_2fa(&app).await;
+    let browser = new_client();
+
+    let res = browser_login(&app, &browser, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), "/login/code");
+    let after_password = session_cookie(&res).expect("a new session id after the password");
+    assert!(
+        !signed_in(&app, &browser).await,
+        "not signed in before the code"
+    );
+    let (status, html) = app.page(&browser, "/login/code").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"login-code\""), "{html}");
+
+    let res = app
+        .form_post(&browser, "login_code", &[("code", "000000")])
+        .await;
+    assert_eq!(location(&res), "/login/code");
+    let (_, html) = app.page(&browser, "/login/code").await;
+    assert!(html.contains("That code is not right"), "{html}");
+    assert!(!signed_in(&app, &browser).await);
+
+    let code = code_at(&secret, t0 as u64).unwrap();
+    let res = app
+        .form_post(&browser, "login_code", &[("code", &code)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), "/");
+    let after_code = session_cookie(&res).expect("the session id rotates again");
+    assert_ne!(after_code, after_password);
+    assert!(signed_in(&app, &browser).await);
+
+    // The same code in another browser is a replay.
+    let other = new_client();
+    browser_login(&app, &other, PASSWORD).await;
+    app.form_post(&other, "login_code", &[("code", &code)])
+        .await;
+    assert!(!signed_in(&app, &other).await);
+}
+
+#[tokio::test]
+async fn the_code_step_needs_a_password_step_first() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    let res = app
+        .form_post(&browser, "login_code", &[("code", "123456")])
+        .await;
+    assert_eq!(location(&res), "/login");
+    let (_, html) = app.page(&browser, "/login").await;
+    assert!(html.contains("The sign-in took too long"), "{html}");
+    let (_, html) = app.page(&browser, "/login/code").await;
+    assert!(
+        html.contains("There is no sign-in waiting for a code"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let browser = new_client();
+    browser_login(&app, &browser, PASSWORD).await;
+    let res = app.form_post(&browser, "start_two_factor", &[]).await;
+    assert_eq!(location(&res), "/settings/security");
+    let (_, html) = app.page(&browser, "/settings/security").await;
+    assert!(html.contains("data:image/svg+xml;base64,"), "a QR code");
+    let secret: String = html
+        .split("data-testid=\"totp-secret\" class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the secret on the page")
+        .replace(' ', "");
+
+    let res = app
+        .form_post(&browser, "enable_two_factor", &[("code", "000000")])
+        .await;
+    assert_eq!(location(&res), "/settings/security");
+    let (_, html) = app.page(&browser, "/settings/security").await;
+    assert!(html.contains("That code is not right"));
+    assert!(html.contains("data-testid=\"enrolment\""), "still waiting");
+
+    let code = code_at(&secret, now() as u64).unwrap();
+    app.form_post(&browser, "enable_two_factor", &[("code", &code)])
+        .await;
+    let (_, html) = app.page(&browser, "/settings/security").await;
+    assert!(html.contains("data-testid=\"recovery-codes\""), "{html}");
+    assert_eq!(html.matches("<li><code>").count(), 10);
+    assert!(html.contains("10 unused recovery codes left"));
+    let (_, html) = app.page(&browser, "/settings/security").await;
+    assert!(
+        !html.contains("data-testid=\"recovery-codes\""),
+        "shown once"
+    );
+    assert!(
+        signed_in(&app, &browser).await,
+        "this browser stays signed in"
+    );
+}
+
+#[tokio::test]
+async fn the_session_list_signs_other_browsers_and_clients_out() {
+    let app = spawn_app_with(|_| {}).await;
+    app.register("alice").await;
+    let (mine, other, third) = (new_client(), new_client(), new_client());
+    for browser in [&mine, &other, &third] {
+        browser_login(&app, browser, PASSWORD).await;
+    }
+    let token = app.login("alice").await.access;
+    let (_, html) = app.page(&mine, "/settings/security").await;
+    assert_eq!(html.matches("data-testid=\"session-row\"").count(), 3);
+    assert_eq!(html.matches("data-testid=\"this-browser\"").count(), 1);
+
+    // One of them, by its id from the page.
+    let ids: Vec<String> = html
+        .split("name=\"id\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    app.form_post(&mine, "end_session", &[("id", &ids[0])])
+        .await;
+    let still: Vec<bool> =
+        futures::future::join_all([&other, &third].map(|b| signed_in(&app, b))).await;
+    assert_eq!(still.iter().filter(|s| **s).count(), 1);
+
+    // Everyone else, API tokens included.
+    app.form_post(&mine, "end_other_sessions", &[]).await;
+    assert!(!signed_in(&app, &other).await && !signed_in(&app, &third).await);
+    assert!(signed_in(&app, &mine).await);
+    let res = app.get_bearer("/api/v1/auth/me", &token).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn changing_the_password_on_the_page_needs_the_current_one_and_ends_other_sessions() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let (mine, other) = (new_client(), new_client());
+    browser_login(&app, &mine, PASSWORD).await;
+    browser_login(&app, &other, PASSWORD).await;
+
+    let res = app
+        .form_post(
+            &mine,
+            "change_password",
+            &[
+                ("current_password", "not it at all"),
+                ("new_password", "a new long secret"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/settings/security");
+    let (_, html) = app.page(&mine, "/settings/security").await;
+    assert!(html.contains("That password is not right"), "{html}");
+    assert!(signed_in(&app, &other).await);
+
+    app.form_post(
+        &mine,
+        "change_password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "a new long secret"),
+        ],
+    )
+    .await;
+    let (_, html) = app.page(&mine, "/settings/security").await;
+    assert!(html.contains("data-testid=\"password-changed\""), "{html}");
+    assert!(signed_in(&app, &mine).await);
+    assert!(!signed_in(&app, &other).await);
+    let res = browser_login(&app, &new_client(), "a new long secret").await;
+    assert_eq!(location(&res), "/");
+}
