@@ -190,7 +190,11 @@ impl TestApp {
     }
 
     pub async fn page(&self, client: &Client, path: &str) -> (StatusCode, String) {
-        let res = client.get(self.url(path)).send().await.unwrap();
+        let res = client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e:?}"));
         (res.status(), res.text().await.unwrap())
     }
 }
@@ -293,4 +297,28 @@ pub async fn error_code(res: Response, status: StatusCode) -> String {
         "no detail in {body}"
     );
     body["code"].as_str().expect("code").to_owned()
+}
+
+/// Now, in unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// How many audit entries have this action.
+pub async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap()
+}
+
+/// The `Set-Cookie` header of Coffer's session cookie, if the response sets it.
+pub fn session_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("coffer_session="))
+        .map(str::to_owned)
 }

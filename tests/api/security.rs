@@ -6,23 +6,17 @@ use coffer::server::service::two_factor::code_at;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{new_client, spawn_app, spawn_app_with, TestApp, PASSWORD};
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
+use crate::helpers::{
+    new_client, now, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD,
+};
 
 fn location(res: &Response) -> &str {
     res.headers()["location"].to_str().unwrap()
 }
 
-fn session_cookie(res: &Response) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.contains("coffer_session="))
-        .map(|c| c.split(';').next().unwrap().to_owned())
+/// The session cookie's `name=value`, if the response sets it.
+fn session_id(res: &Response) -> Option<String> {
+    session_cookie(res).map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
 async fn signed_in(app: &TestApp, browser: &Client) -> bool {
@@ -76,7 +70,7 @@ async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
     let res = browser_login(&app, &browser, PASSWORD).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/login/code");
-    let after_password = session_cookie(&res).expect("a new session id after the password");
+    let after_password = session_id(&res).expect("a new session id after the password");
     assert!(
         !signed_in(&app, &browser).await,
         "not signed in before the code"
@@ -99,7 +93,7 @@ async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/");
-    let after_code = session_cookie(&res).expect("the session id rotates again");
+    let after_code = session_id(&res).expect("the session id rotates again");
     assert_ne!(after_code, after_password);
     assert!(signed_in(&app, &browser).await);
 

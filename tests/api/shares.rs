@@ -4,7 +4,7 @@
 use reqwest::{header, Client, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, new_client, pattern, spawn_app_with, TestApp};
+use crate::helpers::{audit_count, error_code, new_client, now, pattern, spawn_app_with, TestApp};
 
 /// An app with an admin, alice and bob, and a file of alice's that has been scanned clean:
 /// (app, alice's token, bob's token, file id, its bytes).
@@ -71,18 +71,6 @@ fn unix(value: &Value) -> i64 {
     )
     .unwrap()
     .unix_timestamp()
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-        .bind(action)
-        .fetch_one(&app.state.db().pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

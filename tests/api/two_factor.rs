@@ -6,13 +6,9 @@ use coffer::server::service::{keys, two_factor::code_at};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{audit_count, error_code, now, spawn_app_with, TestApp, PASSWORD};
 
 const STEP: i64 = 30;
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 /// The code the user's app shows `steps` steps after the moment `t0`.
 fn code(secret: &str, t0: i64, steps: i64) -> String {
@@ -77,14 +73,6 @@ async fn login(app: &TestApp, code: Option<&str>) -> Response {
 
 async fn me(app: &TestApp, token: &str) -> Response {
     app.get_bearer("/api/v1/auth/me", token).await
-}
-
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-        .bind(action)
-        .fetch_one(&app.state.db().pool)
-        .await
-        .unwrap()
 }
 
 /// Alice with 2FA switched on by a code of `enrol_step` steps from `t0`: (app, her token, the

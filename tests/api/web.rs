@@ -3,16 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{new_client, spawn_app, spawn_app_with, PASSWORD};
-
-fn session_cookie(res: &reqwest::Response) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.contains("coffer_session="))
-        .map(str::to_owned)
-}
+use crate::helpers::{new_client, session_cookie, spawn_app, spawn_app_with, PASSWORD};
 
 #[tokio::test]
 async fn register_form_signs_in_and_redirects_home() {

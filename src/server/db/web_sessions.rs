@@ -13,6 +13,8 @@ pub struct WebSessionRow {
     pub user_agent: Option<String>,
 }
 
+const COLUMNS: &str = "id, user_id, created_at, last_seen_at, expires_at, ip, user_agent";
+
 pub async fn insert(pool: &AnyPool, row: &WebSessionRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO web_sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent) \
@@ -36,10 +38,9 @@ pub async fn find_live(
     id: &str,
     now: i64,
 ) -> Result<Option<WebSessionRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent \
-         FROM web_sessions WHERE id = $1 AND expires_at > $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM web_sessions WHERE id = $1 AND expires_at > $2"
+    ))
     .bind(id)
     .bind(now)
     .fetch_optional(pool)
@@ -93,11 +94,10 @@ pub async fn list_for_user(
     user_id: &str,
     now: i64,
 ) -> Result<Vec<WebSessionRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent \
-         FROM web_sessions WHERE user_id = $1 AND expires_at > $2 \
-         ORDER BY last_seen_at DESC, id",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM web_sessions WHERE user_id = $1 AND expires_at > $2 \
+         ORDER BY last_seen_at DESC, id"
+    ))
     .bind(user_id)
     .bind(now)
     .fetch_all(pool)
