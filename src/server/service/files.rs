@@ -438,14 +438,6 @@ pub struct Download {
     pub body: PlainStream,
 }
 
-impl Download {
-    /// Whether this download starts at the first byte: a whole file, or the first part of one.
-    /// Only those are counted and audited, so a client resuming with ranges counts once.
-    pub fn from_start(&self) -> bool {
-        self.range.is_none_or(|(start, _)| start == 0)
-    }
-}
-
 /// Opens a file for download: visible to the actor, rate-limited per client, scanned clean.
 pub async fn download(
     state: &AppState,
@@ -457,17 +449,16 @@ pub async fn download(
     limit_downloads(state, meta).await?;
     let file = find_visible(state, actor, id).await?;
     let download = open_download(state, file, range).await?;
-    if download.from_start() {
-        record_download(
-            state,
-            meta,
-            Some(&actor.id),
-            &download.file,
-            action::FILE_DOWNLOADED,
-            None,
-        )
-        .await?;
-    }
+    record_download(
+        state,
+        meta,
+        Some(&actor.id),
+        &download.file,
+        download.range,
+        action::FILE_DOWNLOADED,
+        None,
+    )
+    .await?;
     Ok(download)
 }
 
@@ -498,16 +489,21 @@ pub(crate) async fn open_download(
     })
 }
 
-/// Counts a download of `file` and writes its audit entry: `action` says which way it went
-/// (signed in, by share link, by pre-signed URL), `detail` which link.
+/// Counts a download of `file` (sending `range`) and writes its audit entry: `action` says
+/// which way it went (signed in, by share link, by pre-signed URL), `detail` which link. Only a
+/// download that starts at the first byte counts, so a client resuming with ranges counts once.
 pub(crate) async fn record_download(
     state: &AppState,
     meta: &RequestMeta,
     actor_id: Option<&str>,
     file: &FileRow,
+    range: Option<(u64, u64)>,
     action: &'static str,
     detail: Option<String>,
 ) -> Result<()> {
+    if range.is_some_and(|(start, _)| start > 0) {
+        return Ok(());
+    }
     db::files::increment_downloads(&state.db().pool, &file.id).await?;
     audit::record(
         state,

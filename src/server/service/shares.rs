@@ -286,6 +286,7 @@ pub async fn download(
         meta,
         None,
         &download.file,
+        download.range,
         action::SHARE_DOWNLOADED,
         Some(format!("link={}", link.id)),
     )
@@ -400,7 +401,8 @@ fn verify_signed(state: &AppState, token: &str, now: OffsetDateTime) -> Result<S
     Ok(file_id.to_owned())
 }
 
-/// A download by pre-signed URL (ranges allowed: the URL is short-lived and counts nothing).
+/// A download by pre-signed URL. Ranges are allowed: the URL is short-lived and has no
+/// download limit of its own.
 pub async fn download_signed(
     state: &AppState,
     meta: &RequestMeta,
@@ -413,17 +415,16 @@ pub async fn download_signed(
         .await?
         .ok_or(Error::NotFound("file"))?;
     let download = files::open_download(state, file, range).await?;
-    if download.from_start() {
-        files::record_download(
-            state,
-            meta,
-            None,
-            &download.file,
-            action::SIGNED_URL_DOWNLOADED,
-            None,
-        )
-        .await?;
-    }
+    files::record_download(
+        state,
+        meta,
+        None,
+        &download.file,
+        download.range,
+        action::SIGNED_URL_DOWNLOADED,
+        None,
+    )
+    .await?;
     Ok(download)
 }
 
