@@ -43,36 +43,56 @@ fn share_url(state: &AppState, token: &str) -> String {
     )
 }
 
-/// Where a link stands at `now`, in the words of [`ShareInfo::status`].
-fn status(link: &ShareRow, now: i64) -> &'static str {
-    if link.revoked_at.is_some() {
-        "revoked"
-    } else if link.expires_at <= now {
-        "expired"
-    } else if link
-        .max_downloads
-        .is_some_and(|max| link.download_count >= max)
-    {
-        "used_up"
-    } else {
-        "active"
-    }
+/// Where a link stands at a moment; a link is revoked before expired before used up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LinkState {
+    Active,
+    Revoked,
+    Expired,
+    UsedUp,
 }
 
-/// The refusal for a link that cannot be used at `now`, if any.
-fn refusal(link: &ShareRow, now: i64) -> Option<Error> {
-    match status(link, now) {
-        "revoked" => Some(Error::LinkRevoked),
-        "expired" => Some(Error::LinkExpired),
-        "used_up" => Some(Error::DownloadLimitReached),
-        _ => None,
+impl LinkState {
+    fn of(link: &ShareRow, now: i64) -> Self {
+        if link.revoked_at.is_some() {
+            LinkState::Revoked
+        } else if link.expires_at <= now {
+            LinkState::Expired
+        } else if link
+            .max_downloads
+            .is_some_and(|max| link.download_count >= max)
+        {
+            LinkState::UsedUp
+        } else {
+            LinkState::Active
+        }
+    }
+
+    /// In the words of [`ShareInfo::status`].
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Active => "active",
+            LinkState::Revoked => "revoked",
+            LinkState::Expired => "expired",
+            LinkState::UsedUp => "used_up",
+        }
+    }
+
+    /// Why a link in this state cannot be used; `None` when it can.
+    fn refusal(self) -> Option<Error> {
+        match self {
+            LinkState::Active => None,
+            LinkState::Revoked => Some(Error::LinkRevoked),
+            LinkState::Expired => Some(Error::LinkExpired),
+            LinkState::UsedUp => Some(Error::DownloadLimitReached),
+        }
     }
 }
 
 impl From<ShareRow> for ShareInfo {
     fn from(link: ShareRow) -> Self {
         ShareInfo {
-            status: status(&link, db::now()).to_owned(),
+            status: LinkState::of(&link, db::now()).as_str().to_owned(),
             id: link.id,
             file_id: link.file_id,
             created_at: db::to_datetime(link.created_at),
@@ -231,7 +251,7 @@ async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, FileRow
         .await?
         .filter(|link| bool::from(link.token_hash.as_bytes().ct_eq(hash.as_bytes())))
         .ok_or_else(unknown)?;
-    if let Some(refused) = refusal(&link, db::now()) {
+    if let Some(refused) = LinkState::of(&link, db::now()).refusal() {
         return Err(refused);
     }
     // Links go with their file (ON DELETE CASCADE); a file gone between the two reads is unknown.
@@ -279,7 +299,8 @@ pub async fn download(
     if !db::shares::count_download(&state.db().pool, &link.id, db::now()).await? {
         // Another download took the last one, or the link ran out or was revoked meanwhile.
         let (link, _) = usable_link(state, token).await?;
-        return Err(refusal(&link, db::now()).unwrap_or(Error::DownloadLimitReached));
+        let refused = LinkState::of(&link, db::now()).refusal();
+        return Err(refused.unwrap_or(Error::DownloadLimitReached));
     }
     files::record_download(
         state,
@@ -449,6 +470,7 @@ mod tests {
 
     #[test]
     fn a_link_is_revoked_before_expired_before_used_up() {
+        let status = |link: &ShareRow, now| LinkState::of(link, now).as_str();
         assert_eq!(status(&link(100, Some(1), 1, true), 200), "revoked");
         assert_eq!(status(&link(100, Some(1), 1, false), 100), "expired");
         assert_eq!(status(&link(100, Some(1), 1, false), 99), "used_up");
