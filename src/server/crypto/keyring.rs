@@ -23,7 +23,8 @@ use zeroize::Zeroizing;
 use super::{segments::DataKey, CryptoError};
 
 const NONCE_LEN: usize = 12;
-const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
+/// What the master key seals files' data keys as.
+pub const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
 /// Label of the derivation of a master key's HMAC key.
 const MAC_KEY_LABEL: &[u8] = b"coffer:mac-key:v1";
 
@@ -217,11 +218,6 @@ impl Keyring {
             .any(|key| key.mac(purpose, message).verify_slice(tag).is_ok())
     }
 
-    /// Re-wraps a data key under the current key (a no-op when it already is).
-    pub fn rewrap_data_key(&self, wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
-        self.rewrap(DATA_KEY_PURPOSE, wrapped)
-    }
-
     /// Re-seals a value sealed for `purpose` under the current key (a no-op when it already is).
     pub fn rewrap(&self, purpose: &[u8], wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
         if wrapped.master_key_id == self.current.id {
@@ -313,7 +309,7 @@ mod tests {
             during.unwrap_data_key(&wrapped).unwrap().as_bytes(),
             key.as_bytes()
         );
-        let rewrapped = during.rewrap_data_key(&wrapped).unwrap();
+        let rewrapped = during.rewrap(DATA_KEY_PURPOSE, &wrapped).unwrap();
         assert_eq!(rewrapped.master_key_id, new.id());
 
         let after = Keyring::new(new, vec![]);

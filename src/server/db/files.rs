@@ -152,38 +152,3 @@ pub async fn increment_downloads(pool: &AnyPool, id: &str) -> Result<(), sqlx::E
         .await
         .map(|_| ())
 }
-
-/// Rows whose data key is wrapped by another master key than `current_key_id`.
-pub async fn wrapped_by_other_keys(
-    pool: &AnyPool,
-    current_key_id: &str,
-    limit: i64,
-) -> Result<Vec<FileRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM files WHERE master_key_id <> $1 ORDER BY id LIMIT $2"
-    ))
-    .bind(current_key_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
-/// Replaces a wrapped data key, if it is still the one that was read.
-pub async fn rewrap(
-    pool: &AnyPool,
-    id: &str,
-    old_key_id: &str,
-    new_key_id: &str,
-    wrapped_key: &[u8],
-) -> Result<bool, sqlx::Error> {
-    sqlx::query(
-        "UPDATE files SET master_key_id = $3, wrapped_key = $4 WHERE id = $1 AND master_key_id = $2",
-    )
-    .bind(id)
-    .bind(old_key_id)
-    .bind(new_key_id)
-    .bind(wrapped_key)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected() > 0)
-}

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod files;
 pub mod scan_jobs;
+pub mod sealed;
 pub mod shares;
 pub mod tokens;
 pub mod two_factor;

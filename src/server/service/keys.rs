@@ -15,12 +15,12 @@ use zeroize::Zeroizing;
 
 use crate::server::{
     config::Settings,
-    crypto::{CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
-    db,
+    crypto::{keyring::DATA_KEY_PURPOSE, CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
+    db::{self, sealed::SealedColumn},
     error::{Error, Result},
     service::{
         audit::{self, action, Event},
-        RequestMeta,
+        two_factor, RequestMeta,
     },
     state::AppState,
 };
@@ -219,38 +219,10 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
         new_key_id: current.clone(),
         ..Rotation::default()
     };
-    let pool = &state.db().pool;
-    loop {
-        let rows = db::files::wrapped_by_other_keys(pool, &current, 200).await?;
-        let batch: Vec<_> = rows
-            .into_iter()
-            .filter(|r| !rotation.failed.contains(&r.id))
-            .collect();
-        if batch.is_empty() {
-            break;
-        }
-        for row in batch {
-            let wrapped = WrappedKey {
-                master_key_id: row.master_key_id.clone(),
-                sealed: row.wrapped_key.clone(),
-            };
-            match ring.rewrap_data_key(&wrapped) {
-                Ok(new) => {
-                    if db::files::rewrap(pool, &row.id, &row.master_key_id, &current, &new.sealed)
-                        .await?
-                    {
-                        rotation.rewrapped += 1;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(file = %row.id, error = %e, "cannot re-wrap this file's key");
-                    rotation.failed.push(row.id);
-                }
-            }
-        }
-    }
+    (rotation.rewrapped, rotation.failed) =
+        reseal_all(state, &ring, SealedColumn::FileDataKeys).await?;
     (rotation.totp_rewrapped, rotation.totp_failed) =
-        super::two_factor::rewrap_secrets(state).await?;
+        reseal_all(state, &ring, SealedColumn::TotpSecrets).await?;
     if rotation.failed.is_empty() && rotation.totp_failed.is_empty() {
         rotation.retired = ring.previous().iter().map(|k| k.id().to_owned()).collect();
         if let Source::File(path) = &keys.source {
@@ -277,6 +249,60 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
     )
     .await;
     Ok(rotation)
+}
+
+/// What a column's values are sealed as (bound to them, see [`Keyring::seal`]).
+fn purpose(column: SealedColumn) -> &'static [u8] {
+    match column {
+        SealedColumn::FileDataKeys => DATA_KEY_PURPOSE,
+        SealedColumn::TotpSecrets => two_factor::TOTP_PURPOSE,
+    }
+}
+
+/// Re-seals every value of `column` under the ring's current key, in batches. Returns how many
+/// were re-sealed, and the ids of rows no loaded key opens (left as they are, and logged).
+async fn reseal_all(
+    state: &AppState,
+    ring: &Keyring,
+    column: SealedColumn,
+) -> Result<(u64, Vec<String>)> {
+    let pool = &state.db().pool;
+    let current = ring.current().id();
+    let (mut resealed, mut failed) = (0, Vec::<String>::new());
+    loop {
+        let batch: Vec<_> = db::sealed::sealed_by_other_keys(pool, column, current, 200)
+            .await?
+            .into_iter()
+            .filter(|v| !failed.contains(&v.id))
+            .collect();
+        if batch.is_empty() {
+            return Ok((resealed, failed));
+        }
+        for value in batch {
+            let wrapped = WrappedKey {
+                master_key_id: value.master_key_id.clone(),
+                sealed: value.sealed,
+            };
+            match ring.rewrap(purpose(column), &wrapped) {
+                Ok(new) => {
+                    let stored = db::sealed::reseal(
+                        pool,
+                        column,
+                        &value.id,
+                        &value.master_key_id,
+                        current,
+                        &new.sealed,
+                    )
+                    .await?;
+                    resealed += u64::from(stored);
+                }
+                Err(e) => {
+                    tracing::error!(?column, id = %value.id, error = %e, "cannot re-seal this value");
+                    failed.push(value.id);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

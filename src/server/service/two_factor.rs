@@ -327,50 +327,6 @@ pub fn code_at(secret_base32: &str, unix: u64) -> Result<String> {
     Ok(totp(secret.as_ref(), "x")?.generate(unix).to_string())
 }
 
-/// Re-seals every TOTP secret under the current master key; ids of users whose secret could
-/// not be opened are returned (they stay under their old key).
-pub async fn rewrap_secrets(state: &AppState) -> Result<(u64, Vec<String>)> {
-    let ring = state.keys().ring();
-    let current = ring.current().id().to_owned();
-    let pool = &state.db().pool;
-    let (mut rewrapped, mut failed) = (0, Vec::new());
-    loop {
-        let batch: Vec<_> = db::two_factor::wrapped_by_other_keys(pool, &current, 200)
-            .await?
-            .into_iter()
-            .filter(|r| !failed.contains(&r.user_id))
-            .collect();
-        if batch.is_empty() {
-            return Ok((rewrapped, failed));
-        }
-        for row in batch {
-            let wrapped = WrappedKey {
-                master_key_id: row.master_key_id.clone(),
-                sealed: row.secret.clone(),
-            };
-            match ring.rewrap(TOTP_PURPOSE, &wrapped) {
-                Ok(new) => {
-                    if db::two_factor::rewrap(
-                        pool,
-                        &row.user_id,
-                        &row.master_key_id,
-                        &current,
-                        &new.sealed,
-                    )
-                    .await?
-                    {
-                        rewrapped += 1;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(user = %row.user_id, error = %e, "cannot re-wrap this TOTP secret");
-                    failed.push(row.user_id);
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
