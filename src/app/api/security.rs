@@ -33,7 +33,7 @@ const FLASH_PASSWORD: &str = "flash_password_changed";
 #[server(prefix = "/app", endpoint = "security")]
 pub async fn security_settings() -> Result<Option<SecurityOverview>, PageError> {
     use crate::server::{
-        http::server_fns::{take_flash, web_request},
+        http::server_fns::web_request,
         service::{two_factor, web_sessions},
     };
     let req = web_request().await?;
@@ -47,10 +47,8 @@ pub async fn security_settings() -> Result<Option<SecurityOverview>, PageError> 
         pending: status.pending,
         recovery_codes_left: status.recovery_codes_left,
         sessions,
-        new_recovery_codes: take_flash(&req.session, FLASH_CODES).await,
-        password_changed: take_flash(&req.session, FLASH_PASSWORD)
-            .await
-            .unwrap_or(false),
+        new_recovery_codes: req.take_flash(FLASH_CODES).await,
+        password_changed: req.take_flash::<()>(FLASH_PASSWORD).await.is_some(),
     }))
 }
 
@@ -73,7 +71,7 @@ pub async fn start_two_factor() -> Result<TotpSetup, PageError> {
 #[server(prefix = "/app", endpoint = "enable_two_factor")]
 pub async fn enable_two_factor(code: String) -> Result<Vec<String>, PageError> {
     use crate::server::{
-        http::server_fns::{keep_flash, web_request},
+        http::server_fns::web_request,
         service::{accounts::CurrentSession, two_factor, web_sessions},
     };
     let req = web_request().await?;
@@ -83,10 +81,8 @@ pub async fn enable_two_factor(code: String) -> Result<Vec<String>, PageError> {
         two_factor::enable(&req.state, &user, &code, current, &req.meta).await
     }
     .await;
-    if let (Ok(codes), true) = (&result, req.plain_form) {
-        keep_flash(&req.session, FLASH_CODES, codes).await;
-    }
-    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+    req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_CODES, result)
+        .await
 }
 
 #[server(prefix = "/app", endpoint = "disable_two_factor")]
@@ -138,7 +134,7 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<(), PageError> {
     use crate::server::{
-        http::server_fns::{keep_flash, web_request},
+        http::server_fns::web_request,
         service::{
             accounts::{self, CurrentSession},
             web_sessions,
@@ -159,8 +155,6 @@ pub async fn change_password(
         .await
     }
     .await;
-    if result.is_ok() && req.plain_form {
-        keep_flash(&req.session, FLASH_PASSWORD, &true).await;
-    }
-    req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+    req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_PASSWORD, result)
+        .await
 }

@@ -50,7 +50,7 @@ fn safe_segment(segment: &str) -> String {
 #[server(prefix = "/app", endpoint = "file_shares")]
 pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageError> {
     use crate::server::{
-        http::server_fns::{take_flash, web_request},
+        http::server_fns::web_request,
         service::{files, shares, web_sessions},
     };
     let req = web_request().await?;
@@ -64,7 +64,8 @@ pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageE
     }
     .await;
     let (file, links) = result.inspect_err(|e| req.set_status(e.status()))?;
-    let just_created = take_flash::<CreatedShare>(&req.session, FLASH_CREATED)
+    let just_created = req
+        .take_flash::<CreatedShare>(FLASH_CREATED)
         .await
         .filter(|created| links.iter().any(|l| l.id == created.id));
     Ok(Some(ShareOverview {
@@ -87,7 +88,7 @@ pub async fn create_share(
     password: Option<String>,
 ) -> Result<CreatedShare, PageError> {
     use crate::server::{
-        http::server_fns::{keep_flash, web_request},
+        http::server_fns::web_request,
         service::{shares, web_sessions},
     };
     let req = web_request().await?;
@@ -98,10 +99,8 @@ pub async fn create_share(
         shares::create(&req.state, &user, &req.meta, &file_id, request).await
     }
     .await;
-    if let (Ok(created), true) = (&result, req.plain_form) {
-        keep_flash(&req.session, FLASH_CREATED, created).await;
-    }
-    req.finish(&page, Some(&page), result).await
+    req.finish_keeping(&page, Some(&page), FLASH_CREATED, result)
+        .await
 }
 
 #[server(prefix = "/app", endpoint = "revoke_share")]

@@ -14,14 +14,14 @@ const FLASH_ERROR_KEY: &str = "flash_error";
 
 /// Keeps a value in the session for the next page to read once: how a plain form post (no
 /// JavaScript) hands its outcome to the page it is redirected to.
-pub async fn keep_flash<T: serde::Serialize>(session: &Session, key: &str, value: &T) {
+async fn keep_flash<T: serde::Serialize>(session: &Session, key: &str, value: &T) {
     if let Err(e) = session.insert(key, value).await {
         tracing::warn!(error = %e, key, "could not keep a form's outcome for the next page");
     }
 }
 
 /// Reads, and forgets, what [`keep_flash`] kept.
-pub async fn take_flash<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
+async fn take_flash<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
     session.remove::<T>(key).await.ok().flatten()
 }
 
@@ -100,6 +100,27 @@ impl WebRequest {
                 Err(page_error)
             }
         }
+    }
+
+    /// [`finish`](Self::finish), and for a plain form post the successful value is also kept
+    /// under `flash_key`, for the page it is sent to to read once with
+    /// [`take_flash`](Self::take_flash) (the script of a hydrated page gets it as the answer).
+    pub async fn finish_keeping<T: serde::Serialize>(
+        &self,
+        form_page: &str,
+        success_to: Option<&str>,
+        flash_key: &str,
+        result: Result<T, Error>,
+    ) -> Result<T, PageError> {
+        if let (Ok(value), true) = (&result, self.plain_form) {
+            keep_flash(&self.session, flash_key, value).await;
+        }
+        self.finish(form_page, success_to, result).await
+    }
+
+    /// What [`finish_keeping`](Self::finish_keeping) kept under `flash_key`, read once.
+    pub async fn take_flash<T: serde::de::DeserializeOwned>(&self, flash_key: &str) -> Option<T> {
+        take_flash(&self.session, flash_key).await
     }
 
     /// The error a plain form post left for this page, read once.
