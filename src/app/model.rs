@@ -220,6 +220,25 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// The owner's page of a file's share links.
+pub fn share_page_path(file_id: &str) -> String {
+    format!("/files/{}/share", path_segment(file_id))
+}
+
+/// The recipient page of a share token (share links point here).
+pub fn recipient_path(token: &str) -> String {
+    format!("/s/{}", path_segment(token))
+}
+
+/// An id or token as a path segment: anything outside the alphabet ids and tokens are made of
+/// (letters, digits, `-`, `_`) is dropped, so a crafted value cannot leave the page it names.
+fn path_segment(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
 /// A moment as the pages show it: `2026-11-23 14:05 UTC`.
 pub fn format_utc(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
@@ -232,6 +251,13 @@ pub fn format_utc(at: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_paths_keep_ids_and_tokens_inside_their_segment() {
+        assert_eq!(recipient_path("aZ09-_x"), "/s/aZ09-_x");
+        assert_eq!(recipient_path("../../admin?x=1"), "/s/adminx1");
+        assert_eq!(share_page_path("0b2c-41/../x"), "/files/0b2c-41x/share");
+    }
 
     #[test]
     fn the_upload_policy_reads_the_same_in_browser_and_server() {

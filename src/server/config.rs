@@ -300,6 +300,11 @@ impl Settings {
         }
     }
 
+    /// An absolute link to `path` (which starts with `/`) on this site, for links handed out.
+    pub fn public_link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.trim_end_matches('/'))
+    }
+
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
     }

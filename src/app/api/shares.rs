@@ -31,20 +31,6 @@ pub const EXPIRY_CHOICES: [(&str, &str); 5] = [
 #[cfg(feature = "ssr")]
 const FLASH_CREATED: &str = "flash_created_share";
 
-#[cfg(feature = "ssr")]
-fn share_page(file_id: &str) -> String {
-    format!("/files/{}/share", safe_segment(file_id))
-}
-
-/// Ids are UUIDs, but a crafted one must not leave the path.
-#[cfg(feature = "ssr")]
-fn safe_segment(segment: &str) -> String {
-    segment
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect()
-}
-
 /// A file and its links, for a signed-in user who may see the file; `None` when nobody is
 /// signed in.
 #[server(prefix = "/app", endpoint = "file_shares")]
@@ -92,7 +78,7 @@ pub async fn create_share(
         service::{shares, web_sessions},
     };
     let req = web_request().await?;
-    let page = share_page(&file_id);
+    let page = crate::app::model::share_page_path(&file_id);
     let result = async {
         let user = web_sessions::require(&req.state, &req.session).await?;
         let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
@@ -110,7 +96,7 @@ pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageEr
         service::{shares, web_sessions},
     };
     let req = web_request().await?;
-    let page = share_page(&file_id);
+    let page = crate::app::model::share_page_path(&file_id);
     let result = async {
         let user = web_sessions::require(&req.state, &req.session).await?;
         shares::revoke(&req.state, &user, &req.meta, &file_id, &link_id).await

@@ -12,7 +12,7 @@ use crate::app::{
         form_error::{flash_error, FormError},
         upload_zone::UploadZone,
     },
-    model::{format_utc, human_bytes, FileInfo},
+    model::{format_utc, human_bytes, share_page_path, FileInfo},
     AuthActions,
 };
 
@@ -127,7 +127,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
     let downloadable = file.scan_status == "clean";
     let delete_id = file.id.clone();
     let uploaded = format_utc(file.created_at);
-    let share = format!("/files/{}/share", file.id);
+    let share = share_page_path(&file.id);
     view! {
         <tr data-testid="file-row" data-file-id=file.id.clone()>
             <td class="name">{file.filename.clone()}</td>

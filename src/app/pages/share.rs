@@ -16,7 +16,7 @@ use crate::app::{
         form_error::{flash_error, FormError},
     },
     error::PageError,
-    model::{format_utc, human_bytes, CreatedShare, ShareInfo, SharedFile},
+    model::{format_utc, human_bytes, recipient_path, CreatedShare, ShareInfo, SharedFile},
     AuthActions,
 };
 
@@ -270,7 +270,7 @@ fn SharedFileCard(
         "infected" => Some("Malware was found in this file, so it cannot be downloaded."),
         _ => Some("The virus scan of this file failed and will be retried. The download stays closed until it passes; try again later."),
     };
-    let action = format!("/s/{token}/download");
+    let action = format!("{}/download", recipient_path(&token));
     view! {
         <section class="card narrow" data-testid="shared-file">
             <h1 class="name" data-testid="shared-name">{title}</h1>

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    app::error::PageError,
+    app::{error::PageError, model::recipient_path},
     server::{
         error::Error,
         http::{extract::ClientMeta, server_fns::keep_flash_error, transfer},
@@ -25,16 +25,6 @@ use crate::{
 pub struct DownloadForm {
     #[serde(default)]
     password: Option<String>,
-}
-
-/// The recipient page of a token; anything but the token alphabet is dropped, so the
-/// redirect always stays on this page (an unknown token is still unknown there).
-pub fn recipient_page(token: &str) -> String {
-    let token: String = token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    format!("/s/{token}")
 }
 
 pub async fn download(
@@ -59,7 +49,7 @@ pub async fn download(
             if !link_state {
                 keep_flash_error(&session, &PageError::from(e)).await;
             }
-            Redirect::to(&recipient_page(&token)).into_response()
+            Redirect::to(&recipient_path(&token)).into_response()
         }
     }
 }

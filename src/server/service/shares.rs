@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::{
-    app::model::{CreatedShare, ShareInfo, ShareRequest, SharedFile, SignedUrl},
+    app::model::{recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SignedUrl},
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
         error::{Error, Result},
@@ -35,13 +35,6 @@ pub const MAX_EXPIRY_HOURS: u32 = 720;
 pub const MAX_SIGNED_URL_SECS: u64 = 300;
 const MAX_PASSWORD_CHARS: usize = 1024;
 const SIGNED_URL_PURPOSE: &[u8] = b"coffer:signed-url:v1";
-
-fn share_url(state: &AppState, token: &str) -> String {
-    format!(
-        "{}/s/{token}",
-        state.settings().public_url.trim_end_matches('/')
-    )
-}
 
 /// Where a link stands at a moment; a link is revoked before expired before used up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,7 +189,7 @@ pub async fn create(
     .await;
     Ok(CreatedShare {
         id: link.id,
-        share_url: share_url(state, &token),
+        share_url: state.settings().public_link(&recipient_path(&token)),
         share_token: token,
         expires_at: db::to_datetime(expires_at),
         max_downloads: max_downloads.map(|n| n as u64),
@@ -388,10 +381,9 @@ pub async fn signed_url(
     )
     .await;
     Ok(SignedUrl {
-        url: format!(
-            "{}/api/v1/files/token-download?token={token}",
-            state.settings().public_url.trim_end_matches('/')
-        ),
+        url: state
+            .settings()
+            .public_link(&format!("/api/v1/files/token-download?token={token}")),
         expires_at: db::to_datetime(expires_at),
     })
 }
