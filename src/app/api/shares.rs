@@ -37,19 +37,15 @@ const FLASH_CREATED: &str = "flash_created_share";
 pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageError> {
     use crate::server::{
         http::server_fns::web_request,
-        service::{files, shares, web_sessions},
+        service::{shares, web_sessions},
     };
     let req = web_request().await?;
     let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
         return Ok(None);
     };
-    let result = async {
-        let file = files::find_visible(&req.state, &user, &file_id).await?;
-        let links = shares::list(&req.state, &user, &file.id).await?;
-        Ok::<_, crate::server::error::Error>((file, links))
-    }
-    .await;
-    let (file, links) = result.inspect_err(|e| req.set_status(e.status()))?;
+    let (file, links) = shares::file_with_links(&req.state, &user, &file_id)
+        .await
+        .inspect_err(|e| req.set_status(e.status()))?;
     let just_created = req
         .take_flash::<CreatedShare>(FLASH_CREATED)
         .await

@@ -198,9 +198,18 @@ pub async fn create(
 
 /// A file's links, newest first, for whoever may see the file.
 pub async fn list(state: &AppState, actor: &UserRow, file_id: &str) -> Result<Vec<ShareInfo>> {
+    Ok(file_with_links(state, actor, file_id).await?.1)
+}
+
+/// A file the actor may see, with its links newest first (the owner's share page).
+pub async fn file_with_links(
+    state: &AppState,
+    actor: &UserRow,
+    file_id: &str,
+) -> Result<(FileRow, Vec<ShareInfo>)> {
     let file = files::find_visible(state, actor, file_id).await?;
     let links = db::shares::list_for_file(&state.db().pool, &file.id).await?;
-    Ok(links.into_iter().map(Into::into).collect())
+    Ok((file, links.into_iter().map(Into::into).collect()))
 }
 
 /// Revokes one of a file's active links, named by its id or by its token.
