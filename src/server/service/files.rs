@@ -86,11 +86,14 @@ where
     let filename = file_types::normalise_filename(raw_name)?;
     let ext = file_types::check_extension(&filename, &state.settings().upload_policy())?;
 
-    let blob_key = BlobKey::generate();
-    let data_key = DataKey::generate();
-    let prefix = NoncePrefix::generate();
-    let pending = PendingBlob::begin(state, &blob_key).await?;
-    let received = match store_blob(state, &blob_key, &ext, &data_key, &prefix, body).await {
+    let target = Target {
+        blob_key: BlobKey::generate(),
+        ext,
+        data_key: DataKey::generate(),
+        prefix: NoncePrefix::generate(),
+    };
+    let pending = PendingBlob::begin(state, &target.blob_key).await?;
+    let received = match store_blob(state, &target, body).await {
         Ok(received) => received,
         Err(e) => {
             pending.discard().await;
@@ -98,7 +101,7 @@ where
         }
     };
 
-    let wrapped = state.keys().wrap_data_key(&data_key);
+    let wrapped = state.keys().wrap_data_key(&target.data_key);
     let row = FileRow {
         id: db::new_id(),
         owner_id: owner.id.clone(),
@@ -108,10 +111,10 @@ where
         sha256: received.sha256,
         scan_status: "pending".into(),
         scan_detail: None,
-        blob_key: blob_key.as_str().to_owned(),
+        blob_key: target.blob_key.as_str().to_owned(),
         master_key_id: wrapped.master_key_id,
         wrapped_key: wrapped.sealed,
-        nonce_prefix: prefix.as_bytes().to_vec(),
+        nonce_prefix: target.prefix.as_bytes().to_vec(),
         download_count: 0,
         created_at: db::now(),
     };
@@ -137,21 +140,27 @@ where
     Ok(row)
 }
 
-/// Writes the sealed body under `key`; on failure the partial blob is aborted.
-async fn store_blob<S, E>(
-    state: &AppState,
-    key: &BlobKey,
-    ext: &str,
-    data_key: &DataKey,
-    prefix: &NoncePrefix,
-    body: S,
-) -> Result<Received>
+/// Where and how an upload is stored: its blob, the extension its content must match, and the
+/// data key and nonce prefix it is sealed with.
+struct Target {
+    blob_key: BlobKey,
+    ext: String,
+    data_key: DataKey,
+    prefix: NoncePrefix,
+}
+
+/// Writes the sealed body to the target's blob; on failure the partial blob is aborted.
+async fn store_blob<S, E>(state: &AppState, target: &Target, body: S) -> Result<Received>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
-    let mut writer = state.storage().create(key).await.map_err(storage_error)?;
-    match receive(state, &mut writer, key, ext, data_key, prefix, body).await {
+    let mut writer = state
+        .storage()
+        .create(&target.blob_key)
+        .await
+        .map_err(storage_error)?;
+    match receive(state, &mut writer, target, body).await {
         Ok(received) => {
             writer.finish().await.map_err(storage_error)?;
             Ok(received)
@@ -212,10 +221,7 @@ const WRITE_QUEUE_SEGMENTS: usize = 16;
 async fn receive<S, E>(
     state: &AppState,
     writer: &mut BlobWriter,
-    blob_key: &BlobKey,
-    ext: &str,
-    data_key: &DataKey,
-    prefix: &NoncePrefix,
+    target: &Target,
     body: S,
 ) -> Result<Received>
 where
@@ -223,7 +229,7 @@ where
     E: std::fmt::Display,
 {
     let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_SEGMENTS);
-    let seal = seal_body(state, blob_key, ext, data_key, prefix, body, sealed_tx);
+    let seal = seal_body(state, target, body, sealed_tx);
     let write = async {
         let mut batch = Vec::with_capacity(WRITE_QUEUE_SEGMENTS);
         while sealed_rx.recv_many(&mut batch, WRITE_QUEUE_SEGMENTS).await > 0 {
@@ -241,10 +247,7 @@ where
 /// The reading half of [`receive`]: checks, hashes and seals the body, queueing the segments.
 async fn seal_body<S, E>(
     state: &AppState,
-    blob_key: &BlobKey,
-    ext: &str,
-    data_key: &DataKey,
-    prefix: &NoncePrefix,
+    target: &Target,
     mut body: S,
     sealed: tokio::sync::mpsc::Sender<Bytes>,
 ) -> Result<Received>
@@ -255,7 +258,7 @@ where
     // The writer only stops early on an error, which it reports itself.
     let writer_gone = || Error::internal("upload", "the storage writer stopped");
     let policy = state.settings().upload_policy();
-    let mut encryptor = SegmentEncryptor::new(data_key, prefix);
+    let mut encryptor = SegmentEncryptor::new(&target.data_key, &target.prefix);
     let mut hasher = Hasher::start();
     let mut head: Vec<u8> = Vec::with_capacity(file_types::SNIFF_LEN);
     let mut mime_type = None;
@@ -269,7 +272,7 @@ where
             let take = (file_types::SNIFF_LEN - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
             if head.len() == file_types::SNIFF_LEN {
-                mime_type = Some(file_types::check_content(ext, &head)?);
+                mime_type = Some(file_types::check_content(&target.ext, &head)?);
             }
         }
         hasher.update(chunk.clone()).await?;
@@ -281,13 +284,13 @@ where
         }
         let now = db::now();
         if now - last_heartbeat >= UPLOAD_HEARTBEAT_SECS {
-            db::files::touch_upload(&state.db().pool, blob_key.as_str(), now).await?;
+            db::files::touch_upload(&state.db().pool, target.blob_key.as_str(), now).await?;
             last_heartbeat = now;
         }
     }
     let mime_type = match mime_type {
         Some(m) => m,
-        None => file_types::check_content(ext, &head)?,
+        None => file_types::check_content(&target.ext, &head)?,
     };
     let last = encryptor
         .finish()
