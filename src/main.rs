@@ -7,7 +7,7 @@ use coffer::server::{
     config::Settings,
     service::{
         accounts::{self, Registration},
-        keys,
+        key_rotation,
     },
     startup::{self, Application},
 };
@@ -51,6 +51,15 @@ fn init_tracing() {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// What an operator at the terminal is told: the sentence a client would see, and for a failure
+/// on the server its whole cause (the operator may see paths and SQL; a client never does).
+fn cli_error(e: &coffer::server::error::Error) -> String {
+    match e.status().is_server_error() {
+        true => e.chain(),
+        false => e.detail(),
     }
 }
 
@@ -103,7 +112,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
             )
             .await
-            .map_err(|e| e.detail())?;
+            .map_err(|e| cli_error(&e))?;
             println!(
                 "Created admin {} <{}> (id {})",
                 user.username, user.email, user.id
@@ -114,7 +123,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (state, _) = startup::build_state(settings)
                 .await
                 .map_err(|e| e.to_string())?;
-            let rotation = keys::rotate(&state).await.map_err(|e| e.detail())?;
+            let rotation = key_rotation::rotate(&state)
+                .await
+                .map_err(|e| cli_error(&e))?;
             println!(
                 "Master key is now {}; re-wrapped {} file key(s) and {} TOTP secret(s).",
                 rotation.new_key_id, rotation.rewrapped, rotation.totp_rewrapped

@@ -40,12 +40,151 @@ pub struct FileInfo {
     pub mime_type: String,
     /// SHA-256 of the content, hex.
     pub sha256: String,
-    /// `pending`, `clean`, `infected` or `error`.
-    pub scan_status: String,
+    pub scan_status: ScanStatus,
     pub owner_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub download_count: u64,
+}
+
+/// Where a file's virus scan stands. Only a `clean` file can be downloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ScanStatus {
+    /// Not scanned yet (or being scanned).
+    Pending,
+    /// Scanned; no threat found.
+    Clean,
+    /// Malware found.
+    Infected,
+    /// The scan failed; it is retried, and downloads stay closed until it passes.
+    Error,
+}
+
+impl ScanStatus {
+    /// The stored and serialised word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanStatus::Pending => "pending",
+            ScanStatus::Clean => "clean",
+            ScanStatus::Infected => "infected",
+            ScanStatus::Error => "error",
+        }
+    }
+
+    pub fn is_downloadable(self) -> bool {
+        self == ScanStatus::Clean
+    }
+}
+
+/// A stored scan status that is none of the four words.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown scan status {0:?}")]
+pub struct UnknownScanStatus(String);
+
+impl TryFrom<String> for ScanStatus {
+    type Error = UnknownScanStatus;
+
+    fn try_from(word: String) -> Result<Self, UnknownScanStatus> {
+        [
+            ScanStatus::Pending,
+            ScanStatus::Clean,
+            ScanStatus::Infected,
+            ScanStatus::Error,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == word)
+        .ok_or(UnknownScanStatus(word))
+    }
+}
+
+/// One page of a list: at most `limit` items (100 by default, 500 at most) after `offset`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+pub struct Paging {
+    /// 1 to 500; the default is 100.
+    pub limit: Option<i64>,
+    /// How many items to skip; the default is 0.
+    pub offset: Option<i64>,
+}
+
+impl Paging {
+    pub const DEFAULT_LIMIT: i64 = 100;
+    pub const MAX_LIMIT: i64 = 500;
+
+    /// The longest first page.
+    pub fn largest() -> Self {
+        Paging {
+            limit: Some(Self::MAX_LIMIT),
+            offset: None,
+        }
+    }
+
+    /// The limit, defaulted and brought within bounds.
+    pub fn limit(&self) -> i64 {
+        self.limit
+            .unwrap_or(Self::DEFAULT_LIMIT)
+            .clamp(1, Self::MAX_LIMIT)
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+/// The account rules: what the server checks and what the forms tell people before they send.
+pub mod account_rules {
+    use std::ops::RangeInclusive;
+
+    pub const USERNAME_CHARS: RangeInclusive<usize> = 3..=32;
+    /// The characters a username may have, as an HTML `pattern`.
+    pub const USERNAME_PATTERN: &str = "[A-Za-z0-9_.\\-]+";
+    pub const MIN_PASSWORD_CHARS: usize = 8;
+    /// Bounds the work argon2 does on attacker-chosen input.
+    pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+    /// What a username may be, in words.
+    pub fn username_hint() -> String {
+        format!(
+            "{} to {} characters: letters, digits, '_', '-' or '.'",
+            USERNAME_CHARS.start(),
+            USERNAME_CHARS.end()
+        )
+    }
+
+    /// What a password must be, in words.
+    pub fn password_hint() -> String {
+        format!("At least {MIN_PASSWORD_CHARS} characters.")
+    }
+
+    /// The trimmed username if it follows the rules, else why not.
+    pub fn check_username(raw: &str) -> Result<String, String> {
+        let username = raw.trim();
+        let plain = username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if USERNAME_CHARS.contains(&username.chars().count()) && plain {
+            Ok(username.to_owned())
+        } else {
+            Err(format!("Username must be {}", username_hint()))
+        }
+    }
+
+    /// Whether a new password follows the rules, else why not.
+    pub fn check_password(password: &str) -> Result<(), String> {
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(format!(
+                "Password must be at least {MIN_PASSWORD_CHARS} characters long"
+            ));
+        }
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(format!(
+                "Password must be at most {MAX_PASSWORD_BYTES} bytes long"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a new share link should be: when it expires (in hours from now, or at a moment, at most
@@ -120,8 +259,7 @@ pub struct SharedFile {
     /// `None`: no limit.
     pub downloads_left: Option<u64>,
     pub needs_password: bool,
-    /// `pending`, `clean`, `infected` or `error`: only `clean` can be downloaded.
-    pub scan_status: String,
+    pub scan_status: ScanStatus,
 }
 
 /// A two-factor enrolment waiting for its first code: the secret to scan or type.

@@ -1,8 +1,9 @@
 //! The one error type of the service layer, and its two mappings: to an HTTP response with a
 //! `{"detail","code"}` body (REST, middleware) and to the [`PageError`] a page shows.
 //!
-//! Variants carry what a client may know. Internal failures are logged with their cause and
-//! reach the client only as "internal_error", never with SQL, paths or key material.
+//! Variants carry what a client may know. Internal failures keep their cause (`source()`), are
+//! logged once with the whole chain, inside the request's span (request id, user id), and reach
+//! the client only as "internal_error", never with SQL, paths or key material.
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -75,15 +76,40 @@ pub enum Error {
     WrongPassword,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
-    #[error("a required service is unavailable")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal(String),
+    /// A dependency (Redis, the database) did not answer; `context` says which use of it.
+    #[error("{context} unavailable")]
+    Unavailable {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// Anything else that went wrong on the server; `context` says what was being done.
+    #[error("{context} failed")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
 }
 
+/// The cause of an internal failure: any error, or a sentence where there is no error value.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 impl Error {
-    pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
-        Error::Internal(format!("{context}: {cause}"))
+    /// An internal failure while doing `context`, caused by `source` (an error, or a message).
+    pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// A dependency that did not answer while doing `context`.
+    pub fn unavailable(context: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Unavailable {
+            context,
+            source: source.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -114,8 +140,8 @@ impl Error {
             Error::LinkExpired => StatusCode::GONE,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -152,16 +178,18 @@ impl Error {
             Error::PasswordRequired => "password_required",
             Error::WrongPassword => "wrong_password",
             Error::RateLimited { .. } => "rate_limited",
-            Error::Unavailable(_) => "unavailable",
-            Error::Internal(_) => "internal_error",
+            Error::Unavailable { .. } => "unavailable",
+            Error::Internal { .. } => "internal_error",
         }
     }
 
     /// The sentence shown to people; internal causes stay in the log.
     pub fn detail(&self) -> String {
         match self {
-            Error::Internal(_) => "Something went wrong on the server. Please try again.".into(),
-            Error::Unavailable(_) => "A service Coffer depends on is unavailable.".into(),
+            Error::Internal { .. } => {
+                "Something went wrong on the server. Please try again.".into()
+            }
+            Error::Unavailable { .. } => "A service Coffer depends on is unavailable.".into(),
             other => {
                 let text = other.to_string();
                 let mut chars = text.chars();
@@ -173,10 +201,26 @@ impl Error {
         }
     }
 
+    /// The error and every cause under it, outermost first: `a: b: c`.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            cause = e.source();
+        }
+        text
+    }
+
+    /// Logs a server-side failure, once, where it is turned into a response (the request's span
+    /// adds its request id and user id). What the client caused is not logged.
     fn log(&self) {
         match self {
-            Error::Internal(cause) => tracing::error!(%cause, "internal error"),
-            Error::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            Error::Internal { .. } => tracing::error!(error = %self.chain(), "internal error"),
+            Error::Unavailable { .. } => {
+                tracing::warn!(error = %self.chain(), "dependency unavailable")
+            }
             _ => {}
         }
     }
@@ -184,7 +228,7 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        Error::internal("database", e)
+        Error::internal("database query", e)
     }
 }
 
@@ -246,6 +290,17 @@ mod tests {
         let page: PageError = e.into();
         assert_eq!(page.code, "internal_error");
         assert!(!page.detail.contains("/srv"));
+    }
+
+    #[test]
+    fn internal_errors_keep_their_cause_chain_for_the_log() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "blobs/ab: denied");
+        let e = Error::internal("storage write", io);
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.chain(), "storage write failed: blobs/ab: denied");
+        let from_db: Error = sqlx::Error::RowNotFound.into();
+        assert!(from_db.chain().starts_with("database query failed: "));
+        assert_eq!(from_db.code(), "internal_error");
     }
 
     #[test]

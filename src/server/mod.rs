@@ -1,11 +1,15 @@
 //! Server-only code: configuration, state, the one error type, the HTTP front doors, the
-//! service layer (every rule) and the repositories beneath it.
+//! service layer (every rule) and what it stands on: the repositories, encryption, the master
+//! keys, blob storage, the rate limiter and the virus scanners.
 
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod master_keys;
+pub mod rate_limit;
+pub mod scanner;
 pub mod service;
 pub mod startup;
 pub mod state;

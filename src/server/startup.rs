@@ -15,12 +15,10 @@ use crate::server::{
     config::{redact_url, ConfigError, Settings},
     db::{self, Database},
     http::{self, session_store::SessionBackend},
-    service::{
-        files,
-        keys::{KeyError, MasterKeys},
-        rate_limit::{Limits, RateLimiter},
-        scanning::{self, BuiltinScanner, Scanner},
-    },
+    master_keys::{KeyError, MasterKeys},
+    rate_limit::RateLimiter,
+    scanner::{BuiltinScanner, Scanner},
+    service::{files, scanning},
     state::{AppState, Parts},
     storage::BlobStore,
 };
@@ -59,16 +57,11 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
             url: redact_url(&url),
             source,
         })?;
-    let limits = Limits {
-        login_per_min: settings.rate_login_per_min,
-        upload_per_min: settings.rate_upload_per_min,
-        download_per_min: settings.rate_download_per_min,
-    };
     let (limiter, redis, sessions) = match &settings.redis_url {
         Some(redis_url) => {
             let pool = connect_redis(redis_url).await?;
             (
-                RateLimiter::redis(pool.clone(), &settings.redis_prefix, limits),
+                RateLimiter::redis(pool.clone(), &settings.redis_prefix),
                 Some(pool.clone()),
                 SessionBackend::redis(pool),
             )
@@ -81,7 +74,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
                         url: redact_url(&url),
                         source,
                     })?;
-            (RateLimiter::in_memory(limits), None, sessions)
+            (RateLimiter::in_memory(), None, sessions)
         }
     };
     let storage = BlobStore::connect(&settings.storage)
@@ -220,7 +213,7 @@ async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
         match files::sweep_abandoned_uploads(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),
-            Err(e) => tracing::warn!(error = %e, "could not sweep abandoned uploads"),
+            Err(e) => tracing::warn!(error = %e.chain(), "could not sweep abandoned uploads"),
         }
     }
 }

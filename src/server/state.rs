@@ -9,11 +9,9 @@ use tower_sessions_redis_store::fred::clients::Pool as RedisPool;
 use crate::server::{
     config::Settings,
     db::Database,
-    service::{
-        keys::MasterKeys,
-        rate_limit::RateLimiter,
-        scanning::{ScanQueue, Scanner},
-    },
+    master_keys::MasterKeys,
+    rate_limit::RateLimiter,
+    scanner::{ScanQueue, Scanner},
     storage::BlobStore,
 };
 

@@ -64,10 +64,7 @@ async fn taken_email_returns_409() {
     let app = spawn_app().await;
     app.register("alice").await;
     let res = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({"email": "ALICE@example.org", "username": "other", "password": PASSWORD}),
-        )
+        .register_with("ALICE@example.org", "other", PASSWORD)
         .await;
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "email_taken");
 }
@@ -76,12 +73,7 @@ async fn taken_email_returns_409() {
 async fn taken_username_returns_409_whatever_its_case() {
     let app = spawn_app().await;
     app.register("alice").await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({"email": "x@example.org", "username": "ALICE", "password": PASSWORD}),
-        )
-        .await;
+    let res = app.register_with("x@example.org", "ALICE", PASSWORD).await;
     assert_eq!(
         error_code(res, StatusCode::CONFLICT).await,
         "username_taken"
@@ -113,12 +105,7 @@ async fn invalid_registrations_return_422_and_create_nothing() {
 #[tokio::test]
 async fn password_is_checked_for_length_in_the_message() {
     let app = spawn_app().await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({"email": "a@example.org", "username": "alice", "password": "1234567"}),
-        )
-        .await;
+    let res = app.register_with("a@example.org", "alice", "1234567").await;
     let body: Value = res.json().await.unwrap();
     assert!(
         body["detail"].as_str().unwrap().contains("at least 8"),
@@ -130,12 +117,7 @@ async fn password_is_checked_for_length_in_the_message() {
 async fn login_returns_a_bearer_token_pair() {
     let app = spawn_app().await;
     app.register("alice").await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"email": "alice@example.org", "password": PASSWORD}),
-        )
-        .await;
+    let res = app.login_with("alice@example.org", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "bearer");
@@ -148,22 +130,12 @@ async fn login_returns_a_bearer_token_pair() {
 async fn wrong_password_and_unknown_email_both_return_401() {
     let app = spawn_app().await;
     app.register("alice").await;
-    let wrong = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"email": "alice@example.org", "password": "wrong password"}),
-        )
-        .await;
+    let wrong = app.login_with("alice@example.org", "wrong password").await;
     assert_eq!(
         error_code(wrong, StatusCode::UNAUTHORIZED).await,
         "invalid_credentials"
     );
-    let unknown = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"email": "nobody@example.org", "password": PASSWORD}),
-        )
-        .await;
+    let unknown = app.login_with("nobody@example.org", PASSWORD).await;
     assert_eq!(
         error_code(unknown, StatusCode::UNAUTHORIZED).await,
         "invalid_credentials"
@@ -180,20 +152,10 @@ async fn login_is_rate_limited_per_account_with_retry_after() {
         tokio::time::sleep(std::time::Duration::from_secs((61 - into_minute) as u64)).await;
     }
     for _ in 0..3 {
-        let res = app
-            .post_json(
-                "/api/v1/auth/login",
-                &json!({"email": "alice@example.org", "password": "nope nope"}),
-            )
-            .await;
+        let res = app.login_with("alice@example.org", "nope nope").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"email": "alice@example.org", "password": PASSWORD}),
-        )
-        .await;
+    let res = app.login_with("alice@example.org", PASSWORD).await;
     let retry_after: u64 = res.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -211,12 +173,7 @@ async fn rate_limit_zero_switches_it_off() {
     let app = spawn_app_with(|s| s.rate_login_per_min = 0).await;
     app.register("alice").await;
     for _ in 0..15 {
-        let res = app
-            .post_json(
-                "/api/v1/auth/login",
-                &json!({"email": "alice@example.org", "password": "nope nope"}),
-            )
-            .await;
+        let res = app.login_with("alice@example.org", "nope nope").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
 }
@@ -225,12 +182,7 @@ async fn rate_limit_zero_switches_it_off() {
 async fn logins_are_audited_ok_and_failed() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
-    let _ = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"email": "alice@example.org", "password": "bad password"}),
-        )
-        .await;
+    let _ = app.login_with("alice@example.org", "bad password").await;
     app.login("alice").await;
     let id = alice["id"].as_str().unwrap();
     let pool = &app.state.db().pool;

@@ -10,7 +10,7 @@ async fn me_returns_the_current_user() {
     let app = spawn_app().await;
     app.register("alice").await;
     let tokens = app.login("alice").await;
-    let res = app.get_bearer("/api/v1/auth/me", &tokens.access).await;
+    let res = app.me(&tokens.access).await;
     assert_eq!(res.status(), StatusCode::OK);
     let me: serde_json::Value = res.json().await.unwrap();
     assert_eq!(me["username"], "alice");
@@ -30,7 +30,7 @@ async fn me_without_or_with_a_bad_token_returns_401() {
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "not_authenticated"
     );
-    let res = app.get_bearer("/api/v1/auth/me", "cfa_forged").await;
+    let res = app.me("cfa_forged").await;
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "invalid_token"
@@ -42,14 +42,9 @@ async fn refresh_tokens_cannot_be_used_as_access_tokens_or_vice_versa() {
     let app = spawn_app().await;
     app.register("alice").await;
     let tokens = app.login("alice").await;
-    let res = app.get_bearer("/api/v1/auth/me", &tokens.refresh).await;
+    let res = app.me(&tokens.refresh).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": tokens.access}),
-        )
-        .await;
+    let res = app.refresh(&tokens.access).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -58,18 +53,11 @@ async fn refresh_rotates_the_pair() {
     let app = spawn_app().await;
     app.register("alice").await;
     let tokens = app.login("alice").await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": tokens.refresh}),
-        )
-        .await;
+    let res = app.refresh(&tokens.refresh).await;
     assert_eq!(res.status(), StatusCode::OK);
     let pair: serde_json::Value = res.json().await.unwrap();
     assert_ne!(pair["refresh_token"].as_str().unwrap(), tokens.refresh);
-    let res = app
-        .get_bearer("/api/v1/auth/me", pair["access_token"].as_str().unwrap())
-        .await;
+    let res = app.me(pair["access_token"].as_str().unwrap()).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -78,45 +66,25 @@ async fn reusing_a_spent_refresh_token_revokes_the_whole_family() {
     let app = spawn_app().await;
     app.register("alice").await;
     let stolen = app.login("alice").await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": stolen.refresh}),
-        )
-        .await;
+    let res = app.refresh(&stolen.refresh).await;
     let rotated: serde_json::Value = res.json().await.unwrap();
 
-    let replay = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": stolen.refresh}),
-        )
-        .await;
+    let replay = app.refresh(&stolen.refresh).await;
     assert_eq!(
         error_code(replay, StatusCode::UNAUTHORIZED).await,
         "invalid_token"
     );
 
     // The legitimate holder's newer tokens die with the family.
-    let res = app
-        .get_bearer("/api/v1/auth/me", rotated["access_token"].as_str().unwrap())
-        .await;
+    let res = app.me(rotated["access_token"].as_str().unwrap()).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": rotated["refresh_token"]}),
-        )
+        .refresh(rotated["refresh_token"].as_str().unwrap())
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // Another login (another family) is untouched.
     let other = app.login("alice").await;
-    assert_eq!(
-        app.get_bearer("/api/v1/auth/me", &other.access)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(&other.access).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -140,12 +108,7 @@ async fn concurrent_refreshes_with_one_token_yield_at_most_one_pair() {
 #[tokio::test]
 async fn garbage_refresh_token_returns_401() {
     let app = spawn_app().await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": "cfr_nope"}),
-        )
-        .await;
+    let res = app.refresh("cfr_nope").await;
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "invalid_token"
@@ -158,34 +121,16 @@ async fn logout_revokes_access_and_refresh_tokens_of_this_login() {
     app.register("alice").await;
     let tokens = app.login("alice").await;
     let other = app.login("alice").await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&tokens.access)
-        .send()
-        .await
-        .unwrap();
+    let res = app.logout(&tokens.access).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        app.get_bearer("/api/v1/auth/me", &tokens.access)
-            .await
-            .status(),
+        app.me(&tokens.access).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": tokens.refresh}),
-        )
-        .await;
+    let res = app.refresh(&tokens.refresh).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // Another device's login stays signed in.
-    assert_eq!(
-        app.get_bearer("/api/v1/auth/me", &other.access)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(&other.access).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -227,16 +172,11 @@ async fn password_change_ends_every_token_and_browser_session() {
     .await
     .unwrap();
     assert_eq!(
-        app.get_bearer("/api/v1/auth/me", &tokens.access)
-            .await
-            .status(),
+        app.me(&tokens.access).await.status(),
         StatusCode::UNAUTHORIZED
     );
     let res = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"email": "alice@example.org", "password": "a brand new secret"}),
-        )
+        .login_with("alice@example.org", "a brand new secret")
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }

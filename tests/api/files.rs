@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use coffer::server::{
     db,
-    service::{files as file_service, keys, scanning::EICAR},
+    scanner::EICAR,
+    service::{files as file_service, key_rotation},
     storage::BlobKey,
 };
 use futures::TryStreamExt;
@@ -16,16 +17,22 @@ use crate::helpers::{error_code, new_client, pattern, spawn_app, spawn_app_with,
 
 const SEGMENT: usize = 64 * 1024;
 
-/// Two users, the first an admin: (app, admin token, user token).
+/// An app with two users, the first an admin.
+struct AppWithUsers {
+    app: TestApp,
+    /// The admin's access token.
+    admin: String,
+    /// Alice's access token: a user like any other.
+    alice: String,
+}
+
 async fn app_with_users(
     configure: impl FnOnce(&mut coffer::server::config::Settings),
-) -> (TestApp, String, String) {
+) -> AppWithUsers {
     let app = spawn_app_with(configure).await;
-    app.register("admin").await;
-    app.register("alice").await;
-    let admin = app.login("admin").await.access;
-    let alice = app.login("alice").await.access;
-    (app, admin, alice)
+    let admin = app.user("admin").await.access;
+    let alice = app.user("alice").await.access;
+    AppWithUsers { app, admin, alice }
 }
 
 fn id(file: &Value) -> String {
@@ -78,7 +85,7 @@ async fn pending_uploads(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn upload_is_encrypted_at_rest_scanned_and_downloads_byte_for_byte() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let content = format!("{}\n", "Confidential contract text. ".repeat(10_000)).into_bytes();
     let file = app.upload_ok(&alice, "contract.txt", content.clone()).await;
     assert_eq!(file["filename"], "contract.txt");
@@ -122,7 +129,7 @@ async fn upload_is_encrypted_at_rest_scanned_and_downloads_byte_for_byte() {
 
 #[tokio::test]
 async fn every_boundary_size_round_trips() {
-    let (app, _, alice) = app_with_users(|s| s.rate_upload_per_min = 0).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rate_upload_per_min = 0).await;
     for size in [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 5] {
         let content: Vec<u8> = pattern(size).iter().map(|b| b'a' + b % 26).collect();
         let file = app.upload_ok(&alice, "sized.txt", content.clone()).await;
@@ -139,7 +146,7 @@ async fn every_boundary_size_round_trips() {
 
 #[tokio::test]
 async fn ranges_answer_206_with_exactly_those_bytes() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let content: Vec<u8> = pattern(3 * SEGMENT + 100)
         .iter()
         .map(|b| b'a' + b % 26)
@@ -186,7 +193,7 @@ async fn ranges_answer_206_with_exactly_those_bytes() {
 
 #[tokio::test]
 async fn pending_downloads_are_409_and_jobs_survive_a_restart() {
-    let (app, _, alice) = app_with_users(|s| s.scan_worker = false).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.scan_worker = false).await;
     let file = app
         .upload_ok(&alice, "wait.txt", b"not yet scanned".to_vec())
         .await;
@@ -206,7 +213,8 @@ async fn pending_downloads_are_409_and_jobs_survive_a_restart() {
 async fn eicar_and_blocklisted_files_are_infected_and_refused_with_403() {
     let blocked = b"a file the operator has blocked".to_vec();
     let digest: [u8; 32] = Sha256::digest(&blocked).into();
-    let (app, admin, alice) = app_with_users(|s| s.scan_blocklist = vec![digest]).await;
+    let AppWithUsers { app, admin, alice } =
+        app_with_users(|s| s.scan_blocklist = vec![digest]).await;
     let mut eicar_inside = pattern(100_000)
         .iter()
         .map(|b| b'a' + b % 26)
@@ -241,7 +249,7 @@ async fn eicar_and_blocklisted_files_are_infected_and_refused_with_403() {
 
 #[tokio::test]
 async fn a_scan_that_fails_gives_error_never_clean_and_is_retried_later() {
-    let (app, _, alice) = app_with_users(|s| s.scan_worker = false).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.scan_worker = false).await;
     let content = b"will be damaged before its scan".to_vec();
     let file = app.upload_ok(&alice, "damaged.txt", content).await;
     let mut blob = stored_blob(&app, &id(&file)).await;
@@ -269,7 +277,7 @@ async fn a_scan_that_fails_gives_error_never_clean_and_is_retried_later() {
 
 #[tokio::test]
 async fn a_tampered_blob_never_downloads_as_wrong_bytes() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     // Small file: the damage is found before the response starts, so it is a 500.
     let small = app
         .upload_ok(&alice, "small.txt", b"exact bytes matter".to_vec())
@@ -320,7 +328,7 @@ async fn download_completes(app: &TestApp, token: &str, id: &str, content: &[u8]
 
 #[tokio::test]
 async fn too_large_uploads_get_413_and_leave_nothing() {
-    let (app, _, alice) = app_with_users(|s| s.max_upload_bytes = 100 * 1024).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.max_upload_bytes = 100 * 1024).await;
     let res = app.upload(&alice, "big.txt", vec![b'a'; 300 * 1024]).await;
     let status = res.status();
     let body: Value = res.json().await.unwrap();
@@ -341,7 +349,7 @@ async fn too_large_uploads_get_413_and_leave_nothing() {
 
 #[tokio::test]
 async fn disallowed_types_get_415_by_extension_and_by_content() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     for (name, content) in [
         ("tool.exe", b"MZ\x90\0".to_vec()),
         ("noextension", b"hello".to_vec()),
@@ -365,7 +373,7 @@ async fn disallowed_types_get_415_by_extension_and_by_content() {
 
 #[tokio::test]
 async fn an_upload_without_a_file_field_is_422_and_names_are_normalised() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let form = reqwest::multipart::Form::new().text("note", "no file here");
     let res = app
         .client
@@ -397,7 +405,7 @@ async fn an_upload_without_a_file_field_is_422_and_names_are_normalised() {
 
 #[tokio::test]
 async fn uploads_are_rate_limited_per_user() {
-    let (app, admin, alice) = app_with_users(|s| s.rate_upload_per_min = 2).await;
+    let AppWithUsers { app, admin, alice } = app_with_users(|s| s.rate_upload_per_min = 2).await;
     app.upload_ok(&alice, "1.txt", b"1".to_vec()).await;
     app.upload_ok(&alice, "2.txt", b"2".to_vec()).await;
     let res = app.upload(&alice, "3.txt", b"3".to_vec()).await;
@@ -412,7 +420,7 @@ async fn uploads_are_rate_limited_per_user() {
 
 #[tokio::test]
 async fn downloads_are_rate_limited_per_client() {
-    let (app, _, alice) = app_with_users(|s| s.rate_download_per_min = 2).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rate_download_per_min = 2).await;
     let file = app.upload_ok(&alice, "f.txt", b"f".to_vec()).await;
     app.scanned_status(&alice, &id(&file)).await;
     assert_eq!(
@@ -432,7 +440,7 @@ async fn downloads_are_rate_limited_per_client() {
 
 #[tokio::test]
 async fn others_files_are_404_and_admins_see_all() {
-    let (app, admin, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, admin, alice } = app_with_users(|_| {}).await;
     app.register("bob").await;
     let bob = app.login("bob").await.access;
     let file = app.upload_ok(&alice, "alice.txt", b"mine".to_vec()).await;
@@ -476,7 +484,7 @@ async fn others_files_are_404_and_admins_see_all() {
 
 #[tokio::test]
 async fn delete_removes_the_row_and_the_blob() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let file = app
         .upload_ok(&alice, "gone.txt", b"soon gone".to_vec())
         .await;
@@ -505,7 +513,7 @@ async fn delete_removes_the_row_and_the_blob() {
 
 #[tokio::test]
 async fn a_hostile_filename_stays_inside_the_content_disposition_header() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let name = "<img src=x onerror=alert(1)>\"; x=\u{e9}.txt";
     let file = app.upload_ok(&alice, name, b"harmless".to_vec()).await;
     assert_eq!(file["filename"], name);
@@ -547,7 +555,7 @@ async fn abandoned_upload_blobs_are_swept() {
 
 #[tokio::test]
 async fn rotating_the_master_key_rewraps_keys_and_leaves_blobs_alone() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let content = b"survives rotation".to_vec();
     let file = app.upload_ok(&alice, "keep.txt", content.clone()).await;
     app.scanned_status(&alice, &id(&file)).await;
@@ -557,7 +565,7 @@ async fn rotating_the_master_key_rewraps_keys_and_leaves_blobs_alone() {
         .unwrap();
     let blob_before = stored_blob(&app, &id(&file)).await;
 
-    let rotation = keys::rotate(&app.state).await.unwrap();
+    let rotation = key_rotation::rotate(&app.state).await.unwrap();
     assert_eq!(rotation.rewrapped, 1);
     assert!(rotation.failed.is_empty());
     assert_eq!(rotation.retired, vec![before.master_key_id.clone()]);
@@ -572,7 +580,9 @@ async fn rotating_the_master_key_rewraps_keys_and_leaves_blobs_alone() {
         stored_blob(&app, &id(&file)).await == blob_before,
         "blobs untouched"
     );
-    let key_file = std::fs::read_to_string(app.data_dir().join(keys::KEY_FILE)).unwrap();
+    let key_file =
+        std::fs::read_to_string(app.data_dir().join(coffer::server::master_keys::KEY_FILE))
+            .unwrap();
     assert_eq!(
         key_file.lines().count(),
         1,
@@ -588,7 +598,7 @@ async fn rotating_the_master_key_rewraps_keys_and_leaves_blobs_alone() {
 
 #[tokio::test]
 async fn an_upload_cut_off_by_the_client_leaves_no_file_and_no_blob() {
-    let (app, _, alice) = app_with_users(|_| {}).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
         Ok(vec![b'a'; 200_000]),
         Ok(vec![b'b'; 200_000]),

@@ -31,10 +31,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app; `configure` may change settings first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match std::env::var("COFFER_TEST_POSTGRES_URL") {
-        Ok(base) if !base.is_empty() => Some(fresh_postgres_database(&base).await),
-        _ => None,
-    };
+    let database_url = fresh_postgres_database().await;
     let mut settings = Settings::defaults_for(data_dir.path().to_path_buf(), database_url);
     settings.site_addr = "127.0.0.1:0".parse().unwrap();
     if let Ok(redis) = std::env::var("COFFER_TEST_REDIS_URL") {
@@ -97,16 +94,21 @@ pub fn new_client() -> Client {
         .unwrap()
 }
 
-async fn fresh_postgres_database(base_url: &str) -> String {
+/// A new, empty database on the test PostgreSQL server (`COFFER_TEST_POSTGRES_URL`), if one is
+/// configured.
+pub async fn fresh_postgres_database() -> Option<String> {
+    let base_url = std::env::var("COFFER_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())?;
     let name = format!("coffer_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(base_url)
+    let mut conn = sqlx::PgConnection::connect(&base_url)
         .await
         .expect("postgres reachable");
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .expect("create database");
     let (prefix, _) = base_url.rsplit_once('/').expect("database url has a path");
-    format!("{prefix}/{name}")
+    Some(format!("{prefix}/{name}"))
 }
 
 impl TestApp {
@@ -147,22 +149,44 @@ impl TestApp {
     }
 
     pub async fn register(&self, username: &str) -> Value {
-        let res = self
-            .post_json(
-                "/api/v1/auth/register",
-                &json!({"email": format!("{username}@example.org"), "username": username, "password": PASSWORD}),
-            )
-            .await;
+        let email = format!("{username}@example.org");
+        let res = self.register_with(&email, username, PASSWORD).await;
         assert_eq!(res.status(), StatusCode::CREATED, "register {username}");
         res.json().await.unwrap()
     }
 
+    /// `POST /api/v1/auth/login` with these credentials.
+    pub async fn login_with(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/register` with these fields.
+    pub async fn register_with(&self, email: &str, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers `username` and signs them in through the API.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let registered = self.register(username).await;
+        let tokens = self.login(username).await;
+        TestUser {
+            id: registered["id"].as_str().unwrap().to_owned(),
+            access: tokens.access,
+            refresh: tokens.refresh,
+        }
+    }
+
     pub async fn login(&self, username: &str) -> Tokens {
         let res = self
-            .post_json(
-                "/api/v1/auth/login",
-                &json!({"email": format!("{username}@example.org"), "password": PASSWORD}),
-            )
+            .login_with(&format!("{username}@example.org"), PASSWORD)
             .await;
         assert_eq!(res.status(), StatusCode::OK, "login {username}");
         let body: Value = res.json().await.unwrap();
@@ -170,6 +194,84 @@ impl TestApp {
             access: body["access_token"].as_str().unwrap().to_owned(),
             refresh: body["refresh_token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// `POST /api/v1/auth/refresh` with this refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/auth/me` with this access token.
+    pub async fn me(&self, access_token: &str) -> Response {
+        self.get_bearer("/api/v1/auth/me", access_token).await
+    }
+
+    /// `POST /api/v1/auth/logout` with this access token.
+    pub async fn logout(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/logout"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts that neither token of a login works any more.
+    pub async fn assert_tokens_revoked(&self, tokens: &Tokens) {
+        assert_eq!(
+            self.me(&tokens.access).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "the access token still works"
+        );
+        assert_eq!(
+            error_code(
+                self.refresh(&tokens.refresh).await,
+                StatusCode::UNAUTHORIZED
+            )
+            .await,
+            "invalid_token",
+            "the refresh token still works"
+        );
+    }
+
+    /// `PATCH /api/v1/admin/users/{user_id}` as `token`.
+    pub async fn patch_user(&self, token: &str, user_id: &str, changes: &Value) -> Response {
+        self.client
+            .patch(self.url(&format!("/api/v1/admin/users/{user_id}")))
+            .bearer_auth(token)
+            .json(changes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The login form sent from `browser` (JavaScript off) for `username`.
+    pub async fn login_form(&self, browser: &Client, username: &str, password: &str) -> Response {
+        let email = format!("{username}@example.org");
+        self.form_post(
+            browser,
+            "login",
+            &[("email", email.as_str()), ("password", password)],
+        )
+        .await
+    }
+
+    /// A browser (its own cookie jar, JavaScript off) signed in as `username` through the login
+    /// form.
+    pub async fn browser_login(&self, username: &str) -> Client {
+        let browser = new_client();
+        let res = self.login_form(&browser, username, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::FOUND, "browser login {username}");
+        browser
+    }
+
+    /// Whether the home page greets `browser` as signed in.
+    pub async fn signed_in(&self, browser: &Client) -> bool {
+        self.page(browser, "/").await.1.contains("Signed in as")
     }
 
     /// A plain HTML form post to a server function, as a browser without JavaScript sends it.
@@ -286,6 +388,22 @@ pub fn pattern(len: usize) -> Vec<u8> {
 pub struct Tokens {
     pub access: String,
     pub refresh: String,
+}
+
+/// A registered user signed in through the API (see [`TestApp::user`]).
+pub struct TestUser {
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestUser {
+    pub fn tokens(&self) -> Tokens {
+        Tokens {
+            access: self.access.clone(),
+            refresh: self.refresh.clone(),
+        }
+    }
 }
 
 /// Asserts the API's error shape and returns the code.

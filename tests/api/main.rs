@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod auth_tokens;
 mod files;
+mod migrations;
 mod platform;
 mod security;
 mod shares;

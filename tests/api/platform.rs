@@ -111,3 +111,75 @@ async fn openapi_document_lists_the_auth_endpoints_and_docs_are_served() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("swagger"));
 }
+
+/// Every `$ref` in the document, wherever it is.
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => found.push(r.clone()),
+                    _ => refs(v, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+async fn openapi_document(app: &crate::helpers::TestApp) -> Value {
+    let res = app.client.get(app.url("/api/v1/openapi.json")).send().await;
+    res.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_schema_the_openapi_document_refers_to_is_in_it() {
+    let app = spawn_app().await;
+    let doc = openapi_document(&app).await;
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 10, "{found:?}");
+    for r in found {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} is not in components.schemas"
+        );
+    }
+}
+
+/// The document and the router come from one list: every documented operation is served (it
+/// answers as itself, never with the API's "no such route" 404 or a 405).
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let app = spawn_app().await;
+    let doc = openapi_document(&app).await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 15, "{:?}", paths.keys());
+    for (path, operations) in paths {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in operations.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                !body.contains("API route not found"),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! other sessions out, and the password change.
 
 use coffer::server::service::two_factor::code_at;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -17,19 +17,6 @@ fn location(res: &Response) -> &str {
 /// The session cookie's `name=value`, if the response sets it.
 fn session_id(res: &Response) -> Option<String> {
     session_cookie(res).map(|c| c.split(';').next().unwrap_or_default().to_owned())
-}
-
-async fn signed_in(app: &TestApp, browser: &Client) -> bool {
-    app.page(browser, "/").await.1.contains("Signed in as")
-}
-
-async fn browser_login(app: &TestApp, browser: &Client, password: &str) -> Response {
-    app.form_post(
-        browser,
-        "login",
-        &[("email", "alice@example.org"), ("password", password)],
-    )
-    .await
 }
 
 /// Switches 2FA on for alice through the API, by a code of one step ago; returns the secret
@@ -67,12 +54,12 @@ async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
     let (secret, t0) = enable_2fa(&app).await;
     let browser = new_client();
 
-    let res = browser_login(&app, &browser, PASSWORD).await;
+    let res = app.login_form(&browser, "alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/login/code");
     let after_password = session_id(&res).expect("a new session id after the password");
     assert!(
-        !signed_in(&app, &browser).await,
+        !app.signed_in(&browser).await,
         "not signed in before the code"
     );
     let (status, html) = app.page(&browser, "/login/code").await;
@@ -85,7 +72,7 @@ async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
     assert_eq!(location(&res), "/login/code");
     let (_, html) = app.page(&browser, "/login/code").await;
     assert!(html.contains("That code is not right"), "{html}");
-    assert!(!signed_in(&app, &browser).await);
+    assert!(!app.signed_in(&browser).await);
 
     let code = code_at(&secret, t0 as u64).unwrap();
     let res = app
@@ -95,14 +82,14 @@ async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
     assert_eq!(location(&res), "/");
     let after_code = session_id(&res).expect("the session id rotates again");
     assert_ne!(after_code, after_password);
-    assert!(signed_in(&app, &browser).await);
+    assert!(app.signed_in(&browser).await);
 
     // The same code in another browser is a replay.
     let other = new_client();
-    browser_login(&app, &other, PASSWORD).await;
+    app.login_form(&other, "alice", PASSWORD).await;
     app.form_post(&other, "login_code", &[("code", &code)])
         .await;
-    assert!(!signed_in(&app, &other).await);
+    assert!(!app.signed_in(&other).await);
 }
 
 #[tokio::test]
@@ -128,7 +115,7 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
     let app = spawn_app().await;
     app.register("alice").await;
     let browser = new_client();
-    browser_login(&app, &browser, PASSWORD).await;
+    app.login_form(&browser, "alice", PASSWORD).await;
     let res = app.form_post(&browser, "start_two_factor", &[]).await;
     assert_eq!(location(&res), "/settings/security");
     let (_, html) = app.page(&browser, "/settings/security").await;
@@ -161,7 +148,7 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
         "shown once"
     );
     assert!(
-        signed_in(&app, &browser).await,
+        app.signed_in(&browser).await,
         "this browser stays signed in"
     );
 }
@@ -172,7 +159,7 @@ async fn the_session_list_signs_other_browsers_and_clients_out() {
     app.register("alice").await;
     let (mine, other, third) = (new_client(), new_client(), new_client());
     for browser in [&mine, &other, &third] {
-        browser_login(&app, browser, PASSWORD).await;
+        app.login_form(browser, "alice", PASSWORD).await;
     }
     let token = app.login("alice").await.access;
     let (_, html) = app.page(&mine, "/settings/security").await;
@@ -189,14 +176,14 @@ async fn the_session_list_signs_other_browsers_and_clients_out() {
     app.form_post(&mine, "end_session", &[("id", &ids[0])])
         .await;
     let still: Vec<bool> =
-        futures::future::join_all([&other, &third].map(|b| signed_in(&app, b))).await;
+        futures::future::join_all([&other, &third].map(|b| app.signed_in(b))).await;
     assert_eq!(still.iter().filter(|s| **s).count(), 1);
 
     // Everyone else, API tokens included.
     app.form_post(&mine, "end_other_sessions", &[]).await;
-    assert!(!signed_in(&app, &other).await && !signed_in(&app, &third).await);
-    assert!(signed_in(&app, &mine).await);
-    let res = app.get_bearer("/api/v1/auth/me", &token).await;
+    assert!(!app.signed_in(&other).await && !app.signed_in(&third).await);
+    assert!(app.signed_in(&mine).await);
+    let res = app.me(&token).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -205,8 +192,8 @@ async fn changing_the_password_on_the_page_needs_the_current_one_and_ends_other_
     let app = spawn_app().await;
     app.register("alice").await;
     let (mine, other) = (new_client(), new_client());
-    browser_login(&app, &mine, PASSWORD).await;
-    browser_login(&app, &other, PASSWORD).await;
+    app.login_form(&mine, "alice", PASSWORD).await;
+    app.login_form(&other, "alice", PASSWORD).await;
 
     let res = app
         .form_post(
@@ -221,7 +208,7 @@ async fn changing_the_password_on_the_page_needs_the_current_one_and_ends_other_
     assert_eq!(location(&res), "/settings/security");
     let (_, html) = app.page(&mine, "/settings/security").await;
     assert!(html.contains("That password is not right"), "{html}");
-    assert!(signed_in(&app, &other).await);
+    assert!(app.signed_in(&other).await);
 
     app.form_post(
         &mine,
@@ -234,8 +221,10 @@ async fn changing_the_password_on_the_page_needs_the_current_one_and_ends_other_
     .await;
     let (_, html) = app.page(&mine, "/settings/security").await;
     assert!(html.contains("data-testid=\"password-changed\""), "{html}");
-    assert!(signed_in(&app, &mine).await);
-    assert!(!signed_in(&app, &other).await);
-    let res = browser_login(&app, &new_client(), "a new long secret").await;
+    assert!(app.signed_in(&mine).await);
+    assert!(!app.signed_in(&other).await);
+    let res = app
+        .login_form(&new_client(), "alice", "a new long secret")
+        .await;
     assert_eq!(location(&res), "/");
 }

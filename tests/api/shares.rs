@@ -6,24 +6,37 @@ use serde_json::{json, Value};
 
 use crate::helpers::{audit_count, error_code, new_client, now, pattern, spawn_app_with, TestApp};
 
-/// An app with an admin, alice and bob, and a file of alice's that has been scanned clean:
-/// (app, alice's token, bob's token, file id, its bytes).
+/// An app with an admin, alice and bob, and a file of alice's that has been scanned clean.
+struct SharedFileApp {
+    app: TestApp,
+    /// Alice's access token: the file is hers.
+    alice: String,
+    /// Bob's access token: a user who is not the owner.
+    bob: String,
+    file_id: String,
+    bytes: Vec<u8>,
+}
+
 async fn app_with_shared_file(
     configure: impl FnOnce(&mut coffer::server::config::Settings),
-) -> (TestApp, String, String, String, Vec<u8>) {
+) -> SharedFileApp {
     let app = spawn_app_with(configure).await;
-    for name in ["admin", "alice", "bob"] {
-        app.register(name).await;
-    }
-    let alice = app.login("alice").await.access;
-    let bob = app.login("bob").await.access;
+    app.register("admin").await;
+    let alice = app.user("alice").await.access;
+    let bob = app.user("bob").await.access;
     let bytes: Vec<u8> = pattern(150_000).iter().map(|b| b'a' + b % 26).collect();
     let file = app.upload_ok(&alice, "report.txt", bytes.clone()).await;
-    let id = file["id"].as_str().unwrap().to_owned();
+    let file_id = file["id"].as_str().unwrap().to_owned();
     if app.settings.scan_worker {
-        assert_eq!(app.scanned_status(&alice, &id).await, "clean");
+        assert_eq!(app.scanned_status(&alice, &file_id).await, "clean");
     }
-    (app, alice, bob, id, bytes)
+    SharedFileApp {
+        app,
+        alice,
+        bob,
+        file_id,
+        bytes,
+    }
 }
 
 async fn share(app: &TestApp, token: &str, file_id: &str, body: Value) -> Response {
@@ -75,7 +88,13 @@ fn unix(value: &Value) -> i64 {
 
 #[tokio::test]
 async fn a_link_downloads_without_an_account_and_counts() {
-    let (app, alice, _, id, bytes) = app_with_shared_file(|_| {}).await;
+    let SharedFileApp {
+        app,
+        alice,
+        file_id: id,
+        bytes,
+        ..
+    } = app_with_shared_file(|_| {}).await;
     let link = share_ok(&app, &alice, &id, json!({})).await;
     let token = token_of(&link);
     assert!(token.len() >= 43, "256 bits, base64url");
@@ -149,7 +168,13 @@ async fn a_link_downloads_without_an_account_and_counts() {
 
 #[tokio::test]
 async fn link_settings_are_checked() {
-    let (app, alice, bob, id, _) = app_with_shared_file(|_| {}).await;
+    let SharedFileApp {
+        app,
+        alice,
+        bob,
+        file_id: id,
+        ..
+    } = app_with_shared_file(|_| {}).await;
     let in_hours = |h: i64| {
         (time::OffsetDateTime::now_utc() + time::Duration::hours(h))
             .format(&time::format_description::well_known::Rfc3339)
@@ -222,7 +247,13 @@ async fn link_settings_are_checked() {
 
 #[tokio::test]
 async fn unknown_revoked_expired_and_used_up_links_are_refused() {
-    let (app, alice, _, id, bytes) = app_with_shared_file(|_| {}).await;
+    let SharedFileApp {
+        app,
+        alice,
+        file_id: id,
+        bytes,
+        ..
+    } = app_with_shared_file(|_| {}).await;
     let res = fetch_shared(&app, "not-a-token-at-all", None).await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
 
@@ -294,7 +325,13 @@ async fn unknown_revoked_expired_and_used_up_links_are_refused() {
 
 #[tokio::test]
 async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
-    let (app, alice, _, id, bytes) = app_with_shared_file(|s| s.rate_login_per_min = 3).await;
+    let SharedFileApp {
+        app,
+        alice,
+        file_id: id,
+        bytes,
+        ..
+    } = app_with_shared_file(|s| s.rate_login_per_min = 3).await;
     let link = share_ok(&app, &alice, &id, json!({"password": "open sesame"})).await;
     let token = token_of(&link);
     assert_eq!(links(&app, &alice, &id).await[0]["has_password"], true);
@@ -334,13 +371,18 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
 
 #[tokio::test]
 async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
-    let (app, alice, _, id, _) = app_with_shared_file(|s| s.scan_worker = false).await;
+    let SharedFileApp {
+        app,
+        alice,
+        file_id: id,
+        ..
+    } = app_with_shared_file(|s| s.scan_worker = false).await;
     let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 1})).await);
     let res = fetch_shared(&app, &token, None).await;
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
     assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 0);
 
-    let eicar = coffer::server::service::scanning::EICAR.to_vec();
+    let eicar = coffer::server::scanner::EICAR.to_vec();
     let bad = app.upload_ok(&alice, "eicar.txt", eicar).await;
     let bad_id = bad["id"].as_str().unwrap();
     let bad_token = token_of(&share_ok(&app, &alice, bad_id, json!({})).await);
@@ -360,7 +402,13 @@ async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
 
 #[tokio::test]
 async fn concurrent_downloads_never_pass_the_limit() {
-    let (app, alice, _, id, bytes) = app_with_shared_file(|s| s.rate_download_per_min = 0).await;
+    let SharedFileApp {
+        app,
+        alice,
+        file_id: id,
+        bytes,
+        ..
+    } = app_with_shared_file(|s| s.rate_download_per_min = 0).await;
     let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 3})).await);
     let attempts = (0..20).map(|_| {
         let url = app.url(&format!("/api/v1/files/shared/{token}"));
@@ -384,6 +432,41 @@ async fn concurrent_downloads_never_pass_the_limit() {
     assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 3);
 }
 
+/// Bodies that are not JSON, or not the JSON asked for, answer `{"detail","code"}` like every
+/// other API error (axum's own rejections are plain text).
+#[tokio::test]
+async fn malformed_share_and_signed_url_bodies_answer_in_the_error_format() {
+    let SharedFileApp {
+        app,
+        alice,
+        file_id,
+        ..
+    } = app_with_shared_file(|_| {}).await;
+    for path in ["share", "signed-url"] {
+        let url = app.url(&format!("/api/v1/files/{file_id}/{path}"));
+        for (content_type, body) in [
+            ("application/json", "{not json"),
+            ("application/json", "[1, 2]"),
+            ("text/plain", "{}"),
+        ] {
+            let res = app
+                .client
+                .post(&url)
+                .bearer_auth(&alice)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+                "validation_error",
+                "{path} with {content_type} {body}"
+            );
+        }
+    }
+}
+
 async fn signed_url(app: &TestApp, token: &str, file_id: &str, body: Option<Value>) -> Response {
     let mut req = app
         .client
@@ -402,7 +485,13 @@ fn local(app: &TestApp, url: &str) -> String {
 
 #[tokio::test]
 async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
-    let (app, alice, bob, id, bytes) = app_with_shared_file(|_| {}).await;
+    let SharedFileApp {
+        app,
+        alice,
+        bob,
+        file_id: id,
+        bytes,
+    } = app_with_shared_file(|_| {}).await;
     let res = signed_url(&app, &alice, &id, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let signed: Value = res.json().await.unwrap();

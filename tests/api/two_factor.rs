@@ -2,7 +2,7 @@
 //! code, replay, windows, disabling, rate limits, and the master key rotation.
 
 use base64::Engine as _;
-use coffer::server::service::{keys, two_factor::code_at};
+use coffer::server::service::{key_rotation, two_factor::code_at};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -71,20 +71,25 @@ async fn login(app: &TestApp, code: Option<&str>) -> Response {
     app.post_json("/api/v1/auth/login", &body).await
 }
 
-async fn me(app: &TestApp, token: &str) -> Response {
-    app.get_bearer("/api/v1/auth/me", token).await
+/// Alice with 2FA switched on by a code of `enrol_step` steps from `t0`.
+struct AliceWith2fa {
+    app: TestApp,
+    /// Her access token, from before 2FA was on.
+    token: String,
+    /// The TOTP secret, base32.
+    secret: String,
+    recovery_codes: Vec<String>,
+    /// Later codes are made relative to this moment, so a test that runs across a step boundary
+    /// still means the steps it names.
+    t0: i64,
 }
 
-/// Alice with 2FA switched on by a code of `enrol_step` steps from `t0`: (app, her token, the
-/// secret, the recovery codes, t0). Later codes are made relative to `t0`, so a test that
-/// runs across a step boundary still means the steps it names.
 async fn alice_with_2fa(
     enrol_step: i64,
     configure: impl FnOnce(&mut coffer::server::config::Settings),
-) -> (TestApp, String, String, Vec<String>, i64) {
+) -> AliceWith2fa {
     let app = spawn_app_with(configure).await;
-    app.register("alice").await;
-    let token = app.login("alice").await.access;
+    let token = app.user("alice").await.access;
     let secret = setup(&app, &token).await["secret"]
         .as_str()
         .unwrap()
@@ -94,13 +99,19 @@ async fn alice_with_2fa(
     let res = verify(&app, &token, &code(&secret, t0, enrol_step)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
-    let codes = body["recovery_codes"]
+    let recovery_codes = body["recovery_codes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
-    (app, token, secret, codes, t0)
+    AliceWith2fa {
+        app,
+        token,
+        secret,
+        recovery_codes,
+        t0,
+    }
 }
 
 #[tokio::test]
@@ -138,7 +149,7 @@ async fn enrolment_shows_a_secret_and_switches_on_only_with_a_valid_code() {
 
     // Not on yet: logging in needs no code, and me says off.
     assert_eq!(login(&app, None).await.status(), StatusCode::OK);
-    let user: Value = me(&app, &token).await.json().await.unwrap();
+    let user: Value = app.me(&token).await.json().await.unwrap();
     assert_eq!(user["two_factor_enabled"], false);
 
     // Wrong codes, and codes two steps away, are refused.
@@ -174,11 +185,11 @@ async fn enrolment_shows_a_secret_and_switches_on_only_with_a_valid_code() {
         .iter()
         .any(|h| codes.iter().any(|c| h.contains(c.as_str().unwrap()))));
 
-    let user: Value = me(&app, &token).await.json().await.unwrap();
+    let user: Value = app.me(&token).await.json().await.unwrap();
     assert_eq!(user["two_factor_enabled"], true);
     // Enabling ended the other token family, not the caller's.
     assert_eq!(
-        me(&app, &other_login).await.status(),
+        app.me(&other_login).await.status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(audit_count(&app, "2fa.enabled").await, 1);
@@ -210,7 +221,9 @@ async fn verify_without_a_setup_is_refused() {
 
 #[tokio::test]
 async fn login_needs_a_code_and_no_code_works_twice() {
-    let (app, _, secret, _, t0) = alice_with_2fa(0, |_| {}).await;
+    let AliceWith2fa {
+        app, secret, t0, ..
+    } = alice_with_2fa(0, |_| {}).await;
     let res = login(&app, None).await;
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
@@ -247,7 +260,7 @@ async fn login_needs_a_code_and_no_code_works_twice() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(me(&app, &token).await.status(), StatusCode::OK);
+    assert_eq!(app.me(&token).await.status(), StatusCode::OK);
     let res = login(&app, Some(&next)).await;
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
@@ -268,7 +281,11 @@ async fn login_needs_a_code_and_no_code_works_twice() {
 
 #[tokio::test]
 async fn recovery_codes_work_once_each() {
-    let (app, _, _, codes, _) = alice_with_2fa(0, |_| {}).await;
+    let AliceWith2fa {
+        app,
+        recovery_codes: codes,
+        ..
+    } = alice_with_2fa(0, |_| {}).await;
     // Typed carelessly: upper case, spaces for dashes.
     let typed = codes[0].to_uppercase().replace('-', " ");
     assert_eq!(login(&app, Some(&typed)).await.status(), StatusCode::OK);
@@ -288,7 +305,13 @@ async fn recovery_codes_work_once_each() {
 
 #[tokio::test]
 async fn disabling_needs_a_current_code() {
-    let (app, token, secret, _, t0) = alice_with_2fa(-1, |_| {}).await;
+    let AliceWith2fa {
+        app,
+        token,
+        secret,
+        t0,
+        ..
+    } = alice_with_2fa(-1, |_| {}).await;
     let res = disable(&app, &token, "000000").await;
     assert_eq!(
         error_code(res, StatusCode::BAD_REQUEST).await,
@@ -306,9 +329,9 @@ async fn disabling_needs_a_current_code() {
 
     let res = disable(&app, &token, &code(&secret, t0, 1)).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let user: Value = me(&app, &token).await.json().await.unwrap();
+    let user: Value = app.me(&token).await.json().await.unwrap();
     assert_eq!(user["two_factor_enabled"], false);
-    assert_eq!(me(&app, &other).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&other).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(login(&app, None).await.status(), StatusCode::OK);
     assert_eq!(audit_count(&app, "2fa.disabled").await, 1);
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes")
@@ -320,7 +343,12 @@ async fn disabling_needs_a_current_code() {
 
 #[tokio::test]
 async fn a_recovery_code_can_switch_2fa_off_for_a_lost_phone() {
-    let (app, token, _, codes, _) = alice_with_2fa(0, |_| {}).await;
+    let AliceWith2fa {
+        app,
+        token,
+        recovery_codes: codes,
+        ..
+    } = alice_with_2fa(0, |_| {}).await;
     assert_eq!(
         disable(&app, &token, &codes[3]).await.status(),
         StatusCode::OK
@@ -329,7 +357,7 @@ async fn a_recovery_code_can_switch_2fa_off_for_a_lost_phone() {
 
 #[tokio::test]
 async fn codes_tried_are_limited_per_account() {
-    let (app, token, _, _, _) = alice_with_2fa(0, |s| s.rate_login_per_min = 4).await;
+    let AliceWith2fa { app, token, .. } = alice_with_2fa(0, |s| s.rate_login_per_min = 4).await;
     // The enrolment's code was the first of four; three wrong ones follow.
     for _ in 0..3 {
         let res = disable(&app, &token, "000000").await;
@@ -344,12 +372,14 @@ async fn codes_tried_are_limited_per_account() {
 
 #[tokio::test]
 async fn rotating_the_master_key_re_seals_totp_secrets() {
-    let (app, _, secret, _, t0) = alice_with_2fa(-1, |_| {}).await;
+    let AliceWith2fa {
+        app, secret, t0, ..
+    } = alice_with_2fa(-1, |_| {}).await;
     let before: String = sqlx::query_scalar("SELECT master_key_id FROM user_totp")
         .fetch_one(&app.state.db().pool)
         .await
         .unwrap();
-    let rotation = keys::rotate(&app.state).await.unwrap();
+    let rotation = key_rotation::rotate(&app.state).await.unwrap();
     assert_eq!(rotation.totp_rewrapped, 1);
     assert!(rotation.totp_failed.is_empty());
     assert_eq!(rotation.retired, vec![before.clone()]);

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{
     error::PageError,
-    model::{FileInfo, UploadPolicy},
+    model::{FileInfo, ScanStatus, UploadPolicy},
 };
 
 /// The files the page lists.
@@ -20,7 +20,9 @@ pub struct FileListing {
 
 impl FileListing {
     pub fn any_pending(&self) -> bool {
-        self.files.iter().any(|f| f.scan_status == "pending")
+        self.files
+            .iter()
+            .any(|f| f.scan_status == ScanStatus::Pending)
     }
 }
 
@@ -43,13 +45,13 @@ pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
 pub async fn list_files() -> Result<Option<FileListing>, PageError> {
     use crate::server::{
         http::server_fns::web_request,
-        service::{accounts::is_admin, files, web_sessions},
+        service::{admin::is_admin, files, web_sessions},
     };
     let req = web_request().await?;
     let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
         return Ok(None);
     };
-    let rows = files::list(&req.state, &user, 500, 0).await?;
+    let rows = files::list(&req.state, &user, crate::app::model::Paging::largest()).await?;
     Ok(Some(FileListing {
         files: rows.into_iter().map(Into::into).collect(),
         all_users: is_admin(&user),

@@ -110,7 +110,7 @@ pub async fn recipient_view(token: String) -> Result<SharedFile, PageError> {
     let view = shares::view(&req.state, &token)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
-    if view.scan_status == "infected" {
+    if view.scan_status == crate::app::model::ScanStatus::Infected {
         req.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     Ok(view)

@@ -1,4 +1,5 @@
 pub mod copy_button;
 pub mod form_error;
 pub mod header;
+pub mod scan_poll;
 pub mod upload_zone;

@@ -10,14 +10,15 @@ use crate::app::{
     api::files::{list_files, upload_rules, DeleteFile, FileListing},
     components::{
         form_error::{flash_error, FormError},
+        scan_poll::refresh_while_scanning,
         upload_zone::UploadZone,
     },
-    model::{format_utc, human_bytes, share_page_path, FileInfo},
+    model::{format_utc, human_bytes, share_page_path, FileInfo, ScanStatus},
     AuthActions,
 };
 
 /// How often the list is re-read while a scan is pending.
-const SCAN_POLL_MS: u64 = 1500;
+const SCAN_POLL: std::time::Duration = std::time::Duration::from_millis(1500);
 
 #[component]
 pub fn FilesPage() -> impl IntoView {
@@ -33,19 +34,12 @@ pub fn FilesPage() -> impl IntoView {
     );
     let flash = flash_error();
 
-    // Live scan status: while a file is pending, read the list again shortly.
-    Effect::new(move |_| {
-        if listing
+    refresh_while_scanning(refresh, SCAN_POLL, move || {
+        listing
             .get()
             .and_then(Result::ok)
             .flatten()
             .is_some_and(|l| l.any_pending())
-        {
-            set_timeout(
-                move || refresh.update(|n| *n += 1),
-                std::time::Duration::from_millis(SCAN_POLL_MS),
-            );
-        }
     });
 
     view! {
@@ -112,19 +106,19 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
 #[component]
 fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
     let download = format!("/files/{}/download", file.id);
-    let (status_text, status_help) = match file.scan_status.as_str() {
-        "clean" => ("clean", "No threat found"),
-        "pending" => (
+    let (status_text, status_help) = match file.scan_status {
+        ScanStatus::Clean => ("clean", "No threat found"),
+        ScanStatus::Pending => (
             "scanning…",
             "Being scanned for viruses; downloads open once it is clean",
         ),
-        "infected" => ("infected", "Malware found; the file cannot be downloaded"),
-        _ => (
+        ScanStatus::Infected => ("infected", "Malware found; the file cannot be downloaded"),
+        ScanStatus::Error => (
             "scan failed",
             "The scan failed and will be retried; downloads stay closed until it passes",
         ),
     };
-    let downloadable = file.scan_status == "clean";
+    let downloadable = file.scan_status.is_downloadable();
     let delete_id = file.id.clone();
     let uploaded = format_utc(file.created_at);
     let share = share_page_path(&file.id);
@@ -134,7 +128,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
             <td>{human_bytes(file.size)}</td>
             <td><time datetime=file.created_at.to_string()>{uploaded}</time></td>
             <td>
-                <span class=format!("status status-{}", file.scan_status) title=status_help
+                <span class=format!("status status-{}", file.scan_status.as_str()) title=status_help
                     data-testid="scan-status">{status_text}</span>
             </td>
             <td class="actions">

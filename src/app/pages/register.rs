@@ -6,6 +6,9 @@ use leptos_router::components::A;
 
 use crate::app::{
     components::form_error::{flash_error, FormError},
+    model::account_rules::{
+        password_hint, username_hint, MIN_PASSWORD_CHARS, USERNAME_CHARS, USERNAME_PATTERN,
+    },
     AuthActions,
 };
 
@@ -24,12 +27,13 @@ pub fn RegisterPage() -> impl IntoView {
                 </label>
                 <label>"Username"
                     <input type="text" name="username" autocomplete="username" required
-                        minlength="3" maxlength="32" pattern="[A-Za-z0-9_.\\-]+"
-                        title="3 to 32 letters, digits, '_', '-' or '.'"/>
+                        minlength=*USERNAME_CHARS.start() maxlength=*USERNAME_CHARS.end()
+                        pattern=USERNAME_PATTERN title=username_hint()/>
                 </label>
                 <label>"Password"
-                    <input type="password" name="password" autocomplete="new-password" required minlength="8"/>
-                    <small class="muted">"At least 8 characters."</small>
+                    <input type="password" name="password" autocomplete="new-password" required
+                        minlength=MIN_PASSWORD_CHARS/>
+                    <small class="muted">{password_hint()}</small>
                 </label>
                 <button type="submit" disabled=move || register.pending().get()>
                     {move || if register.pending().get() { "Creating…" } else { "Create account" }}

@@ -15,7 +15,7 @@ use crate::app::{
         copy_button::CopyButton,
         form_error::{flash_error, FormError},
     },
-    model::{format_utc, SessionInfo, TotpSetup},
+    model::{account_rules, format_utc, SessionInfo, TotpSetup},
     AuthActions,
 };
 
@@ -128,7 +128,9 @@ fn Security(overview: SecurityOverview, forms: Forms) -> impl IntoView {
                     <input type="password" name="current_password" autocomplete="current-password" required/>
                 </label>
                 <label>"New password"
-                    <input type="password" name="new_password" autocomplete="new-password" minlength="8" required/>
+                    <input type="password" name="new_password" autocomplete="new-password"
+                        minlength=account_rules::MIN_PASSWORD_CHARS required/>
+                    <small class="muted">{account_rules::password_hint()}</small>
                 </label>
                 <button type="submit">"Change password"</button>
             </ActionForm>

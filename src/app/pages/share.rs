@@ -14,14 +14,17 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
+        scan_poll::refresh_while_scanning,
     },
     error::PageError,
-    model::{format_utc, human_bytes, recipient_path, CreatedShare, ShareInfo, SharedFile},
+    model::{
+        format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFile,
+    },
     AuthActions,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
-const SCAN_POLL_MS: u64 = 3000;
+const SCAN_POLL: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[component]
 pub fn ShareManagePage() -> impl IntoView {
@@ -89,7 +92,7 @@ fn ShareManager(
     let tz_offset = RwSignal::new(String::new());
     Effect::new(move |_| tz_offset.set(browser::timezone_offset_minutes().to_string()));
     let newest = move || created.get().or_else(|| just_created.clone());
-    let scan_note = (file.scan_status != "clean")
+    let scan_note = (!file.scan_status.is_downloadable())
         .then_some("Recipients can download the file once its virus scan has found it clean.");
     let file_id = file.id.clone();
     view! {
@@ -225,18 +228,11 @@ pub fn RecipientPage() -> impl IntoView {
     );
     let flash = flash_error();
 
-    // While the file is being scanned, look again shortly.
-    Effect::new(move |_| {
-        if shared
+    refresh_while_scanning(refresh, SCAN_POLL, move || {
+        shared
             .get()
             .and_then(Result::ok)
-            .is_some_and(|s| s.scan_status == "pending")
-        {
-            set_timeout(
-                move || refresh.update(|n| *n += 1),
-                std::time::Duration::from_millis(SCAN_POLL_MS),
-            );
-        }
+            .is_some_and(|s| s.scan_status == ScanStatus::Pending)
     });
 
     view! {
@@ -264,11 +260,11 @@ fn SharedFileCard(
         Some(n) => n.to_string(),
         None => "no limit".to_owned(),
     };
-    let notice = match file.scan_status.as_str() {
-        "clean" => None,
-        "pending" => Some("This file is still being scanned for viruses. The download opens once the scan finds it clean; this page checks again by itself."),
-        "infected" => Some("Malware was found in this file, so it cannot be downloaded."),
-        _ => Some("The virus scan of this file failed and will be retried. The download stays closed until it passes; try again later."),
+    let notice = match file.scan_status {
+        ScanStatus::Clean => None,
+        ScanStatus::Pending => Some("This file is still being scanned for viruses. The download opens once the scan finds it clean; this page checks again by itself."),
+        ScanStatus::Infected => Some("Malware was found in this file, so it cannot be downloaded."),
+        ScanStatus::Error => Some("The virus scan of this file failed and will be retried. The download stays closed until it passes; try again later."),
     };
     let action = format!("{}/download", recipient_path(&token));
     view! {

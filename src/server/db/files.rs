@@ -2,6 +2,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::app::model::ScanStatus;
+
 #[derive(Clone, Debug, FromRow)]
 pub struct FileRow {
     pub id: String,
@@ -10,7 +12,8 @@ pub struct FileRow {
     pub size: i64,
     pub mime_type: String,
     pub sha256: String,
-    pub scan_status: String,
+    #[sqlx(try_from = "String")]
+    pub scan_status: ScanStatus,
     pub scan_detail: Option<String>,
     pub blob_key: String,
     pub master_key_id: String,
@@ -89,7 +92,7 @@ pub async fn insert_with_scan_job(pool: &AnyPool, file: &FileRow) -> Result<(), 
     .bind(file.size)
     .bind(&file.mime_type)
     .bind(&file.sha256)
-    .bind(&file.scan_status)
+    .bind(file.scan_status.as_str())
     .bind(file.scan_detail.as_deref())
     .bind(&file.blob_key)
     .bind(&file.master_key_id)

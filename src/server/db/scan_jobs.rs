@@ -2,6 +2,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::app::model::ScanStatus;
+
 #[derive(Clone, Debug, FromRow)]
 pub struct ScanJob {
     pub file_id: String,
@@ -47,13 +49,13 @@ pub async fn extend_lease(
 pub async fn complete(
     pool: &AnyPool,
     file_id: &str,
-    status: &str,
+    status: ScanStatus,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1")
         .bind(file_id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(detail)
         .execute(&mut *tx)
         .await?;
@@ -72,8 +74,9 @@ pub async fn fail(
     run_after: i64,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE files SET scan_status = 'error', scan_detail = $2 WHERE id = $1")
+    sqlx::query("UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1")
         .bind(file_id)
+        .bind(ScanStatus::Error.as_str())
         .bind(error)
         .execute(&mut *tx)
         .await?;

@@ -3,8 +3,12 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts},
+    extract::{
+        rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest,
+        Request,
+    },
     http::{header, request::Parts},
+    Json,
 };
 
 use crate::server::{
@@ -19,6 +23,21 @@ use crate::server::{
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(Error))]
 pub struct ApiJson<T>(pub T);
+
+/// An optional JSON body (`Option<ApiJson<T>>`): absent when the request has no
+/// `Content-Type`; present but malformed is the same error as for a required body.
+impl<T, S> OptionalFromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let body = <Json<T> as OptionalFromRequest<S>>::from_request(req, state).await?;
+        Ok(body.map(|Json(value)| ApiJson(value)))
+    }
+}
 
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {

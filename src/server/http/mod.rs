@@ -83,7 +83,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .nest("/api/v1", api::router())
+        .merge(api::router())
         .merge(docs)
         .route("/app/{*fn_name}", post(server_fn_handler))
         .route(
@@ -102,7 +102,8 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                    // `user_id` is filled in once the request's user is known (`accounts::find_active`).
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id, user_id = tracing::field::Empty)
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )

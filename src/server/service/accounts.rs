@@ -1,24 +1,21 @@
-//! Accounts: registration, password login, password changes, and the admin's changes to users.
+//! Accounts: registration, password login, password changes, and ending a user's sessions.
 
 use crate::{
-    app::model::UserInfo,
+    app::model::{
+        account_rules::{self, MAX_PASSWORD_BYTES},
+        UserInfo,
+    },
     server::{
         db::{self, users, users::UserRow},
         error::{Error, Result},
         service::{
-            audit::{self, action, Event},
-            passwords,
-            rate_limit::Bucket,
-            RequestMeta,
+            audit::{action, Event},
+            limits::{self, Bucket},
+            passwords, RequestMeta,
         },
         state::AppState,
     },
 };
-
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Bounds the work argon2 does on attacker-chosen input.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -83,34 +80,11 @@ pub fn normalise_email(raw: &str) -> Result<String> {
 }
 
 fn validate_username(raw: &str) -> Result<String> {
-    let username = raw.trim();
-    let count = username.chars().count();
-    if !USERNAME_CHARS.contains(&count)
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        return Err(Error::Validation(format!(
-            "Username must be {} to {} characters: letters, digits, '_', '-' or '.'",
-            USERNAME_CHARS.start(),
-            USERNAME_CHARS.end()
-        )));
-    }
-    Ok(username.to_owned())
+    account_rules::check_username(raw).map_err(Error::Validation)
 }
 
 pub fn validate_password(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Error::Validation(format!(
-            "Password must be at least {MIN_PASSWORD_CHARS} characters long"
-        )));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::Validation(format!(
-            "Password must be at most {MAX_PASSWORD_BYTES} bytes long"
-        )));
-    }
-    Ok(())
+    account_rules::check_password(password).map_err(Error::Validation)
 }
 
 /// Creates an account. The first account of an installation becomes admin.
@@ -120,34 +94,23 @@ pub async fn register(
     meta: &RequestMeta,
 ) -> Result<UserRow> {
     let user = create(state, input, None).await?;
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&user.id),
-            action: action::REGISTER,
-            target: Some(&user.id),
-            detail: Some(format!("role={}", user.role)),
-        },
-    )
-    .await;
+    Event::new(action::REGISTER)
+        .by(&user.id)
+        .on(&user.id)
+        .detail(format!("role={}", user.role))
+        .record(state, meta)
+        .await;
     Ok(user)
 }
 
 /// Creates an admin account (the `create-admin` command).
 pub async fn create_admin(state: &AppState, input: Registration) -> Result<UserRow> {
     let user = create(state, input, Some(Role::Admin)).await?;
-    audit::record(
-        state,
-        &RequestMeta::default(),
-        Event {
-            actor_id: None,
-            action: action::ADMIN_CREATED,
-            target: Some(&user.id),
-            detail: Some(format!("username={}", user.username)),
-        },
-    )
-    .await;
+    Event::new(action::ADMIN_CREATED)
+        .on(&user.id)
+        .detail(format!("username={}", user.username))
+        .record(state, &RequestMeta::default())
+        .await;
     Ok(user)
 }
 
@@ -199,8 +162,8 @@ pub async fn authenticate(
 ) -> Result<UserRow> {
     let email = email.trim().to_lowercase();
     let client = meta.ip.as_deref().unwrap_or("unknown");
-    state.limiter().hit(Bucket::LoginPerClient, client).await?;
-    state.limiter().hit(Bucket::LoginPerAccount, &email).await?;
+    limits::hit(state, Bucket::LoginPerClient, client).await?;
+    limits::hit(state, Bucket::LoginPerAccount, &email).await?;
 
     let pool = &state.db().pool;
     let user = if password.len() > MAX_PASSWORD_BYTES {
@@ -212,32 +175,20 @@ pub async fn authenticate(
     let user = match (ok, user) {
         (true, Some(user)) => user,
         (_, user) => {
-            audit::record(
-                state,
-                meta,
-                Event {
-                    actor_id: user.as_ref().map(|u| u.id.as_str()),
-                    action: action::LOGIN_FAILED,
-                    target: None,
-                    detail: Some(format!("email={email}")),
-                },
-            )
-            .await;
+            Event::new(action::LOGIN_FAILED)
+                .by_opt(user.as_ref().map(|u| u.id.as_str()))
+                .detail(format!("email={email}"))
+                .record(state, meta)
+                .await;
             return Err(Error::InvalidCredentials);
         }
     };
     if !user.is_active() {
-        audit::record(
-            state,
-            meta,
-            Event {
-                actor_id: Some(&user.id),
-                action: action::LOGIN_FAILED,
-                target: None,
-                detail: Some("account disabled".into()),
-            },
-        )
-        .await;
+        Event::new(action::LOGIN_FAILED)
+            .by(&user.id)
+            .detail("account disabled")
+            .record(state, meta)
+            .await;
         return Err(Error::AccountDisabled);
     }
     Ok(user)
@@ -271,17 +222,11 @@ pub async fn login_succeeded(
 ) -> Result<()> {
     let user = login.user();
     users::record_login(&state.db().pool, &user.id, db::now()).await?;
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&user.id),
-            action: action::LOGIN_OK,
-            target: None,
-            detail: Some(format!("channel={channel} via={}", login.via)),
-        },
-    )
-    .await;
+    Event::new(action::LOGIN_OK)
+        .by(&user.id)
+        .detail(format!("channel={channel} via={}", login.via))
+        .record(state, meta)
+        .await;
     Ok(())
 }
 
@@ -289,7 +234,12 @@ pub async fn login_succeeded(
 /// (browser session, access token, refresh) applies on each use.
 pub async fn find_active(state: &AppState, id: &str) -> Result<Option<UserRow>> {
     let user = users::find_by_id(&state.db().pool, id).await?;
-    Ok(user.filter(UserRow::is_active))
+    let user = user.filter(UserRow::is_active);
+    if let Some(user) = &user {
+        // Every later log line of this request (an internal error, say) names the user.
+        tracing::Span::current().record("user_id", user.id.as_str());
+    }
+    Ok(user)
 }
 
 /// Changes a password after checking the current one, then ends every other session and token
@@ -309,17 +259,11 @@ pub async fn change_password(
     let hash = passwords::hash(new).await?;
     users::set_password_hash(&state.db().pool, &user.id, &hash, db::now()).await?;
     end_other_sessions(state, &user.id, asking).await?;
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&user.id),
-            action: action::PASSWORD_CHANGED,
-            target: Some(&user.id),
-            detail: None,
-        },
-    )
-    .await;
+    Event::new(action::PASSWORD_CHANGED)
+        .by(&user.id)
+        .on(&user.id)
+        .record(state, meta)
+        .await;
     Ok(())
 }
 
@@ -349,84 +293,6 @@ pub async fn end_other_sessions(
     db::web_sessions::delete_for_user(pool, user_id, keep_browser).await?;
     db::tokens::revoke_all_for_user(pool, user_id, keep_family, db::now()).await?;
     Ok(())
-}
-
-pub fn is_admin(user: &UserRow) -> bool {
-    user.role == Role::Admin.as_str()
-}
-
-pub fn require_admin(user: &UserRow) -> Result<()> {
-    if is_admin(user) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
-pub async fn list_users(
-    state: &AppState,
-    actor: &UserRow,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<UserRow>> {
-    require_admin(actor)?;
-    Ok(users::list(&state.db().pool, limit.clamp(1, 500), offset.max(0)).await?)
-}
-
-pub struct UserChanges {
-    pub role: Option<String>,
-    pub is_active: Option<bool>,
-}
-
-/// An admin changes another user's role or active flag. Disabling ends the user's sessions and
-/// tokens at once. Admins cannot demote or disable themselves (no installation loses its last
-/// admin by accident).
-pub async fn update_user(
-    state: &AppState,
-    actor: &UserRow,
-    user_id: &str,
-    changes: UserChanges,
-    meta: &RequestMeta,
-) -> Result<UserRow> {
-    require_admin(actor)?;
-    let role = changes.role.as_deref().map(Role::parse).transpose()?;
-    if user_id == actor.id && (role == Some(Role::User) || changes.is_active == Some(false)) {
-        return Err(Error::Validation(
-            "Admins cannot demote or disable their own account".into(),
-        ));
-    }
-    let pool = &state.db().pool;
-    let now = db::now();
-    if users::find_by_id(pool, user_id).await?.is_none() {
-        return Err(Error::NotFound("user"));
-    }
-    if let Some(role) = role {
-        users::set_role(pool, user_id, role.as_str(), now).await?;
-    }
-    if let Some(active) = changes.is_active {
-        users::set_active(pool, user_id, active, now).await?;
-        if !active {
-            end_other_sessions(state, user_id, CurrentSession::None).await?;
-        }
-    }
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&actor.id),
-            action: action::ADMIN_USER_UPDATED,
-            target: Some(user_id),
-            detail: Some(format!(
-                "role={:?} is_active={:?}",
-                role.map(Role::as_str),
-                changes.is_active
-            )),
-        },
-    )
-    .await;
-    users::find_by_id(pool, user_id)
-        .await?
-        .ok_or(Error::NotFound("user"))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::server::{
     error::{Error, Result},
     service::{
         accounts::{self, SignedIn},
-        audit::{self, action, Event},
+        audit::{action, Event},
         secret_tokens::{digest, generate},
         RequestMeta,
     },
@@ -88,17 +88,12 @@ pub async fn refresh(
     }
     if row.spent_at.is_some() || !tokens::spend(pool, &hash, now).await? {
         tokens::revoke_family(pool, &row.family_id, now).await?;
-        audit::record(
-            state,
-            meta,
-            Event {
-                actor_id: Some(&row.user_id),
-                action: action::TOKEN_REUSE,
-                target: Some(&row.family_id),
-                detail: Some("spent refresh token presented again; family revoked".into()),
-            },
-        )
-        .await;
+        Event::new(action::TOKEN_REUSE)
+            .by(&row.user_id)
+            .on(&row.family_id)
+            .detail("spent refresh token presented again; family revoked")
+            .record(state, meta)
+            .await;
         return Err(Error::InvalidToken);
     }
     accounts::find_active(state, &row.user_id)
@@ -132,16 +127,11 @@ pub async fn logout(
     meta: &RequestMeta,
 ) -> Result<()> {
     tokens::revoke_family(&state.db().pool, family_id, db::now()).await?;
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&user.id),
-            action: action::LOGOUT,
-            target: Some(family_id),
-            detail: Some("api".into()),
-        },
-    )
-    .await;
+    Event::new(action::LOGOUT)
+        .by(&user.id)
+        .on(family_id)
+        .detail("api")
+        .record(state, meta)
+        .await;
     Ok(())
 }

@@ -36,25 +36,66 @@ pub mod action {
     pub const MASTER_KEY_ROTATED: &str = "admin.master_key_rotated";
 }
 
+/// One entry of the audit log, built up from its action: `Event::new(action::X).by(actor)
+/// .on(target).detail(…)`, then [`record`](Event::record)ed.
+#[must_use = "an audit event is written only by .record(…)"]
 pub struct Event<'a> {
-    pub actor_id: Option<&'a str>,
-    pub action: &'static str,
-    pub target: Option<&'a str>,
-    pub detail: Option<String>,
+    actor_id: Option<&'a str>,
+    action: &'static str,
+    target: Option<&'a str>,
+    detail: Option<String>,
 }
 
-pub async fn record(state: &AppState, meta: &RequestMeta, event: Event<'_>) {
-    let row = AuditRow {
-        id: db::new_id(),
-        at: db::now(),
-        actor_id: event.actor_id.map(str::to_owned),
-        action: event.action.to_owned(),
-        target: event.target.map(str::to_owned),
-        ip: meta.ip.clone(),
-        detail: event.detail,
-    };
-    tracing::info!(action = row.action, actor = ?row.actor_id, target = ?row.target, ip = ?row.ip, "audit");
-    if let Err(e) = db::audit::insert(&state.db().pool, &row).await {
-        tracing::error!(error = %e, action = row.action, "could not write audit entry");
+impl<'a> Event<'a> {
+    pub fn new(action: &'static str) -> Self {
+        Self {
+            actor_id: None,
+            action,
+            target: None,
+            detail: None,
+        }
+    }
+
+    /// Who did it (a user id); unset for the system or an anonymous client.
+    pub fn by(self, actor_id: &'a str) -> Self {
+        self.by_opt(Some(actor_id))
+    }
+
+    pub fn by_opt(mut self, actor_id: Option<&'a str>) -> Self {
+        self.actor_id = actor_id;
+        self
+    }
+
+    /// What it was done to (a file, user or token family id).
+    pub fn on(mut self, target: &'a str) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    pub fn detail(self, detail: impl Into<String>) -> Self {
+        self.detail_opt(Some(detail.into()))
+    }
+
+    pub fn detail_opt(mut self, detail: Option<String>) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Writes the entry, with the client's address. Never fails the action it records: a
+    /// failed write is logged loudly instead.
+    pub async fn record(self, state: &AppState, meta: &RequestMeta) {
+        let row = AuditRow {
+            id: db::new_id(),
+            at: db::now(),
+            actor_id: self.actor_id.map(str::to_owned),
+            action: self.action.to_owned(),
+            target: self.target.map(str::to_owned),
+            ip: meta.ip.clone(),
+            detail: self.detail,
+        };
+        tracing::info!(action = row.action, actor = ?row.actor_id, target = ?row.target, ip = ?row.ip, "audit");
+        if let Err(e) = db::audit::insert(&state.db().pool, &row).await {
+            tracing::error!(error = %e, action = row.action, "could not write audit entry");
+        }
     }
 }

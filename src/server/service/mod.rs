@@ -2,16 +2,18 @@
 //! functions and the REST handlers only parse input, call these functions and map the result.
 
 pub mod accounts;
+pub mod admin;
 pub mod api_tokens;
 pub mod audit;
 pub mod file_types;
 pub mod files;
-pub mod keys;
+pub mod key_rotation;
+pub mod limits;
 pub mod passwords;
-pub mod rate_limit;
 pub mod scanning;
 pub mod secret_tokens;
 pub mod shares;
+pub mod signed_urls;
 pub mod two_factor;
 pub mod web_sessions;
 

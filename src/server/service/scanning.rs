@@ -1,116 +1,25 @@
 //! Background virus scanning. Every new file is `pending` with a job in `scan_jobs`; a worker
-//! leases jobs, streams each file's plaintext through the [`Scanner`], and records `clean`,
+//! leases jobs, streams each file's plaintext through the [`Scanner`](crate::server::scanner::Scanner), and records `clean`,
 //! `infected` or `error`. Scanning fails closed: any failure is `error` (retried with backoff,
 //! downloads refused), never `clean`. Jobs survive restarts because they live in the database.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures::{stream::BoxStream, StreamExt};
-use sha2::{Digest, Sha256};
-use tokio::sync::Notify;
+use futures::StreamExt;
 
-use crate::server::{
-    db,
-    error::Error,
-    service::{
-        audit::{self, action, Event},
-        files, RequestMeta,
+use crate::{
+    app::model::ScanStatus,
+    server::{
+        db,
+        error::Error,
+        scanner::{ScanError, Verdict},
+        service::{
+            audit::{action, Event},
+            files, RequestMeta,
+        },
+        state::AppState,
     },
-    state::AppState,
 };
-
-/// The EICAR anti-virus test file's signature; scanners everywhere report it as a virus.
-pub const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-
-/// A scanner's verdict on one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Clean,
-    Infected(String),
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScanError(pub String);
-
-/// The plaintext of a file, in order, as the scanner reads it.
-pub type Content = BoxStream<'static, Result<Bytes, ScanError>>;
-
-/// A virus scanner: it reads the whole content stream and gives a verdict, or fails.
-#[async_trait::async_trait]
-pub trait Scanner: Send + Sync {
-    fn name(&self) -> &'static str;
-    async fn scan(&self, content: Content) -> Result<Verdict, ScanError>;
-}
-
-/// The built-in scanner: the EICAR signature anywhere in the content, and a block list of
-/// SHA-256 digests of whole files.
-pub struct BuiltinScanner {
-    blocklist: HashSet<[u8; 32]>,
-}
-
-impl BuiltinScanner {
-    pub fn new(blocklist: impl IntoIterator<Item = [u8; 32]>) -> Self {
-        Self {
-            blocklist: blocklist.into_iter().collect(),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Scanner for BuiltinScanner {
-    fn name(&self) -> &'static str {
-        "builtin"
-    }
-
-    async fn scan(&self, mut content: Content) -> Result<Verdict, ScanError> {
-        let finder = memchr::memmem::Finder::new(EICAR);
-        let mut hash = Sha256::new();
-        // The last bytes of the stream so far, so a signature split across chunks (however
-        // small) is still found.
-        let overlap = EICAR.len() - 1;
-        let mut tail: Vec<u8> = Vec::with_capacity(2 * overlap);
-        let mut found = false;
-        while let Some(chunk) = content.next().await {
-            let chunk = chunk?;
-            hash.update(&chunk);
-            if found {
-                continue;
-            }
-            let mut joined = tail.clone();
-            joined.extend_from_slice(&chunk[..chunk.len().min(overlap)]);
-            found = finder.find(&joined).is_some() || finder.find(&chunk).is_some();
-            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(overlap)..]);
-            if tail.len() > overlap {
-                tail.drain(..tail.len() - overlap);
-            }
-        }
-        if found {
-            return Ok(Verdict::Infected("EICAR-Test-Signature".into()));
-        }
-        let digest: [u8; 32] = hash.finalize().into();
-        if self.blocklist.contains(&digest) {
-            return Ok(Verdict::Infected(format!(
-                "Blocklisted-SHA256-{}",
-                &hex::encode(digest)[..16]
-            )));
-        }
-        Ok(Verdict::Clean)
-    }
-}
-
-/// Wakes the worker when a job is queued, so new uploads are scanned at once.
-#[derive(Clone, Default)]
-pub struct ScanQueue {
-    wake: Arc<Notify>,
-}
-
-impl ScanQueue {
-    pub fn job_added(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// How long a lease lasts: enough to read the whole file slowly (10 MB/s) plus five minutes.
 fn lease_secs(size: i64) -> i64 {
@@ -129,7 +38,7 @@ pub async fn run_worker(state: AppState) {
         match run_next(&state).await {
             Ok(true) => continue,
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "scan worker: could not read the queue"),
+            Err(e) => tracing::warn!(error = %e.chain(), "scan worker: could not read the queue"),
         }
         let wait = match db::scan_jobs::next_due(&state.db().pool).await {
             Ok(Some(due)) => (due - db::now()).clamp(1, 30),
@@ -137,7 +46,7 @@ pub async fn run_worker(state: AppState) {
         };
         let _ = tokio::time::timeout(
             Duration::from_secs(wait as u64),
-            state.scan_queue().wake.notified(),
+            state.scan_queue().job_waiting(),
         )
         .await;
     }
@@ -167,24 +76,18 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
     };
     match outcome {
         Ok(Verdict::Clean) => {
-            db::scan_jobs::complete(pool, &file.id, "clean", None).await?;
+            db::scan_jobs::complete(pool, &file.id, ScanStatus::Clean, None).await?;
             tracing::info!(file = %file.id, scanner = scanner.name(), "scan: clean");
         }
         Ok(Verdict::Infected(name)) => {
             tracing::warn!(file = %file.id, %name, "scan: infected");
             // Audit first: whoever sees the status change also finds the entry.
-            audit::record(
-                state,
-                &RequestMeta::default(),
-                Event {
-                    actor_id: None,
-                    action: action::FILE_INFECTED,
-                    target: Some(&file.id),
-                    detail: Some(name.clone()),
-                },
-            )
-            .await;
-            db::scan_jobs::complete(pool, &file.id, "infected", Some(&name)).await?;
+            Event::new(action::FILE_INFECTED)
+                .on(&file.id)
+                .detail(name.clone())
+                .record(state, &RequestMeta::default())
+                .await;
+            db::scan_jobs::complete(pool, &file.id, ScanStatus::Infected, Some(&name)).await?;
         }
         Err(ScanError(reason)) => {
             let delay = retry_delay_secs(job.attempts);
@@ -198,68 +101,6 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn content(chunks: Vec<Vec<u8>>) -> Content {
-        futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c)))).boxed()
-    }
-
-    async fn verdict(scanner: &BuiltinScanner, chunks: Vec<Vec<u8>>) -> Verdict {
-        scanner.scan(content(chunks)).await.unwrap()
-    }
-
-    #[tokio::test]
-    async fn eicar_is_found_anywhere_even_split_across_chunks() {
-        let scanner = BuiltinScanner::new([]);
-        assert_eq!(
-            verdict(&scanner, vec![b"harmless".to_vec()]).await,
-            Verdict::Clean
-        );
-        assert!(matches!(
-            verdict(&scanner, vec![EICAR.to_vec()]).await,
-            Verdict::Infected(_)
-        ));
-        let mut big = vec![b'a'; 100_000];
-        big.extend_from_slice(EICAR);
-        big.extend(vec![b'b'; 50_000]);
-        for split in [1, 10, 100_000 + 30, 100_000 + EICAR.len() - 1] {
-            let (a, b) = big.split_at(split);
-            assert!(
-                matches!(
-                    verdict(&scanner, vec![a.to_vec(), b.to_vec()]).await,
-                    Verdict::Infected(_)
-                ),
-                "split at {split}"
-            );
-        }
-        // One byte per chunk: the window carries the signature across every boundary.
-        let bytes: Vec<Vec<u8>> = EICAR.iter().map(|b| vec![*b]).collect();
-        assert!(matches!(
-            verdict(&scanner, bytes).await,
-            Verdict::Infected(_)
-        ));
-    }
-
-    #[tokio::test]
-    async fn blocklisted_digests_are_infected() {
-        let data = b"a known bad file".to_vec();
-        let digest: [u8; 32] = Sha256::digest(&data).into();
-        let scanner = BuiltinScanner::new([digest]);
-        assert!(matches!(
-            verdict(&scanner, vec![data[..5].to_vec(), data[5..].to_vec()]).await,
-            Verdict::Infected(name) if name.starts_with("Blocklisted")
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_failing_stream_is_an_error_not_clean() {
-        let scanner = BuiltinScanner::new([]);
-        let failing = futures::stream::iter(vec![
-            Ok(Bytes::from_static(b"start")),
-            Err(ScanError("integrity".into())),
-        ])
-        .boxed();
-        assert!(scanner.scan(failing).await.is_err());
-    }
 
     #[test]
     fn retries_back_off_to_an_hour() {

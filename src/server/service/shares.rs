@@ -1,26 +1,25 @@
-//! Sharing a file with people who have no account: share links (stored, counted, revocable,
-//! optionally password-protected) and pre-signed URLs (stateless, HMAC-signed, minutes long).
-//! The REST API, the owner's page and the recipient's page all come here.
+//! Share links: sharing a file with people who have no account, through a link that is stored,
+//! counted, revocable and optionally password-protected. (Pre-signed URLs, stateless and
+//! minutes long, are `signed_urls`.) The REST API, the owner's page and the recipient's page
+//! all come here.
 //!
 //! A share token is 256 random bits, shown once; only its SHA-256 is stored, looked up by that
 //! hash and compared again in constant time. A download by link counts when its response
 //! starts, through one conditional UPDATE, so a limit of N lets at most N downloads start
 //! however many run at once.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
 
 use crate::{
-    app::model::{recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SignedUrl},
+    app::model::{recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile},
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
         error::{Error, Result},
         service::{
-            audit::{self, action, Event},
-            files::{self, Download, RangeSpec},
+            audit::{action, Event},
+            files::{self, Download},
+            limits::{self, Bucket},
             passwords,
-            rate_limit::Bucket,
             secret_tokens::{self, digest as token_hash},
             RequestMeta,
         },
@@ -31,10 +30,7 @@ use crate::{
 const HOUR: i64 = 3600;
 pub const DEFAULT_EXPIRY_HOURS: u32 = 24;
 pub const MAX_EXPIRY_HOURS: u32 = 720;
-/// Pre-signed URLs live at most this long (and this long by default).
-pub const MAX_SIGNED_URL_SECS: u64 = 300;
 const MAX_PASSWORD_CHARS: usize = 1024;
-const SIGNED_URL_PURPOSE: &[u8] = b"coffer:signed-url:v1";
 
 /// Where a link stands at a moment; a link is revoked before expired before used up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,21 +168,16 @@ pub async fn create(
         revoked_at: None,
     };
     db::shares::insert(&state.db().pool, &link).await?;
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&actor.id),
-            action: action::SHARE_CREATED,
-            target: Some(&file.id),
-            detail: Some(format!(
-                "link={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
-                link.id,
-                link.password_hash.is_some()
-            )),
-        },
-    )
-    .await;
+    Event::new(action::SHARE_CREATED)
+        .by(&actor.id)
+        .on(&file.id)
+        .detail(format!(
+            "link={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
+            link.id,
+            link.password_hash.is_some()
+        ))
+        .record(state, meta)
+        .await;
     Ok(CreatedShare {
         id: link.id,
         share_url: state.settings().public_link(&recipient_path(&token)),
@@ -230,17 +221,12 @@ pub async fn revoke(
     )
     .await?
     .ok_or(Error::NotFound("share link"))?;
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&actor.id),
-            action: action::SHARE_REVOKED,
-            target: Some(&file.id),
-            detail: Some(format!("link={revoked}")),
-        },
-    )
-    .await;
+    Event::new(action::SHARE_REVOKED)
+        .by(&actor.id)
+        .on(&file.id)
+        .detail(format!("link={revoked}"))
+        .record(state, meta)
+        .await;
     Ok(())
 }
 
@@ -329,125 +315,16 @@ async fn check_password(
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(Error::PasswordRequired);
     };
-    state
-        .limiter()
-        .hit(Bucket::SharePasswordPerLink, &link.id)
-        .await?;
+    limits::hit(state, Bucket::SharePasswordPerLink, &link.id).await?;
     if passwords::verify(password, Some(hash.clone())).await? {
         return Ok(());
     }
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: None,
-            action: action::SHARE_PASSWORD_FAILED,
-            target: Some(&link.file_id),
-            detail: Some(format!("link={}", link.id)),
-        },
-    )
-    .await;
+    Event::new(action::SHARE_PASSWORD_FAILED)
+        .on(&link.file_id)
+        .detail(format!("link={}", link.id))
+        .record(state, meta)
+        .await;
     Err(Error::WrongPassword)
-}
-
-/// The message a pre-signed URL's tag covers.
-fn signed_message(file_id: &str, expires_at: i64) -> String {
-    format!("{file_id}\n{expires_at}")
-}
-
-/// A stateless download URL for a file the actor may see, valid for `expires_seconds` (1 to
-/// 300, default 300). Nothing is stored: the token is the file id and the expiry, signed with a
-/// key derived from the master key.
-pub async fn signed_url(
-    state: &AppState,
-    actor: &UserRow,
-    meta: &RequestMeta,
-    file_id: &str,
-    expires_seconds: Option<u64>,
-) -> Result<SignedUrl> {
-    let file = files::find_visible(state, actor, file_id).await?;
-    let seconds = expires_seconds.unwrap_or(MAX_SIGNED_URL_SECS);
-    if !(1..=MAX_SIGNED_URL_SECS).contains(&seconds) {
-        return Err(Error::Validation(format!(
-            "A pre-signed URL can last from 1 to {MAX_SIGNED_URL_SECS} seconds"
-        )));
-    }
-    let expires_at = db::now() + seconds as i64;
-    let tag = state.keys().ring().sign(
-        SIGNED_URL_PURPOSE,
-        signed_message(&file.id, expires_at).as_bytes(),
-    );
-    let token = format!("{}.{expires_at}.{}", file.id, URL_SAFE_NO_PAD.encode(tag));
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&actor.id),
-            action: action::SIGNED_URL_CREATED,
-            target: Some(&file.id),
-            detail: Some(format!("expires_at={expires_at}")),
-        },
-    )
-    .await;
-    Ok(SignedUrl {
-        url: state
-            .settings()
-            .public_link(&format!("/api/v1/files/token-download?token={token}")),
-        expires_at: db::to_datetime(expires_at),
-    })
-}
-
-/// The file id a pre-signed token is good for: 401 if it is malformed or its signature does not
-/// match, 410 once expired.
-fn verify_signed(state: &AppState, token: &str, now: OffsetDateTime) -> Result<String> {
-    let mut parts = token.splitn(3, '.');
-    let (Some(file_id), Some(expires_at), Some(tag)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::InvalidToken);
-    };
-    let expires_at: i64 = expires_at.parse().map_err(|_| Error::InvalidToken)?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(tag)
-        .map_err(|_| Error::InvalidToken)?;
-    let message = signed_message(file_id, expires_at);
-    if !state
-        .keys()
-        .ring()
-        .verify(SIGNED_URL_PURPOSE, message.as_bytes(), &tag)
-    {
-        return Err(Error::InvalidToken);
-    }
-    if expires_at <= now.unix_timestamp() {
-        return Err(Error::LinkExpired);
-    }
-    Ok(file_id.to_owned())
-}
-
-/// A download by pre-signed URL. Ranges are allowed: the URL is short-lived and has no
-/// download limit of its own.
-pub async fn download_signed(
-    state: &AppState,
-    meta: &RequestMeta,
-    token: &str,
-    range: Option<RangeSpec>,
-) -> Result<Download> {
-    files::limit_downloads(state, meta).await?;
-    let file_id = verify_signed(state, token, OffsetDateTime::now_utc())?;
-    let file = db::files::find(&state.db().pool, &file_id)
-        .await?
-        .ok_or(Error::NotFound("file"))?;
-    let download = files::open_download(state, file, range).await?;
-    files::record_download(
-        state,
-        meta,
-        None,
-        &download.file,
-        download.range,
-        action::SIGNED_URL_DOWNLOADED,
-        None,
-    )
-    .await?;
-    Ok(download)
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use crate::{
         error::{Error, Result},
         service::{
             accounts::{self, CurrentSession, SignedIn},
-            audit::{self, action, Event},
-            rate_limit::Bucket,
+            audit::{action, Event},
+            limits::{self, Bucket},
             secret_tokens, RequestMeta,
         },
         state::AppState,
@@ -266,10 +266,7 @@ async fn check_code(
 }
 
 async fn limit(state: &AppState, user: &UserRow) -> Result<()> {
-    state
-        .limiter()
-        .hit(Bucket::TwoFactorPerAccount, &user.id)
-        .await
+    limits::hit(state, Bucket::TwoFactorPerAccount, &user.id).await
 }
 
 async fn record(
@@ -279,17 +276,12 @@ async fn record(
     what: &'static str,
     detail: Option<&str>,
 ) {
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&user.id),
-            action: what,
-            target: Some(&user.id),
-            detail: detail.map(str::to_owned),
-        },
-    )
-    .await;
+    Event::new(what)
+        .by(&user.id)
+        .on(&user.id)
+        .detail_opt(detail.map(str::to_owned))
+        .record(state, meta)
+        .await;
 }
 
 /// `abcd-efgh-jkmn-pqrs`: 16 symbols of an unambiguous alphabet, in groups of four.

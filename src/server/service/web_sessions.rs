@@ -12,7 +12,7 @@ use crate::{
         error::{Error, Result},
         service::{
             accounts::{self, SignedIn},
-            audit::{self, action, Event},
+            audit::{action, Event},
             two_factor, RequestMeta,
         },
         state::AppState,
@@ -28,7 +28,7 @@ const PENDING_LOGIN_SECS: i64 = 5 * 60;
 const TOUCH_EVERY_SECS: i64 = 60;
 
 fn session_error(e: tower_sessions::session::Error) -> Error {
-    Error::Unavailable(format!("session store: {e}"))
+    Error::unavailable("session store", e)
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -180,17 +180,11 @@ pub async fn require_current(state: &AppState, session: &Session) -> Result<(Use
 pub async fn end(state: &AppState, session: &Session, meta: &RequestMeta) -> Result<()> {
     if let Some((user, id)) = current(state, session).await? {
         db::web_sessions::delete(&state.db().pool, &id).await?;
-        audit::record(
-            state,
-            meta,
-            Event {
-                actor_id: Some(&user.id),
-                action: action::LOGOUT,
-                target: None,
-                detail: Some("browser".into()),
-            },
-        )
-        .await;
+        Event::new(action::LOGOUT)
+            .by(&user.id)
+            .detail("browser")
+            .record(state, meta)
+            .await;
     }
     session.flush().await.map_err(session_error)
 }
@@ -245,15 +239,10 @@ pub async fn end_all_others(
 }
 
 async fn record_ended(state: &AppState, user: &UserRow, meta: &RequestMeta, which: &str) {
-    audit::record(
-        state,
-        meta,
-        Event {
-            actor_id: Some(&user.id),
-            action: action::SESSION_ENDED,
-            target: Some(&user.id),
-            detail: Some(which.to_owned()),
-        },
-    )
-    .await;
+    Event::new(action::SESSION_ENDED)
+        .by(&user.id)
+        .on(&user.id)
+        .detail(which)
+        .record(state, meta)
+        .await;
 }

@@ -5,23 +5,23 @@ use axum::{
     Json,
 };
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::UserInfo,
+    app::model::{Paging, UserInfo},
     server::{
         error::{ErrorBody, Result},
         http::extract::{ApiJson, ApiUser, ClientMeta},
-        service::accounts,
+        service::admin,
         state::AppState,
     },
 };
 
-#[derive(Deserialize, IntoParams)]
-pub struct Page {
-    /// At most 500; default 100.
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(update_user))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -33,7 +33,7 @@ pub struct UserPatch {
 }
 
 /// Every user (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(Page), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(Paging), security(("bearer" = [])),
     responses(
         (status = 200, description = "Users", body = [UserInfo]),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -42,15 +42,9 @@ pub struct UserPatch {
 pub async fn list_users(
     State(state): State<AppState>,
     auth: ApiUser,
-    Query(page): Query<Page>,
+    Query(page): Query<Paging>,
 ) -> Result<Json<Vec<UserInfo>>> {
-    let users = accounts::list_users(
-        &state,
-        &auth.user,
-        page.limit.unwrap_or(100),
-        page.offset.unwrap_or(0),
-    )
-    .await?;
+    let users = admin::list_users(&state, &auth.user, page).await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }
 
@@ -70,10 +64,10 @@ pub async fn update_user(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserInfo>> {
-    let changes = accounts::UserChanges {
+    let changes = admin::UserChanges {
         role: patch.role,
         is_active: patch.is_active,
     };
-    let user = accounts::update_user(&state, &auth.user, &id, changes, &meta).await?;
+    let user = admin::update_user(&state, &auth.user, &id, changes, &meta).await?;
     Ok(Json(user.into()))
 }

@@ -1,18 +1,21 @@
 //! `/api/v1/files/*`: upload, list, metadata, download, delete.
 
 use axum::{
-    extract::{Multipart, Path, Query, State},
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
     Json,
 };
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
 use crate::{
-    app::model::FileInfo,
+    app::model::{FileInfo, Paging},
     server::{
         error::{ErrorBody, Result},
         http::{
-            api::admin::Page,
             extract::{ApiUser, ClientMeta},
             transfer,
         },
@@ -20,6 +23,15 @@ use crate::{
         state::AppState,
     },
 };
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        // The files service enforces the configured upload limit while streaming.
+        .routes(routes!(upload).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(list))
+        .routes(routes!(get, delete))
+        .routes(routes!(download))
+}
 
 /// The multipart form of an upload (for the OpenAPI document).
 #[derive(utoipa::ToSchema)]
@@ -54,7 +66,7 @@ pub async fn upload(
 }
 
 /// Your files, newest first; admins see everyone's.
-#[utoipa::path(get, path = "/api/v1/files", tag = "files", params(Page), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/files", tag = "files", params(Paging), security(("bearer" = [])),
     responses(
         (status = 200, description = "Files", body = [FileInfo]),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -62,15 +74,9 @@ pub async fn upload(
 pub async fn list(
     State(state): State<AppState>,
     auth: ApiUser,
-    Query(page): Query<Page>,
+    Query(page): Query<Paging>,
 ) -> Result<Json<Vec<FileInfo>>> {
-    let rows = files::list(
-        &state,
-        &auth.user,
-        page.limit.unwrap_or(100),
-        page.offset.unwrap_or(0),
-    )
-    .await?;
+    let rows = files::list(&state, &auth.user, page).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 

@@ -1,5 +1,6 @@
-//! The REST API, `/api/v1`: thin handlers per resource over the service layer, and the OpenAPI
-//! document generated from them.
+//! The REST API, `/api/v1`: thin handlers per resource over the service layer. Each resource
+//! module lists its routes once, in `routes()`, and that one list makes both the router and the
+//! OpenAPI document (`utoipa-axum`), so no route exists without its documentation.
 
 pub mod admin;
 pub mod auth;
@@ -8,35 +9,22 @@ pub mod shares;
 pub mod two_factor;
 
 use axum::{
-    extract::DefaultBodyLimit,
-    routing::{delete, get, patch, post},
+    routing::{any, get},
     Json, Router,
 };
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::server::{error::Error, state::AppState};
 
+/// What the document says besides its paths (which the routes add).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Coffer API", description = "Secure file transfer and sharing. Errors are `{\"detail\", \"code\"}`."),
-    paths(
-        auth::register, auth::login, auth::refresh, auth::logout, auth::me,
-        two_factor::setup, two_factor::verify, two_factor::disable,
-        admin::list_users, admin::update_user,
-        files::upload, files::list, files::get, files::download, files::delete,
-        shares::create, shares::list, shares::revoke, shares::download, shares::signed_url,
-        shares::token_download,
-    ),
-    components(schemas(
-        crate::server::error::ErrorBody, crate::app::model::UserInfo, crate::app::model::FileInfo,
-        files::UploadForm, crate::app::model::ShareRequest, crate::app::model::CreatedShare,
-        crate::app::model::ShareInfo, crate::app::model::SignedUrl, shares::SignedUrlRequest,
-        crate::app::model::TotpSetup, two_factor::CodeRequest, two_factor::RecoveryCodes,
-        two_factor::Disabled,
-    )),
+    components(schemas(crate::server::error::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),
@@ -45,7 +33,7 @@ use crate::server::{error::Error, state::AppState};
         (name = "admin", description = "Administration"),
     ),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
 struct BearerAuth;
 
@@ -61,32 +49,32 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every API route with its documentation, split into the router and the document.
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes())
+        .merge(two_factor::routes())
+        .merge(files::routes())
+        .merge(shares::routes())
+        .merge(admin::routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI document of every route of [`router`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
+/// The API's routes, `/api/v1/openapi.json`, and a JSON 404 for anything else under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route("/auth/2fa/setup", post(two_factor::setup))
-        .route("/auth/2fa/verify", post(two_factor::verify))
-        .route("/auth/2fa/disable", delete(two_factor::disable))
-        // The files service enforces the configured upload limit while streaming.
+    let (router, doc) = documented();
+    router
         .route(
-            "/files/upload",
-            post(files::upload).layer(DefaultBodyLimit::disable()),
+            "/api/v1/openapi.json",
+            get(move || async move { Json(doc) }),
         )
-        .route("/files", get(files::list))
-        .route("/files/{id}", get(files::get).delete(files::delete))
-        .route("/files/{id}/download", get(files::download))
-        .route("/files/{id}/share", post(shares::create))
-        .route("/files/{id}/shares", get(shares::list))
-        .route("/files/{id}/share/{share_token}", delete(shares::revoke))
-        .route("/files/{id}/signed-url", post(shares::signed_url))
-        .route("/files/shared/{token}", get(shares::download))
-        .route("/files/token-download", get(shares::token_download))
-        .route("/admin/users", get(admin::list_users))
-        .route("/admin/users/{id}", patch(admin::update_user))
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
-        .fallback(|| async { Error::NotFound("API route") })
+        .route(
+            "/api/v1/{*rest}",
+            any(|| async { Error::NotFound("API route") }),
+        )
 }

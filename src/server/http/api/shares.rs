@@ -8,19 +8,30 @@ use axum::{
     Json,
 };
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::model::{CreatedShare, ShareInfo, ShareRequest, SignedUrl},
     server::{
         error::{ErrorBody, Result},
         http::{
-            extract::{ApiUser, ClientMeta},
+            extract::{ApiJson, ApiUser, ClientMeta},
             transfer,
         },
-        service::shares,
+        service::{shares, signed_urls},
         state::AppState,
     },
 };
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(list))
+        .routes(routes!(revoke))
+        .routes(routes!(download))
+        .routes(routes!(signed_url))
+        .routes(routes!(token_download))
+}
 
 /// The header a recipient gives a link's password in.
 pub const PASSWORD_HEADER: &str = "x-share-password";
@@ -40,7 +51,7 @@ pub async fn create(
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
     Path(id): Path<String>,
-    Json(request): Json<ShareRequest>,
+    ApiJson(request): ApiJson<ShareRequest>,
 ) -> Result<(StatusCode, Json<CreatedShare>)> {
     let created = shares::create(&state, &auth.user, &meta, &id, request).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -133,11 +144,11 @@ pub async fn signed_url(
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
     Path(id): Path<String>,
-    request: Option<Json<SignedUrlRequest>>,
+    request: Option<ApiJson<SignedUrlRequest>>,
 ) -> Result<Json<SignedUrl>> {
-    let request = request.map(|Json(r)| r).unwrap_or_default();
+    let request = request.map(|ApiJson(r)| r).unwrap_or_default();
     Ok(Json(
-        shares::signed_url(&state, &auth.user, &meta, &id, request.expires_seconds).await?,
+        signed_urls::create(&state, &auth.user, &meta, &id, request.expires_seconds).await?,
     ))
 }
 
@@ -164,6 +175,6 @@ pub async fn token_download(
     headers: HeaderMap,
 ) -> Result<Response> {
     let range = transfer::parse_range(&headers);
-    let download = shares::download_signed(&state, &meta, &query.token, range).await?;
+    let download = signed_urls::download(&state, &meta, &query.token, range).await?;
     Ok(transfer::download_response(download))
 }

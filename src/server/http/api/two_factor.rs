@@ -4,6 +4,7 @@
 use axum::{extract::State, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::model::TotpSetup,
@@ -14,6 +15,13 @@ use crate::{
         state::AppState,
     },
 };
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(setup))
+        .routes(routes!(verify))
+        .routes(routes!(disable))
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct CodeRequest {

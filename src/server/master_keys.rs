@@ -1,4 +1,6 @@
-//! Where the master keys come from, and their rotation.
+//! Where the master keys come from: the environment or the key file, loaded once and re-read
+//! when a rotation by another process adds a key. The rotation's rules (what is re-sealed, when
+//! an old key may go) live in `service::key_rotation`.
 //!
 //! `COFFER_MASTER_KEY` holds the current key (base64 of 32 bytes), optionally followed by
 //! comma-separated previous keys that must still unwrap. Without it, the keys live in
@@ -15,14 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::server::{
     config::Settings,
-    crypto::{keyring::DATA_KEY_PURPOSE, CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
-    db::{self, sealed::SealedColumn},
-    error::{Error, Result},
-    service::{
-        audit::{self, action, Event},
-        two_factor, RequestMeta,
-    },
-    state::AppState,
+    crypto::{CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
 };
 
 pub const KEY_FILE: &str = "master.key";
@@ -126,6 +121,36 @@ impl MasterKeys {
     fn replace(&self, ring: Keyring) {
         *self.ring.write().expect("keyring lock") = Arc::new(ring);
     }
+
+    /// The first step of a rotation. With the key file, a fresh key becomes current and the
+    /// loaded ones stay behind it (written to the file before anything is sealed with it, so
+    /// every process can open what it seals). With `COFFER_MASTER_KEY` the operator has already
+    /// put the new key first, and nothing changes here.
+    pub fn add_new_current(&self) -> Result<(), KeyError> {
+        if let Source::File(path) = &self.source {
+            let old = self.ring();
+            let next = Keyring::new(
+                MasterKey::generate(),
+                std::iter::once(old.current().clone())
+                    .chain(old.previous().iter().cloned())
+                    .collect(),
+            );
+            write_file(path, &next)?;
+            self.replace(next);
+        }
+        Ok(())
+    }
+
+    /// The last step of a rotation, once nothing is sealed by a previous key: with the key file,
+    /// only the current key is kept. (`COFFER_MASTER_KEY` is the operator's to shorten.)
+    pub fn retire_previous(&self) -> Result<(), KeyError> {
+        if let Source::File(path) = &self.source {
+            let only_current = Keyring::new(self.ring().current().clone(), vec![]);
+            write_file(path, &only_current)?;
+            self.replace(only_current);
+        }
+        Ok(())
+    }
 }
 
 fn parse_list<'a>(keys: impl Iterator<Item = &'a str>) -> Result<Keyring, CryptoError> {
@@ -181,128 +206,6 @@ fn write_file(path: &Path, ring: &Keyring) -> Result<(), KeyError> {
     }
     file.sync_all().map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
-}
-
-/// What a rotation did.
-#[derive(Debug, Default)]
-pub struct Rotation {
-    pub new_key_id: String,
-    pub rewrapped: u64,
-    /// Files whose key could not be unwrapped with any loaded key (left as they are).
-    pub failed: Vec<String>,
-    /// TOTP secrets re-sealed, and users whose secret could not be opened.
-    pub totp_rewrapped: u64,
-    pub totp_failed: Vec<String>,
-    /// With `COFFER_MASTER_KEY`: the previous key ids no longer needed.
-    pub retired: Vec<String>,
-}
-
-/// Re-wraps every data key and TOTP secret under the current master key. With the key file a new key is
-/// generated first and kept beside the old ones until every row is re-wrapped; with
-/// `COFFER_MASTER_KEY` the first key listed is the target.
-pub async fn rotate(state: &AppState) -> Result<Rotation> {
-    let keys = state.keys();
-    if let Source::File(path) = &keys.source {
-        let old = keys.ring();
-        let next = Keyring::new(
-            MasterKey::generate(),
-            std::iter::once(old.current().clone())
-                .chain(old.previous().iter().cloned())
-                .collect(),
-        );
-        write_file(path, &next).map_err(|e| Error::internal("master key file", e))?;
-        keys.replace(next);
-    }
-    let ring = keys.ring();
-    let current = ring.current().id().to_owned();
-    let mut rotation = Rotation {
-        new_key_id: current.clone(),
-        ..Rotation::default()
-    };
-    (rotation.rewrapped, rotation.failed) =
-        reseal_all(state, &ring, SealedColumn::FileDataKeys).await?;
-    (rotation.totp_rewrapped, rotation.totp_failed) =
-        reseal_all(state, &ring, SealedColumn::TotpSecrets).await?;
-    if rotation.failed.is_empty() && rotation.totp_failed.is_empty() {
-        rotation.retired = ring.previous().iter().map(|k| k.id().to_owned()).collect();
-        if let Source::File(path) = &keys.source {
-            let only_new = Keyring::new(ring.current().clone(), vec![]);
-            write_file(path, &only_new).map_err(|e| Error::internal("master key file", e))?;
-            keys.replace(only_new);
-        }
-    }
-    audit::record(
-        state,
-        &RequestMeta::default(),
-        Event {
-            actor_id: None,
-            action: action::MASTER_KEY_ROTATED,
-            target: Some(&current),
-            detail: Some(format!(
-                "rewrapped={} failed={} totp_rewrapped={} totp_failed={}",
-                rotation.rewrapped,
-                rotation.failed.len(),
-                rotation.totp_rewrapped,
-                rotation.totp_failed.len()
-            )),
-        },
-    )
-    .await;
-    Ok(rotation)
-}
-
-/// What a column's values are sealed as (bound to them, see [`Keyring::seal`]).
-fn purpose(column: SealedColumn) -> &'static [u8] {
-    match column {
-        SealedColumn::FileDataKeys => DATA_KEY_PURPOSE,
-        SealedColumn::TotpSecrets => two_factor::TOTP_PURPOSE,
-    }
-}
-
-/// Re-seals every value of `column` under the ring's current key, in batches. Returns how many
-/// were re-sealed, and the ids of rows no loaded key opens (left as they are, and logged).
-async fn reseal_all(
-    state: &AppState,
-    ring: &Keyring,
-    column: SealedColumn,
-) -> Result<(u64, Vec<String>)> {
-    let pool = &state.db().pool;
-    let current = ring.current().id();
-    let (mut resealed, mut failed) = (0, Vec::<String>::new());
-    loop {
-        let batch: Vec<_> = db::sealed::sealed_by_other_keys(pool, column, current, 200)
-            .await?
-            .into_iter()
-            .filter(|v| !failed.contains(&v.id))
-            .collect();
-        if batch.is_empty() {
-            return Ok((resealed, failed));
-        }
-        for value in batch {
-            let wrapped = WrappedKey {
-                master_key_id: value.master_key_id.clone(),
-                sealed: value.sealed,
-            };
-            match ring.rewrap(purpose(column), &wrapped) {
-                Ok(new) => {
-                    let stored = db::sealed::reseal(
-                        pool,
-                        column,
-                        &value.id,
-                        &value.master_key_id,
-                        current,
-                        &new.sealed,
-                    )
-                    .await?;
-                    resealed += u64::from(stored);
-                }
-                Err(e) => {
-                    tracing::error!(?column, id = %value.id, error = %e, "cannot re-seal this value");
-                    failed.push(value.id);
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

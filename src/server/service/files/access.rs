@@ -1,0 +1,26 @@
+//! Who may see a file: its owner, and admins. Anyone else is told it does not exist.
+
+use crate::{
+    app::model::Paging,
+    server::{
+        db::{self, files::FileRow, users::UserRow},
+        error::{Error, Result},
+        service::admin::is_admin,
+        state::AppState,
+    },
+};
+
+/// The file with this id if `actor` may see it (owner or admin); otherwise, as when it does not
+/// exist, `NotFound`.
+pub async fn find_visible(state: &AppState, actor: &UserRow, id: &str) -> Result<FileRow> {
+    match db::files::find(&state.db().pool, id).await? {
+        Some(file) if file.owner_id == actor.id || is_admin(actor) => Ok(file),
+        _ => Err(Error::NotFound("file")),
+    }
+}
+
+/// The actor's files, or everyone's for an admin; newest first.
+pub async fn list(state: &AppState, actor: &UserRow, page: Paging) -> Result<Vec<FileRow>> {
+    let owner = (!is_admin(actor)).then_some(actor.id.as_str());
+    Ok(db::files::list(&state.db().pool, owner, page.limit(), page.offset()).await?)
+}

@@ -1,0 +1,288 @@
+//! The download pipeline: a file the caller may have, refused until scanned clean, decrypted
+//! segment by segment as it streams (a byte range reads only the segments it covers), and
+//! counted once per download that starts at the first byte.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use futures::{stream::BoxStream, StreamExt, TryStreamExt};
+
+use super::{access::find_visible, integrity_error, storage_error};
+use crate::{
+    app::model::ScanStatus,
+    server::{
+        crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey},
+        db::{self, files::FileRow, users::UserRow},
+        error::{Error, Result},
+        service::{
+            audit::{action, Event},
+            limits::{self, Bucket},
+            RequestMeta,
+        },
+        state::AppState,
+        storage::{BlobKey, StorageError},
+    },
+};
+
+pub type PlainStream = BoxStream<'static, Result<Bytes>>;
+
+/// A byte range as a client asked for it (`Range: bytes=…`), not yet checked against the size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeSpec {
+    /// `a-` or `a-b`.
+    From { start: u64, end: Option<u64> },
+    /// `-n`: the last n bytes.
+    Suffix(u64),
+}
+
+impl RangeSpec {
+    /// The inclusive byte positions it covers in a file of `size` bytes, or 416.
+    fn resolve(self, size: u64) -> Result<(u64, u64)> {
+        let unsatisfiable = Error::RangeNotSatisfiable { size };
+        match self {
+            _ if size == 0 => Err(unsatisfiable),
+            RangeSpec::From { start, .. } if start >= size => Err(unsatisfiable),
+            RangeSpec::From { start, end } => {
+                Ok((start, end.map_or(size - 1, |e| e.min(size - 1))))
+            }
+            RangeSpec::Suffix(0) => Err(unsatisfiable),
+            RangeSpec::Suffix(n) => Ok((size - n.min(size), size - 1)),
+        }
+    }
+}
+
+/// A download ready to stream.
+pub struct Download {
+    pub file: FileRow,
+    /// The inclusive byte range being sent, for a 206; `None` for the whole file.
+    pub range: Option<(u64, u64)>,
+    /// Whether a `Range` request would have been honoured (share links always send it all).
+    pub accepts_ranges: bool,
+    pub body: PlainStream,
+}
+
+/// Opens a file for download: visible to the actor, rate-limited per client, scanned clean.
+pub async fn download(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    id: &str,
+    range: Option<RangeSpec>,
+) -> Result<Download> {
+    limit_downloads(state, meta).await?;
+    let file = find_visible(state, actor, id).await?;
+    let download = open_download(state, file, range).await?;
+    record_download(
+        state,
+        meta,
+        Some(&actor.id),
+        &download.file,
+        download.range,
+        action::FILE_DOWNLOADED,
+        None,
+    )
+    .await?;
+    Ok(download)
+}
+
+/// The per-client download limit, for every way of downloading.
+pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
+    let client = meta.ip.as_deref().unwrap_or("unknown");
+    limits::hit(state, Bucket::DownloadPerClient, client).await
+}
+
+/// Starts sending a file the caller may have: refused unless scanned clean, and the first chunk
+/// already decrypted and checked.
+pub(crate) async fn open_download(
+    state: &AppState,
+    file: FileRow,
+    range: Option<RangeSpec>,
+) -> Result<Download> {
+    ensure_scanned_clean(&file)?;
+    let range = range
+        .map(|r| r.resolve(file.size.max(0) as u64))
+        .transpose()?;
+    let body = plaintext(state, &file, range).await?;
+    let body = first_chunk_checked(body).await?;
+    Ok(Download {
+        file,
+        range,
+        accepts_ranges: true,
+        body,
+    })
+}
+
+/// Counts a download of `file` (sending `range`) and writes its audit entry: `action` says
+/// which way it went (signed in, by share link, by pre-signed URL), `detail` which link. Only a
+/// download that starts at the first byte counts, so a client resuming with ranges counts once.
+pub(crate) async fn record_download(
+    state: &AppState,
+    meta: &RequestMeta,
+    actor_id: Option<&str>,
+    file: &FileRow,
+    range: Option<(u64, u64)>,
+    action: &'static str,
+    detail: Option<String>,
+) -> Result<()> {
+    if range.is_some_and(|(start, _)| start > 0) {
+        return Ok(());
+    }
+    db::files::increment_downloads(&state.db().pool, &file.id).await?;
+    Event::new(action)
+        .by_opt(actor_id)
+        .on(&file.id)
+        .detail_opt(detail)
+        .record(state, meta)
+        .await;
+    Ok(())
+}
+
+/// Downloads are refused until a scan found the file clean: 409 pending or failed, 403 infected.
+pub fn ensure_scanned_clean(file: &FileRow) -> Result<()> {
+    match file.scan_status {
+        ScanStatus::Clean => Ok(()),
+        ScanStatus::Pending => Err(Error::ScanPending),
+        ScanStatus::Infected => Err(Error::Infected(
+            file.scan_detail.clone().unwrap_or_else(|| "unknown".into()),
+        )),
+        ScanStatus::Error => Err(Error::ScanFailed),
+    }
+}
+
+/// Reads the first chunk before the response starts, so a blob that is missing or fails its
+/// integrity check at once gives an error status instead of a cut-off 200.
+async fn first_chunk_checked(mut body: PlainStream) -> Result<PlainStream> {
+    match body.next().await {
+        Some(Err(e)) => Err(e),
+        Some(Ok(first)) => Ok(futures::stream::once(async { Ok(first) })
+            .chain(body)
+            .boxed()),
+        None => Ok(futures::stream::empty().boxed()),
+    }
+}
+
+/// The decrypted content of a file (or of the inclusive byte range `range`), as a stream that
+/// holds at most one segment and one storage chunk. A segment that fails its integrity check
+/// ends the stream with an error: no byte of it is released.
+pub async fn plaintext(
+    state: &AppState,
+    file: &FileRow,
+    range: Option<(u64, u64)>,
+) -> Result<PlainStream> {
+    let size = file.size.max(0) as u64;
+    let wrapped = WrappedKey {
+        master_key_id: file.master_key_id.clone(),
+        sealed: file.wrapped_key.clone(),
+    };
+    let key = state
+        .keys()
+        .unwrap_data_key(&wrapped)
+        .map_err(|e| integrity_error(&file.id, e))?;
+    let prefix =
+        NoncePrefix::from_slice(&file.nonce_prefix).map_err(|e| integrity_error(&file.id, e))?;
+    let layout = Layout::new(size);
+    let (sealed_range, segments, skip, take) = match range {
+        Some((start, end)) => {
+            let span = layout.span(start, end);
+            (span.sealed, span.segments, span.skip, end - start + 1)
+        }
+        None => (
+            0..layout.sealed_len(),
+            0..=layout.segment_count() - 1,
+            0,
+            size,
+        ),
+    };
+    let decryptor = SegmentDecryptor::new(&key, &prefix, size, segments);
+    let sealed = state
+        .storage()
+        .read(&BlobKey::from_stored(file.blob_key.clone()), sealed_range)
+        .await
+        .map_err(storage_error)?
+        .boxed();
+    let unsealing = Unsealing {
+        file_id: file.id.clone(),
+        sealed,
+        decryptor: Some(decryptor),
+        skip,
+        remaining: take,
+        ready: VecDeque::new(),
+    };
+    Ok(futures::stream::try_unfold(unsealing, Unsealing::next).boxed())
+}
+
+struct Unsealing {
+    file_id: String,
+    sealed: BoxStream<'static, std::result::Result<Bytes, StorageError>>,
+    decryptor: Option<SegmentDecryptor>,
+    skip: u64,
+    remaining: u64,
+    ready: VecDeque<Bytes>,
+}
+
+impl Unsealing {
+    async fn next(mut self) -> Result<Option<(Bytes, Self)>> {
+        loop {
+            if let Some(bytes) = self.ready.pop_front() {
+                return Ok(Some((bytes, self)));
+            }
+            let Some(decryptor) = self.decryptor.as_mut() else {
+                return Ok(None);
+            };
+            match self.sealed.try_next().await.map_err(storage_error)? {
+                Some(chunk) => {
+                    let segments = decryptor
+                        .update(&chunk)
+                        .map_err(|e| integrity_error(&self.file_id, e))?;
+                    for segment in segments {
+                        self.release(segment);
+                    }
+                }
+                None => {
+                    let decryptor = self.decryptor.take().expect("checked above");
+                    decryptor
+                        .finish()
+                        .map_err(|e| integrity_error(&self.file_id, e))?;
+                }
+            }
+        }
+    }
+
+    /// Queues the part of a verified segment that lies inside the requested range.
+    fn release(&mut self, mut segment: Bytes) {
+        let skip = self.skip.min(segment.len() as u64) as usize;
+        self.skip -= skip as u64;
+        let _ = segment.split_to(skip);
+        let keep = self.remaining.min(segment.len() as u64) as usize;
+        segment.truncate(keep);
+        self.remaining -= keep as u64;
+        if !segment.is_empty() {
+            self.ready.push_back(segment);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve_against_the_size() {
+        let from = |start, end| RangeSpec::From { start, end };
+        assert_eq!(from(0, Some(9)).resolve(100).unwrap(), (0, 9));
+        assert_eq!(from(90, None).resolve(100).unwrap(), (90, 99));
+        assert_eq!(from(90, Some(500)).resolve(100).unwrap(), (90, 99));
+        assert_eq!(RangeSpec::Suffix(10).resolve(100).unwrap(), (90, 99));
+        assert_eq!(RangeSpec::Suffix(500).resolve(100).unwrap(), (0, 99));
+        for (spec, size) in [
+            (from(100, None), 100),
+            (from(0, None), 0),
+            (RangeSpec::Suffix(0), 100),
+        ] {
+            assert_eq!(
+                spec.resolve(size).unwrap_err().code(),
+                "range_not_satisfiable"
+            );
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Files: who may see which ([`access`]), the upload pipeline (validated and encrypted while
+//! streaming, [`upload`]), the download pipeline (decrypted while streaming, by range,
+//! [`download`]) and deletion. The REST handlers and the pages both come here.
+
+mod access;
+mod download;
+mod upload;
+
+pub use access::{find_visible, list};
+pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
+pub(crate) use download::{limit_downloads, open_download, record_download};
+pub use upload::{sweep_abandoned_uploads, upload};
+
+use crate::{
+    app::model::FileInfo,
+    server::{
+        crypto::CryptoError,
+        db::{self, files::FileRow, users::UserRow},
+        error::{Error, Result},
+        service::{
+            audit::{action, Event},
+            RequestMeta,
+        },
+        state::AppState,
+        storage::{BlobKey, StorageError},
+    },
+};
+
+impl From<FileRow> for FileInfo {
+    fn from(row: FileRow) -> Self {
+        FileInfo {
+            id: row.id,
+            filename: row.filename,
+            size: row.size.max(0) as u64,
+            mime_type: row.mime_type,
+            sha256: row.sha256,
+            scan_status: row.scan_status,
+            owner_id: row.owner_id,
+            created_at: db::to_datetime(row.created_at),
+            download_count: row.download_count.max(0) as u64,
+        }
+    }
+}
+
+pub(super) fn storage_error(e: StorageError) -> Error {
+    Error::internal("storage", e)
+}
+
+pub(super) fn integrity_error(file_id: &str, e: CryptoError) -> Error {
+    Error::internal("stored file cannot be decrypted", format!("{file_id}: {e}"))
+}
+
+/// Deletes a file's row (and scan job), then its blob.
+pub async fn delete(state: &AppState, actor: &UserRow, meta: &RequestMeta, id: &str) -> Result<()> {
+    let file = find_visible(state, actor, id).await?;
+    let pool = &state.db().pool;
+    let key = BlobKey::from_stored(file.blob_key.clone());
+    // Note the blob first: should the process die between the two deletes, the sweeper finds it.
+    db::files::begin_upload(pool, key.as_str(), 0).await?;
+    if !db::files::delete(pool, &file.id).await? {
+        db::files::forget_upload(pool, key.as_str()).await?;
+        return Err(Error::NotFound("file"));
+    }
+    discard_blob(state, &key).await;
+    Event::new(action::FILE_DELETED)
+        .by(&actor.id)
+        .on(&file.id)
+        .detail(format!("name={:?}", file.filename))
+        .record(state, meta)
+        .await;
+    Ok(())
+}
+
+/// Deletes a blob that belongs to no file. If that fails, its `blob_uploads` row stays and the
+/// sweeper tries again later.
+pub(super) async fn discard_blob(state: &AppState, key: &BlobKey) {
+    match state.storage().delete(key).await {
+        Ok(()) => {
+            if let Err(e) = db::files::forget_upload(&state.db().pool, key.as_str()).await {
+                tracing::warn!(error = %e, "could not forget a discarded upload");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, blob = key.as_str(), "could not delete a discarded blob; the sweeper will")
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The upload pipeline: a body stream checked (size, type, content), hashed and sealed on the
+//! way to storage, and made visible as a file only once its blob is complete. Any failure
+//! leaves no row and no blob: a blob no file owns is removed at once, or by the sweeper.
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+
+use super::{discard_blob, storage_error};
+use crate::{
+    app::model::ScanStatus,
+    server::{
+        crypto::{DataKey, NoncePrefix, SegmentEncryptor},
+        db::{self, files::FileRow, users::UserRow},
+        error::{Error, Result},
+        service::{
+            audit::{action, Event},
+            file_types,
+            limits::{self, Bucket},
+            RequestMeta,
+        },
+        state::AppState,
+        storage::{BlobKey, BlobWriter},
+    },
+};
+
+/// How often a running upload marks itself alive (see `blob_uploads`).
+const UPLOAD_HEARTBEAT_SECS: i64 = 60;
+/// An upload quiet for this long is abandoned and its blob swept.
+const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
+
+/// What came in, once the whole upload has been read.
+struct Received {
+    size: u64,
+    sha256: String,
+    mime_type: &'static str,
+}
+
+/// Stores an upload: checks name, type and size while streaming, encrypts on the way, and makes
+/// the file visible only once its blob is complete. Any failure leaves no row and no blob.
+pub async fn upload<S, E>(
+    state: &AppState,
+    owner: &UserRow,
+    meta: &RequestMeta,
+    raw_name: &str,
+    body: S,
+) -> Result<FileRow>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    limits::hit(state, Bucket::UploadPerUser, &owner.id).await?;
+    let filename = file_types::normalise_filename(raw_name)?;
+    let ext = file_types::check_extension(&filename, &state.settings().upload_policy())?;
+
+    let target = Target {
+        blob_key: BlobKey::generate(),
+        ext,
+        data_key: DataKey::generate(),
+        prefix: NoncePrefix::generate(),
+    };
+    let pending = PendingBlob::begin(state, &target.blob_key).await?;
+    let received = match store_blob(state, &target, body).await {
+        Ok(received) => received,
+        Err(e) => {
+            pending.discard().await;
+            return Err(e);
+        }
+    };
+
+    let wrapped = state.keys().wrap_data_key(&target.data_key);
+    let row = FileRow {
+        id: db::new_id(),
+        owner_id: owner.id.clone(),
+        filename,
+        size: received.size as i64,
+        mime_type: received.mime_type.to_owned(),
+        sha256: received.sha256,
+        scan_status: ScanStatus::Pending,
+        scan_detail: None,
+        blob_key: target.blob_key.as_str().to_owned(),
+        master_key_id: wrapped.master_key_id,
+        wrapped_key: wrapped.sealed,
+        nonce_prefix: target.prefix.as_bytes().to_vec(),
+        download_count: 0,
+        created_at: db::now(),
+    };
+    match db::files::insert_with_scan_job(&state.db().pool, &row).await {
+        Ok(()) => pending.claimed(),
+        Err(e) => {
+            pending.discard().await;
+            return Err(e.into());
+        }
+    }
+    state.scan_queue().job_added();
+    Event::new(action::FILE_UPLOADED)
+        .by(&owner.id)
+        .on(&row.id)
+        .detail(format!("name={:?} size={}", row.filename, row.size))
+        .record(state, meta)
+        .await;
+    Ok(row)
+}
+
+/// Where and how an upload is stored: its blob, the extension its content must match, and the
+/// data key and nonce prefix it is sealed with.
+struct Target {
+    blob_key: BlobKey,
+    ext: String,
+    data_key: DataKey,
+    prefix: NoncePrefix,
+}
+
+/// Writes the sealed body to the target's blob; on failure the partial blob is aborted.
+async fn store_blob<S, E>(state: &AppState, target: &Target, body: S) -> Result<Received>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut writer = state
+        .storage()
+        .create(&target.blob_key)
+        .await
+        .map_err(storage_error)?;
+    match receive(state, &mut writer, target, body).await {
+        Ok(received) => {
+            writer.finish().await.map_err(storage_error)?;
+            Ok(received)
+        }
+        Err(e) => {
+            writer.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// A blob being uploaded that no file owns yet. Its `blob_uploads` marker is written first, so
+/// the sweeper finds it after a crash. Unless [`claimed`](Self::claimed) by a file row, it is
+/// removed: at once by [`discard`](Self::discard), or from a task of its own when dropped (the
+/// client went away and the server stopped polling the upload).
+struct PendingBlob {
+    state: AppState,
+    key: Option<BlobKey>,
+}
+
+impl PendingBlob {
+    async fn begin(state: &AppState, key: &BlobKey) -> Result<Self> {
+        db::files::begin_upload(&state.db().pool, key.as_str(), db::now()).await?;
+        Ok(Self {
+            state: state.clone(),
+            key: Some(key.clone()),
+        })
+    }
+
+    /// A file row owns the blob now (its marker went in the same transaction).
+    fn claimed(mut self) {
+        self.key = None;
+    }
+
+    async fn discard(mut self) {
+        if let Some(key) = self.key.take() {
+            discard_blob(&self.state, &key).await;
+        }
+    }
+}
+
+impl Drop for PendingBlob {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let state = self.state.clone();
+            tokio::spawn(async move { discard_blob(&state, &key).await });
+        }
+    }
+}
+
+/// Sealed segments waiting for the storage writer: enough that reading, hashing and encrypting
+/// go on while a write is in flight, few enough to keep memory per upload small (16 × 64 KiB).
+/// The writer takes whatever has queued up in one storage call.
+const WRITE_QUEUE_SEGMENTS: usize = 16;
+
+/// Reads the body into the writer: size limit, content check, hash and encryption on the way.
+/// Reading and sealing run alongside writing, joined by a short queue.
+async fn receive<S, E>(
+    state: &AppState,
+    writer: &mut BlobWriter,
+    target: &Target,
+    body: S,
+) -> Result<Received>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_SEGMENTS);
+    let seal = seal_body(state, target, body, sealed_tx);
+    let write = async {
+        let mut batch = Vec::with_capacity(WRITE_QUEUE_SEGMENTS);
+        while sealed_rx.recv_many(&mut batch, WRITE_QUEUE_SEGMENTS).await > 0 {
+            writer
+                .write_all(std::mem::take(&mut batch))
+                .await
+                .map_err(storage_error)?;
+        }
+        Ok(())
+    };
+    let (received, ()) = tokio::try_join!(seal, write)?;
+    Ok(received)
+}
+
+/// The reading half of [`receive`]: checks, hashes and seals the body, queueing the segments.
+async fn seal_body<S, E>(
+    state: &AppState,
+    target: &Target,
+    mut body: S,
+    sealed: tokio::sync::mpsc::Sender<Bytes>,
+) -> Result<Received>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    // The writer only stops early on an error, which it reports itself.
+    let writer_gone = || Error::internal("upload", "the storage writer stopped");
+    let policy = state.settings().upload_policy();
+    let mut encryptor = SegmentEncryptor::new(&target.data_key, &target.prefix);
+    let mut hasher = Hasher::start();
+    let mut head: Vec<u8> = Vec::with_capacity(file_types::SNIFF_LEN);
+    let mut mime_type = None;
+    let mut size: u64 = 0;
+    let mut last_heartbeat = db::now();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Error::BadUpload(e.to_string()))?;
+        size += chunk.len() as u64;
+        policy.check_size(size).map_err(Error::FileTooLarge)?;
+        if mime_type.is_none() {
+            let take = (file_types::SNIFF_LEN - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+            if head.len() == file_types::SNIFF_LEN {
+                mime_type = Some(file_types::check_content(&target.ext, &head)?);
+            }
+        }
+        hasher.update(chunk.clone()).await?;
+        for segment in encryptor
+            .update(&chunk)
+            .map_err(|e| Error::internal("encrypt", e))?
+        {
+            sealed.send(segment).await.map_err(|_| writer_gone())?;
+        }
+        let now = db::now();
+        if now - last_heartbeat >= UPLOAD_HEARTBEAT_SECS {
+            db::files::touch_upload(&state.db().pool, target.blob_key.as_str(), now).await?;
+            last_heartbeat = now;
+        }
+    }
+    let mime_type = match mime_type {
+        Some(m) => m,
+        None => file_types::check_content(&target.ext, &head)?,
+    };
+    let last = encryptor
+        .finish()
+        .map_err(|e| Error::internal("encrypt", e))?;
+    sealed.send(last).await.map_err(|_| writer_gone())?;
+    Ok(Received {
+        size,
+        sha256: hasher.finish().await?,
+        mime_type,
+    })
+}
+
+/// SHA-256 of an upload, computed on a task of its own so that it runs on another core while
+/// the upload's own task encrypts. Chunks are shared, not copied, and handed over in batches of
+/// about 256 KiB so that the two tasks do not wake each other for every small body chunk.
+struct Hasher {
+    batches: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    batch: Vec<Bytes>,
+    batch_len: usize,
+    digest: tokio::task::JoinHandle<String>,
+}
+
+const HASH_BATCH_BYTES: usize = 256 * 1024;
+
+impl Hasher {
+    fn start() -> Self {
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
+        let digest = tokio::spawn(async move {
+            let mut hash = Sha256::new();
+            while let Some(batch) = rx.recv().await {
+                batch.iter().for_each(|chunk| hash.update(chunk));
+            }
+            hex::encode(hash.finalize())
+        });
+        Self {
+            batches,
+            batch: Vec::new(),
+            batch_len: 0,
+            digest,
+        }
+    }
+
+    async fn update(&mut self, chunk: Bytes) -> Result<()> {
+        self.batch_len += chunk.len();
+        self.batch.push(chunk);
+        if self.batch_len >= HASH_BATCH_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.batch_len = 0;
+        self.batches
+            .send(std::mem::take(&mut self.batch))
+            .await
+            .map_err(|_| Error::internal("upload", "the hashing task stopped"))
+    }
+
+    async fn finish(mut self) -> Result<String> {
+        self.flush().await?;
+        drop(self.batches);
+        self.digest
+            .await
+            .map_err(|e| Error::internal("upload hashing", e))
+    }
+}
+
+/// Deletes blobs of uploads that went quiet (a crash, a lost connection mid-way).
+pub async fn sweep_abandoned_uploads(state: &AppState) -> Result<usize> {
+    let before = db::now() - UPLOAD_ABANDONED_SECS;
+    db::files::forget_claimed_uploads(&state.db().pool, before).await?;
+    let keys = db::files::abandoned_uploads(&state.db().pool, before).await?;
+    let count = keys.len();
+    for key in keys {
+        discard_blob(state, &BlobKey::from_stored(key)).await;
+    }
+    Ok(count)
+}
