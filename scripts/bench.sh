@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Transfer benchmark (../shared/BENCHMARKS.md): upload and download throughput of a release
+# Transfer benchmark: upload and download throughput of a release
 # build over loopback HTTP for 1 MiB, 100 MiB and 1 GiB, the server's peak RSS during each
 # transfer, and the same disk's dd figures from the same run as the baseline. Prints a table.
 #
@@ -54,7 +54,8 @@ ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2
 
 # Baselines: dd of the same bytes on the same disk, for every size, since a small dd is dominated
 # by the same fdatasync a durable upload pays. The largest size's figures also serve as the
-# streaming baseline every size is compared with (BENCHMARKS.md).
+# streaming baseline every size is compared with: dd with direct I/O, so the page cache does not
+# flatter it.
 declare -A dd_write dd_read
 for mib in $SIZES_MIB; do
   log "baseline: dd of the ${mib} MiB file on the same disk"

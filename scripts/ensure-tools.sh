@@ -2,7 +2,7 @@
 # Installs, only when missing, every tool Coffer's build needs on a fresh Debian 12 machine
 # (run as root). Sourced by scripts/serve.sh and scripts/test.sh; safe to run again.
 #
-# Versions follow ../shared/TOOLCHAIN.md: cargo-leptos 0.3.10 (0.3.11 needs a newer rustc),
+# Versions that build together on this toolchain: cargo-leptos 0.3.10 (0.3.11 needs a newer rustc),
 # wasm-bindgen-cli equal to the wasm-bindgen pinned in Cargo.lock, wasm-opt from the npm
 # `binaryen` package (Debian's binaryen breaks hydration). cargo-leptos must never download
 # these itself: GitHub is not reachable.
@@ -36,7 +36,7 @@ fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  # Without --locked: with it, a webpki-roots pin fails to build (TOOLCHAIN.md).
+  # Without --locked: with it, a webpki-roots pin fails to build.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS_ROOT"
 fi
 
