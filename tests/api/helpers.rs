@@ -139,6 +139,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A request with no credentials (the client's cookie jar is empty unless a test fills it).
+    pub async fn anonymous(&self, method: reqwest::Method, path: &str) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` with no credentials.
+    pub async fn get(&self, path: &str) -> Response {
+        self.anonymous(reqwest::Method::GET, path).await
+    }
+
     pub async fn get_bearer(&self, path: &str, token: &str) -> Response {
         self.client
             .get(self.url(path))

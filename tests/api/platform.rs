@@ -8,9 +8,9 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn health_and_ready_answer_200() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/health")).send().await.unwrap();
+    let res = app.get("/health").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.client.get(app.url("/ready")).send().await.unwrap();
+    let res = app.get("/ready").await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["checks"]["database"], "ok");
@@ -23,14 +23,14 @@ async fn health_and_ready_answer_200() {
 async fn ready_returns_503_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.state.db().pool.close().await;
-    let res = app.client.get(app.url("/ready")).send().await.unwrap();
+    let res = app.get("/ready").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]
 async fn pages_carry_a_nonce_csp_and_the_security_headers() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/login")).send().await.unwrap();
+    let res = app.get("/login").await;
     let headers = res.headers().clone();
     let html = res.text().await.unwrap();
     let csp = headers["content-security-policy"].to_str().unwrap();
@@ -53,7 +53,7 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
         "no HSTS over plain http"
     );
     // A fresh nonce per response.
-    let again = app.client.get(app.url("/login")).send().await.unwrap();
+    let again = app.get("/login").await;
     assert_ne!(
         again.headers()["content-security-policy"].to_str().unwrap(),
         csp
@@ -63,7 +63,7 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
 #[tokio::test]
 async fn every_response_has_a_request_id() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/health")).send().await.unwrap();
+    let res = app.get("/health").await;
     let id = res.headers()["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
 }
@@ -71,12 +71,7 @@ async fn every_response_has_a_request_id() {
 #[tokio::test]
 async fn unknown_api_routes_answer_json_404() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/nope"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/api/v1/nope").await;
     assert_eq!(
         crate::helpers::error_code(res, StatusCode::NOT_FOUND).await,
         "not_found"
@@ -86,15 +81,7 @@ async fn unknown_api_routes_answer_json_404() {
 #[tokio::test]
 async fn openapi_document_lists_the_auth_endpoints_and_docs_are_served() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     for path in [
         "/api/v1/auth/register",
         "/api/v1/auth/login",
@@ -107,7 +94,7 @@ async fn openapi_document_lists_the_auth_endpoints_and_docs_are_served() {
             "{path} missing from OpenAPI"
         );
     }
-    let res = app.client.get(app.url("/docs/")).send().await.unwrap();
+    let res = app.get("/docs/").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("swagger"));
 }

@@ -7,34 +7,33 @@ use serde_json::{json, Value};
 use crate::helpers::{audit_count, error_code, new_client, now, pattern, spawn_app_with, TestApp};
 
 /// An app with an admin, alice and bob, and a file of alice's that has been scanned clean.
-struct SharedFileApp {
+struct Shared {
     app: TestApp,
     /// Alice's access token: the file is hers.
     alice: String,
     /// Bob's access token: a user who is not the owner.
     bob: String,
-    file_id: String,
+    /// The file's id.
+    id: String,
     bytes: Vec<u8>,
 }
 
-async fn app_with_shared_file(
-    configure: impl FnOnce(&mut coffer::server::config::Settings),
-) -> SharedFileApp {
+async fn shared_file(configure: impl FnOnce(&mut coffer::server::config::Settings)) -> Shared {
     let app = spawn_app_with(configure).await;
     app.register("admin").await;
     let alice = app.user("alice").await.access;
     let bob = app.user("bob").await.access;
     let bytes: Vec<u8> = pattern(150_000).iter().map(|b| b'a' + b % 26).collect();
     let file = app.upload_ok(&alice, "report.txt", bytes.clone()).await;
-    let file_id = file["id"].as_str().unwrap().to_owned();
+    let id = file["id"].as_str().unwrap().to_owned();
     if app.settings.scan_worker {
-        assert_eq!(app.scanned_status(&alice, &file_id).await, "clean");
+        assert_eq!(app.scanned_status(&alice, &id).await, "clean");
     }
-    SharedFileApp {
+    Shared {
         app,
         alice,
         bob,
-        file_id,
+        id,
         bytes,
     }
 }
@@ -88,13 +87,13 @@ fn unix(value: &Value) -> i64 {
 
 #[tokio::test]
 async fn a_link_downloads_without_an_account_and_counts() {
-    let SharedFileApp {
+    let Shared {
         app,
         alice,
-        file_id: id,
+        id,
         bytes,
         ..
-    } = app_with_shared_file(|_| {}).await;
+    } = shared_file(|_| {}).await;
     let link = share_ok(&app, &alice, &id, json!({})).await;
     let token = token_of(&link);
     assert!(token.len() >= 43, "256 bits, base64url");
@@ -168,13 +167,13 @@ async fn a_link_downloads_without_an_account_and_counts() {
 
 #[tokio::test]
 async fn link_settings_are_checked() {
-    let SharedFileApp {
+    let Shared {
         app,
         alice,
         bob,
-        file_id: id,
+        id,
         ..
-    } = app_with_shared_file(|_| {}).await;
+    } = shared_file(|_| {}).await;
     let in_hours = |h: i64| {
         (time::OffsetDateTime::now_utc() + time::Duration::hours(h))
             .format(&time::format_description::well_known::Rfc3339)
@@ -247,13 +246,13 @@ async fn link_settings_are_checked() {
 
 #[tokio::test]
 async fn unknown_revoked_expired_and_used_up_links_are_refused() {
-    let SharedFileApp {
+    let Shared {
         app,
         alice,
-        file_id: id,
+        id,
         bytes,
         ..
-    } = app_with_shared_file(|_| {}).await;
+    } = shared_file(|_| {}).await;
     let res = fetch_shared(&app, "not-a-token-at-all", None).await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
 
@@ -325,13 +324,13 @@ async fn unknown_revoked_expired_and_used_up_links_are_refused() {
 
 #[tokio::test]
 async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
-    let SharedFileApp {
+    let Shared {
         app,
         alice,
-        file_id: id,
+        id,
         bytes,
         ..
-    } = app_with_shared_file(|s| s.rate_login_per_min = 3).await;
+    } = shared_file(|s| s.rate_login_per_min = 3).await;
     let link = share_ok(&app, &alice, &id, json!({"password": "open sesame"})).await;
     let token = token_of(&link);
     assert_eq!(links(&app, &alice, &id).await[0]["has_password"], true);
@@ -371,12 +370,7 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
 
 #[tokio::test]
 async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
-    let SharedFileApp {
-        app,
-        alice,
-        file_id: id,
-        ..
-    } = app_with_shared_file(|s| s.scan_worker = false).await;
+    let Shared { app, alice, id, .. } = shared_file(|s| s.scan_worker = false).await;
     let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 1})).await);
     let res = fetch_shared(&app, &token, None).await;
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
@@ -402,13 +396,13 @@ async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
 
 #[tokio::test]
 async fn concurrent_downloads_never_pass_the_limit() {
-    let SharedFileApp {
+    let Shared {
         app,
         alice,
-        file_id: id,
+        id,
         bytes,
         ..
-    } = app_with_shared_file(|s| s.rate_download_per_min = 0).await;
+    } = shared_file(|s| s.rate_download_per_min = 0).await;
     let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 3})).await);
     let attempts = (0..20).map(|_| {
         let url = app.url(&format!("/api/v1/files/shared/{token}"));
@@ -436,14 +430,9 @@ async fn concurrent_downloads_never_pass_the_limit() {
 /// other API error (axum's own rejections are plain text).
 #[tokio::test]
 async fn malformed_share_and_signed_url_bodies_answer_in_the_error_format() {
-    let SharedFileApp {
-        app,
-        alice,
-        file_id,
-        ..
-    } = app_with_shared_file(|_| {}).await;
+    let Shared { app, alice, id, .. } = shared_file(|_| {}).await;
     for path in ["share", "signed-url"] {
-        let url = app.url(&format!("/api/v1/files/{file_id}/{path}"));
+        let url = app.url(&format!("/api/v1/files/{id}/{path}"));
         for (content_type, body) in [
             ("application/json", "{not json"),
             ("application/json", "[1, 2]"),
@@ -485,13 +474,13 @@ fn local(app: &TestApp, url: &str) -> String {
 
 #[tokio::test]
 async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
-    let SharedFileApp {
+    let Shared {
         app,
         alice,
         bob,
-        file_id: id,
+        id,
         bytes,
-    } = app_with_shared_file(|_| {}).await;
+    } = shared_file(|_| {}).await;
     let res = signed_url(&app, &alice, &id, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let signed: Value = res.json().await.unwrap();

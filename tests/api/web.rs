@@ -1,9 +1,22 @@
 //! The pages' server functions as a browser without JavaScript uses them: sessions, cookies,
 //! errors on the page, CSRF.
 
-use reqwest::StatusCode;
+use reqwest::{Client, Response, StatusCode};
 
-use crate::helpers::{new_client, session_cookie, spawn_app, spawn_app_with, PASSWORD};
+use crate::helpers::{new_client, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+
+/// Alice's login form sent as a browser sends it from our own page: same-origin fetch metadata,
+/// no `Origin` header.
+async fn same_origin_login(app: &TestApp, browser: &Client) -> Response {
+    browser
+        .post(app.url("/app/login"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", "alice@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn register_form_signs_in_and_redirects_home() {
@@ -34,13 +47,7 @@ async fn session_cookie_is_httponly_lax_and_rotates_at_login() {
     app.register("alice").await;
     let browser = new_client();
     // A failed attempt gives the browser a session (it carries the error to the page).
-    let res = app
-        .form_post(
-            &browser,
-            "login",
-            &[("email", "alice@example.org"), ("password", "wrong one")],
-        )
-        .await;
+    let res = app.login_form(&browser, "alice", "wrong one").await;
     let before = session_cookie(&res).expect("session cookie after failed login");
     assert!(before.contains("HttpOnly"), "{before}");
     assert!(before.contains("SameSite=Lax"), "{before}");
@@ -48,13 +55,7 @@ async fn session_cookie_is_httponly_lax_and_rotates_at_login() {
         !before.contains("Secure"),
         "plain http: no Secure flag: {before}"
     );
-    let res = app
-        .form_post(
-            &browser,
-            "login",
-            &[("email", "alice@example.org"), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.login_form(&browser, "alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let after = session_cookie(&res).expect("new session cookie at login");
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
@@ -66,14 +67,7 @@ async fn https_public_url_gives_host_prefixed_secure_cookie_and_hsts() {
     let app = spawn_app_with(|s| s.public_url = "https://files.example.org".into()).await;
     app.register("alice").await;
     let browser = new_client();
-    let res = browser
-        .post(app.url("/app/login"))
-        .header("accept", "text/html")
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("email", "alice@example.org"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let res = same_origin_login(&app, &browser).await;
     let cookie = res
         .headers()
         .get_all("set-cookie")
@@ -94,13 +88,7 @@ async fn wrong_password_shows_a_message_on_the_login_page_without_javascript() {
     let app = spawn_app().await;
     app.register("alice").await;
     let browser = new_client();
-    let res = app
-        .form_post(
-            &browser,
-            "login",
-            &[("email", "alice@example.org"), ("password", "wrong one")],
-        )
-        .await;
+    let res = app.login_form(&browser, "alice", "wrong one").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(res.headers()["location"], "/login");
     let (_, html) = app.page(&browser, "/login").await;
@@ -136,13 +124,7 @@ async fn logout_ends_the_session_on_the_server() {
     let app = spawn_app().await;
     app.register("alice").await;
     let browser = new_client();
-    let res = app
-        .form_post(
-            &browser,
-            "login",
-            &[("email", "alice@example.org"), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.login_form(&browser, "alice", PASSWORD).await;
     let cookie = session_cookie(&res).unwrap();
     let cookie_pair = cookie.split(';').next().unwrap().to_owned();
     let res = app.form_post(&browser, "logout", &[]).await;
@@ -186,14 +168,7 @@ async fn cross_site_form_posts_are_refused_with_403() {
         assert_eq!(body["code"], "cross_site_request");
     }
     // Same-origin fetch metadata (what browsers send from our pages) passes.
-    let res = browser
-        .post(app.url("/app/login"))
-        .header("accept", "text/html")
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("email", "alice@example.org"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let res = same_origin_login(&app, &browser).await;
     assert_eq!(res.status(), StatusCode::FOUND);
 }
 

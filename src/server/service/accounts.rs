@@ -94,8 +94,7 @@ pub async fn register(
     meta: &RequestMeta,
 ) -> Result<UserRow> {
     let user = create(state, input, None).await?;
-    Event::new(action::REGISTER)
-        .by(&user.id)
+    Event::by(&user.id, action::REGISTER)
         .on(&user.id)
         .detail(format!("role={}", user.role))
         .record(state, meta)
@@ -184,8 +183,7 @@ pub async fn authenticate(
         }
     };
     if !user.is_active() {
-        Event::new(action::LOGIN_FAILED)
-            .by(&user.id)
+        Event::by(&user.id, action::LOGIN_FAILED)
             .detail("account disabled")
             .record(state, meta)
             .await;
@@ -222,8 +220,7 @@ pub async fn login_succeeded(
 ) -> Result<()> {
     let user = login.user();
     users::record_login(&state.db().pool, &user.id, db::now()).await?;
-    Event::new(action::LOGIN_OK)
-        .by(&user.id)
+    Event::by(&user.id, action::LOGIN_OK)
         .detail(format!("channel={channel} via={}", login.via))
         .record(state, meta)
         .await;
@@ -259,8 +256,7 @@ pub async fn change_password(
     let hash = passwords::hash(new).await?;
     users::set_password_hash(&state.db().pool, &user.id, &hash, db::now()).await?;
     end_other_sessions(state, &user.id, asking).await?;
-    Event::new(action::PASSWORD_CHANGED)
-        .by(&user.id)
+    Event::by(&user.id, action::PASSWORD_CHANGED)
         .on(&user.id)
         .record(state, meta)
         .await;

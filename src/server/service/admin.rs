@@ -69,8 +69,7 @@ pub async fn update_user(
             end_other_sessions(state, user_id, CurrentSession::None).await?;
         }
     }
-    Event::new(action::ADMIN_USER_UPDATED)
-        .by(&actor.id)
+    Event::by(&actor.id, action::ADMIN_USER_UPDATED)
         .on(user_id)
         .detail(format!(
             "role={:?} is_active={:?}",

@@ -88,8 +88,7 @@ pub async fn refresh(
     }
     if row.spent_at.is_some() || !tokens::spend(pool, &hash, now).await? {
         tokens::revoke_family(pool, &row.family_id, now).await?;
-        Event::new(action::TOKEN_REUSE)
-            .by(&row.user_id)
+        Event::by(&row.user_id, action::TOKEN_REUSE)
             .on(&row.family_id)
             .detail("spent refresh token presented again; family revoked")
             .record(state, meta)
@@ -127,8 +126,7 @@ pub async fn logout(
     meta: &RequestMeta,
 ) -> Result<()> {
     tokens::revoke_family(&state.db().pool, family_id, db::now()).await?;
-    Event::new(action::LOGOUT)
-        .by(&user.id)
+    Event::by(&user.id, action::LOGOUT)
         .on(family_id)
         .detail("api")
         .record(state, meta)

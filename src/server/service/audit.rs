@@ -36,7 +36,7 @@ pub mod action {
     pub const MASTER_KEY_ROTATED: &str = "admin.master_key_rotated";
 }
 
-/// One entry of the audit log, built up from its action: `Event::new(action::X).by(actor)
+/// One entry of the audit log, built up from its action: `Event::by(actor, action::X)
 /// .on(target).detail(…)`, then [`record`](Event::record)ed.
 #[must_use = "an audit event is written only by .record(…)"]
 pub struct Event<'a> {
@@ -56,11 +56,12 @@ impl<'a> Event<'a> {
         }
     }
 
-    /// Who did it (a user id); unset for the system or an anonymous client.
-    pub fn by(self, actor_id: &'a str) -> Self {
-        self.by_opt(Some(actor_id))
+    /// An action done by a user (their id).
+    pub fn by(actor_id: &'a str, action: &'static str) -> Self {
+        Self::new(action).by_opt(Some(actor_id))
     }
 
+    /// Who did it, when that may be nobody known.
     pub fn by_opt(mut self, actor_id: Option<&'a str>) -> Self {
         self.actor_id = actor_id;
         self

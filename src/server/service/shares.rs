@@ -168,8 +168,7 @@ pub async fn create(
         revoked_at: None,
     };
     db::shares::insert(&state.db().pool, &link).await?;
-    Event::new(action::SHARE_CREATED)
-        .by(&actor.id)
+    Event::by(&actor.id, action::SHARE_CREATED)
         .on(&file.id)
         .detail(format!(
             "link={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
@@ -221,8 +220,7 @@ pub async fn revoke(
     )
     .await?
     .ok_or(Error::NotFound("share link"))?;
-    Event::new(action::SHARE_REVOKED)
-        .by(&actor.id)
+    Event::by(&actor.id, action::SHARE_REVOKED)
         .on(&file.id)
         .detail(format!("link={revoked}"))
         .record(state, meta)

@@ -52,8 +52,7 @@ pub async fn create(
         signed_message(&file.id, expires_at).as_bytes(),
     );
     let token = format!("{}.{expires_at}.{}", file.id, URL_SAFE_NO_PAD.encode(tag));
-    Event::new(action::SIGNED_URL_CREATED)
-        .by(&actor.id)
+    Event::by(&actor.id, action::SIGNED_URL_CREATED)
         .on(&file.id)
         .detail(format!("expires_at={expires_at}"))
         .record(state, meta)

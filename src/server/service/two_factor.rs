@@ -276,8 +276,7 @@ async fn record(
     what: &'static str,
     detail: Option<&str>,
 ) {
-    Event::new(what)
-        .by(&user.id)
+    Event::by(&user.id, what)
         .on(&user.id)
         .detail_opt(detail.map(str::to_owned))
         .record(state, meta)

@@ -180,8 +180,7 @@ pub async fn require_current(state: &AppState, session: &Session) -> Result<(Use
 pub async fn end(state: &AppState, session: &Session, meta: &RequestMeta) -> Result<()> {
     if let Some((user, id)) = current(state, session).await? {
         db::web_sessions::delete(&state.db().pool, &id).await?;
-        Event::new(action::LOGOUT)
-            .by(&user.id)
+        Event::by(&user.id, action::LOGOUT)
             .detail("browser")
             .record(state, meta)
             .await;
@@ -239,8 +238,7 @@ pub async fn end_all_others(
 }
 
 async fn record_ended(state: &AppState, user: &UserRow, meta: &RequestMeta, which: &str) {
-    Event::new(action::SESSION_ENDED)
-        .by(&user.id)
+    Event::by(&user.id, action::SESSION_ENDED)
         .on(&user.id)
         .detail(which)
         .record(state, meta)

@@ -62,8 +62,7 @@ pub async fn delete(state: &AppState, actor: &UserRow, meta: &RequestMeta, id: &
         return Err(Error::NotFound("file"));
     }
     discard_blob(state, &key).await;
-    Event::new(action::FILE_DELETED)
-        .by(&actor.id)
+    Event::by(&actor.id, action::FILE_DELETED)
         .on(&file.id)
         .detail(format!("name={:?}", file.filename))
         .record(state, meta)

@@ -93,8 +93,7 @@ where
         }
     }
     state.scan_queue().job_added();
-    Event::new(action::FILE_UPLOADED)
-        .by(&owner.id)
+    Event::by(&owner.id, action::FILE_UPLOADED)
         .on(&row.id)
         .detail(format!("name={:?} size={}", row.filename, row.size))
         .record(state, meta)
