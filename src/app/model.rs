@@ -11,8 +11,7 @@ pub struct UserInfo {
     pub id: String,
     pub email: String,
     pub username: String,
-    /// `admin` or `user`.
-    pub role: String,
+    pub role: Role,
     pub is_active: bool,
     pub two_factor_enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
@@ -23,9 +22,50 @@ pub struct UserInfo {
 
 impl UserInfo {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 }
+
+/// What an account may do: an admin manages users and sees every file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    /// The stored and serialised word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    /// The role this word names, else why not, in words.
+    pub fn parse(word: &str) -> Result<Self, String> {
+        match word {
+            "admin" => Ok(Role::Admin),
+            "user" => Ok(Role::User),
+            other => Err(format!("role must be \"admin\" or \"user\", not {other:?}")),
+        }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = UnknownWord;
+
+    fn try_from(word: String) -> Result<Self, UnknownWord> {
+        Role::parse(&word).map_err(|_| UnknownWord(word))
+    }
+}
+
+/// A stored state (a role, a scan status) that is none of its words.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown stored value {0:?}")]
+pub struct UnknownWord(String);
 
 /// A stored file as the API and the pages show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,15 +118,10 @@ impl ScanStatus {
     }
 }
 
-/// A stored scan status that is none of the four words.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown scan status {0:?}")]
-pub struct UnknownScanStatus(String);
-
 impl TryFrom<String> for ScanStatus {
-    type Error = UnknownScanStatus;
+    type Error = UnknownWord;
 
-    fn try_from(word: String) -> Result<Self, UnknownScanStatus> {
+    fn try_from(word: String) -> Result<Self, UnknownWord> {
         [
             ScanStatus::Pending,
             ScanStatus::Clean,
@@ -95,7 +130,7 @@ impl TryFrom<String> for ScanStatus {
         ]
         .into_iter()
         .find(|status| status.as_str() == word)
-        .ok_or(UnknownScanStatus(word))
+        .ok_or(UnknownWord(word))
     }
 }
 

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use coffer::server::db::users;
+use coffer::{app::model::Role, server::db::users};
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, PASSWORD};
 
@@ -54,8 +54,8 @@ async fn simultaneous_first_accounts_make_exactly_one_admin() {
             users::insert(&pool, &user).await.expect("insert")
         })
     });
-    let roles: Vec<String> = futures::future::try_join_all(inserts).await.unwrap();
-    let admins = roles.iter().filter(|role| *role == "admin").count();
+    let roles: Vec<Role> = futures::future::try_join_all(inserts).await.unwrap();
+    let admins = roles.iter().filter(|role| **role == Role::Admin).count();
     assert_eq!(admins, 1, "roles: {roles:?}");
 }
 

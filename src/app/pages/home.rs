@@ -17,7 +17,7 @@ pub fn HomePage() -> impl IntoView {
                         <h1>"Welcome, " {user.username.clone()}</h1>
                         <dl class="facts">
                             <dt>"Email"</dt><dd>{user.email.clone()}</dd>
-                            <dt>"Role"</dt><dd>{user.role.clone()}</dd>
+                            <dt>"Role"</dt><dd>{user.role.as_str()}</dd>
                         </dl>
                         <p><A href="/files" attr:class="button">"Your files"</A></p>
                     </section>

@@ -2,13 +2,16 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::app::model::Role;
+
 #[derive(Clone, Debug, FromRow)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// 0 or 1 (see the migration); read through [`UserRow::is_active`].
     #[sqlx(rename = "is_active")]
     pub active_flag: i64,
@@ -40,14 +43,14 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub password_hash: &'a str,
     /// `None`: admin if this is the first account of the installation, else user.
-    pub role: Option<&'a str>,
+    pub role: Option<Role>,
     pub now: i64,
 }
 
 /// Inserts a user and returns the role it got. Every insert tries to take the `first_admin`
 /// claim in the same transaction; the primary key lets exactly one account ever hold it, however
 /// many register at once, and a failed insert gives the claim back.
-pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<String, sqlx::Error> {
+pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<Role, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let claimed = sqlx::query(
         "INSERT INTO instance_claims (name, user_id, claimed_at) VALUES ('first_admin', $1, $2) \
@@ -59,7 +62,9 @@ pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<String, sqlx::
     .await?
     .rows_affected()
         == 1;
-    let role = user.role.unwrap_or(if claimed { "admin" } else { "user" });
+    let role = user
+        .role
+        .unwrap_or(if claimed { Role::Admin } else { Role::User });
     sqlx::query(
         "INSERT INTO users (id, email, username, password_hash, role, is_active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -68,13 +73,13 @@ pub async fn insert(pool: &AnyPool, user: &NewUser<'_>) -> Result<String, sqlx::
     .bind(user.email)
     .bind(user.username)
     .bind(user.password_hash)
-    .bind(role)
+    .bind(role.as_str())
     .bind(1_i64)
     .bind(user.now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(role.to_owned())
+    Ok(role)
 }
 
 pub async fn find_by_id(pool: &AnyPool, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
@@ -156,9 +161,9 @@ pub async fn set_active(
         .map(|r| r.rows_affected() == 1)
 }
 
-pub async fn set_role(pool: &AnyPool, id: &str, role: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn set_role(pool: &AnyPool, id: &str, role: Role, now: i64) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-        .bind(role)
+        .bind(role.as_str())
         .bind(now)
         .bind(id)
         .execute(pool)

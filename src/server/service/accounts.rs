@@ -3,7 +3,7 @@
 use crate::{
     app::model::{
         account_rules::{self, MAX_PASSWORD_BYTES},
-        UserInfo,
+        Role, UserInfo,
     },
     server::{
         db::{self, users, users::UserRow},
@@ -16,31 +16,6 @@ use crate::{
         state::AppState,
     },
 };
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    User,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::User => "user",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "user" => Ok(Role::User),
-            other => Err(Error::Validation(format!(
-                "role must be \"admin\" or \"user\", not {other:?}"
-            ))),
-        }
-    }
-}
 
 impl From<UserRow> for UserInfo {
     fn from(row: UserRow) -> Self {
@@ -96,7 +71,7 @@ pub async fn register(
     let user = create(state, input, None).await?;
     Event::by(&user.id, action::REGISTER)
         .on(&user.id)
-        .detail(format!("role={}", user.role))
+        .detail(format!("role={}", user.role.as_str()))
         .record(state, meta)
         .await;
     Ok(user)
@@ -132,7 +107,7 @@ async fn create(state: &AppState, input: Registration, role: Option<Role>) -> Re
         email: &email,
         username: &username,
         password_hash: &hash,
-        role: role.map(Role::as_str),
+        role,
         now,
     };
     match users::insert(pool, &new_user).await {

@@ -2,12 +2,12 @@
 //! here is for admins only and is audited.
 
 use crate::{
-    app::model::Paging,
+    app::model::{Paging, Role},
     server::{
         db::{self, users, users::UserRow},
         error::{Error, Result},
         service::{
-            accounts::{end_other_sessions, CurrentSession, Role},
+            accounts::{end_other_sessions, CurrentSession},
             audit::{action, Event},
             RequestMeta,
         },
@@ -16,7 +16,7 @@ use crate::{
 };
 
 pub fn is_admin(user: &UserRow) -> bool {
-    user.role == Role::Admin.as_str()
+    user.role == Role::Admin
 }
 
 pub fn require_admin(user: &UserRow) -> Result<()> {
@@ -49,7 +49,12 @@ pub async fn update_user(
     meta: &RequestMeta,
 ) -> Result<UserRow> {
     require_admin(actor)?;
-    let role = changes.role.as_deref().map(Role::parse).transpose()?;
+    let role = changes
+        .role
+        .as_deref()
+        .map(Role::parse)
+        .transpose()
+        .map_err(Error::Validation)?;
     if user_id == actor.id && (role == Some(Role::User) || changes.is_active == Some(false)) {
         return Err(Error::Validation(
             "Admins cannot demote or disable their own account".into(),
@@ -61,7 +66,7 @@ pub async fn update_user(
         return Err(Error::NotFound("user"));
     }
     if let Some(role) = role {
-        users::set_role(pool, user_id, role.as_str(), now).await?;
+        users::set_role(pool, user_id, role, now).await?;
     }
     if let Some(active) = changes.is_active {
         users::set_active(pool, user_id, active, now).await?;
