@@ -1,0 +1,127 @@
+//! Types the browser and the server both see, one file per resource; everything is re-exported
+//! here, so `app::model::X` names any of them.
+
+pub mod account_rules;
+mod accounts;
+mod files;
+mod shares;
+
+pub use accounts::{Role, SessionInfo, TotpSetup, UserInfo};
+pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
+pub use shares::{CreatedShare, ShareInfo, ShareRequest, SharedFile, SignedUrl};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A stored state (a role, a scan status) that is none of its words.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown stored value {0:?}")]
+pub struct UnknownWord(String);
+
+/// One page of a list: at most `limit` items (100 by default, 500 at most) after `offset`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+pub struct Paging {
+    /// 1 to 500; the default is 100.
+    pub limit: Option<i64>,
+    /// How many items to skip; the default is 0.
+    pub offset: Option<i64>,
+}
+
+impl Paging {
+    pub const DEFAULT_LIMIT: i64 = 100;
+    pub const MAX_LIMIT: i64 = 500;
+
+    /// The longest first page.
+    pub fn largest() -> Self {
+        Paging {
+            limit: Some(Self::MAX_LIMIT),
+            offset: None,
+        }
+    }
+
+    /// The limit, defaulted and brought within bounds.
+    pub fn limit(&self) -> i64 {
+        self.limit
+            .unwrap_or(Self::DEFAULT_LIMIT)
+            .clamp(1, Self::MAX_LIMIT)
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+/// The owner's page of a file's share links.
+pub fn share_page_path(file_id: &str) -> String {
+    format!("/files/{}/share", path_segment(file_id))
+}
+
+/// The recipient page of a share token (share links point here).
+pub fn recipient_path(token: &str) -> String {
+    format!("/s/{}", path_segment(token))
+}
+
+/// An id or token as a path segment: anything outside the alphabet ids and tokens are made of
+/// (letters, digits, `-`, `_`) is dropped, so a crafted value cannot leave the page it names.
+fn path_segment(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// A moment as the pages show it: `2026-11-23 14:05 UTC`.
+pub fn format_utc(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_paths_keep_ids_and_tokens_inside_their_segment() {
+        assert_eq!(recipient_path("aZ09-_x"), "/s/aZ09-_x");
+        assert_eq!(recipient_path("../../admin?x=1"), "/s/adminx1");
+        assert_eq!(share_page_path("0b2c-41/../x"), "/files/0b2c-41x/share");
+    }
+
+    #[test]
+    fn the_upload_policy_reads_the_same_in_browser_and_server() {
+        let policy = UploadPolicy {
+            max_upload_bytes: 1024,
+            allowed_extensions: vec![".pdf".into(), ".txt".into()],
+        };
+        assert_eq!(policy.check_type("Report.PDF").unwrap(), ".pdf");
+        assert!(policy
+            .check_type("tool.exe")
+            .unwrap_err()
+            .contains(".exe are not accepted"));
+        assert!(policy
+            .check_type(".pdf")
+            .unwrap_err()
+            .contains("no extension"));
+        assert!(policy
+            .check_type("trailing.")
+            .unwrap_err()
+            .contains("no extension"));
+        assert!(policy.check_size(1024).is_ok());
+        assert_eq!(
+            policy.check_size(1025).unwrap_err(),
+            "The file is larger than the limit of 1 KiB"
+        );
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_bytes(100 * 1024 * 1024), "100 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(12), "12 bytes");
+        assert_eq!(human_bytes(0), "0 bytes");
+    }
+}

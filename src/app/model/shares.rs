@@ -1,0 +1,81 @@
+//! Share links and pre-signed URLs as the API and the pages show them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::ScanStatus;
+
+/// What a new share link should be: when it expires (in hours from now, or at a moment, at most
+/// 30 days ahead; 24 hours when neither is given), how many downloads it allows, and an optional
+/// password.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShareRequest {
+    /// 1 to 720; the default is 24.
+    #[serde(default)]
+    pub expires_hours: Option<u32>,
+    /// Instead of `expires_hours`: an RFC 3339 moment in the future, at most 30 days ahead.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// At least 1; no limit when absent.
+    #[serde(default)]
+    pub max_downloads: Option<u64>,
+    /// Recipients must give it (header `X-Share-Password`, or the link's page).
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// A share link just made. The token (and so the URL) is shown this once: only its hash is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreatedShare {
+    /// The link's id, for listing and revoking it later.
+    pub id: String,
+    /// The recipient page, `<public url>/s/<token>`.
+    pub share_url: String,
+    pub share_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub max_downloads: Option<u64>,
+}
+
+/// One of a file's share links, as its owner sees it (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShareInfo {
+    pub id: String,
+    pub file_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub max_downloads: Option<u64>,
+    pub download_count: u64,
+    pub has_password: bool,
+    /// `active`, `expired`, `used_up` or `revoked`.
+    pub status: String,
+}
+
+/// A pre-signed download URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SignedUrl {
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a recipient's page shows of a link that can be used. The name and size of a
+/// password-protected file stay hidden until the password is given (with the download).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedFile {
+    pub filename: Option<String>,
+    pub size: Option<u64>,
+    pub shared_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// `None`: no limit.
+    pub downloads_left: Option<u64>,
+    pub needs_password: bool,
+    pub scan_status: ScanStatus,
+}
