@@ -87,7 +87,7 @@ fn open_secret(state: &AppState, row: &TotpRow) -> Result<zeroize::Zeroizing<Vec
     state
         .keys()
         .open(TOTP_PURPOSE, &wrapped)
-        .map_err(|e| Error::internal("totp secret cannot be opened", e))
+        .map_err(|e| Error::internal("opening a TOTP secret", e))
 }
 
 /// Where a user's enrolment stands, for the settings page: on or off, an enrolment waiting for

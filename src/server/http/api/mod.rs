@@ -49,25 +49,16 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Every API route with its documentation, split into the router and the document.
-fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API's routes, `/api/v1/openapi.json` (made from the same list), and a JSON 404 for
+/// anything else under `/api/v1`.
+pub fn router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(two_factor::routes())
         .merge(files::routes())
         .merge(shares::routes())
         .merge(admin::routes())
-        .split_for_parts()
-}
-
-/// The OpenAPI document of every route of [`router`].
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().1
-}
-
-/// The API's routes, `/api/v1/openapi.json`, and a JSON 404 for anything else under `/api/v1`.
-pub fn router() -> Router<AppState> {
-    let (router, doc) = documented();
+        .split_for_parts();
     router
         .route(
             "/api/v1/openapi.json",

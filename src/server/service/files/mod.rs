@@ -46,8 +46,18 @@ pub(super) fn storage_error(e: StorageError) -> Error {
     Error::internal("storage", e)
 }
 
-pub(super) fn integrity_error(file_id: &str, e: CryptoError) -> Error {
-    Error::internal("stored file cannot be decrypted", format!("{file_id}: {e}"))
+/// Which stored file failed to decrypt, with the crypto error as its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("file {file_id}")]
+struct StoredFile {
+    file_id: String,
+    #[source]
+    cause: CryptoError,
+}
+
+pub(super) fn integrity_error(file_id: &str, cause: CryptoError) -> Error {
+    let file_id = file_id.to_owned();
+    Error::internal("decrypting a stored file", StoredFile { file_id, cause })
 }
 
 /// Deletes a file's row (and scan job), then its blob.
