@@ -51,7 +51,7 @@ async fn disabling_a_user_ends_their_tokens_and_browser_sessions_at_once() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    app.assert_tokens_revoked(&bob.tokens()).await;
+    app.assert_tokens_revoked(&bob.access, &bob.refresh).await;
     assert!(!app.signed_in(&browser).await);
     let res = app.login_with("bob@example.org", PASSWORD).await;
     assert_eq!(

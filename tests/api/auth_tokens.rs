@@ -118,7 +118,8 @@ async fn logout_revokes_access_and_refresh_tokens_of_this_login() {
     let other = app.login("alice").await;
     let res = app.logout(&tokens.access).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    app.assert_tokens_revoked(&tokens).await;
+    app.assert_tokens_revoked(&tokens.access, &tokens.refresh)
+        .await;
     // Another device's login stays signed in.
     assert_eq!(app.me(&other.access).await.status(), StatusCode::OK);
 }

@@ -235,18 +235,14 @@ impl TestApp {
     }
 
     /// Asserts that neither token of a login works any more.
-    pub async fn assert_tokens_revoked(&self, tokens: &Tokens) {
+    pub async fn assert_tokens_revoked(&self, access: &str, refresh: &str) {
         assert_eq!(
-            self.me(&tokens.access).await.status(),
+            self.me(access).await.status(),
             StatusCode::UNAUTHORIZED,
             "the access token still works"
         );
         assert_eq!(
-            error_code(
-                self.refresh(&tokens.refresh).await,
-                StatusCode::UNAUTHORIZED
-            )
-            .await,
+            error_code(self.refresh(refresh).await, StatusCode::UNAUTHORIZED).await,
             "invalid_token",
             "the refresh token still works"
         );
@@ -409,15 +405,6 @@ pub struct TestUser {
     pub id: String,
     pub access: String,
     pub refresh: String,
-}
-
-impl TestUser {
-    pub fn tokens(&self) -> Tokens {
-        Tokens {
-            access: self.access.clone(),
-            refresh: self.refresh.clone(),
-        }
-    }
 }
 
 /// Asserts the API's error shape and returns the code.

@@ -58,8 +58,8 @@ type Columns = BTreeMap<(String, String), (&'static str, bool)>;
 
 fn type_family(declared: &str) -> &'static str {
     match declared.to_ascii_lowercase().as_str() {
-        "text" | "character varying" => "text",
-        "bigint" | "integer" | "int8" | "int4" => "integer",
+        "text" => "text",
+        "bigint" => "integer",
         "blob" | "bytea" => "binary",
         other => panic!("a column type the schema check does not know: {other}"),
     }
