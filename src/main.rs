@@ -145,6 +145,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                     rotation.retired.join(", ")
                 );
             }
+            for (id, rows) in &rotation.still_needed {
+                println!(
+                    "Key {id} still seals {rows} value(s) (sealed by a server that did not yet \
+                     have the new key): keep it, and run the rotation again once every server has it."
+                );
+            }
             Ok(())
         }
     }

@@ -21,6 +21,11 @@ pub struct Settings {
     pub rate_login_per_min: u32,
     pub rate_upload_per_min: u32,
     pub rate_download_per_min: u32,
+    /// Accounts one client address may create per hour (`COFFER_RATE_REGISTER_PER_HOUR`).
+    pub rate_register_per_hour: u32,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed
+    /// (`COFFER_TRUSTED_PROXIES`); empty: those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub storage: StorageSettings,
     /// `COFFER_MASTER_KEY`: base64 of 32 bytes; further comma-separated keys are previous ones,
     /// still read during a rotation. Unset: a key generated into the data dir.
@@ -75,6 +80,8 @@ struct FileSettings {
     rate_login_per_min: Option<u32>,
     rate_upload_per_min: Option<u32>,
     rate_download_per_min: Option<u32>,
+    rate_register_per_hour: Option<u32>,
+    trusted_proxies: Option<String>,
     storage: Option<String>,
     s3_endpoint: Option<String>,
     s3_bucket: Option<String>,
@@ -192,6 +199,16 @@ impl Settings {
             file.rate_download_per_min.map(u64::from),
             30,
         )?;
+        let rate_register = number(
+            "COFFER_RATE_REGISTER_PER_HOUR",
+            file.rate_register_per_hour.map(u64::from),
+            20,
+        )?;
+        let trusted_proxies = parse_proxies(
+            &env("COFFER_TRUSTED_PROXIES")
+                .or(file.trusted_proxies)
+                .unwrap_or_default(),
+        )?;
         let max_upload_bytes = number(
             "COFFER_MAX_UPLOAD_BYTES",
             file.max_upload_bytes,
@@ -266,6 +283,8 @@ impl Settings {
             rate_login_per_min: u32::try_from(rate_login).unwrap_or(u32::MAX),
             rate_upload_per_min: u32::try_from(rate_upload).unwrap_or(u32::MAX),
             rate_download_per_min: u32::try_from(rate_download).unwrap_or(u32::MAX),
+            rate_register_per_hour: u32::try_from(rate_register).unwrap_or(u32::MAX),
+            trusted_proxies,
             storage,
             master_key: env("COFFER_MASTER_KEY").or(file.master_key),
             max_upload_bytes,
@@ -338,6 +357,24 @@ fn parse_extensions(list: &str) -> Vec<String> {
             } else {
                 format!(".{e}")
             }
+        })
+        .collect()
+}
+
+/// Comma-separated addresses (`10.0.0.7`, `::1`) and networks (`10.0.0.0/8`, `fd00::/8`).
+fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|proxy| {
+            proxy
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| proxy.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Value {
+                    name: "COFFER_TRUSTED_PROXIES",
+                    value: proxy.to_owned(),
+                    message: "expected IP addresses or CIDR networks, comma-separated".into(),
+                })
         })
         .collect()
 }
@@ -461,6 +498,21 @@ mod tests {
         assert_eq!(s.scan_blocklist, vec![[0xab; 32]; 2]);
         let err = resolve("", &[("COFFER_SCAN_BLOCKLIST", "nothex")]).unwrap_err();
         assert!(err.to_string().contains("COFFER_SCAN_BLOCKLIST"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_networks() {
+        assert!(resolve("", &[]).unwrap().trusted_proxies.is_empty());
+        let s = resolve(
+            "",
+            &[("COFFER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,fd00::/8")],
+        )
+        .unwrap();
+        let shown: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+        let err = resolve("", &[("COFFER_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert!(err.to_string().contains("COFFER_TRUSTED_PROXIES"), "{err}");
+        assert_eq!(resolve("", &[]).unwrap().rate_register_per_hour, 20);
     }
 
     #[test]

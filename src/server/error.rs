@@ -76,6 +76,8 @@ pub enum Error {
     WrongPassword,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    #[error("too many wrong codes: the code step of sign-in is locked for {} more minutes", retry_after_secs.div_ceil(60))]
+    TwoFactorLocked { retry_after_secs: u64 },
     /// A dependency (Redis, the database) did not answer; `context` says which use of it.
     #[error("{context} unavailable")]
     Unavailable {
@@ -139,7 +141,9 @@ impl Error {
             Error::Infected(_) | Error::DownloadLimitReached => StatusCode::FORBIDDEN,
             Error::LinkExpired => StatusCode::GONE,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::TwoFactorLocked { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -178,6 +182,7 @@ impl Error {
             Error::PasswordRequired => "password_required",
             Error::WrongPassword => "wrong_password",
             Error::RateLimited { .. } => "rate_limited",
+            Error::TwoFactorLocked { .. } => "two_factor_locked",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal { .. } => "internal_error",
         }
@@ -249,7 +254,9 @@ impl IntoResponse for Error {
             code: self.code().to_owned(),
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if let Error::RateLimited { retry_after_secs } = self {
+        if let Error::RateLimited { retry_after_secs }
+        | Error::TwoFactorLocked { retry_after_secs } = self
+        {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs.max(1)),

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::server::{
     config::Settings,
-    crypto::{CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
+    crypto::{Binding, CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
 };
 
 pub const KEY_FILE: &str = "master.key";
@@ -28,6 +28,11 @@ pub enum KeyError {
     Env(CryptoError),
     #[error("{path}: {message}")]
     File { path: String, message: String },
+    #[error(
+        "the master key was rotated to {rotated_to}, which this server does not hold (its current \
+         key is {current}): restart it with the new key first in COFFER_MASTER_KEY"
+    )]
+    Stale { current: String, rotated_to: String },
 }
 
 #[derive(Clone, Debug)]
@@ -72,25 +77,48 @@ impl MasterKeys {
         self.ring.read().expect("keyring lock").clone()
     }
 
-    pub fn wrap_data_key(&self, key: &DataKey) -> WrappedKey {
-        self.ring().wrap_data_key(key)
-    }
-
-    pub fn unwrap_data_key(&self, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
-        self.with_reload(|ring| ring.unwrap_data_key(wrapped))
-    }
-
-    /// Seals a small secret (`purpose` names what it is) under the current master key.
-    pub fn seal(&self, purpose: &[u8], secret: &[u8]) -> WrappedKey {
-        self.ring().seal(purpose, secret)
+    pub fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedKey,
+        file_id: &str,
+    ) -> Result<DataKey, CryptoError> {
+        self.with_reload(|ring| ring.unwrap_data_key(wrapped, file_id))
     }
 
     pub fn open(
         &self,
-        purpose: &[u8],
+        binding: Binding<'_>,
         wrapped: &WrappedKey,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        self.with_reload(|ring| ring.open(purpose, wrapped))
+        self.with_reload(|ring| ring.open(binding, wrapped))
+    }
+
+    /// The keyring to seal new values with, given the key a rotation last made current
+    /// (recorded in the database by whichever process ran it). A server started before that
+    /// rotation re-reads the key file to learn the new key; one that cannot (its
+    /// `COFFER_MASTER_KEY` lacks it) refuses to seal rather than seal with a key being retired.
+    pub fn sealing_ring(&self, rotated_to: Option<&str>) -> Result<Arc<Keyring>, KeyError> {
+        let holds = |ring: &Keyring, id: &str| {
+            std::iter::once(ring.current())
+                .chain(ring.previous())
+                .any(|k| k.id() == id)
+        };
+        let ring = self.ring();
+        let Some(target) = rotated_to else {
+            return Ok(ring);
+        };
+        if holds(&ring, target) {
+            return Ok(ring);
+        }
+        self.reload();
+        let ring = self.ring();
+        if holds(&ring, target) {
+            return Ok(ring);
+        }
+        Err(KeyError::Stale {
+            current: ring.current().id().to_owned(),
+            rotated_to: target.to_owned(),
+        })
     }
 
     /// Runs `f` on the keyring; if it meets a key id the ring does not hold, reads the key file
@@ -141,15 +169,29 @@ impl MasterKeys {
         Ok(())
     }
 
-    /// The last step of a rotation, once nothing is sealed by a previous key: with the key file,
-    /// only the current key is kept. (`COFFER_MASTER_KEY` is the operator's to shorten.)
-    pub fn retire_previous(&self) -> Result<(), KeyError> {
+    /// The last step of a rotation: with the key file, the previous keys `still_needed` (some
+    /// row is sealed by them) are kept behind the current one and the others dropped.
+    /// (`COFFER_MASTER_KEY` is the operator's to shorten.)
+    pub fn retire_previous(&self, still_needed: &[String]) -> Result<(), KeyError> {
         if let Source::File(path) = &self.source {
-            let only_current = Keyring::new(self.ring().current().clone(), vec![]);
-            write_file(path, &only_current)?;
-            self.replace(only_current);
+            let ring = self.ring();
+            let kept = ring
+                .previous()
+                .iter()
+                .filter(|k| still_needed.iter().any(|id| id == k.id()))
+                .cloned()
+                .collect();
+            let next = Keyring::new(ring.current().clone(), kept);
+            write_file(path, &next)?;
+            self.replace(next);
         }
         Ok(())
+    }
+
+    /// Whether the keys come from the key file (which a rotation rewrites) rather than the
+    /// environment.
+    pub fn from_file(&self) -> bool {
+        matches!(self.source, Source::File(_))
     }
 }
 
@@ -259,8 +301,37 @@ mod tests {
         let new = MasterKey::generate();
         let ring = Keyring::new(new.clone(), vec![server.ring().current().clone()]);
         write_file(&dir.path().join(KEY_FILE), &ring).unwrap();
-        let wrapped = ring.wrap_data_key(&DataKey::from_bytes([3; 32]));
-        assert!(server.unwrap_data_key(&wrapped).is_ok());
+        let wrapped = ring.wrap_data_key(&DataKey::from_bytes([3; 32]), "f");
+        assert!(server.unwrap_data_key(&wrapped, "f").is_ok());
         assert_eq!(server.ring().current().id(), new.id());
+    }
+
+    #[test]
+    fn sealing_after_a_rotation_uses_the_new_key_or_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::defaults_for(dir.path().to_path_buf(), None);
+        let server = MasterKeys::load(&settings).unwrap();
+        let old = server.ring().current().clone();
+        assert_eq!(server.sealing_ring(None).unwrap().current().id(), old.id());
+        assert_eq!(
+            server.sealing_ring(Some(old.id())).unwrap().current().id(),
+            old.id()
+        );
+        // The rotate command wrote a new key to the file and recorded it as current.
+        let new = MasterKey::generate();
+        write_file(
+            &dir.path().join(KEY_FILE),
+            &Keyring::new(new.clone(), vec![old.clone()]),
+        )
+        .unwrap();
+        let ring = server.sealing_ring(Some(new.id())).unwrap();
+        assert_eq!(ring.current().id(), new.id(), "re-read before sealing");
+
+        // A server on COFFER_MASTER_KEY cannot learn the new key: it refuses to seal.
+        let mut env_settings = settings.clone();
+        env_settings.master_key = Some(old.to_base64().to_string());
+        let env_server = MasterKeys::load(&env_settings).unwrap();
+        let err = env_server.sealing_ring(Some(new.id())).err().unwrap();
+        assert!(err.to_string().contains(new.id()), "{err}");
     }
 }

@@ -1,27 +1,52 @@
-//! The rate limiter: counts attempts per minute per key, and says when a key is over its quota.
-//! In-process counters (governor) by default; with Redis, fixed one-minute windows in Redis so
-//! that every instance behind a load balancer counts the same attempts.
+//! The rate limiter: counts attempts per key in fixed windows (a minute, an hour) and says when
+//! a key is over its quota. In-process counters by default; with Redis, the same windows kept
+//! in Redis so that every instance behind a load balancer counts the same attempts.
 //!
 //! It knows nothing of logins or downloads: which quotas exist and what they are keyed by is
 //! the service layer's (`service::limits`).
 
 use std::{
     collections::HashMap,
-    num::NonZeroU32,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex},
 };
 
-use governor::{clock::Clock, DefaultKeyedRateLimiter};
 use tower_sessions_redis_store::fred::{clients::Pool as RedisPool, interfaces::KeysInterface};
 
 use crate::server::error::{Error, Result};
 
-/// A named allowance of attempts per minute; the name is part of every counter's key, so two
-/// quotas never share a count. 0 attempts switches the quota off.
+/// A named allowance of attempts per window; the name is part of every counter's key, so two
+/// quotas never share a count. A limit of 0 switches the quota off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Quota {
     pub name: &'static str,
-    pub per_min: u32,
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+impl Quota {
+    pub const fn per_minute(name: &'static str, limit: u32) -> Self {
+        Self {
+            name,
+            limit,
+            window_secs: 60,
+        }
+    }
+
+    pub const fn per_hour(name: &'static str, limit: u32) -> Self {
+        Self {
+            name,
+            limit,
+            window_secs: 3600,
+        }
+    }
+
+    /// The window `now` (unix seconds) falls in, named by the second it ends, and the seconds
+    /// until then.
+    fn window(&self, now: i64) -> (i64, u64) {
+        let len = self.window_secs as i64;
+        let ends_at = (now.div_euclid(len) + 1) * len;
+        (ends_at, (ends_at - now) as u64)
+    }
 }
 
 #[derive(Clone)]
@@ -31,8 +56,8 @@ pub struct RateLimiter {
 
 #[derive(Clone)]
 enum Backend {
-    /// One keyed limiter per quota, made the first time the quota is used.
-    Memory(Arc<RwLock<HashMap<Quota, Arc<DefaultKeyedRateLimiter<String>>>>>),
+    /// `quota:key` → (end of its window, count).
+    Memory(Arc<Mutex<HashMap<String, (i64, u32)>>>),
     Redis {
         pool: RedisPool,
         prefix: String,
@@ -56,73 +81,90 @@ impl RateLimiter {
     }
 
     /// Counts one attempt of `key` against `quota`; `Err(RateLimited)` once the key is over it
-    /// for this minute.
+    /// for this window (the refused attempt counts too).
     pub async fn hit(&self, quota: Quota, key: &str) -> Result<()> {
-        let Some(per_min) = NonZeroU32::new(quota.per_min) else {
+        self.hit_at(quota, key, crate::server::db::now()).await
+    }
+
+    async fn hit_at(&self, quota: Quota, key: &str, now: i64) -> Result<()> {
+        if quota.limit == 0 {
             return Ok(());
-        };
-        match &self.backend {
-            Backend::Memory(limiters) => {
-                let limiter = memory_limiter(limiters, quota, per_min);
-                limiter.check_key(&key.to_owned()).map_err(|not_until| {
-                    let wait =
-                        not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-                    Error::RateLimited {
-                        retry_after_secs: wait.as_secs().max(1),
-                    }
-                })
+        }
+        let (window, retry_after_secs) = quota.window(now);
+        let count = match &self.backend {
+            Backend::Memory(counters) => {
+                let mut counters = counters.lock().expect("rate limit lock");
+                let entry = counters
+                    .entry(format!("{}:{key}", quota.name))
+                    .or_insert((window, 0));
+                if entry.0 != window {
+                    *entry = (window, 0);
+                }
+                entry.1 = entry.1.saturating_add(1);
+                i64::from(entry.1)
             }
             Backend::Redis { pool, prefix } => {
                 let unavailable = |e| Error::unavailable("redis rate limit", e);
-                let now = crate::server::db::now();
-                let window = now / 60;
-                let redis_key = format!("{prefix}:rl:{}:{}:{}", quota.name, key, window);
+                let redis_key = format!("{prefix}:rl:{}:{key}:{window}", quota.name);
                 let count: i64 = pool.incr(&redis_key).await.map_err(unavailable)?;
                 if count == 1 {
+                    let ttl = (quota.window_secs * 2) as i64;
                     let _: () = pool
-                        .expire(&redis_key, 120, None)
+                        .expire(&redis_key, ttl, None)
                         .await
                         .map_err(unavailable)?;
                 }
-                if count > i64::from(per_min.get()) {
-                    Err(Error::RateLimited {
-                        retry_after_secs: (60 - now % 60).max(1) as u64,
-                    })
-                } else {
-                    Ok(())
+                count
+            }
+        };
+        if count > i64::from(quota.limit) {
+            Err(Error::RateLimited { retry_after_secs })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Takes back one attempt counted by [`hit`](Self::hit) in this window: for quotas that
+    /// count failures, the caller hits before trying and forgives when the attempt succeeds,
+    /// so concurrent attempts can never slip past the count. Best effort.
+    pub async fn forgive(&self, quota: Quota, key: &str) {
+        self.forgive_at(quota, key, crate::server::db::now()).await
+    }
+
+    async fn forgive_at(&self, quota: Quota, key: &str, now: i64) {
+        if quota.limit == 0 {
+            return;
+        }
+        let (window, _) = quota.window(now);
+        match &self.backend {
+            Backend::Memory(counters) => {
+                let mut counters = counters.lock().expect("rate limit lock");
+                if let Some(entry) = counters.get_mut(&format!("{}:{key}", quota.name)) {
+                    if entry.0 == window {
+                        entry.1 = entry.1.saturating_sub(1);
+                    }
+                }
+            }
+            Backend::Redis { pool, prefix } => {
+                let redis_key = format!("{prefix}:rl:{}:{key}:{window}", quota.name);
+                let taken: std::result::Result<i64, _> = pool.decr(&redis_key).await;
+                if let Err(e) = taken {
+                    tracing::warn!(error = %e, "could not take back a rate-limit count");
                 }
             }
         }
     }
 
-    /// Forgets idle in-process counters; called periodically.
+    /// Forgets in-process counters whose window has ended; called periodically.
     pub fn sweep(&self) {
-        if let Backend::Memory(limiters) = &self.backend {
-            for limiter in limiters.read().expect("limiter lock").values() {
-                limiter.retain_recent();
-            }
+        if let Backend::Memory(counters) = &self.backend {
+            let now = crate::server::db::now();
+            counters
+                .lock()
+                .expect("rate limit lock")
+                .retain(|_, (ends_at, _)| *ends_at > now);
         }
     }
-}
-
-fn memory_limiter(
-    limiters: &RwLock<HashMap<Quota, Arc<DefaultKeyedRateLimiter<String>>>>,
-    quota: Quota,
-    per_min: NonZeroU32,
-) -> Arc<DefaultKeyedRateLimiter<String>> {
-    if let Some(limiter) = limiters.read().expect("limiter lock").get(&quota) {
-        return limiter.clone();
-    }
-    limiters
-        .write()
-        .expect("limiter lock")
-        .entry(quota)
-        .or_insert_with(|| {
-            Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
-                per_min,
-            )))
-        })
-        .clone()
 }
 
 #[cfg(test)]
@@ -132,26 +174,32 @@ mod tests {
     #[tokio::test]
     async fn a_quota_counts_per_key_and_quotas_count_apart() {
         let limiter = RateLimiter::in_memory();
-        let two = Quota {
-            name: "two",
-            per_min: 2,
-        };
-        let other = Quota {
-            name: "other",
-            per_min: 2,
-        };
+        let two = Quota::per_minute("two", 2);
+        let other = Quota::per_minute("other", 2);
         assert!(limiter.hit(two, "a").await.is_ok());
         assert!(limiter.hit(two, "a").await.is_ok());
         let refused = limiter.hit(two, "a").await.unwrap_err();
         assert_eq!(refused.code(), "rate_limited");
         assert!(limiter.hit(two, "b").await.is_ok(), "another key");
         assert!(limiter.hit(other, "a").await.is_ok(), "another quota");
-        let off = Quota {
-            name: "off",
-            per_min: 0,
-        };
+        let off = Quota::per_minute("off", 0);
         for _ in 0..10 {
             assert!(limiter.hit(off, "a").await.is_ok());
         }
+    }
+
+    #[tokio::test]
+    async fn windows_end_and_forgiven_attempts_do_not_count() {
+        let limiter = RateLimiter::in_memory();
+        let one = Quota::per_hour("one", 1);
+        let start = 7200;
+        limiter.hit_at(one, "k", start).await.unwrap();
+        limiter.forgive_at(one, "k", start + 1).await;
+        limiter.hit_at(one, "k", start + 2).await.unwrap();
+        let refused = limiter.hit_at(one, "k", start + 3).await.unwrap_err();
+        assert!(
+            matches!(refused, Error::RateLimited { retry_after_secs } if retry_after_secs == 3597)
+        );
+        limiter.hit_at(one, "k", start + 3600).await.unwrap();
     }
 }

@@ -18,7 +18,7 @@ use crate::server::{
     master_keys::{KeyError, MasterKeys},
     rate_limit::RateLimiter,
     scanner::{BuiltinScanner, Scanner},
-    service::{files, scanning},
+    service::{files, key_rotation, scanning},
     state::{AppState, Parts},
     storage::BlobStore,
 };
@@ -40,6 +40,14 @@ pub enum StartupError {
     Storage(String),
     #[error("cannot load the master key: {0}")]
     MasterKey(#[from] KeyError),
+    #[error(
+        "the database has values sealed by master keys this server does not hold: {}; add them \
+         behind the current key in COFFER_MASTER_KEY (or restore the key file)",
+        .0.iter().map(|(id, rows)| format!("{id} ({rows} values)")).collect::<Vec<_>>().join(", ")
+    )]
+    KeysMissing(Vec<(String, i64)>),
+    #[error("cannot prepare the sealed values: {0}")]
+    Sealed(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -90,7 +98,18 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
         keys,
         scanner,
     };
-    Ok((AppState::new(settings, parts), sessions))
+    let state = AppState::new(settings, parts);
+    let sealed_error = |e: crate::server::error::Error| StartupError::Sealed(e.chain());
+    let missing = key_rotation::keys_missing(&state)
+        .await
+        .map_err(sealed_error)?;
+    if !missing.is_empty() {
+        return Err(StartupError::KeysMissing(missing));
+    }
+    key_rotation::bind_unbound(&state)
+        .await
+        .map_err(sealed_error)?;
+    Ok((state, sessions))
 }
 
 fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {

@@ -627,3 +627,92 @@ async fn an_upload_cut_off_by_the_client_leaves_no_file_and_no_blob() {
     let listed = app.list_files(&alice).await;
     assert!(listed.is_empty());
 }
+
+/// A file's sealed key as stored: (master key id, sealed bytes).
+async fn sealed_key_of(app: &TestApp, id: &str) -> (String, Vec<u8>) {
+    sqlx::query_as("SELECT master_key_id, wrapped_key FROM files WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sealed_key_copied_to_another_file_does_not_open_there() {
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
+    let mine = app
+        .upload_ok(&alice, "mine.txt", b"alice's secret".to_vec())
+        .await;
+    let other = app
+        .upload_ok(&alice, "other.txt", b"something else".to_vec())
+        .await;
+    let (mine_id, other_id) = (mine["id"].as_str().unwrap(), other["id"].as_str().unwrap());
+    for id in [mine_id, other_id] {
+        assert_eq!(app.scanned_status(&alice, id).await, "clean");
+    }
+    // Someone with write access to the database copies one file's key onto another row.
+    let (key_id, sealed) = sealed_key_of(&app, mine_id).await;
+    sqlx::query("UPDATE files SET master_key_id = $1, wrapped_key = $2 WHERE id = $3")
+        .bind(&key_id)
+        .bind(&sealed)
+        .bind(other_id)
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let res = app.download(&alice, other_id).await;
+    assert_eq!(
+        error_code(res, StatusCode::INTERNAL_SERVER_ERROR).await,
+        "internal_error"
+    );
+    assert_eq!(app.download(&alice, mine_id).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keys_sealed_before_binding_are_re_sealed_bound_at_start() {
+    use coffer::server::crypto::{
+        keyring::{DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE},
+        Binding, WrappedKey,
+    };
+    let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
+    let file = app
+        .upload_ok(&alice, "old.txt", b"from before".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.scanned_status(&alice, &id).await, "clean");
+    // Make the row look like one written before migration 6: sealed without its file id.
+    let (master_key_id, sealed) = sealed_key_of(&app, &id).await;
+    let ring = app.state.keys().ring();
+    let data_key = ring
+        .open(
+            Binding::row(DATA_KEY_PURPOSE, &id),
+            &WrappedKey {
+                master_key_id,
+                sealed,
+            },
+        )
+        .unwrap();
+    let legacy = ring.seal(
+        Binding::Legacy {
+            purpose: LEGACY_DATA_KEY_PURPOSE,
+        },
+        &data_key,
+    );
+    sqlx::query("UPDATE files SET wrapped_key = $1, seal_version = 1 WHERE id = $2")
+        .bind(&legacy.sealed)
+        .bind(&id)
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+
+    let app = app.restart(|_| {}).await;
+    let version: i64 = sqlx::query_scalar("SELECT seal_version FROM files WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_ne!(sealed_key_of(&app, &id).await.1, legacy.sealed);
+    let res = app.download(&alice, &id).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(&res.bytes().await.unwrap()[..], b"from before");
+}

@@ -10,6 +10,8 @@ mod auth_tokens;
 mod files;
 mod migrations;
 mod platform;
+mod proxies;
+mod rotation;
 mod security;
 mod shares;
 mod two_factor;

@@ -27,6 +27,7 @@ async fn enable_2fa(app: &TestApp) -> (String, i64) {
         .client
         .post(app.url("/api/v1/auth/2fa/setup"))
         .bearer_auth(&token)
+        .json(&json!({"current_password": PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -39,7 +40,10 @@ async fn enable_2fa(app: &TestApp) -> (String, i64) {
         .client
         .post(app.url("/api/v1/auth/2fa/verify"))
         .bearer_auth(&token)
-        .json(&json!({"totp_code": code_at(&secret, (t0 - 30) as u64).unwrap()}))
+        .json(&json!({
+            "current_password": PASSWORD,
+            "totp_code": code_at(&secret, (t0 - 30) as u64).unwrap(),
+        }))
         .send()
         .await
         .unwrap();
@@ -116,7 +120,13 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
     app.register("alice").await;
     let browser = new_client();
     app.login_form(&browser, "alice", PASSWORD).await;
-    let res = app.form_post(&browser, "start_two_factor", &[]).await;
+    let res = app
+        .form_post(
+            &browser,
+            "start_two_factor",
+            &[("current_password", PASSWORD)],
+        )
+        .await;
     assert_eq!(location(&res), "/settings/security");
     let (_, html) = app.page(&browser, "/settings/security").await;
     assert!(html.contains("data:image/svg+xml;base64,"), "a QR code");
@@ -128,7 +138,11 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
         .replace(' ', "");
 
     let res = app
-        .form_post(&browser, "enable_two_factor", &[("code", "000000")])
+        .form_post(
+            &browser,
+            "enable_two_factor",
+            &[("current_password", PASSWORD), ("code", "000000")],
+        )
         .await;
     assert_eq!(location(&res), "/settings/security");
     let (_, html) = app.page(&browser, "/settings/security").await;
@@ -136,8 +150,12 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
     assert!(html.contains("data-testid=\"enrolment\""), "still waiting");
 
     let code = code_at(&secret, now() as u64).unwrap();
-    app.form_post(&browser, "enable_two_factor", &[("code", &code)])
-        .await;
+    app.form_post(
+        &browser,
+        "enable_two_factor",
+        &[("current_password", PASSWORD), ("code", &code)],
+    )
+    .await;
     let (_, html) = app.page(&browser, "/settings/security").await;
     assert!(html.contains("data-testid=\"recovery-codes\""), "{html}");
     assert_eq!(html.matches("<li><code>").count(), 10);

@@ -571,3 +571,105 @@ async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
     // The whole download counts; the range from byte 100 does not.
     assert_eq!(audit_count(&app, "file.signed_url_download").await, 1);
 }
+
+#[tokio::test]
+async fn a_disabled_owners_links_and_signed_urls_stop_until_re_enabled() {
+    let Shared {
+        app,
+        alice,
+        id,
+        bytes,
+        ..
+    } = shared_file(|_| {}).await;
+    let admin = app.login("admin").await.access;
+    let alice_id = app.me(&alice).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = token_of(&share_ok(&app, &alice, &id, json!({})).await);
+    let signed: Value = signed_url(&app, &alice, &id, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = local(&app, signed["url"].as_str().unwrap());
+
+    let res = app
+        .patch_user(&admin, &alice_id, &json!({"is_active": false}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The same answers as for a link or file that does not exist.
+    assert_eq!(
+        error_code(fetch_shared(&app, &link, None).await, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
+    let res = new_client().get(&url).send().await.unwrap();
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let page = new_client()
+        .get(app.url(&format!("/s/{link}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+
+    let res = app
+        .patch_user(&admin, &alice_id, &json!({"is_active": true}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = fetch_shared(&app, &link, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap() == bytes);
+    let res = new_client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_password_protected_link_shows_nothing_before_the_password() {
+    let Shared { app, alice, id, .. } = shared_file(|_| {}).await;
+    let link = token_of(
+        &share_ok(
+            &app,
+            &alice,
+            &id,
+            json!({"password": "open sesame", "max_downloads": 3}),
+        )
+        .await,
+    );
+    let res = new_client()
+        .get(app.url(&format!("/s/{link}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("recipient-password"), "asks for the password");
+    for secret in [
+        "report.txt",
+        "alice",
+        "146.5 KiB",
+        "Downloads left",
+        "Expires",
+    ] {
+        assert!(!html.contains(secret), "the page shows {secret:?}");
+    }
+}
+
+#[tokio::test]
+async fn answers_that_carry_tokens_are_never_cached() {
+    let Shared { app, alice, id, .. } = shared_file(|_| {}).await;
+    let login = app
+        .login_with("bob@example.org", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(login.headers()["cache-control"], "no-store");
+    let refresh_token = login.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refreshed = app.refresh(&refresh_token).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    assert_eq!(refreshed.headers()["cache-control"], "no-store");
+    let created = share(&app, &alice, &id, json!({})).await;
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    let signed = signed_url(&app, &alice, &id, None).await;
+    assert_eq!(signed.headers()["cache-control"], "no-store");
+}

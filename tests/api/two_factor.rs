@@ -11,7 +11,7 @@ use crate::helpers::{audit_count, error_code, now, spawn_app_with, TestApp, PASS
 const STEP: i64 = 30;
 
 /// The code the user's app shows `steps` steps after the moment `t0`.
-fn code(secret: &str, t0: i64, steps: i64) -> String {
+pub(crate) fn code(secret: &str, t0: i64, steps: i64) -> String {
     code_at(secret, (t0 + steps * STEP) as u64).unwrap()
 }
 
@@ -38,7 +38,13 @@ async fn post_bearer(app: &TestApp, path: &str, token: &str, body: Value) -> Res
 }
 
 async fn setup(app: &TestApp, token: &str) -> Value {
-    let res = post_bearer(app, "/api/v1/auth/2fa/setup", token, json!({})).await;
+    let res = post_bearer(
+        app,
+        "/api/v1/auth/2fa/setup",
+        token,
+        json!({"current_password": PASSWORD}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     res.json().await.unwrap()
 }
@@ -48,7 +54,7 @@ async fn verify(app: &TestApp, token: &str, code: &str) -> Response {
         app,
         "/api/v1/auth/2fa/verify",
         token,
-        json!({"totp_code": code}),
+        json!({"current_password": PASSWORD, "totp_code": code}),
     )
     .await
 }
@@ -57,13 +63,13 @@ async fn disable(app: &TestApp, token: &str, code: &str) -> Response {
     app.client
         .delete(app.url("/api/v1/auth/2fa/disable"))
         .bearer_auth(token)
-        .json(&json!({"totp_code": code}))
+        .json(&json!({"current_password": PASSWORD, "totp_code": code}))
         .send()
         .await
         .unwrap()
 }
 
-async fn login(app: &TestApp, code: Option<&str>) -> Response {
+pub(crate) async fn login(app: &TestApp, code: Option<&str>) -> Response {
     let mut body = json!({"email": "alice@example.org", "password": PASSWORD});
     if let Some(code) = code {
         body["totp_code"] = json!(code);
@@ -72,19 +78,19 @@ async fn login(app: &TestApp, code: Option<&str>) -> Response {
 }
 
 /// Alice with 2FA switched on by a code of `enrol_step` steps from `t0`.
-struct AliceWith2fa {
-    app: TestApp,
+pub(crate) struct AliceWith2fa {
+    pub app: TestApp,
     /// Her access token, from before 2FA was on.
-    token: String,
+    pub token: String,
     /// The TOTP secret, base32.
-    secret: String,
-    recovery_codes: Vec<String>,
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
     /// Later codes are made relative to this moment, so a test that runs across a step boundary
     /// still means the steps it names.
-    t0: i64,
+    pub t0: i64,
 }
 
-async fn alice_with_2fa(
+pub(crate) async fn alice_with_2fa(
     enrol_step: i64,
     configure: impl FnOnce(&mut coffer::server::config::Settings),
 ) -> AliceWith2fa {
@@ -195,7 +201,8 @@ async fn enrolment_shows_a_secret_and_switches_on_only_with_a_valid_code() {
     assert_eq!(audit_count(&app, "2fa.enabled").await, 1);
     assert!(audit_count(&app, "2fa.failed").await >= 4);
 
-    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, json!({})).await;
+    let body = json!({"current_password": PASSWORD});
+    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, body).await;
     assert_eq!(
         error_code(res, StatusCode::CONFLICT).await,
         "two_factor_enabled"
@@ -356,10 +363,10 @@ async fn a_recovery_code_can_switch_2fa_off_for_a_lost_phone() {
 }
 
 #[tokio::test]
-async fn codes_tried_are_limited_per_account() {
-    let AliceWith2fa { app, token, .. } = alice_with_2fa(0, |s| s.rate_login_per_min = 4).await;
-    // The enrolment's code was the first of four; three wrong ones follow.
-    for _ in 0..3 {
+async fn wrong_codes_are_limited_per_account_even_with_login_limits_off() {
+    let AliceWith2fa { app, token, .. } = alice_with_2fa(0, |s| s.rate_login_per_min = 0).await;
+    // Five wrong codes a minute; the right one at enrolment did not count.
+    for _ in 0..5 {
         let res = disable(&app, &token, "000000").await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     }
@@ -393,4 +400,149 @@ async fn rotating_the_master_key_re_seals_totp_secrets() {
         login(&app, Some(&code(&secret, t0, 0))).await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn account_security_changes_need_the_current_password() {
+    let app = spawn_app_with(|_| {}).await;
+    let token = app.user("alice").await.access;
+    // A stolen token alone cannot start an enrolment...
+    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, json!({})).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
+    let wrong = json!({"current_password": "not-her-password"});
+    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, wrong).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "wrong_password"
+    );
+    assert_eq!(audit_count(&app, "user.password_check_failed").await, 1);
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_totp")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "no secret was made");
+
+    // ...nor switch one on, even with the right code.
+    let secret = setup(&app, &token).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = post_bearer(
+        &app,
+        "/api/v1/auth/2fa/verify",
+        &token,
+        json!({"current_password": "not-her-password", "totp_code": code(&secret, now(), 0)}),
+    )
+    .await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "wrong_password"
+    );
+    let me: Value = app.me(&token).await.json().await.unwrap();
+    assert_eq!(me["two_factor_enabled"], false);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_limited_per_account() {
+    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let token = app.user("alice").await.access;
+    let wrong = || json!({"current_password": "not-her-password"});
+    for _ in 0..3 {
+        let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, wrong()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, wrong()).await;
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+}
+
+#[tokio::test]
+async fn new_recovery_codes_replace_the_old_ones() {
+    let AliceWith2fa {
+        app,
+        token,
+        secret,
+        recovery_codes,
+        t0,
+    } = alice_with_2fa(-1, |_| {}).await;
+    let renew = |password: &str, code: &str| {
+        post_bearer(
+            &app,
+            "/api/v1/auth/2fa/recovery-codes",
+            &token,
+            json!({"current_password": password, "totp_code": code}),
+        )
+    };
+    let res = renew("not-her-password", &code(&secret, t0, 0)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = renew(PASSWORD, "000000").await;
+    assert_eq!(
+        error_code(res, StatusCode::BAD_REQUEST).await,
+        "invalid_code"
+    );
+    let res = renew(PASSWORD, &code(&secret, t0, 0)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "no-store",
+        "recovery codes are never cached"
+    );
+    let fresh: Vec<String> =
+        serde_json::from_value(res.json::<Value>().await.unwrap()["recovery_codes"].clone())
+            .unwrap();
+    assert_eq!(fresh.len(), 10);
+    assert!(fresh.iter().all(|c| !recovery_codes.contains(c)));
+    assert_eq!(
+        login(&app, Some(&recovery_codes[0])).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old codes are gone"
+    );
+    assert_eq!(login(&app, Some(&fresh[0])).await.status(), StatusCode::OK);
+    assert_eq!(audit_count(&app, "2fa.recovery_codes_renewed").await, 1);
+}
+
+#[tokio::test]
+async fn ten_wrong_codes_in_a_row_lock_the_code_step_for_fifteen_minutes() {
+    let AliceWith2fa {
+        app, secret, t0, ..
+    } = alice_with_2fa(-1, |_| {}).await;
+    // Nine wrong codes already, over the last minutes (the per-minute limit allows five).
+    sqlx::query("UPDATE user_totp SET failed_codes = 9")
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let res = login(&app, Some("000000")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(audit_count(&app, "2fa.locked").await, 1);
+    // Now even the right code is refused, saying for how long.
+    let res = login(&app, Some(&code(&secret, t0, 0))).await;
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "two_factor_locked"
+    );
+
+    // Once the lock has passed, the right code works and the count starts again.
+    sqlx::query("UPDATE user_totp SET locked_until = $1")
+        .bind(now() - 1)
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let res = login(&app, Some(&code(&secret, t0, 0))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let failed: i64 = sqlx::query_scalar("SELECT failed_codes FROM user_totp")
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
 }

@@ -53,7 +53,7 @@ pub async fn security_settings() -> Result<Option<SecurityOverview>, PageError> 
 }
 
 #[server(prefix = "/app", endpoint = "start_two_factor")]
-pub async fn start_two_factor() -> Result<TotpSetup, PageError> {
+pub async fn start_two_factor(current_password: String) -> Result<TotpSetup, PageError> {
     use crate::server::{
         http::server_fns::web_request,
         service::{two_factor, web_sessions},
@@ -61,7 +61,7 @@ pub async fn start_two_factor() -> Result<TotpSetup, PageError> {
     let req = web_request().await?;
     let result = async {
         let user = web_sessions::require(&req.state, &req.session).await?;
-        two_factor::begin_enrolment(&req.state, &user, &req.meta).await
+        two_factor::begin_enrolment(&req.state, &user, current_password, &req.meta).await
     }
     .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
@@ -69,7 +69,10 @@ pub async fn start_two_factor() -> Result<TotpSetup, PageError> {
 
 /// Switches 2FA on with the first code; returns the recovery codes.
 #[server(prefix = "/app", endpoint = "enable_two_factor")]
-pub async fn enable_two_factor(code: String) -> Result<Vec<String>, PageError> {
+pub async fn enable_two_factor(
+    current_password: String,
+    code: String,
+) -> Result<Vec<String>, PageError> {
     use crate::server::{
         http::server_fns::web_request,
         service::{accounts::CurrentSession, two_factor, web_sessions},
@@ -78,7 +81,15 @@ pub async fn enable_two_factor(code: String) -> Result<Vec<String>, PageError> {
     let result = async {
         let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
         let current = CurrentSession::Browser(&current);
-        two_factor::enable(&req.state, &user, &code, current, &req.meta).await
+        two_factor::enable(
+            &req.state,
+            &user,
+            current_password,
+            &code,
+            current,
+            &req.meta,
+        )
+        .await
     }
     .await;
     req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_CODES, result)
@@ -86,7 +97,7 @@ pub async fn enable_two_factor(code: String) -> Result<Vec<String>, PageError> {
 }
 
 #[server(prefix = "/app", endpoint = "disable_two_factor")]
-pub async fn disable_two_factor(code: String) -> Result<(), PageError> {
+pub async fn disable_two_factor(current_password: String, code: String) -> Result<(), PageError> {
     use crate::server::{
         http::server_fns::web_request,
         service::{accounts::CurrentSession, two_factor, web_sessions},
@@ -95,10 +106,39 @@ pub async fn disable_two_factor(code: String) -> Result<(), PageError> {
     let result = async {
         let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
         let current = CurrentSession::Browser(&current);
-        two_factor::disable(&req.state, &user, &code, current, &req.meta).await
+        two_factor::disable(
+            &req.state,
+            &user,
+            current_password,
+            &code,
+            current,
+            &req.meta,
+        )
+        .await
     }
     .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
+}
+
+/// Replaces the recovery codes with ten new ones, shown once like the first.
+#[server(prefix = "/app", endpoint = "renew_recovery_codes")]
+pub async fn renew_recovery_codes(
+    current_password: String,
+    code: String,
+) -> Result<Vec<String>, PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{two_factor, web_sessions},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let user = web_sessions::require(&req.state, &req.session).await?;
+        two_factor::renew_recovery_codes(&req.state, &user, current_password, &code, &req.meta)
+            .await
+    }
+    .await;
+    req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_CODES, result)
+        .await
 }
 
 /// Signs one of the user's other browsers out.

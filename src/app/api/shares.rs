@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{
     error::PageError,
-    model::{CreatedShare, FileInfo, ShareInfo, SharedFile},
+    model::{CreatedShare, FileInfo, ShareInfo, SharedLink},
 };
 
 /// What the owner's share page shows.
@@ -104,13 +104,14 @@ pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageEr
 /// What the recipient's page shows for a token. A link that cannot be used is an error whose
 /// status (404, 410, 403) the page is served with.
 #[server(prefix = "/app", endpoint = "recipient_view")]
-pub async fn recipient_view(token: String) -> Result<SharedFile, PageError> {
+pub async fn recipient_view(token: String) -> Result<SharedLink, PageError> {
     use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
     let view = shares::view(&req.state, &token)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
-    if view.scan_status == crate::app::model::ScanStatus::Infected {
+    if matches!(&view, SharedLink::Open(file) if file.scan_status == crate::app::model::ScanStatus::Infected)
+    {
         req.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     Ok(view)

@@ -8,7 +8,7 @@ mod shares;
 
 pub use accounts::{Role, SessionInfo, TotpSetup, UserInfo};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
-pub use shares::{CreatedShare, ShareInfo, ShareRequest, SharedFile, SignedUrl};
+pub use shares::{CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

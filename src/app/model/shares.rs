@@ -65,17 +65,24 @@ pub struct SignedUrl {
     pub expires_at: OffsetDateTime,
 }
 
-/// What a recipient's page shows of a link that can be used. The name and size of a
-/// password-protected file stay hidden until the password is given (with the download).
+/// What a recipient's page shows of a link that can be used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SharedLink {
+    /// Protected by a password: nothing about the file or who sent it shows before the
+    /// password is given (with the download).
+    PasswordRequired,
+    Open(SharedFile),
+}
+
+/// A file shared by a link without a password, as its recipient sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedFile {
-    pub filename: Option<String>,
-    pub size: Option<u64>,
+    pub filename: String,
+    pub size: u64,
     pub shared_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// `None`: no limit.
     pub downloads_left: Option<u64>,
-    pub needs_password: bool,
     pub scan_status: ScanStatus,
 }

@@ -1,6 +1,7 @@
 //! `/settings/security`: two-factor authentication (enrol with a QR code or the secret typed
-//! in, recovery codes shown once, switch off with a code), the signed-in browsers (sign one
-//! out, or all the others), and the password change. Works without JavaScript.
+//! in, recovery codes shown once and renewable, switch off with a code), the signed-in browsers
+//! (sign one out, or all the others), and the password change. Every change to how the account
+//! signs in asks for the current password again. Works without JavaScript.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,7 +10,7 @@ use leptos_router::components::A;
 use crate::app::{
     api::security::{
         security_settings, ChangePassword, DisableTwoFactor, EnableTwoFactor, EndOtherSessions,
-        EndSession, SecurityOverview, StartTwoFactor,
+        EndSession, RenewRecoveryCodes, SecurityOverview, StartTwoFactor,
     },
     components::{
         copy_button::CopyButton,
@@ -25,17 +26,19 @@ struct Forms {
     start: ServerAction<StartTwoFactor>,
     enable: ServerAction<EnableTwoFactor>,
     disable: ServerAction<DisableTwoFactor>,
+    renew: ServerAction<RenewRecoveryCodes>,
     end_session: ServerAction<EndSession>,
     end_others: ServerAction<EndOtherSessions>,
     password: ServerAction<ChangePassword>,
 }
 
 impl Forms {
-    fn version(&self) -> [usize; 6] {
+    fn version(&self) -> [usize; 7] {
         [
             self.start.version().get(),
             self.enable.version().get(),
             self.disable.version().get(),
+            self.renew.version().get(),
             self.end_session.version().get(),
             self.end_others.version().get(),
             self.password.version().get(),
@@ -50,6 +53,7 @@ pub fn SecurityPage() -> impl IntoView {
         start: ServerAction::new(),
         enable: ServerAction::new(),
         disable: ServerAction::new(),
+        renew: ServerAction::new(),
         end_session: ServerAction::new(),
         end_others: ServerAction::new(),
         password: ServerAction::new(),
@@ -97,6 +101,7 @@ fn Security(overview: SecurityOverview, forms: Forms) -> impl IntoView {
             .value()
             .get()
             .and_then(Result::ok)
+            .or_else(|| forms.renew.value().get().and_then(Result::ok))
             .or_else(|| new_recovery_codes.clone())
     };
     let password_changed =
@@ -142,8 +147,9 @@ fn Security(overview: SecurityOverview, forms: Forms) -> impl IntoView {
 fn TwoFactorOff(forms: Forms) -> impl IntoView {
     view! {
         <p data-testid="two-factor-status">"Off. With it on, signing in also asks for a code from an authenticator app on your phone."</p>
-        <ActionForm action=forms.start attr:class="inline">
+        <ActionForm action=forms.start attr:class="stack narrow-form" attr:aria-label="Set up two-factor authentication">
             <FormError result=Signal::derive(move || forms.start.value().get().map(|r| r.map(|_| ())))/>
+            <CurrentPassword/>
             <button type="submit">"Set up two-factor authentication"</button>
         </ActionForm>
     }
@@ -167,11 +173,16 @@ fn Enrolment(setup: TotpSetup, forms: Forms) -> impl IntoView {
                     <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
                         pattern="[0-9 ]{6,7}" required data-testid="enrol-code"/>
                 </label>
+                <CurrentPassword/>
                 <button type="submit">"Turn on"</button>
             </ActionForm>
-            <ActionForm action=forms.start attr:class="inline">
-                <button type="submit" class="link-button">"Start over with a new key"</button>
-            </ActionForm>
+            <details class="confirm">
+                <summary>"Start over with a new key…"</summary>
+                <ActionForm action=forms.start attr:class="stack narrow-form" attr:aria-label="Start over with a new key">
+                    <CurrentPassword/>
+                    <button type="submit">"Start over with a new key"</button>
+                </ActionForm>
+            </details>
         </div>
     }
 }
@@ -190,9 +201,32 @@ fn TwoFactorOn(recovery_codes_left: u64, forms: Forms) -> impl IntoView {
                 <label>"A current code from the app (or a recovery code)"
                     <input type="text" name="code" autocomplete="one-time-code" required/>
                 </label>
+                <CurrentPassword/>
                 <button type="submit" class="danger">"Turn off two-factor authentication"</button>
             </ActionForm>
         </details>
+        <details class="confirm">
+            <summary>"New recovery codes…"</summary>
+            <ActionForm action=forms.renew attr:class="stack narrow-form" attr:aria-label="New recovery codes">
+                <FormError result=Signal::derive(move || forms.renew.value().get().map(|r| r.map(|_| ())))/>
+                <p class="muted">"Ten new codes replace the old ones, used or not."</p>
+                <label>"A current code from the app (or a recovery code)"
+                    <input type="text" name="code" autocomplete="one-time-code" required/>
+                </label>
+                <CurrentPassword/>
+                <button type="submit">"Make new recovery codes"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// The account's password, asked again before a change to how it signs in.
+#[component]
+fn CurrentPassword() -> impl IntoView {
+    view! {
+        <label>"Your current password"
+            <input type="password" name="current_password" autocomplete="current-password" required/>
+        </label>
     }
 }
 

@@ -19,6 +19,7 @@ use crate::app::{
     error::PageError,
     model::{
         format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFile,
+        SharedLink,
     },
     AuthActions,
 };
@@ -229,17 +230,17 @@ pub fn RecipientPage() -> impl IntoView {
     let flash = flash_error();
 
     refresh_while_scanning(refresh, SCAN_POLL, move || {
-        shared
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|s| s.scan_status == ScanStatus::Pending)
+        shared.get().and_then(Result::ok).is_some_and(
+            |s| matches!(s, SharedLink::Open(f) if f.scan_status == ScanStatus::Pending),
+        )
     });
 
     view! {
         <Title text="Shared file · Coffer"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || shared.get().map(|shared| match shared {
-                Ok(file) => view! { <SharedFileCard file token=token() flash/> }.into_any(),
+                Ok(SharedLink::Open(file)) => view! { <SharedFileCard file token=token() flash/> }.into_any(),
+                Ok(SharedLink::PasswordRequired) => view! { <ProtectedLinkCard token=token() flash/> }.into_any(),
                 Err(e) => view! { <Unavailable error=e/> }.into_any(),
             })}
         </Transition>
@@ -252,10 +253,6 @@ fn SharedFileCard(
     token: String,
     flash: Resource<Option<PageError>>,
 ) -> impl IntoView {
-    let title = file
-        .filename
-        .clone()
-        .unwrap_or_else(|| "A password-protected file".to_owned());
     let left = match file.downloads_left {
         Some(n) => n.to_string(),
         None => "no limit".to_owned(),
@@ -269,9 +266,9 @@ fn SharedFileCard(
     let action = format!("{}/download", recipient_path(&token));
     view! {
         <section class="card narrow" data-testid="shared-file">
-            <h1 class="name" data-testid="shared-name">{title}</h1>
+            <h1 class="name" data-testid="shared-name">{file.filename.clone()}</h1>
             <dl class="facts">
-                {file.size.map(|size| view! { <dt>"Size"</dt><dd data-testid="shared-size">{human_bytes(size)}</dd> })}
+                <dt>"Size"</dt><dd data-testid="shared-size">{human_bytes(file.size)}</dd>
                 <dt>"Shared by"</dt><dd data-testid="shared-by">{file.shared_by.clone()}</dd>
                 <dt>"Expires"</dt><dd>{format_utc(file.expires_at)}</dd>
                 <dt>"Downloads left"</dt><dd data-testid="downloads-left">{left}</dd>
@@ -284,17 +281,31 @@ fn SharedFileCard(
                 None => view! {
                     <form method="post" action=action class="stack" aria-label="Download">
                         <FormError result=Signal::derive(|| None) flash/>
-                        {file.needs_password.then(|| view! {
-                            <p>"The sender protected this file with a password. Its name and size show with the download."</p>
-                            <label>"Password"
-                                <input type="password" name="password" required autocomplete="off"
-                                    data-testid="recipient-password"/>
-                            </label>
-                        })}
                         <button type="submit" data-testid="recipient-download">"Download"</button>
                     </form>
                 }.into_any(),
             }}
+            <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
+        </section>
+    }
+}
+
+/// A link with a password: nothing about the file or its sender shows until it is given.
+#[component]
+fn ProtectedLinkCard(token: String, flash: Resource<Option<PageError>>) -> impl IntoView {
+    let action = format!("{}/download", recipient_path(&token));
+    view! {
+        <section class="card narrow" data-testid="shared-file">
+            <h1 class="name" data-testid="shared-name">"A password-protected file"</h1>
+            <form method="post" action=action class="stack" aria-label="Download">
+                <FormError result=Signal::derive(|| None) flash/>
+                <p>"The sender protected this link with a password. Enter it to download the file."</p>
+                <label>"Password"
+                    <input type="password" name="password" required autocomplete="off"
+                        data-testid="recipient-password"/>
+                </label>
+                <button type="submit" data-testid="recipient-download">"Download"</button>
+            </form>
             <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
         </section>
     }

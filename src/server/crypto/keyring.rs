@@ -3,9 +3,9 @@
 //! Each master key has an id derived from it (a truncated SHA-256 under a fixed label), stored
 //! with everything it wraps. A keyring holds the current key, which wraps everything new, and
 //! any previous keys, which still unwrap what they wrapped until a rotation has re-wrapped it all
-//! under the current one. A wrapped value is `nonce (12 random bytes) ‖ ciphertext ‖ tag`, with a
-//! purpose label as associated data, so a value wrapped for one purpose cannot be passed off as
-//! another.
+//! under the current one. A wrapped value is `nonce (12 random bytes) ‖ ciphertext ‖ tag`, with
+//! its [`Binding`] (what it is, and the id of the row it belongs to) as associated data: a value
+//! wrapped for one purpose or one row cannot be passed off as another.
 //!
 //! The same keys also sign stateless tokens (HMAC-SHA256 under a key derived from the master
 //! key), so those tokens stay valid for as long as their master key is loaded.
@@ -23,8 +23,10 @@ use zeroize::Zeroizing;
 use super::{segments::DataKey, CryptoError};
 
 const NONCE_LEN: usize = 12;
-/// What the master key seals files' data keys as.
-pub const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
+/// What the master key seals files' data keys as, bound to the file's id.
+pub const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v2";
+/// Data keys sealed before they were bound to their file (read once, to re-seal them).
+pub const LEGACY_DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
 /// Label of the derivation of a master key's HMAC key.
 const MAC_KEY_LABEL: &[u8] = b"coffer:mac-key:v1";
 
@@ -103,6 +105,28 @@ impl MasterKey {
     }
 }
 
+/// What a sealed value is and where it belongs: the associated data it is sealed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding<'a> {
+    /// A value of this purpose stored in the row with this id.
+    Row { purpose: &'a [u8], row_id: &'a str },
+    /// A value sealed before values were bound to their rows.
+    Legacy { purpose: &'a [u8] },
+}
+
+impl<'a> Binding<'a> {
+    pub fn row(purpose: &'a [u8], row_id: &'a str) -> Self {
+        Binding::Row { purpose, row_id }
+    }
+
+    fn aad(&self) -> Vec<u8> {
+        match self {
+            Binding::Row { purpose, row_id } => [*purpose, b"\0", row_id.as_bytes()].concat(),
+            Binding::Legacy { purpose } => purpose.to_vec(),
+        }
+    }
+}
+
 /// A secret sealed by a master key, with that key's id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WrappedKey {
@@ -135,14 +159,18 @@ impl Keyring {
         &self.previous
     }
 
-    /// Wraps a file's data key under the current master key.
-    pub fn wrap_data_key(&self, key: &DataKey) -> WrappedKey {
-        self.seal(DATA_KEY_PURPOSE, key.as_bytes())
+    /// Wraps the data key of file `file_id` under the current master key.
+    pub fn wrap_data_key(&self, key: &DataKey, file_id: &str) -> WrappedKey {
+        self.seal(Binding::row(DATA_KEY_PURPOSE, file_id), key.as_bytes())
     }
 
-    /// Unwraps a data key with whichever loaded master key wrapped it.
-    pub fn unwrap_data_key(&self, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
-        let plain = self.open(DATA_KEY_PURPOSE, wrapped)?;
+    /// Unwraps the data key of file `file_id` with whichever loaded master key wrapped it.
+    pub fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedKey,
+        file_id: &str,
+    ) -> Result<DataKey, CryptoError> {
+        let plain = self.open(Binding::row(DATA_KEY_PURPOSE, file_id), wrapped)?;
         let bytes: [u8; 32] = plain
             .as_slice()
             .try_into()
@@ -150,9 +178,9 @@ impl Keyring {
         Ok(DataKey::from_bytes(bytes))
     }
 
-    /// Seals a small secret under the current master key. `purpose` is bound to the result:
-    /// opening it under another purpose fails.
-    pub fn seal(&self, purpose: &[u8], secret: &[u8]) -> WrappedKey {
+    /// Seals a small secret under the current master key. `binding` is bound to the result:
+    /// opening it as another purpose or for another row fails.
+    pub fn seal(&self, binding: Binding<'_>, secret: &[u8]) -> WrappedKey {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ciphertext = self
@@ -162,7 +190,7 @@ impl Keyring {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: secret,
-                    aad: purpose,
+                    aad: &binding.aad(),
                 },
             )
             .expect("AES-GCM encryption of a small secret cannot fail");
@@ -177,7 +205,7 @@ impl Keyring {
     /// Opens a secret sealed by [`seal`](Self::seal) under any loaded master key.
     pub fn open(
         &self,
-        purpose: &[u8],
+        binding: Binding<'_>,
         wrapped: &WrappedKey,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let key = std::iter::once(&self.current)
@@ -193,7 +221,7 @@ impl Keyring {
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: purpose,
+                    aad: &binding.aad(),
                 },
             )
             .map(Zeroizing::new)
@@ -218,12 +246,18 @@ impl Keyring {
             .any(|key| key.mac(purpose, message).verify_slice(tag).is_ok())
     }
 
-    /// Re-seals a value sealed for `purpose` under the current key (a no-op when it already is).
-    pub fn rewrap(&self, purpose: &[u8], wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
-        if wrapped.master_key_id == self.current.id {
+    /// Re-seals a value sealed as `from` under the current key, as `to` (a no-op when nothing
+    /// would change).
+    pub fn rewrap(
+        &self,
+        from: Binding<'_>,
+        to: Binding<'_>,
+        wrapped: &WrappedKey,
+    ) -> Result<WrappedKey, CryptoError> {
+        if wrapped.master_key_id == self.current.id && from == to {
             return Ok(wrapped.clone());
         }
-        Ok(self.seal(purpose, &self.open(purpose, wrapped)?))
+        Ok(self.seal(to, &self.open(from, wrapped)?))
     }
 }
 
@@ -263,34 +297,63 @@ mod tests {
     fn data_keys_round_trip_and_name_their_master_key() {
         let ring = Keyring::new(MasterKey::generate(), vec![]);
         let key = DataKey::from_bytes([9; 32]);
-        let wrapped = ring.wrap_data_key(&key);
+        let wrapped = ring.wrap_data_key(&key, "file-1");
         assert_eq!(wrapped.master_key_id, ring.current().id());
         assert_eq!(wrapped.sealed.len(), 12 + 32 + 16);
         assert!(!wrapped.sealed.windows(32).any(|w| w == [9; 32]));
-        assert_eq!(ring.unwrap_data_key(&wrapped).unwrap().as_bytes(), &[9; 32]);
+        assert_eq!(
+            ring.unwrap_data_key(&wrapped, "file-1").unwrap().as_bytes(),
+            &[9; 32]
+        );
+    }
+
+    #[test]
+    fn a_wrapped_key_copied_to_another_row_does_not_open() {
+        let ring = Keyring::new(MasterKey::generate(), vec![]);
+        let wrapped = ring.wrap_data_key(&DataKey::generate(), "file-1");
+        assert_eq!(
+            ring.unwrap_data_key(&wrapped, "file-2").err(),
+            Some(CryptoError::Integrity)
+        );
+        let legacy = Binding::Legacy {
+            purpose: LEGACY_DATA_KEY_PURPOSE,
+        };
+        let old = ring.seal(legacy, &[5; 32]);
+        assert_eq!(
+            ring.unwrap_data_key(&old, "file-1").err(),
+            Some(CryptoError::Integrity),
+            "an unbound value is read only as what it is"
+        );
+        let bound = ring
+            .rewrap(legacy, Binding::row(DATA_KEY_PURPOSE, "file-1"), &old)
+            .unwrap();
+        assert_eq!(
+            ring.unwrap_data_key(&bound, "file-1").unwrap().as_bytes(),
+            &[5; 32]
+        );
     }
 
     #[test]
     fn tampered_wrapped_keys_and_other_purposes_fail() {
         let ring = Keyring::new(MasterKey::generate(), vec![]);
-        let wrapped = ring.wrap_data_key(&DataKey::generate());
+        let wrapped = ring.wrap_data_key(&DataKey::generate(), "f");
         for i in [0, 12, wrapped.sealed.len() - 1] {
             let mut bad = wrapped.clone();
             bad.sealed[i] ^= 0x80;
             assert_eq!(
-                ring.unwrap_data_key(&bad).err(),
+                ring.unwrap_data_key(&bad, "f").err(),
                 Some(CryptoError::Integrity)
             );
         }
         let mut short = wrapped.clone();
         short.sealed.truncate(5);
         assert_eq!(
-            ring.unwrap_data_key(&short).err(),
+            ring.unwrap_data_key(&short, "f").err(),
             Some(CryptoError::Integrity)
         );
-        let secret = ring.seal(b"coffer:totp:v1", &[9; 32]);
+        let secret = ring.seal(Binding::row(b"coffer:totp:v2", "f"), &[9; 32]);
         assert_eq!(
-            ring.unwrap_data_key(&secret).err(),
+            ring.unwrap_data_key(&secret, "f").err(),
             Some(CryptoError::Integrity),
             "a secret sealed for another purpose is not a data key"
         );
@@ -301,24 +364,25 @@ mod tests {
         let old = MasterKey::generate();
         let before = Keyring::new(old.clone(), vec![]);
         let key = DataKey::generate();
-        let wrapped = before.wrap_data_key(&key);
+        let wrapped = before.wrap_data_key(&key, "f");
 
         let new = MasterKey::generate();
         let during = Keyring::new(new.clone(), vec![old]);
         assert_eq!(
-            during.unwrap_data_key(&wrapped).unwrap().as_bytes(),
+            during.unwrap_data_key(&wrapped, "f").unwrap().as_bytes(),
             key.as_bytes()
         );
-        let rewrapped = during.rewrap(DATA_KEY_PURPOSE, &wrapped).unwrap();
+        let binding = Binding::row(DATA_KEY_PURPOSE, "f");
+        let rewrapped = during.rewrap(binding, binding, &wrapped).unwrap();
         assert_eq!(rewrapped.master_key_id, new.id());
 
         let after = Keyring::new(new, vec![]);
         assert_eq!(
-            after.unwrap_data_key(&rewrapped).unwrap().as_bytes(),
+            after.unwrap_data_key(&rewrapped, "f").unwrap().as_bytes(),
             key.as_bytes()
         );
         assert_eq!(
-            after.unwrap_data_key(&wrapped).err(),
+            after.unwrap_data_key(&wrapped, "f").err(),
             Some(CryptoError::UnknownMasterKey(before.current().id().into()))
         );
     }

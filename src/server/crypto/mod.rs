@@ -9,7 +9,7 @@
 pub mod keyring;
 pub mod segments;
 
-pub use keyring::{Keyring, MasterKey, WrappedKey};
+pub use keyring::{Binding, Keyring, MasterKey, WrappedKey};
 pub use segments::{DataKey, NoncePrefix, SegmentDecryptor, SegmentEncryptor};
 
 /// Why decryption (or, rarely, encryption) failed. Deliberately vague about the cause: a wrong

@@ -31,7 +31,11 @@ pub struct SealedValue {
     pub sealed: Vec<u8>,
 }
 
-/// Up to `limit` values sealed by a master key other than `current`.
+/// `seal_version` of values bound to their row; 1 marks those sealed before.
+pub const BOUND: i64 = 2;
+const UNBOUND: i64 = 1;
+
+/// Up to `limit` bound values sealed by a master key other than `current`.
 pub async fn sealed_by_other_keys(
     pool: &AnyPool,
     column: SealedColumn,
@@ -41,7 +45,7 @@ pub async fn sealed_by_other_keys(
     let (table, id, sealed) = column.parts();
     sqlx::query_as(&format!(
         "SELECT {id} AS id, master_key_id, {sealed} AS sealed FROM {table} \
-         WHERE master_key_id <> $1 ORDER BY {id} LIMIT $2"
+         WHERE master_key_id <> $1 AND seal_version = {BOUND} ORDER BY {id} LIMIT $2"
     ))
     .bind(current)
     .bind(limit)
@@ -62,7 +66,7 @@ pub async fn reseal(
     let (table, id, sealed_column) = column.parts();
     sqlx::query(&format!(
         "UPDATE {table} SET master_key_id = $3, {sealed_column} = $4 \
-         WHERE {id} = $1 AND master_key_id = $2"
+         WHERE {id} = $1 AND master_key_id = $2 AND seal_version = {BOUND}"
     ))
     .bind(row_id)
     .bind(old_key)
@@ -71,4 +75,75 @@ pub async fn reseal(
     .execute(pool)
     .await
     .map(|r| r.rows_affected() == 1)
+}
+
+/// Up to `limit` values sealed before values were bound to their rows, skipping `after` and
+/// anything before it (ids in order), so rows that cannot be re-sealed are passed over.
+pub async fn unbound(
+    pool: &AnyPool,
+    column: SealedColumn,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<SealedValue>, sqlx::Error> {
+    let (table, id, sealed) = column.parts();
+    sqlx::query_as(&format!(
+        "SELECT {id} AS id, master_key_id, {sealed} AS sealed FROM {table} \
+         WHERE seal_version = {UNBOUND} AND {id} > $1 ORDER BY {id} LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Stores an unbound value re-sealed bound to its row, unless another process did it first.
+pub async fn bind(
+    pool: &AnyPool,
+    column: SealedColumn,
+    row_id: &str,
+    new_key: &str,
+    sealed: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let (table, id, sealed_column) = column.parts();
+    sqlx::query(&format!(
+        "UPDATE {table} SET master_key_id = $2, {sealed_column} = $3, seal_version = {BOUND} \
+         WHERE {id} = $1 AND seal_version = {UNBOUND}"
+    ))
+    .bind(row_id)
+    .bind(new_key)
+    .bind(sealed)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// How many values of every sealed column each master key seals, by key id.
+pub async fn counts_by_key(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT master_key_id, COUNT(*) FROM ( \
+           SELECT master_key_id FROM files UNION ALL SELECT master_key_id FROM user_totp \
+         ) AS sealed GROUP BY master_key_id ORDER BY master_key_id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The master key the last rotation made current, if any rotation ran.
+pub async fn rotated_to(pool: &AnyPool) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT current_key_id FROM master_key_state WHERE id = 1")
+        .fetch_optional(pool)
+        .await
+}
+
+/// Records `key_id` as the key every server must seal with from now on.
+pub async fn set_rotated_to(pool: &AnyPool, key_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO master_key_state (id, current_key_id, rotated_at) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET current_key_id = $1, rotated_at = $2",
+    )
+    .bind(key_id)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ())
 }

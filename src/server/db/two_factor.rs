@@ -11,6 +11,10 @@ pub struct TotpRow {
     pub enabled_at: Option<i64>,
     pub last_step: Option<i64>,
     pub created_at: i64,
+    /// Wrong codes in a row since the last right one.
+    pub failed_codes: i64,
+    /// The code step is refused until then (unix seconds) after too many wrong codes.
+    pub locked_until: Option<i64>,
 }
 
 impl TotpRow {
@@ -19,7 +23,8 @@ impl TotpRow {
     }
 }
 
-const COLUMNS: &str = "user_id, master_key_id, secret, enabled_at, last_step, created_at";
+const COLUMNS: &str =
+    "user_id, master_key_id, secret, enabled_at, last_step, created_at, failed_codes, locked_until";
 
 pub async fn find(pool: &AnyPool, user_id: &str) -> Result<Option<TotpRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -78,19 +83,7 @@ pub async fn enable(
     if updated != 1 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    for hash in recovery_code_hashes {
-        sqlx::query(
-            "INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)",
-        )
-        .bind(user_id)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-    }
+    put_recovery_codes(&mut tx, user_id, recovery_code_hashes).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -152,4 +145,83 @@ pub async fn disable(pool: &AnyPool, user_id: &str) -> Result<bool, sqlx::Error>
         .await?;
     tx.commit().await?;
     Ok(deleted == 1)
+}
+
+/// Counts a wrong code; the `limit`-th in a row locks the code step until `lock_until` (and
+/// starts the count again). True when this failure set the lock.
+pub async fn code_failed(
+    pool: &AnyPool,
+    user_id: &str,
+    limit: i64,
+    lock_until: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "UPDATE user_totp SET \
+           failed_codes = CASE WHEN failed_codes + 1 >= $2 THEN 0 ELSE failed_codes + 1 END, \
+           locked_until = CASE WHEN failed_codes + 1 >= $2 THEN $3 ELSE locked_until END \
+         WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(lock_until)
+    .execute(pool)
+    .await?;
+    let locked: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM user_totp WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+            .flatten();
+    Ok(locked == Some(lock_until))
+}
+
+/// A right code ends the run of wrong ones.
+pub async fn code_accepted(pool: &AnyPool, user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE user_totp SET failed_codes = 0 WHERE user_id = $1 AND failed_codes <> 0")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Replaces the user's recovery codes with a fresh set (while 2FA is on); false if it is off.
+pub async fn replace_recovery_codes(
+    pool: &AnyPool,
+    user_id: &str,
+    hashes: &[String],
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let on: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if on.is_none() {
+        return Ok(false);
+    }
+    put_recovery_codes(&mut tx, user_id, hashes).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Replaces every recovery code of the user, inside the caller's transaction.
+async fn put_recovery_codes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    hashes: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for hash in hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

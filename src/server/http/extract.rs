@@ -1,11 +1,8 @@
 //! Request extractors shared by the REST handlers.
 
-use std::net::SocketAddr;
-
 use axum::{
     extract::{
-        rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest,
-        Request,
+        rejection::JsonRejection, FromRequest, FromRequestParts, OptionalFromRequest, Request,
     },
     http::{header, request::Parts},
     Json,
@@ -14,6 +11,7 @@ use axum::{
 use crate::server::{
     db::users::UserRow,
     error::Error,
+    http::client_addr::ClientAddr,
     service::{api_tokens, RequestMeta},
     state::AppState,
 };
@@ -45,13 +43,14 @@ impl From<JsonRejection> for Error {
     }
 }
 
-/// The client's address and user agent, for audit and rate limits.
+/// The client's address (as [`client_address`](super::client_addr::client_address) decided)
+/// and user agent, for audit, sessions and rate limits.
 pub fn request_meta(parts: &Parts) -> RequestMeta {
     RequestMeta {
         ip: parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip().to_string()),
+            .get::<ClientAddr>()
+            .map(|client| client.0.to_string()),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)

@@ -22,6 +22,9 @@ pub async fn security_headers(
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
     let is_docs = req.uri().path() == "/docs" || req.uri().path().starts_with("/docs/");
+    // API answers and server functions carry tokens, secrets, recovery codes and private
+    // listings: no cache, shared or not, may keep them (unless the handler chose otherwise).
+    let is_private = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/app/");
     let mut res = next.run(req).await;
 
     let is_html = res
@@ -69,7 +72,7 @@ pub async fn security_headers(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
-    if is_html && !headers.contains_key(header::CACHE_CONTROL) {
+    if (is_html || is_private) && !headers.contains_key(header::CACHE_CONTROL) {
         // Pages show who is signed in: never let a shared cache keep them.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -99,7 +102,8 @@ pub async fn reject_cross_site(
     {
         next.run(req).await
     } else {
-        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+        let path = super::redact::uri_for_logs(req.uri());
+        tracing::warn!(path, "cross-site request refused");
         Error::CrossSiteRequest.into_response()
     }
 }

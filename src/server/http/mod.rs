@@ -2,9 +2,11 @@
 //! the probes; and the middleware stack they all sit behind.
 
 pub mod api;
+pub mod client_addr;
 pub mod extract;
 pub mod health;
 pub mod middleware;
+pub mod redact;
 pub mod server_fns;
 pub mod session_store;
 pub mod transfer;
@@ -97,13 +99,16 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .layer(session_layer(&state, sessions))
         .layer(from_fn_with_state(state.clone(), middleware::reject_cross_site))
         .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+        .layer(from_fn_with_state(state.clone(), client_addr::client_address))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     // `user_id` is filled in once the request's user is known (`accounts::find_active`).
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id, user_id = tracing::field::Empty)
+                    // Tokens in share links and pre-signed URLs never reach a log line.
+                    let path = redact::uri_for_logs(req.uri());
+                    tracing::info_span!("request", method = %req.method(), path, request_id, client = tracing::field::Empty, user_id = tracing::field::Empty)
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )

@@ -62,13 +62,23 @@ pub fn validate_password(password: &str) -> Result<()> {
     account_rules::check_password(password).map_err(Error::Validation)
 }
 
-/// Creates an account. The first account of an installation becomes admin.
+/// Creates an account. The first account of an installation becomes admin. Limited per client
+/// address per hour (each costs a password hash); a form refused for its content is not counted.
 pub async fn register(
     state: &AppState,
     input: Registration,
     meta: &RequestMeta,
 ) -> Result<UserRow> {
-    let user = create(state, input, None).await?;
+    limits::hit(state, Bucket::RegisterPerClient, meta.client()).await?;
+    let user = match create(state, input, None).await {
+        Ok(user) => user,
+        Err(e) => {
+            if matches!(e, Error::Validation(_)) {
+                limits::forgive(state, Bucket::RegisterPerClient, meta.client()).await;
+            }
+            return Err(e);
+        }
+    };
     Event::by(&user.id, action::REGISTER)
         .on(&user.id)
         .detail(format!("role={}", user.role.as_str()))
@@ -127,7 +137,11 @@ async fn create(state: &AppState, input: Registration, role: Option<Role>) -> Re
         .ok_or_else(|| Error::internal("register", "user vanished"))
 }
 
-/// Checks email and password; rate-limited per client and per account; audited either way.
+/// Checks email and password; audited either way.
+///
+/// Failures are limited per (account, client), per client and, slowly, per account (see
+/// [`limits`]); each bucket is counted before the password is checked, so parallel guesses
+/// cannot slip past it, and forgiven when the password was right.
 pub async fn authenticate(
     state: &AppState,
     email: &str,
@@ -135,9 +149,26 @@ pub async fn authenticate(
     meta: &RequestMeta,
 ) -> Result<UserRow> {
     let email = email.trim().to_lowercase();
-    let client = meta.ip.as_deref().unwrap_or("unknown");
-    limits::hit(state, Bucket::LoginPerClient, client).await?;
-    limits::hit(state, Bucket::LoginPerAccount, &email).await?;
+    let client = meta.client();
+    let account_client = format!("{email}|{client}");
+    let buckets = [
+        (
+            Bucket::LoginFailuresPerAccountClient,
+            account_client.as_str(),
+        ),
+        (Bucket::LoginFailuresPerClient, client),
+        (Bucket::LoginFailuresPerAccount, email.as_str()),
+    ];
+    for (i, (bucket, key)) in buckets.iter().enumerate() {
+        if let Err(refused) = limits::hit(state, *bucket, key).await {
+            // A refused attempt is not a guess: only the buckets that let it through
+            // would otherwise keep counting it.
+            for (bucket, key) in &buckets[..i] {
+                limits::forgive(state, *bucket, key).await;
+            }
+            return Err(refused);
+        }
+    }
 
     let pool = &state.db().pool;
     let user = if password.len() > MAX_PASSWORD_BYTES {
@@ -157,6 +188,9 @@ pub async fn authenticate(
             return Err(Error::InvalidCredentials);
         }
     };
+    for (bucket, key) in &buckets {
+        limits::forgive(state, *bucket, key).await;
+    }
     if !user.is_active() {
         Event::by(&user.id, action::LOGIN_FAILED)
             .detail("account disabled")
@@ -214,6 +248,32 @@ pub async fn find_active(state: &AppState, id: &str) -> Result<Option<UserRow>> 
     Ok(user)
 }
 
+/// Re-authentication for changes to an account's security (2FA, recovery codes, password): the
+/// user's current password, whatever the session or token the request came with. Wrong ones
+/// are limited per account and audited.
+pub async fn confirm_password(
+    state: &AppState,
+    user: &UserRow,
+    current_password: String,
+    meta: &RequestMeta,
+) -> Result<()> {
+    if current_password.is_empty() {
+        return Err(Error::Validation(
+            "Enter your current password to confirm this change".into(),
+        ));
+    }
+    limits::hit(state, Bucket::PasswordCheckPerAccount, &user.id).await?;
+    if passwords::verify(current_password, Some(user.password_hash.clone())).await? {
+        limits::forgive(state, Bucket::PasswordCheckPerAccount, &user.id).await;
+        return Ok(());
+    }
+    Event::by(&user.id, action::PASSWORD_CHECK_FAILED)
+        .on(&user.id)
+        .record(state, meta)
+        .await;
+    Err(Error::WrongPassword)
+}
+
 /// Changes a password after checking the current one, then ends every other session and token
 /// of the user (`asking`: the session the change came from, which stays).
 pub async fn change_password(
@@ -225,9 +285,7 @@ pub async fn change_password(
     meta: &RequestMeta,
 ) -> Result<()> {
     validate_password(&new)?;
-    if !passwords::verify(current, Some(user.password_hash.clone())).await? {
-        return Err(Error::WrongPassword);
-    }
+    confirm_password(state, user, current, meta).await?;
     let hash = passwords::hash(new).await?;
     users::set_password_hash(&state.db().pool, &user.id, &hash, db::now()).await?;
     end_other_sessions(state, &user.id, asking).await?;

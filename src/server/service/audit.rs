@@ -20,6 +20,9 @@ pub mod action {
     pub const TWO_FACTOR_DISABLED: &str = "2fa.disabled";
     pub const TWO_FACTOR_FAILED: &str = "2fa.failed";
     pub const RECOVERY_CODE_USED: &str = "2fa.recovery_code_used";
+    pub const RECOVERY_CODES_RENEWED: &str = "2fa.recovery_codes_renewed";
+    pub const TWO_FACTOR_LOCKED: &str = "2fa.locked";
+    pub const PASSWORD_CHECK_FAILED: &str = "user.password_check_failed";
     pub const SESSION_ENDED: &str = "session.ended";
     pub const ADMIN_CREATED: &str = "admin.create_admin";
     pub const ADMIN_USER_UPDATED: &str = "admin.user_updated";

@@ -1,9 +1,23 @@
-//! Rotating the master key: every sealed value (files' data keys, TOTP secrets) is re-sealed
-//! under the current key, and the previous keys are retired only when none is left behind.
-//! Blobs are never touched.
+//! The master keys' life in the database: which key seals new values (the one the last rotation
+//! made current, checked before every seal), rotating to a new key while other servers keep
+//! running, binding values sealed before they were bound to their rows, and refusing to start
+//! without a key that some row still needs. Blobs are never touched.
+//!
+//! A rotation is safe with live servers because
+//! 1. the new key is in the key file before it is recorded as current, and recorded as current
+//!    before any value is re-sealed: a server about to seal sees the record, re-reads the file,
+//!    and seals with the new key (or, on `COFFER_MASTER_KEY` without it, refuses);
+//! 2. values sealed in the moment before a server saw the record are caught by a second pass
+//!    after a grace period;
+//! 3. a previous key leaves the key file only when the database says no row is sealed by it.
+
+use std::{sync::Arc, time::Duration};
 
 use crate::server::{
-    crypto::{keyring::DATA_KEY_PURPOSE, Keyring, WrappedKey},
+    crypto::{
+        keyring::{DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE},
+        Binding, Keyring, WrappedKey,
+    },
     db::{self, sealed::SealedColumn},
     error::{Error, Result},
     service::{
@@ -12,6 +26,11 @@ use crate::server::{
     },
     state::AppState,
 };
+
+/// How long a rotation waits before its last pass, for seals that began before the servers
+/// saw it (a seal is one key lookup and one insert: milliseconds).
+const GRACE: Duration = Duration::from_secs(3);
+const BATCH: i64 = 200;
 
 /// What a rotation did.
 #[derive(Debug, Default)]
@@ -23,12 +42,25 @@ pub struct Rotation {
     /// TOTP secrets re-sealed, and users whose secret could not be opened.
     pub totp_rewrapped: u64,
     pub totp_failed: Vec<String>,
-    /// With `COFFER_MASTER_KEY`: the previous key ids no longer needed.
+    /// Previous keys no row needs any more (dropped from the key file; with
+    /// `COFFER_MASTER_KEY`, the operator may remove them).
     pub retired: Vec<String>,
+    /// Previous keys some row is still sealed by, with how many rows.
+    pub still_needed: Vec<(String, i64)>,
 }
 
-/// Re-wraps every data key and TOTP secret under the current master key. With the key file a new key is
-/// generated first and kept beside the old ones until every row is re-wrapped; with
+/// The keyring new values are sealed with: the server's, once it holds the key the last
+/// rotation made current. 503 when it cannot (a server on an old `COFFER_MASTER_KEY`).
+pub async fn sealing_ring(state: &AppState) -> Result<Arc<Keyring>> {
+    let rotated_to = db::sealed::rotated_to(&state.db().pool).await?;
+    state
+        .keys()
+        .sealing_ring(rotated_to.as_deref())
+        .map_err(|e| Error::unavailable("master key", e))
+}
+
+/// Re-seals every data key and TOTP secret under the current master key. With the key file a
+/// new key is generated first and kept beside the old ones until no row needs them; with
 /// `COFFER_MASTER_KEY` the first key listed is the target.
 pub async fn rotate(state: &AppState) -> Result<Rotation> {
     let keys = state.keys();
@@ -36,38 +68,67 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
         .map_err(|e| Error::internal("master key file", e))?;
     let ring = keys.ring();
     let current = ring.current().id().to_owned();
+    db::sealed::set_rotated_to(&state.db().pool, &current, db::now()).await?;
     let mut rotation = Rotation {
         new_key_id: current.clone(),
         ..Rotation::default()
     };
-    (rotation.rewrapped, rotation.failed) =
-        reseal_all(state, &ring, SealedColumn::FileDataKeys).await?;
-    (rotation.totp_rewrapped, rotation.totp_failed) =
-        reseal_all(state, &ring, SealedColumn::TotpSecrets).await?;
-    if rotation.failed.is_empty() && rotation.totp_failed.is_empty() {
-        rotation.retired = ring.previous().iter().map(|k| k.id().to_owned()).collect();
-        keys.retire_previous()
-            .map_err(|e| Error::internal("master key file", e))?;
+    for pass in 0..2 {
+        if pass == 1 {
+            tokio::time::sleep(GRACE).await;
+        }
+        let (files, failed) = reseal_all(state, &ring, SealedColumn::FileDataKeys).await?;
+        let (totp, totp_failed) = reseal_all(state, &ring, SealedColumn::TotpSecrets).await?;
+        rotation.rewrapped += files;
+        rotation.totp_rewrapped += totp;
+        rotation.failed = failed;
+        rotation.totp_failed = totp_failed;
     }
+    let counts = db::sealed::counts_by_key(&state.db().pool).await?;
+    for key in ring.previous() {
+        match counts.iter().find(|(id, _)| id == key.id()) {
+            Some((id, rows)) => rotation.still_needed.push((id.clone(), *rows)),
+            None => rotation.retired.push(key.id().to_owned()),
+        }
+    }
+    let still_needed: Vec<String> = rotation
+        .still_needed
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    keys.retire_previous(&still_needed)
+        .map_err(|e| Error::internal("master key file", e))?;
     Event::new(action::MASTER_KEY_ROTATED)
         .on(&current)
         .detail(format!(
-            "rewrapped={} failed={} totp_rewrapped={} totp_failed={}",
+            "rewrapped={} failed={} totp_rewrapped={} totp_failed={} retired={}",
             rotation.rewrapped,
             rotation.failed.len(),
             rotation.totp_rewrapped,
-            rotation.totp_failed.len()
+            rotation.totp_failed.len(),
+            rotation.retired.len()
         ))
         .record(state, &RequestMeta::default())
         .await;
     Ok(rotation)
 }
 
-/// What a column's values are sealed as (bound to them, see [`Keyring::seal`]).
-fn purpose(column: SealedColumn) -> &'static [u8] {
-    match column {
+/// What a column's values are sealed as, bound to their row.
+fn binding(column: SealedColumn, row_id: &str) -> Binding<'_> {
+    let purpose = match column {
         SealedColumn::FileDataKeys => DATA_KEY_PURPOSE,
         SealedColumn::TotpSecrets => two_factor::TOTP_PURPOSE,
+    };
+    Binding::row(purpose, row_id)
+}
+
+/// What a column's values were sealed as before they were bound to their rows.
+fn legacy_binding(column: SealedColumn) -> Binding<'static> {
+    Binding::Legacy {
+        purpose: match column {
+            SealedColumn::FileDataKeys => LEGACY_DATA_KEY_PURPOSE,
+            SealedColumn::TotpSecrets => two_factor::LEGACY_TOTP_PURPOSE,
+        },
     }
 }
 
@@ -82,7 +143,7 @@ async fn reseal_all(
     let current = ring.current().id();
     let (mut resealed, mut failed) = (0, Vec::<String>::new());
     loop {
-        let batch: Vec<_> = db::sealed::sealed_by_other_keys(pool, column, current, 200)
+        let batch: Vec<_> = db::sealed::sealed_by_other_keys(pool, column, current, BATCH)
             .await?
             .into_iter()
             .filter(|v| !failed.contains(&v.id))
@@ -95,7 +156,8 @@ async fn reseal_all(
                 master_key_id: value.master_key_id.clone(),
                 sealed: value.sealed,
             };
-            match ring.rewrap(purpose(column), &wrapped) {
+            let bound = binding(column, &value.id);
+            match ring.rewrap(bound, bound, &wrapped) {
                 Ok(new) => {
                     let stored = db::sealed::reseal(
                         pool,
@@ -115,4 +177,66 @@ async fn reseal_all(
             }
         }
     }
+}
+
+/// Re-seals values sealed before sealed values were bound to their rows (schema migration 6),
+/// bound to their row and under the current key. Run at start; safe to run from several
+/// servers at once. Returns how many were bound.
+pub async fn bind_unbound(state: &AppState) -> Result<u64> {
+    let pool = &state.db().pool;
+    let ring = sealing_ring(state).await?;
+    let mut bound = 0;
+    for column in [SealedColumn::FileDataKeys, SealedColumn::TotpSecrets] {
+        let mut after = String::new();
+        loop {
+            let batch = db::sealed::unbound(pool, column, &after, BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.id.clone();
+            for value in batch {
+                let wrapped = WrappedKey {
+                    master_key_id: value.master_key_id,
+                    sealed: value.sealed,
+                };
+                let target = binding(column, &value.id);
+                match state.keys().open(legacy_binding(column), &wrapped) {
+                    Ok(secret) => {
+                        let new = ring.seal(target, &secret);
+                        let stored = db::sealed::bind(
+                            pool,
+                            column,
+                            &value.id,
+                            &new.master_key_id,
+                            &new.sealed,
+                        )
+                        .await?;
+                        bound += u64::from(stored);
+                    }
+                    Err(e) => {
+                        tracing::error!(?column, id = %value.id, error = %e, "cannot bind this sealed value to its row");
+                    }
+                }
+            }
+        }
+    }
+    if bound > 0 {
+        tracing::info!(bound, "sealed values bound to their rows");
+    }
+    Ok(bound)
+}
+
+/// Master keys some row is sealed by that this server does not hold (removed from
+/// `COFFER_MASTER_KEY` or the key file too early), with how many rows: the server refuses to
+/// start while there are any, since every such file would fail.
+pub async fn keys_missing(state: &AppState) -> Result<Vec<(String, i64)>> {
+    let ring = state.keys().ring();
+    let held = |id: &str| {
+        std::iter::once(ring.current())
+            .chain(ring.previous())
+            .any(|k| k.id() == id)
+    };
+    Ok(db::sealed::counts_by_key(&state.db().pool)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| !held(id))
+        .collect())
 }

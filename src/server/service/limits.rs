@@ -1,33 +1,65 @@
-//! Which rate limits Coffer applies, what each counts and how many attempts per minute the
-//! settings allow. The counting itself is the [`RateLimiter`](crate::server::rate_limit)'s.
+//! Which rate limits Coffer applies, what each counts and how many attempts the settings allow.
+//! The counting itself is the [`RateLimiter`](crate::server::rate_limit)'s.
+//!
+//! Login failures are counted three ways so that nobody can lock a user out of their own
+//! account from elsewhere: per (account, client) at the login rate, per client across
+//! accounts at three times that, and per account from everywhere only as a slow backstop
+//! against a distributed guesser (ten times the login rate per hour).
 
 use crate::server::{config::Settings, error::Result, rate_limit::Quota, state::AppState};
+
+/// Wrong second-factor codes per account per minute, whatever the login setting says: six
+/// digits are too few to leave unlimited.
+const TWO_FACTOR_PER_MIN: u32 = 5;
 
 /// What is being limited, and per what.
 #[derive(Clone, Copy, Debug)]
 pub enum Bucket {
-    LoginPerClient,
-    LoginPerAccount,
+    /// Failed logins to one account from one client.
+    LoginFailuresPerAccountClient,
+    /// Failed logins from one client, to any account.
+    LoginFailuresPerClient,
+    /// Failed logins to one account from anywhere: the backstop.
+    LoginFailuresPerAccount,
+    /// Accounts created from one client.
+    RegisterPerClient,
+    /// Wrong `current_password`s given by one signed-in account.
+    PasswordCheckPerAccount,
     UploadPerUser,
     DownloadPerClient,
     /// Password attempts on one share link (from anywhere): the login limit.
     SharePasswordPerLink,
-    /// Second-factor codes tried for one account (from anywhere): the login limit.
+    /// Wrong second-factor codes for one account (from anywhere).
     TwoFactorPerAccount,
 }
 
 impl Bucket {
     /// The bucket's quota under these settings (stable names: they are part of Redis keys).
     pub fn quota(self, settings: &Settings) -> Quota {
-        let (name, per_min) = match self {
-            Bucket::LoginPerClient => ("login-client", settings.rate_login_per_min),
-            Bucket::LoginPerAccount => ("login-account", settings.rate_login_per_min),
-            Bucket::UploadPerUser => ("upload-user", settings.rate_upload_per_min),
-            Bucket::DownloadPerClient => ("download-client", settings.rate_download_per_min),
-            Bucket::SharePasswordPerLink => ("share-password", settings.rate_login_per_min),
-            Bucket::TwoFactorPerAccount => ("two-factor-account", settings.rate_login_per_min),
-        };
-        Quota { name, per_min }
+        let login = settings.rate_login_per_min;
+        match self {
+            Bucket::LoginFailuresPerAccountClient => {
+                Quota::per_minute("login-account-client", login)
+            }
+            Bucket::LoginFailuresPerClient => {
+                Quota::per_minute("login-client", login.saturating_mul(3))
+            }
+            Bucket::LoginFailuresPerAccount => {
+                Quota::per_hour("login-account", login.saturating_mul(10))
+            }
+            Bucket::RegisterPerClient => {
+                Quota::per_hour("register-client", settings.rate_register_per_hour)
+            }
+            Bucket::PasswordCheckPerAccount => Quota::per_minute("password-check", login),
+            Bucket::UploadPerUser => Quota::per_minute("upload-user", settings.rate_upload_per_min),
+            Bucket::DownloadPerClient => {
+                Quota::per_minute("download-client", settings.rate_download_per_min)
+            }
+            Bucket::SharePasswordPerLink => Quota::per_minute("share-password", login),
+            Bucket::TwoFactorPerAccount => {
+                Quota::per_minute("two-factor-account", TWO_FACTOR_PER_MIN)
+            }
+        }
     }
 }
 
@@ -36,5 +68,15 @@ pub async fn hit(state: &AppState, bucket: Bucket, key: &str) -> Result<()> {
     state
         .limiter()
         .hit(bucket.quota(state.settings()), key)
+        .await
+}
+
+/// Takes back an attempt [`hit`] counted, when it turned out not to be a failure: buckets that
+/// count failures are hit before the attempt (so concurrent ones cannot slip past) and
+/// forgiven after a success.
+pub async fn forgive(state: &AppState, bucket: Bucket, key: &str) {
+    state
+        .limiter()
+        .forgive(bucket.quota(state.settings()), key)
         .await
 }

@@ -23,3 +23,10 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
+
+impl RequestMeta {
+    /// The client's address as a rate-limit key; requests whose address is not known share one.
+    pub fn client(&self) -> &str {
+        self.ip.as_deref().unwrap_or("unknown")
+    }
+}

@@ -1,7 +1,10 @@
 //! Password hashing with argon2id (the crate's defaults: m=19 MiB, t=2, p=1), always on a
-//! blocking thread so that a burst of logins never stalls other requests.
+//! blocking thread so that a burst of logins never stalls other requests, and never more at
+//! once than there are CPUs: a burst queues instead of allocating 19 MiB per request.
 
 use std::sync::LazyLock;
+
+use tokio::sync::Semaphore;
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -15,6 +18,21 @@ use crate::server::error::{Error, Result};
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     hash_blocking("coffer-timing-equaliser").expect("hashing a constant cannot fail")
 });
+
+/// Hashes running at once, process-wide.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// Runs one argon2 computation on a blocking thread once a hashing slot is free.
+async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let _slot = HASHING
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("argon2 slot", e))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::internal("argon2 task", e))
+}
 
 fn hash_blocking(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
@@ -35,14 +53,12 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
 }
 
 pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|e| Error::internal("argon2 task", e))?
+    run(move || hash_blocking(&password)).await?
 }
 
 /// Verifies against `hash`, or against a dummy hash when there is none (unknown account).
 pub async fn verify(password: String, hash: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || match hash {
+    run(move || match hash {
         Some(hash) => verify_blocking(&password, &hash),
         None => {
             verify_blocking(&password, &DUMMY_HASH);
@@ -50,7 +66,6 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool> {
         }
     })
     .await
-    .map_err(|e| Error::internal("argon2 task", e))
 }
 
 #[cfg(test)]
@@ -66,6 +81,27 @@ mod tests {
             .unwrap());
         assert!(!verify("wrong horse".into(), Some(h)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_of_hashes_never_runs_more_at_once_than_the_cap() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        static RUNNING: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        let burst = (0..32).map(|_| {
+            run(|| {
+                let now = RUNNING.fetch_add(1, SeqCst) + 1;
+                PEAK.fetch_max(now, SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                RUNNING.fetch_sub(1, SeqCst);
+            })
+        });
+        for done in futures::future::join_all(burst).await {
+            done.unwrap();
+        }
+        let cap = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let peak = PEAK.load(SeqCst);
+        assert!(peak >= 1 && peak <= cap, "peak {peak}, cap {cap}");
     }
 
     #[tokio::test]

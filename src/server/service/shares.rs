@@ -11,7 +11,7 @@
 use subtle::ConstantTimeEq;
 
 use crate::{
-    app::model::{recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile},
+    app::model::{recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink},
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
         error::{Error, Result},
@@ -228,8 +228,8 @@ pub async fn revoke(
     Ok(())
 }
 
-/// The link a token names and its file, or why it cannot be used: unknown 404, revoked 404
-/// (`link_revoked`), expired 410, used up 403.
+/// The link a token names and its file, or why it cannot be used: unknown (or its owner
+/// disabled) 404, revoked 404 (`link_revoked`), expired 410, used up 403.
 async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, FileRow)> {
     let unknown = || Error::NotFound("share link");
     let hash = token_hash(token);
@@ -240,32 +240,38 @@ async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, FileRow
     if let Some(refused) = LinkState::of(&link, db::now()).refusal() {
         return Err(refused);
     }
-    // Links go with their file (ON DELETE CASCADE); a file gone between the two reads is unknown.
+    // Links go with their file (ON DELETE CASCADE); a file gone between the two reads is unknown,
+    // and so is the link of a disabled owner.
     let file = db::files::find(&state.db().pool, &link.file_id)
         .await?
         .ok_or_else(unknown)?;
+    if !files::owner_is_active(state, &file).await? {
+        return Err(unknown());
+    }
     Ok((link, file))
 }
 
-/// What the recipient's page shows for a token, or why the link cannot be used.
-pub async fn view(state: &AppState, token: &str) -> Result<SharedFile> {
+/// What the recipient's page shows for a token, or why the link cannot be used. A link with a
+/// password shows only that it needs one.
+pub async fn view(state: &AppState, token: &str) -> Result<SharedLink> {
     let (link, file) = usable_link(state, token).await?;
+    if link.password_hash.is_some() {
+        return Ok(SharedLink::PasswordRequired);
+    }
     let shared_by = db::users::find_by_id(&state.db().pool, &link.created_by)
         .await?
         .map(|user| user.username)
         .unwrap_or_default();
-    let needs_password = link.password_hash.is_some();
-    Ok(SharedFile {
-        filename: (!needs_password).then(|| file.filename.clone()),
-        size: (!needs_password).then_some(file.size.max(0) as u64),
+    Ok(SharedLink::Open(SharedFile {
+        filename: file.filename,
+        size: file.size.max(0) as u64,
         shared_by,
         expires_at: db::to_datetime(link.expires_at),
         downloads_left: link
             .max_downloads
             .map(|max| (max - link.download_count).max(0) as u64),
-        needs_password,
         scan_status: file.scan_status,
-    })
+    }))
 }
 
 /// A download by share link: the whole file (ranges would let one count stand for many

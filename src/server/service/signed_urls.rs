@@ -104,6 +104,9 @@ pub async fn download(
     let file = db::files::find(&state.db().pool, &file_id)
         .await?
         .ok_or(Error::NotFound("file"))?;
+    if !files::owner_is_active(state, &file).await? {
+        return Err(Error::NotFound("file"));
+    }
     let download = files::open_download(state, file, range).await?;
     files::record_download(
         state,

@@ -15,12 +15,13 @@ use totp_rs::{Algorithm, Secret, Totp};
 use crate::{
     app::model::TotpSetup,
     server::{
-        crypto::WrappedKey,
+        crypto::{Binding, WrappedKey},
         db::{self, two_factor::TotpRow, users::UserRow},
         error::{Error, Result},
         service::{
             accounts::{self, CurrentSession, SignedIn},
             audit::{action, Event},
+            key_rotation,
             limits::{self, Bucket},
             secret_tokens, RequestMeta,
         },
@@ -29,7 +30,10 @@ use crate::{
 };
 
 /// What the master key seals TOTP secrets as.
-pub const TOTP_PURPOSE: &[u8] = b"coffer:totp:v1";
+/// What TOTP secrets are sealed as, bound to their user's id.
+pub const TOTP_PURPOSE: &[u8] = b"coffer:totp:v2";
+/// TOTP secrets sealed before they were bound to their user (read once, to re-seal them).
+pub const LEGACY_TOTP_PURPOSE: &[u8] = b"coffer:totp:v1";
 const ISSUER: &str = "Coffer";
 const STEP_SECS: u64 = 30;
 pub const RECOVERY_CODE_COUNT: usize = 10;
@@ -86,7 +90,7 @@ fn open_secret(state: &AppState, row: &TotpRow) -> Result<zeroize::Zeroizing<Vec
     };
     state
         .keys()
-        .open(TOTP_PURPOSE, &wrapped)
+        .open(Binding::row(TOTP_PURPOSE, &row.user_id), &wrapped)
         .map_err(|e| Error::internal("opening a TOTP secret", e))
 }
 
@@ -115,14 +119,21 @@ pub async fn status(state: &AppState, user: &UserRow) -> Result<Status> {
 }
 
 /// Starts enrolment with a new secret (replacing one still waiting for its first code). 2FA
-/// stays off until [`enable`] gets a valid code.
+/// stays off until [`enable`] gets a valid code. Needs the current password.
 pub async fn begin_enrolment(
     state: &AppState,
     user: &UserRow,
+    current_password: String,
     meta: &RequestMeta,
 ) -> Result<TotpSetup> {
+    if user.has_two_factor() {
+        return Err(Error::TwoFactorAlreadyOn);
+    }
+    accounts::confirm_password(state, user, current_password, meta).await?;
     let secret = Secret::generate();
-    let sealed = state.keys().seal(TOTP_PURPOSE, secret.as_ref());
+    let sealed = key_rotation::sealing_ring(state)
+        .await?
+        .seal(Binding::row(TOTP_PURPOSE, &user.id), secret.as_ref());
     let row = TotpRow {
         user_id: user.id.clone(),
         master_key_id: sealed.master_key_id,
@@ -130,6 +141,8 @@ pub async fn begin_enrolment(
         enabled_at: None,
         last_step: None,
         created_at: db::now(),
+        failed_codes: 0,
+        locked_until: None,
     };
     if !db::two_factor::start_enrolment(&state.db().pool, &row).await? {
         return Err(Error::TwoFactorAlreadyOn);
@@ -138,54 +151,46 @@ pub async fn begin_enrolment(
     setup_for(&totp(secret.as_ref(), &user.email)?)
 }
 
-/// Switches 2FA on with the first code from the user's app; returns the recovery codes, which
-/// exist in plain text only in this answer. Ends the user's other sessions.
+/// Switches 2FA on with the current password and the first code from the user's app; returns
+/// the recovery codes, which exist in plain text only in this answer. Ends the user's other
+/// sessions.
 pub async fn enable(
     state: &AppState,
     user: &UserRow,
+    current_password: String,
     code: &str,
     current: CurrentSession<'_>,
     meta: &RequestMeta,
 ) -> Result<Vec<String>> {
-    limit(state, user).await?;
     let pool = &state.db().pool;
     let row = match db::two_factor::find(pool, &user.id).await? {
         None => return Err(Error::TwoFactorNotStarted),
         Some(row) if row.is_enabled() => return Err(Error::TwoFactorAlreadyOn),
         Some(row) => row,
     };
+    accounts::confirm_password(state, user, current_password, meta).await?;
+    before_code(state, user, &row).await?;
     let Some(step) = totp(&open_secret(state, &row)?, &user.email)?.check(code.trim(), unix_now())
     else {
-        record(
-            state,
-            meta,
-            user,
-            action::TWO_FACTOR_FAILED,
-            Some("enrolment"),
-        )
-        .await;
+        code_failed(state, meta, user, "enrolment").await?;
         return Err(Error::BadCode);
     };
-    let codes: Vec<String> = (0..RECOVERY_CODE_COUNT)
-        .map(|_| new_recovery_code())
-        .collect();
-    let hashes: Vec<String> = codes
-        .iter()
-        .map(|c| recovery_code_hash(&user.id, c))
-        .collect();
+    let (codes, hashes) = new_recovery_codes(&user.id);
     if !db::two_factor::enable(pool, &user.id, step as i64, db::now(), &hashes).await? {
         return Err(Error::TwoFactorNotStarted);
     }
+    code_accepted(state, user).await?;
     accounts::end_other_sessions(state, &user.id, current).await?;
     record(state, meta, user, action::TWO_FACTOR_ENABLED, None).await;
     Ok(codes)
 }
 
-/// Switches 2FA off; needs a current code (or a recovery code, for someone who lost the app).
-/// Ends the user's other sessions.
+/// Switches 2FA off; needs the current password and a current code (or a recovery code, for
+/// someone who lost the app). Ends the user's other sessions.
 pub async fn disable(
     state: &AppState,
     user: &UserRow,
+    current_password: String,
     code: &str,
     current: CurrentSession<'_>,
     meta: &RequestMeta,
@@ -193,6 +198,7 @@ pub async fn disable(
     if !user.has_two_factor() {
         return Err(Error::TwoFactorOff);
     }
+    accounts::confirm_password(state, user, current_password, meta).await?;
     if check_code(state, user, code, meta).await?.is_none() {
         return Err(Error::BadCode);
     }
@@ -202,6 +208,30 @@ pub async fn disable(
     accounts::end_other_sessions(state, &user.id, current).await?;
     record(state, meta, user, action::TWO_FACTOR_DISABLED, None).await;
     Ok(())
+}
+
+/// A fresh set of recovery codes in place of the old ones (used or not); needs the current
+/// password and a current code. The codes exist in plain text only in this answer.
+pub async fn renew_recovery_codes(
+    state: &AppState,
+    user: &UserRow,
+    current_password: String,
+    code: &str,
+    meta: &RequestMeta,
+) -> Result<Vec<String>> {
+    if !user.has_two_factor() {
+        return Err(Error::TwoFactorOff);
+    }
+    accounts::confirm_password(state, user, current_password, meta).await?;
+    if check_code(state, user, code, meta).await?.is_none() {
+        return Err(Error::BadCode);
+    }
+    let (codes, hashes) = new_recovery_codes(&user.id);
+    if !db::two_factor::replace_recovery_codes(&state.db().pool, &user.id, &hashes).await? {
+        return Err(Error::TwoFactorOff);
+    }
+    record(state, meta, user, action::RECOVERY_CODES_RENEWED, None).await;
+    Ok(codes)
 }
 
 /// Completes a login whose password was right: a user without 2FA needs no code; one with it
@@ -227,21 +257,21 @@ pub async fn complete_login(
 }
 
 /// Checks a TOTP code (six digits) or a recovery code for a user with 2FA on, spending it if
-/// valid. `None`: wrong, replayed or spent (audited).
+/// valid. `None`: wrong, replayed or spent (audited, and counted towards the lock).
 async fn check_code(
     state: &AppState,
     user: &UserRow,
     code: &str,
     meta: &RequestMeta,
 ) -> Result<Option<Factor>> {
-    limit(state, user).await?;
     let pool = &state.db().pool;
+    let row = db::two_factor::find(pool, &user.id)
+        .await?
+        .filter(TotpRow::is_enabled)
+        .ok_or(Error::TwoFactorOff)?;
+    before_code(state, user, &row).await?;
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let factor = if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
-        let row = db::two_factor::find(pool, &user.id)
-            .await?
-            .filter(TotpRow::is_enabled)
-            .ok_or(Error::TwoFactorOff)?;
         let step = totp(&open_secret(state, &row)?, &user.email)?.check(&digits, unix_now());
         match step {
             Some(step) if db::two_factor::accept_step(pool, &user.id, step as i64).await? => {
@@ -256,17 +286,67 @@ async fn check_code(
             .then_some(Factor::RecoveryCode)
     };
     match factor {
-        Some(Factor::RecoveryCode) => {
-            record(state, meta, user, action::RECOVERY_CODE_USED, None).await
+        Some(factor) => {
+            code_accepted(state, user).await?;
+            if factor == Factor::RecoveryCode {
+                record(state, meta, user, action::RECOVERY_CODE_USED, None).await;
+            }
         }
-        Some(Factor::Totp) => {}
-        None => record(state, meta, user, action::TWO_FACTOR_FAILED, None).await,
+        None => code_failed(state, meta, user, "code").await?,
     }
     Ok(factor)
 }
 
-async fn limit(state: &AppState, user: &UserRow) -> Result<()> {
+/// Wrong codes in a row that lock the code step, and for how long.
+const LOCK_AFTER_FAILURES: i64 = 10;
+const LOCK_SECS: i64 = 15 * 60;
+
+/// Before a code is checked: refused while the code step is locked, and wrong codes limited
+/// per minute (whatever the login limit says; counted now, forgiven if the code was right).
+async fn before_code(state: &AppState, user: &UserRow, row: &TotpRow) -> Result<()> {
+    let now = db::now();
+    if let Some(until) = row.locked_until.filter(|until| *until > now) {
+        return Err(Error::TwoFactorLocked {
+            retry_after_secs: (until - now) as u64,
+        });
+    }
     limits::hit(state, Bucket::TwoFactorPerAccount, &user.id).await
+}
+
+/// A right code: it was no failure, and it ends a run of wrong ones.
+async fn code_accepted(state: &AppState, user: &UserRow) -> Result<()> {
+    limits::forgive(state, Bucket::TwoFactorPerAccount, &user.id).await;
+    Ok(db::two_factor::code_accepted(&state.db().pool, &user.id).await?)
+}
+
+/// Records a wrong code (audited); the tenth in a row locks the code step (audited too).
+async fn code_failed(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &UserRow,
+    during: &str,
+) -> Result<()> {
+    record(state, meta, user, action::TWO_FACTOR_FAILED, Some(during)).await;
+    let until = db::now() + LOCK_SECS;
+    let locked =
+        db::two_factor::code_failed(&state.db().pool, &user.id, LOCK_AFTER_FAILURES, until).await?;
+    if locked {
+        let detail = format!("{LOCK_AFTER_FAILURES} wrong codes in a row; locked until {until}");
+        record(state, meta, user, action::TWO_FACTOR_LOCKED, Some(&detail)).await;
+    }
+    Ok(())
+}
+
+/// Ten new recovery codes, and their hashes as stored.
+fn new_recovery_codes(user_id: &str) -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..RECOVERY_CODE_COUNT)
+        .map(|_| new_recovery_code())
+        .collect();
+    let hashes = codes
+        .iter()
+        .map(|c| recovery_code_hash(user_id, c))
+        .collect();
+    (codes, hashes)
 }
 
 async fn record(

@@ -24,3 +24,12 @@ pub async fn list(state: &AppState, actor: &UserRow, page: Paging) -> Result<Vec
     let owner = (!is_admin(actor)).then_some(actor.id.as_str());
     Ok(db::files::list(&state.db().pool, owner, page.limit(), page.offset()).await?)
 }
+
+/// Whether a file may still be handed out without its owner signed in (by share link or
+/// pre-signed URL): only while the owner's account is active. Disabling a user closes every
+/// link of theirs at once; enabling them again opens the links that are still valid.
+pub async fn owner_is_active(state: &AppState, file: &FileRow) -> Result<bool> {
+    Ok(db::users::find_by_id(&state.db().pool, &file.owner_id)
+        .await?
+        .is_some_and(|owner| owner.is_active()))
+}

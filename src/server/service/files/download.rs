@@ -87,8 +87,7 @@ pub async fn download(
 
 /// The per-client download limit, for every way of downloading.
 pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
-    let client = meta.ip.as_deref().unwrap_or("unknown");
-    limits::hit(state, Bucket::DownloadPerClient, client).await
+    limits::hit(state, Bucket::DownloadPerClient, meta.client()).await
 }
 
 /// Starts sending a file the caller may have: refused unless scanned clean, and the first chunk
@@ -176,7 +175,7 @@ pub async fn plaintext(
     };
     let key = state
         .keys()
-        .unwrap_data_key(&wrapped)
+        .unwrap_data_key(&wrapped, &file.id)
         .map_err(|e| integrity_error(&file.id, e))?;
     let prefix =
         NoncePrefix::from_slice(&file.nonce_prefix).map_err(|e| integrity_error(&file.id, e))?;

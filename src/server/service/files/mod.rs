@@ -6,7 +6,7 @@ mod access;
 mod download;
 mod upload;
 
-pub use access::{find_visible, list};
+pub use access::{find_visible, list, owner_is_active};
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download};
 pub use upload::{sweep_abandoned_uploads, upload};

@@ -15,7 +15,7 @@ use crate::{
         error::{Error, Result},
         service::{
             audit::{action, Event},
-            file_types,
+            file_types, key_rotation,
             limits::{self, Bucket},
             RequestMeta,
         },
@@ -68,9 +68,16 @@ where
         }
     };
 
-    let wrapped = state.keys().wrap_data_key(&target.data_key);
+    let id = db::new_id();
+    let wrapped = match key_rotation::sealing_ring(state).await {
+        Ok(ring) => ring.wrap_data_key(&target.data_key, &id),
+        Err(e) => {
+            pending.discard().await;
+            return Err(e);
+        }
+    };
     let row = FileRow {
-        id: db::new_id(),
+        id,
         owner_id: owner.id.clone(),
         filename,
         size: received.size as i64,
