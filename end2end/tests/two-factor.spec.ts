@@ -44,6 +44,8 @@ test("enrol in 2FA from the QR page, see the recovery codes, then sign in with p
   await expect(page.getByTestId("this-browser")).toBeVisible();
   await hydrated(page);
 
+  // Account security changes ask for the password again.
+  await page.getByLabel("Your current password").fill(password);
   await page.getByRole("button", { name: "Set up two-factor authentication" }).click();
   const qr = page.getByTestId("totp-qr");
   await expect(qr).toBeVisible();
@@ -54,11 +56,13 @@ test("enrol in 2FA from the QR page, see the recovery codes, then sign in with p
 
   // A wrong code first: refused, still enrolling.
   await page.getByTestId("enrol-code").fill("000000");
+  await page.getByRole("form", { name: "Turn on two-factor authentication" }).getByLabel("Your current password").fill(password);
   await page.getByRole("button", { name: "Turn on" }).click();
   await expect(page.getByRole("alert")).toContainText("That code is not right");
 
   const enrolledAt = Date.now() / 1000;
   await page.getByTestId("enrol-code").fill(totp(secret, enrolledAt));
+  await page.getByRole("form", { name: "Turn on two-factor authentication" }).getByLabel("Your current password").fill(password);
   await page.getByRole("button", { name: "Turn on" }).click();
   const codes = page.getByTestId("recovery-codes");
   await expect(codes).toBeVisible();

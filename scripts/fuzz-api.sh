@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Fuzzes the REST API with Schemathesis (PyPI), the OpenAPI fuzzer: starts a Coffer on SQLite
+# in a temporary data dir, registers users, and runs every check on every operation of the
+# served /api/v1/openapi.json, failing on any failure. Per-operation exceptions (with why) are
+# in schemathesis.toml.
+#
+#   scripts/fuzz-api.sh [--max-examples N]     (default 300 per operation)
+#
+# Needs the debug binary ($CARGO_TARGET_DIR/debug/coffer, built by `cargo test --features ssr`
+# or `cargo build --features ssr`); installs Schemathesis into $COFFER_CACHE/venv when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COFFER_CACHE="${COFFER_CACHE:-/var/cache/coffer}"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$COFFER_CACHE/target}"
+EXAMPLES=300
+[ "${1:-}" = "--max-examples" ] && EXAMPLES=$2
+SCHEMATHESIS_VERSION=4.32.5
+VENV="$COFFER_CACHE/venv"
+log() { printf '\033[1;34m[fuzz]\033[0m %s\n' "$*" >&2; }
+
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+BIN="$CARGO_TARGET_DIR/debug/coffer"
+[ -x "$BIN" ] || { echo "build the server first: cargo build --features ssr" >&2; exit 2; }
+
+WORK=$(mktemp -d)
+PORT=3418
+BASE="http://127.0.0.1:$PORT"
+# Limits off: the fuzzer would otherwise spend its examples on 429s (which stay documented).
+COFFER_DATA_DIR="$WORK/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" COFFER_PUBLIC_URL="$BASE" \
+  COFFER_CONFIG="$WORK/none.toml" COFFER_RATE_LOGIN_PER_MIN=0 COFFER_RATE_UPLOAD_PER_MIN=0 \
+  COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_REGISTER_PER_HOUR=0 RUST_LOG=warn \
+  "$BIN" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.2; done
+
+token_for() {
+  local name=$1
+  curl -sf -o /dev/null -H 'content-type: application/json' \
+    -d "{\"email\":\"$name@example.org\",\"username\":\"$name\",\"password\":\"fuzz-password-1\"}" \
+    "$BASE/api/v1/auth/register"
+  curl -sf -H 'content-type: application/json' \
+    -d "{\"email\":\"$name@example.org\",\"password\":\"fuzz-password-1\"}" \
+    "$BASE/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+MAIN_TOKEN=$(token_for fuzzer)
+# Logging out and two-factor changes end the caller's tokens or sessions: their own user.
+SIDE_TOKEN=$(token_for sidefuzzer)
+
+run() {
+  local token=$1; shift
+  "$VENV/bin/schemathesis" --config-file schemathesis.toml run "$BASE/api/v1/openapi.json" \
+    -H "Authorization: Bearer $token" --max-examples "$EXAMPLES" --workers 2 \
+    --checks all --phases examples,coverage,fuzzing,stateful "$@"
+}
+status=0
+log "all operations but logout and 2FA ($EXAMPLES examples each)"
+run "$MAIN_TOKEN" --exclude-path-regex '/auth/(logout|2fa/)' || status=1
+log "logout and 2FA, as a user of their own"
+run "$SIDE_TOKEN" --include-path-regex '/auth/(logout|2fa/)' || status=1
+[ $status -eq 0 ] || { log "failures above; server log: $WORK/server.log"; tail -20 "$WORK/server.log"; }
+exit $status
