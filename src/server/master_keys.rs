@@ -98,21 +98,16 @@ impl MasterKeys {
     /// rotation re-reads the key file to learn the new key; one that cannot (its
     /// `COFFER_MASTER_KEY` lacks it) refuses to seal rather than seal with a key being retired.
     pub fn sealing_ring(&self, rotated_to: Option<&str>) -> Result<Arc<Keyring>, KeyError> {
-        let holds = |ring: &Keyring, id: &str| {
-            std::iter::once(ring.current())
-                .chain(ring.previous())
-                .any(|k| k.id() == id)
-        };
         let ring = self.ring();
         let Some(target) = rotated_to else {
             return Ok(ring);
         };
-        if holds(&ring, target) {
+        if ring.holds(target) {
             return Ok(ring);
         }
         self.reload();
         let ring = self.ring();
-        if holds(&ring, target) {
+        if ring.holds(target) {
             return Ok(ring);
         }
         Err(KeyError::Stale {
@@ -186,12 +181,6 @@ impl MasterKeys {
             self.replace(next);
         }
         Ok(())
-    }
-
-    /// Whether the keys come from the key file (which a rotation rewrites) rather than the
-    /// environment.
-    pub fn from_file(&self) -> bool {
-        matches!(self.source, Source::File(_))
     }
 }
 

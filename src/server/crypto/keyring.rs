@@ -159,6 +159,18 @@ impl Keyring {
         &self.previous
     }
 
+    /// The loaded key with this id, current or previous.
+    fn key(&self, id: &str) -> Option<&MasterKey> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == id)
+    }
+
+    /// Whether a key with this id is loaded, current or previous.
+    pub fn holds(&self, id: &str) -> bool {
+        self.key(id).is_some()
+    }
+
     /// Wraps the data key of file `file_id` under the current master key.
     pub fn wrap_data_key(&self, key: &DataKey, file_id: &str) -> WrappedKey {
         self.seal(Binding::row(DATA_KEY_PURPOSE, file_id), key.as_bytes())
@@ -208,9 +220,8 @@ impl Keyring {
         binding: Binding<'_>,
         wrapped: &WrappedKey,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let key = std::iter::once(&self.current)
-            .chain(&self.previous)
-            .find(|k| k.id == wrapped.master_key_id)
+        let key = self
+            .key(&wrapped.master_key_id)
             .ok_or_else(|| CryptoError::UnknownMasterKey(wrapped.master_key_id.clone()))?;
         if wrapped.sealed.len() < NONCE_LEN {
             return Err(CryptoError::Integrity);

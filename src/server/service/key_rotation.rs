@@ -229,14 +229,9 @@ pub async fn bind_unbound(state: &AppState) -> Result<u64> {
 /// start while there are any, since every such file would fail.
 pub async fn keys_missing(state: &AppState) -> Result<Vec<(String, i64)>> {
     let ring = state.keys().ring();
-    let held = |id: &str| {
-        std::iter::once(ring.current())
-            .chain(ring.previous())
-            .any(|k| k.id() == id)
-    };
     Ok(db::sealed::counts_by_key(&state.db().pool)
         .await?
         .into_iter()
-        .filter(|(id, _)| !held(id))
+        .filter(|(id, _)| !ring.holds(id))
         .collect())
 }
