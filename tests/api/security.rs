@@ -2,13 +2,13 @@
 //! step of a login with 2FA, enrolment on `/settings/security`, the session list and signing
 //! other sessions out, and the password change.
 
-use coffer::server::service::two_factor::code_at;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
     new_client, now, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD,
 };
+use crate::two_factor::{alice_with_2fa, code, AliceWith2fa};
 
 fn location(res: &Response) -> &str {
     res.headers()["location"].to_str().unwrap()
@@ -19,43 +19,11 @@ fn session_id(res: &Response) -> Option<String> {
     session_cookie(res).map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
-/// Switches 2FA on for alice through the API, by a code of one step ago; returns the secret
-/// and the moment the codes are counted from.
-async fn enable_2fa(app: &TestApp) -> (String, i64) {
-    let token = app.login("alice").await.access;
-    let res = app
-        .client
-        .post(app.url("/api/v1/auth/2fa/setup"))
-        .bearer_auth(&token)
-        .json(&json!({"current_password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let secret = res.json::<Value>().await.unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let t0 = now();
-    let res = app
-        .client
-        .post(app.url("/api/v1/auth/2fa/verify"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "current_password": PASSWORD,
-            "totp_code": code_at(&secret, (t0 - 30) as u64).unwrap(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    (secret, t0)
-}
-
 #[tokio::test]
 async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
-    let app = spawn_app().await;
-    app.register("alice").await;
-    let (secret, t0) = enable_2fa(&app).await;
+    let AliceWith2fa {
+        app, secret, t0, ..
+    } = alice_with_2fa(-1, |_| {}).await;
     let browser = new_client();
 
     let res = app.login_form(&browser, "alice", PASSWORD).await;
@@ -78,7 +46,7 @@ async fn a_browser_login_with_2fa_takes_a_second_step_under_a_new_session_id() {
     assert!(html.contains("That code is not right"), "{html}");
     assert!(!app.signed_in(&browser).await);
 
-    let code = code_at(&secret, t0 as u64).unwrap();
+    let code = code(&secret, t0, 0);
     let res = app
         .form_post(&browser, "login_code", &[("code", &code)])
         .await;
@@ -149,7 +117,7 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
     assert!(html.contains("That code is not right"));
     assert!(html.contains("data-testid=\"enrolment\""), "still waiting");
 
-    let code = code_at(&secret, now() as u64).unwrap();
+    let code = code(&secret, now(), 0);
     app.form_post(
         &browser,
         "enable_two_factor",
