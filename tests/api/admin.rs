@@ -67,9 +67,18 @@ async fn admins_cannot_disable_themselves_and_unknown_users_are_404() {
     let res = app
         .patch_user(&admin.access, &admin.id, &json!({"is_active": false}))
         .await;
+    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "own_account");
+    let res = app
+        .patch_user(&admin.access, &admin.id, &json!({"role": "user"}))
+        .await;
+    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "own_account");
+    let res = app
+        .patch_user(&admin.access, &admin.id, &json!({"role": "owner"}))
+        .await;
     assert_eq!(
         error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
-        "validation_error"
+        "validation_error",
+        "a role that is none of the schema's"
     );
     let res = app
         .patch_user(

@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod auth_tokens;
+mod contract;
 mod files;
 mod migrations;
 mod platform;

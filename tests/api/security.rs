@@ -3,11 +3,8 @@
 //! other sessions out, and the password change.
 
 use reqwest::{Response, StatusCode};
-use serde_json::{json, Value};
 
-use crate::helpers::{
-    new_client, now, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD,
-};
+use crate::helpers::{new_client, now, session_cookie, spawn_app, spawn_app_with, PASSWORD};
 use crate::two_factor::{alice_with_2fa, code, AliceWith2fa};
 
 fn location(res: &Response) -> &str {

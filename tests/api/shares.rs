@@ -673,3 +673,46 @@ async fn answers_that_carry_tokens_are_never_cached() {
     let signed = signed_url(&app, &alice, &id, None).await;
     assert_eq!(signed.headers()["cache-control"], "no-store");
 }
+
+/// A link made with a password takes an argon2 hash; a file deleted meanwhile is gone for the
+/// link too: 404, never a 500 from the database refusing a link to a missing file.
+#[tokio::test]
+async fn a_file_deleted_while_its_link_is_made_answers_404() {
+    let app = spawn_app_with(|_| {}).await;
+    let alice = app.user("alice").await.access;
+    let mut refused = 0;
+    for round in 0..5 {
+        let file = app
+            .upload_ok(&alice, &format!("r{round}.txt"), b"hello".to_vec())
+            .await;
+        let id = file["id"].as_str().unwrap().to_owned();
+        let creating = {
+            let (client, url, alice) = (
+                app.client.clone(),
+                app.url(&format!("/api/v1/files/{id}/share")),
+                alice.clone(),
+            );
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(alice)
+                    .json(&json!({"password": "a link password"}))
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+        let res = app
+            .delete_bearer(&format!("/api/v1/files/{id}"), &alice)
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let res = creating.await.unwrap();
+        match res.status() {
+            StatusCode::CREATED => {}
+            StatusCode::NOT_FOUND => refused += 1,
+            other => panic!("round {round}: {other} {}", res.text().await.unwrap()),
+        }
+    }
+    assert!(refused > 0, "the delete never landed during the hash");
+}

@@ -6,8 +6,11 @@ pub const USERNAME_CHARS: RangeInclusive<usize> = 3..=32;
 /// The characters a username may have, as an HTML `pattern`.
 pub const USERNAME_PATTERN: &str = "[A-Za-z0-9_.\\-]+";
 pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Bounds the work argon2 does on attacker-chosen input.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The longest new password (at most 1 KiB of UTF-8).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// The longest password a sign-in checks: bounds the work argon2 does on attacker-chosen input,
+/// and admits every password the earlier rule (1024 bytes) let people choose.
+pub const MAX_CHECKED_PASSWORD_BYTES: usize = 1024;
 
 /// What a username may be, in words.
 pub fn username_hint() -> String {
@@ -20,12 +23,12 @@ pub fn username_hint() -> String {
 
 /// What a password must be, in words.
 pub fn password_hint() -> String {
-    format!("At least {MIN_PASSWORD_CHARS} characters.")
+    format!("{MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters.")
 }
 
-/// The trimmed username if it follows the rules, else why not.
-pub fn check_username(raw: &str) -> Result<String, String> {
-    let username = raw.trim();
+/// The username if it follows the rules (spaces around it are refused like any other
+/// character outside them), else why not.
+pub fn check_username(username: &str) -> Result<String, String> {
     let plain = username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
@@ -38,14 +41,15 @@ pub fn check_username(raw: &str) -> Result<String, String> {
 
 /// Whether a new password follows the rules, else why not.
 pub fn check_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
         return Err(format!(
             "Password must be at least {MIN_PASSWORD_CHARS} characters long"
         ));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
+    if chars > MAX_PASSWORD_CHARS {
         return Err(format!(
-            "Password must be at most {MAX_PASSWORD_BYTES} bytes long"
+            "Password must be at most {MAX_PASSWORD_CHARS} characters long"
         ));
     }
     Ok(())

@@ -5,10 +5,14 @@ pub mod account_rules;
 mod accounts;
 mod files;
 mod shares;
+pub mod whole_number;
 
 pub use accounts::{Role, SessionInfo, TotpSetup, UserInfo};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
-pub use shares::{CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl};
+pub use shares::{
+    CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS,
+    MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS,
+};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,18 +23,50 @@ use time::OffsetDateTime;
 pub struct UnknownWord(String);
 
 /// One page of a list: at most `limit` items (100 by default, 500 at most) after `offset`.
+/// Out-of-range values are refused when the query is read, not silently brought within bounds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PagingInput")]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct Paging {
     /// 1 to 500; the default is 100.
-    pub limit: Option<i64>,
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 500))]
+    limit: Option<i32>,
     /// How many items to skip; the default is 0.
-    pub offset: Option<i64>,
+    #[cfg_attr(feature = "ssr", param(minimum = 0))]
+    offset: Option<i32>,
+}
+
+/// [`Paging`] as it arrives, before its bounds are checked.
+#[derive(Deserialize)]
+struct PagingInput {
+    limit: Option<i32>,
+    offset: Option<i32>,
+}
+
+impl TryFrom<PagingInput> for Paging {
+    type Error = String;
+
+    fn try_from(input: PagingInput) -> Result<Self, String> {
+        if input
+            .limit
+            .is_some_and(|limit| !(1..=Self::MAX_LIMIT).contains(&limit))
+        {
+            return Err(format!("limit must be from 1 to {}", Self::MAX_LIMIT));
+        }
+        if input.offset.is_some_and(|offset| offset < 0) {
+            return Err("offset must be 0 or more".into());
+        }
+        Ok(Paging {
+            limit: input.limit,
+            offset: input.offset,
+        })
+    }
 }
 
 impl Paging {
-    pub const DEFAULT_LIMIT: i64 = 100;
-    pub const MAX_LIMIT: i64 = 500;
+    pub const DEFAULT_LIMIT: i32 = 100;
+    pub const MAX_LIMIT: i32 = 500;
 
     /// The longest first page.
     pub fn largest() -> Self {
@@ -40,15 +76,12 @@ impl Paging {
         }
     }
 
-    /// The limit, defaulted and brought within bounds.
     pub fn limit(&self) -> i64 {
-        self.limit
-            .unwrap_or(Self::DEFAULT_LIMIT)
-            .clamp(1, Self::MAX_LIMIT)
+        self.limit.unwrap_or(Self::DEFAULT_LIMIT).into()
     }
 
     pub fn offset(&self) -> i64 {
-        self.offset.unwrap_or(0).max(0)
+        self.offset.unwrap_or(0).into()
     }
 }
 

@@ -3,7 +3,14 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::ScanStatus;
+use super::{whole_number, ScanStatus};
+
+/// How long a link lasts when its request names no expiry.
+pub const DEFAULT_EXPIRY_HOURS: u32 = 24;
+/// The longest a link can last: 30 days.
+pub const MAX_EXPIRY_HOURS: u32 = 720;
+/// The longest password a link can have, in characters.
+pub const MAX_LINK_PASSWORD_CHARS: usize = 1024;
 
 /// What a new share link should be: when it expires (in hours from now, or at a moment, at most
 /// 30 days ahead; 24 hours when neither is given), how many downloads it allows, and an optional
@@ -12,16 +19,20 @@ use super::ScanStatus;
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ShareRequest {
     /// 1 to 720; the default is 24.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::option")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 720))]
     pub expires_hours: Option<u32>,
     /// Instead of `expires_hours`: an RFC 3339 moment in the future, at most 30 days ahead.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
     /// At least 1; no limit when absent.
+    #[serde(default, deserialize_with = "whole_number::option")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1))]
+    pub max_downloads: Option<u32>,
+    /// Recipients must give it (header `X-Share-Password`, or the link's page). Empty means
+    /// none; at most 1024 characters.
     #[serde(default)]
-    pub max_downloads: Option<u64>,
-    /// Recipients must give it (header `X-Share-Password`, or the link's page).
-    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
     pub password: Option<String>,
 }
 
@@ -60,7 +71,10 @@ pub struct ShareInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignedUrl {
+    /// `<public url>/api/v1/files/token-download?token=<token>`.
     pub url: String,
+    /// The URL's token alone.
+    pub token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }

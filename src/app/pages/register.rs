@@ -7,7 +7,8 @@ use leptos_router::components::A;
 use crate::app::{
     components::form_error::{flash_error, FormError},
     model::account_rules::{
-        password_hint, username_hint, MIN_PASSWORD_CHARS, USERNAME_CHARS, USERNAME_PATTERN,
+        password_hint, username_hint, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, USERNAME_CHARS,
+        USERNAME_PATTERN,
     },
     AuthActions,
 };
@@ -32,7 +33,7 @@ pub fn RegisterPage() -> impl IntoView {
                 </label>
                 <label>"Password"
                     <input type="password" name="password" autocomplete="new-password" required
-                        minlength=MIN_PASSWORD_CHARS/>
+                        minlength=MIN_PASSWORD_CHARS maxlength=MAX_PASSWORD_CHARS/>
                     <small class="muted">{password_hint()}</small>
                 </label>
                 <button type="submit" disabled=move || register.pending().get()>

@@ -134,7 +134,8 @@ fn Security(overview: SecurityOverview, forms: Forms) -> impl IntoView {
                 </label>
                 <label>"New password"
                     <input type="password" name="new_password" autocomplete="new-password"
-                        minlength=account_rules::MIN_PASSWORD_CHARS required/>
+                        minlength=account_rules::MIN_PASSWORD_CHARS
+                        maxlength=account_rules::MAX_PASSWORD_CHARS required/>
                     <small class="muted">{account_rules::password_hint()}</small>
                 </label>
                 <button type="submit">"Change password"</button>

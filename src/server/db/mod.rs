@@ -116,3 +116,8 @@ pub fn to_datetime(unix: i64) -> time::OffsetDateTime {
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
+
+/// A row refers to one that is gone (deleted while the request ran).
+pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}

@@ -2,7 +2,9 @@
 
 use axum::{
     extract::{
-        rejection::JsonRejection, FromRequest, FromRequestParts, OptionalFromRequest, Request,
+        multipart::MultipartRejection,
+        rejection::{JsonRejection, PathRejection, QueryRejection},
+        FromRequest, FromRequestParts, Multipart, OptionalFromRequest, Request,
     },
     http::{header, request::Parts},
     Json,
@@ -16,11 +18,23 @@ use crate::server::{
     state::AppState,
 };
 
-/// JSON body whose rejections (wrong content type, malformed or missing fields) answer in the
-/// API's error format.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(Error))]
+/// A JSON object body (or `null`, where `T` is an `Option`) whose rejections (wrong content type,
+/// malformed, missing fields, not an object) answer in the API's error format.
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) =
+            <Json<serde_json::Value> as FromRequest<S>>::from_request(req, state).await?;
+        body_from(value).map(ApiJson)
+    }
+}
 
 /// An optional JSON body (`Option<ApiJson<T>>`): absent when the request has no
 /// `Content-Type`; present but malformed is the same error as for a required body.
@@ -32,14 +46,75 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let body = <Json<T> as OptionalFromRequest<S>>::from_request(req, state).await?;
-        Ok(body.map(|Json(value)| ApiJson(value)))
+        let body =
+            <Json<serde_json::Value> as OptionalFromRequest<S>>::from_request(req, state).await?;
+        body.map(|Json(value)| body_from(value).map(ApiJson))
+            .transpose()
+    }
+}
+
+/// Reads a body as `T`, which must be sent as a JSON object: serde would also take a struct
+/// from an array of its fields in order, which no schema of ours allows.
+fn body_from<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    if !(value.is_object() || value.is_null()) {
+        return Err(Error::Validation(
+            "The request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Error::Validation(format!(
+            "Failed to deserialize the JSON body into the target type: {e}"
+        ))
+    })
+}
+
+/// Query parameters whose rejections (a missing parameter, a number out of range) answer in the
+/// API's error format.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters whose rejections (bytes that are not UTF-8 once percent-decoded) answer in
+/// the API's error format.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct ApiPath<T>(pub T);
+
+/// A `multipart/form-data` body; without one (no boundary, another content type) the answer is
+/// the API's error format.
+pub struct ApiMultipart(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ApiMultipart(
+            <Multipart as FromRequest<S>>::from_request(req, state).await?,
+        ))
     }
 }
 
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
         Error::Validation(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(rejection: QueryRejection) -> Self {
+        Error::Validation(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for Error {
+    fn from(rejection: PathRejection) -> Self {
+        Error::Validation(rejection.body_text())
+    }
+}
+
+impl From<MultipartRejection> for Error {
+    fn from(_: MultipartRejection) -> Self {
+        Error::BadUpload("send the file as multipart/form-data, in a field named \"file\"".into())
     }
 }
 

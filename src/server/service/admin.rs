@@ -34,7 +34,7 @@ pub async fn list_users(state: &AppState, actor: &UserRow, page: Paging) -> Resu
 }
 
 pub struct UserChanges {
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub is_active: Option<bool>,
 }
 
@@ -49,16 +49,9 @@ pub async fn update_user(
     meta: &RequestMeta,
 ) -> Result<UserRow> {
     require_admin(actor)?;
-    let role = changes
-        .role
-        .as_deref()
-        .map(Role::parse)
-        .transpose()
-        .map_err(Error::Validation)?;
+    let role = changes.role;
     if user_id == actor.id && (role == Some(Role::User) || changes.is_active == Some(false)) {
-        return Err(Error::Validation(
-            "Admins cannot demote or disable their own account".into(),
-        ));
+        return Err(Error::OwnAccount);
     }
     let pool = &state.db().pool;
     let now = db::now();

@@ -11,7 +11,10 @@
 use subtle::ConstantTimeEq;
 
 use crate::{
-    app::model::{recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink},
+    app::model::{
+        recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink,
+        DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS,
+    },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
         error::{Error, Result},
@@ -28,9 +31,6 @@ use crate::{
 };
 
 const HOUR: i64 = 3600;
-pub const DEFAULT_EXPIRY_HOURS: u32 = 24;
-pub const MAX_EXPIRY_HOURS: u32 = 720;
-const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// Where a link stands at a moment; a link is revoked before expired before used up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,17 +138,13 @@ pub async fn create(
                 "A download limit must be at least 1".into(),
             ))
         }
-        Some(n) => Some(
-            i64::try_from(n)
-                .map_err(|_| Error::Validation("That download limit is too large".into()))?,
-        ),
-        None => None,
+        limit => limit.map(i64::from),
     };
     let password = request.password.filter(|p| !p.is_empty());
     let password_hash = match password {
-        Some(p) if p.chars().count() > MAX_PASSWORD_CHARS => {
+        Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {
             return Err(Error::Validation(format!(
-                "A link's password can have at most {MAX_PASSWORD_CHARS} characters"
+                "A link's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
             )))
         }
         Some(p) => Some(passwords::hash(p).await?),
@@ -167,7 +163,16 @@ pub async fn create(
         password_hash,
         revoked_at: None,
     };
-    db::shares::insert(&state.db().pool, &link).await?;
+    // The file may be deleted while the password above was hashed.
+    db::shares::insert(&state.db().pool, &link)
+        .await
+        .map_err(|e| {
+            if db::is_foreign_key_violation(&e) {
+                Error::NotFound("file")
+            } else {
+                e.into()
+            }
+        })?;
     Event::by(&actor.id, action::SHARE_CREATED)
         .on(&file.id)
         .detail(format!(

@@ -37,10 +37,10 @@ pub async fn create(
     actor: &UserRow,
     meta: &RequestMeta,
     file_id: &str,
-    expires_seconds: Option<u64>,
+    expires_seconds: Option<u32>,
 ) -> Result<SignedUrl> {
     let file = files::find_visible(state, actor, file_id).await?;
-    let seconds = expires_seconds.unwrap_or(MAX_SIGNED_URL_SECS);
+    let seconds = expires_seconds.map_or(MAX_SIGNED_URL_SECS, u64::from);
     if !(1..=MAX_SIGNED_URL_SECS).contains(&seconds) {
         return Err(Error::Validation(format!(
             "A pre-signed URL can last from 1 to {MAX_SIGNED_URL_SECS} seconds"
@@ -61,6 +61,7 @@ pub async fn create(
         url: state
             .settings()
             .public_link(&format!("/api/v1/files/token-download?token={token}")),
+        token,
         expires_at: db::to_datetime(expires_at),
     })
 }

@@ -1,18 +1,15 @@
 //! `/api/v1/admin/*`: user management.
 
-use axum::{
-    extract::{Path, Query, State},
-    Json,
-};
+use axum::{extract::State, Json};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{Paging, UserInfo},
+    app::model::{Paging, Role, UserInfo},
     server::{
         error::{ErrorBody, Result},
-        http::extract::{ApiJson, ApiUser, ClientMeta},
+        http::extract::{ApiJson, ApiPath, ApiQuery, ApiUser, ClientMeta},
         service::admin,
         state::AppState,
     },
@@ -26,8 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserPatch {
-    /// `admin` or `user`.
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// `false` disables the account and ends its sessions and tokens at once.
     pub is_active: Option<bool>,
 }
@@ -42,7 +38,7 @@ pub struct UserPatch {
 pub async fn list_users(
     State(state): State<AppState>,
     auth: ApiUser,
-    Query(page): Query<Paging>,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<UserInfo>>> {
     let users = admin::list_users(&state, &auth.user, page).await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
@@ -55,13 +51,13 @@ pub async fn list_users(
         (status = 200, description = "Updated user", body = UserInfo),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 422, description = "Invalid change", body = ErrorBody),
+        (status = 409, description = "Admins cannot demote or disable their own account (own_account)", body = ErrorBody),
     ))]
 pub async fn update_user(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserInfo>> {
     let changes = admin::UserChanges {

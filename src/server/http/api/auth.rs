@@ -26,11 +26,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "alice@example.org")]
+    /// Compared without regard to case.
+    #[schema(example = "alice@example.org", format = Email, max_length = 254)]
     pub email: String,
-    #[schema(example = "alice")]
+    /// 3 to 32 characters: letters, digits, `_`, `-` or `.`.
+    #[schema(example = "alice", pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// At least 8 characters.
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
@@ -74,6 +77,7 @@ impl From<api_tokens::TokenPair> for TokenResponse {
         (status = 201, description = "Account created", body = UserInfo),
         (status = 409, description = "Email or username taken", body = ErrorBody),
         (status = 422, description = "Invalid input", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address", body = ErrorBody),
     ))]
 pub async fn register(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! `/api/v1/files/*`: upload, list, metadata, download, delete.
 
 use axum::{
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode},
     response::Response,
     Json,
@@ -16,7 +16,7 @@ use crate::{
     server::{
         error::{ErrorBody, Result},
         http::{
-            extract::{ApiUser, ClientMeta},
+            extract::{ApiMultipart, ApiPath, ApiQuery, ApiUser, ClientMeta},
             transfer,
         },
         service::files,
@@ -45,9 +45,17 @@ pub struct UploadForm {
 /// Upload a file. It is encrypted as it streams in and scanned in the background
 /// (`scan_status` starts as `pending`).
 #[utoipa::path(post, path = "/api/v1/files/upload", tag = "files", security(("bearer" = [])),
+    operation_id = "upload_file",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "Stored", body = FileInfo),
+        (status = 201, description = "Stored", body = FileInfo, links(
+            ("get" = (operation_id = "get_file", parameters(("id" = "$response.body#/id")))),
+            ("download" = (operation_id = "download_file", parameters(("id" = "$response.body#/id")))),
+            ("share" = (operation_id = "create_share", parameters(("id" = "$response.body#/id")))),
+            ("shares" = (operation_id = "list_shares", parameters(("id" = "$response.body#/id")))),
+            ("signed_url" = (operation_id = "create_signed_url", parameters(("id" = "$response.body#/id")))),
+            ("delete" = (operation_id = "delete_file", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 400, description = "The upload broke off", body = ErrorBody),
         (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 415, description = "Type not allowed, or content does not match the extension", body = ErrorBody),
@@ -58,7 +66,7 @@ pub async fn upload(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> Result<(StatusCode, Json<FileInfo>)> {
     let mut stored =
         transfer::upload_multipart(&state, &auth.user, &meta, multipart, false).await?;
@@ -66,7 +74,8 @@ pub async fn upload(
 }
 
 /// Your files, newest first; admins see everyone's.
-#[utoipa::path(get, path = "/api/v1/files", tag = "files", params(Paging), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/files", tag = "files", operation_id = "list_files",
+    params(Paging), security(("bearer" = [])),
     responses(
         (status = 200, description = "Files", body = [FileInfo]),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -74,14 +83,15 @@ pub async fn upload(
 pub async fn list(
     State(state): State<AppState>,
     auth: ApiUser,
-    Query(page): Query<Paging>,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<FileInfo>>> {
     let rows = files::list(&state, &auth.user, page).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
 /// A file's metadata.
-#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", operation_id = "get_file",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses(
         (status = 200, description = "The file", body = FileInfo),
@@ -90,7 +100,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FileInfo>> {
     Ok(Json(
         files::find_visible(&state, &auth.user, &id).await?.into(),
@@ -98,11 +108,12 @@ pub async fn get(
 }
 
 /// Download the decrypted content. `Range: bytes=…` (one range) gives 206.
-#[utoipa::path(get, path = "/api/v1/files/{id}/download", tag = "files", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/files/{id}/download", tag = "files",
+    operation_id = "download_file", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses(
-        (status = 200, description = "The content", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 200, description = "The content, as the file's own type", content_type = "*/*"),
+        (status = 206, description = "The requested range", content_type = "*/*"),
         (status = 403, description = "Found to be infected", body = ErrorBody),
         (status = 404, description = "No such file, or not yours", body = ErrorBody),
         (status = 409, description = "Scan pending (scan_pending) or failed (scan_error)", body = ErrorBody),
@@ -113,14 +124,15 @@ pub async fn download(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
     transfer::download(&state, &auth.user, &meta, &id, &headers).await
 }
 
 /// Delete a file and its stored content.
-#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", operation_id = "delete_file",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -130,7 +142,7 @@ pub async fn delete(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     files::delete(&state, &auth.user, &meta, &id).await?;
     Ok(StatusCode::NO_CONTENT)

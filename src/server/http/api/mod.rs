@@ -9,11 +9,17 @@ pub mod shares;
 pub mod two_factor;
 
 use axum::{
+    body::Bytes,
+    http::header,
     routing::{any, get},
-    Json, Router,
+    Router,
 };
 use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        path::Operation,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        Content, Ref, ResponseBuilder,
+    },
     Modify, OpenApi,
 };
 use utoipa_axum::router::OpenApiRouter;
@@ -52,20 +58,113 @@ impl Modify for BearerAuth {
 /// The API's routes, `/api/v1/openapi.json` (made from the same list), and a JSON 404 for
 /// anything else under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(two_factor::routes())
         .merge(files::routes())
         .merge(shares::routes())
         .merge(admin::routes())
         .split_for_parts();
+    document_common_errors(&mut doc);
+    let doc = Bytes::from(served_document(&doc).to_string());
     router
         .route(
             "/api/v1/openapi.json",
-            get(move || async move { Json(doc) }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc) }),
         )
         .route(
             "/api/v1/{*rest}",
             any(|| async { Error::NotFound("API route") }),
         )
+}
+
+/// The answers every operation of a kind can give, written once instead of on each route:
+/// 401 where a token is needed, and 422 where there is input to refuse (a body, query or path
+/// that does not fit the schema; the extractors in [`extract`](super::extract) give it).
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_input = operation.request_body.is_some()
+                || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            if secured {
+                error_response(
+                    operation,
+                    "401",
+                    "No valid access token (not_authenticated, invalid_token)",
+                );
+            }
+            if has_input {
+                error_response(
+                    operation,
+                    "422",
+                    "The input does not fit the schema (validation_error)",
+                );
+            }
+        }
+    }
+}
+
+/// The document as JSON, with the link objects' fields in the spelling OpenAPI gives them:
+/// utoipa 5.5 writes `operation_id`, `operation_ref` and `request_body` there, which no client
+/// reads, instead of `operationId`, `operationRef` and `requestBody`.
+fn served_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut json = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    let operations = json["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let responses = operation
+            .get_mut("responses")
+            .and_then(|r| r.as_object_mut())
+            .into_iter()
+            .flatten();
+        for (_, response) in responses {
+            let links = response
+                .get_mut("links")
+                .and_then(|l| l.as_object_mut())
+                .into_iter()
+                .flat_map(|links| links.values_mut())
+                .filter_map(|link| link.as_object_mut());
+            for link in links {
+                for (from, to) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(value) = link.remove(from) {
+                        link.insert(to.to_owned(), value);
+                    }
+                }
+            }
+        }
+    }
+    json
+}
+
+/// Adds an error answer to an operation unless the route documents that status itself.
+fn error_response(operation: &mut Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                )
+                .into()
+        });
 }

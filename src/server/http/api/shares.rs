@@ -2,7 +2,7 @@
 //! pre-signed URLs (create, download).
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::Response,
     Json,
@@ -11,11 +11,11 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{CreatedShare, ShareInfo, ShareRequest, SignedUrl},
+    app::model::{whole_number, CreatedShare, ShareInfo, ShareRequest, SignedUrl},
     server::{
         error::{ErrorBody, Result},
         http::{
-            extract::{ApiJson, ApiUser, ClientMeta},
+            extract::{ApiJson, ApiPath, ApiQuery, ApiUser, ClientMeta},
             transfer,
         },
         service::{shares, signed_urls},
@@ -38,11 +38,15 @@ pub const PASSWORD_HEADER: &str = "x-share-password";
 
 /// Share a file: a link that works without an account until it expires, runs out or is
 /// revoked. The token is shown this once.
-#[utoipa::path(post, path = "/api/v1/files/{id}/share", tag = "sharing", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/files/{id}/share", tag = "sharing", operation_id = "create_share",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     request_body = ShareRequest,
     responses(
-        (status = 201, description = "The new link", body = CreatedShare),
+        (status = 201, description = "The new link", body = CreatedShare, links(
+            ("download" = (operation_id = "download_shared", parameters(("token" = "$response.body#/share_token")))),
+            ("revoke" = (operation_id = "revoke_share", parameters(("id" = "$request.path.id"), ("share_token" = "$response.body#/id")))),
+        )),
         (status = 404, description = "No such file, or not yours", body = ErrorBody),
         (status = 422, description = "Expiry, limit or password out of bounds", body = ErrorBody),
     ))]
@@ -50,7 +54,7 @@ pub async fn create(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<ShareRequest>,
 ) -> Result<(StatusCode, Json<CreatedShare>)> {
     let created = shares::create(&state, &auth.user, &meta, &id, request).await?;
@@ -58,7 +62,8 @@ pub async fn create(
 }
 
 /// A file's share links with their use counts, newest first (tokens are never shown again).
-#[utoipa::path(get, path = "/api/v1/files/{id}/shares", tag = "sharing", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/files/{id}/shares", tag = "sharing", operation_id = "list_shares",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses(
         (status = 200, description = "The links", body = [ShareInfo]),
@@ -67,14 +72,14 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     auth: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<ShareInfo>>> {
     Ok(Json(shares::list(&state, &auth.user, &id).await?))
 }
 
 /// Revoke a link, named by its token or by its id.
 #[utoipa::path(delete, path = "/api/v1/files/{id}/share/{share_token}", tag = "sharing",
-    security(("bearer" = [])),
+    operation_id = "revoke_share", security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "File id"),
         ("share_token" = String, Path, description = "The link's token, or its id"),
@@ -87,7 +92,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    Path((id, token)): Path<(String, String)>,
+    ApiPath((id, token)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     shares::revoke(&state, &auth.user, &meta, &id, &token).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -95,13 +100,13 @@ pub async fn revoke(
 
 /// Download by share link, without an account. Counts one download when the response starts;
 /// the whole file is always sent (no ranges).
-#[utoipa::path(get, path = "/api/v1/files/shared/{token}", tag = "sharing",
+#[utoipa::path(get, path = "/api/v1/files/shared/{token}", tag = "sharing", operation_id = "download_shared",
     params(
         ("token" = String, Path, description = "The link's token"),
         ("X-Share-Password" = Option<String>, Header, description = "The link's password, if it has one"),
     ),
     responses(
-        (status = 200, description = "The content", content_type = "application/octet-stream"),
+        (status = 200, description = "The content, as the file's own type", content_type = "*/*"),
         (status = 401, description = "Password needed (password_required) or wrong (wrong_password)", body = ErrorBody),
         (status = 403, description = "Download limit reached, or the file is infected", body = ErrorBody),
         (status = 404, description = "Unknown or revoked link", body = ErrorBody),
@@ -112,7 +117,7 @@ pub async fn revoke(
 pub async fn download(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let password = headers
@@ -126,16 +131,21 @@ pub async fn download(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct SignedUrlRequest {
     /// 1 to 300; the default is 300.
-    #[serde(default)]
-    pub expires_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number::option")]
+    #[schema(minimum = 1, maximum = 300)]
+    pub expires_seconds: Option<u32>,
 }
 
-/// A stateless pre-signed download URL, valid for at most five minutes.
+/// A stateless pre-signed download URL, valid for at most five minutes. The body is optional
+/// (absent or `null` gives the default).
 #[utoipa::path(post, path = "/api/v1/files/{id}/signed-url", tag = "sharing", security(("bearer" = [])),
+    operation_id = "create_signed_url",
     params(("id" = String, Path, description = "File id")),
     request_body(content = Option<SignedUrlRequest>),
     responses(
-        (status = 200, description = "The URL", body = SignedUrl),
+        (status = 200, description = "The URL", body = SignedUrl, links(
+            ("download" = (operation_id = "token_download", parameters(("token" = "$response.body#/token")))),
+        )),
         (status = 404, description = "No such file, or not yours", body = ErrorBody),
         (status = 422, description = "expires_seconds out of bounds", body = ErrorBody),
     ))]
@@ -143,16 +153,17 @@ pub async fn signed_url(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
-    Path(id): Path<String>,
-    request: Option<ApiJson<SignedUrlRequest>>,
+    ApiPath(id): ApiPath<String>,
+    request: Option<ApiJson<Option<SignedUrlRequest>>>,
 ) -> Result<Json<SignedUrl>> {
-    let request = request.map(|ApiJson(r)| r).unwrap_or_default();
+    let request = request.and_then(|ApiJson(r)| r).unwrap_or_default();
     Ok(Json(
         signed_urls::create(&state, &auth.user, &meta, &id, request.expires_seconds).await?,
     ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// The token of a pre-signed URL.
     pub token: String,
@@ -161,17 +172,18 @@ pub struct TokenQuery {
 /// Download by pre-signed URL, without an account. `Range` is honoured.
 #[utoipa::path(get, path = "/api/v1/files/token-download", tag = "sharing", params(TokenQuery),
     responses(
-        (status = 200, description = "The content", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 200, description = "The content, as the file's own type", content_type = "*/*"),
+        (status = 206, description = "The requested range", content_type = "*/*"),
         (status = 401, description = "Malformed or tampered token", body = ErrorBody),
         (status = 404, description = "The file is gone", body = ErrorBody),
         (status = 409, description = "The file's scan is pending or failed", body = ErrorBody),
         (status = 410, description = "The URL has expired", body = ErrorBody),
+        (status = 429, description = "Too many downloads", body = ErrorBody),
     ))]
 pub async fn token_download(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    Query(query): Query<TokenQuery>,
+    ApiQuery(query): ApiQuery<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let range = transfer::parse_range(&headers);

@@ -29,14 +29,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordRequest {
     /// The account's current password.
-    #[schema(example = "correct horse battery staple")]
+    #[schema(example = "correct horse battery staple", min_length = 1)]
     pub current_password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CodeRequest {
     /// The account's current password.
-    #[schema(example = "correct horse battery staple")]
+    #[schema(example = "correct horse battery staple", min_length = 1)]
     pub current_password: String,
     /// Six digits from the authenticator app (for `disable` and new recovery codes, a recovery
     /// code also works).
@@ -56,7 +56,8 @@ pub struct Disabled {
 }
 
 /// Start enrolment: a new secret, not yet in force. A setup not yet verified is replaced.
-#[utoipa::path(post, path = "/api/v1/auth/2fa/setup", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/auth/2fa/setup", tag = "auth", operation_id = "setup_2fa",
+    security(("bearer" = [])),
     request_body = PasswordRequest,
     responses(
         (status = 200, description = "The secret, its otpauth URL and a QR code of it", body = TotpSetup),
@@ -76,7 +77,8 @@ pub async fn setup(
 }
 
 /// Switch two-factor authentication on with a first code from the app.
-#[utoipa::path(post, path = "/api/v1/auth/2fa/verify", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/auth/2fa/verify", tag = "auth", operation_id = "verify_2fa",
+    security(("bearer" = [])),
     request_body = CodeRequest,
     responses(
         (status = 200, description = "On; the recovery codes", body = RecoveryCodes),
@@ -105,7 +107,8 @@ pub async fn verify(
 }
 
 /// Switch two-factor authentication off; needs a current code (or a recovery code).
-#[utoipa::path(delete, path = "/api/v1/auth/2fa/disable", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/auth/2fa/disable", tag = "auth", operation_id = "disable_2fa",
+    security(("bearer" = [])),
     request_body = CodeRequest,
     responses(
         (status = 200, description = "Off", body = Disabled),
