@@ -546,3 +546,35 @@ async fn ten_wrong_codes_in_a_row_lock_the_code_step_for_fifteen_minutes() {
         .unwrap();
     assert_eq!(failed, 0);
 }
+
+/// A sealed TOTP secret is bound to its user: copied onto another account's row (by someone
+/// with write access to the database who knows the secret), it opens nowhere but at home.
+#[tokio::test]
+async fn a_totp_secret_copied_to_another_account_does_not_open_there() {
+    let AliceWith2fa {
+        app, secret, t0, ..
+    } = alice_with_2fa(-1, |_| {}).await;
+    let bob = app.user("bob").await;
+    sqlx::query(
+        "INSERT INTO user_totp (user_id, master_key_id, secret, enabled_at, created_at, \
+         seal_version) \
+         SELECT $1, master_key_id, secret, enabled_at, created_at, seal_version FROM user_totp \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'alice@example.org')",
+    )
+    .bind(&bob.id)
+    .execute(&app.state.db().pool)
+    .await
+    .unwrap();
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "bob@example.org", "password": PASSWORD, "totp_code": code(&secret, t0, 0)}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::INTERNAL_SERVER_ERROR).await,
+        "internal_error"
+    );
+    let res = login(&app, Some(&code(&secret, t0, 0))).await;
+    assert_eq!(res.status(), StatusCode::OK, "at home it still works");
+}
