@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use coffer::app::model::{account_rules::MAX_PASSWORD_CHARS, MAX_EXPIRY_HOURS};
-use reqwest::{header, Method, Response, StatusCode};
+use reqwest::{header, Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{error_code, spawn_app, TestApp, PASSWORD};
@@ -175,15 +175,7 @@ async fn a_json_array_is_not_an_object_even_when_its_items_fit() {
             r#"["alice@example.org", "x"]"#,
         ),
     ] {
-        let res = app
-            .client
-            .post(app.url(&path))
-            .bearer_auth(&token)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let res = post(&app, &token, &path, body).await;
         assert_eq!(
             error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
             "validation_error",
@@ -192,9 +184,10 @@ async fn a_json_array_is_not_an_object_even_when_its_items_fit() {
     }
 }
 
+/// A POST of `body` as it is, labelled JSON.
 async fn post(app: &TestApp, token: &str, path: &str, body: &str) -> Response {
     app.client
-        .request(Method::POST, app.url(path))
+        .post(app.url(path))
         .bearer_auth(token)
         .header(header::CONTENT_TYPE, "application/json")
         .body(body.to_owned())
