@@ -22,8 +22,8 @@ pub enum Error {
     EmailTaken,
     #[error("this username is already taken")]
     UsernameTaken,
-    #[error("admins cannot demote or disable their own account")]
-    OwnAccount,
+    #[error("this is the last active admin: make another account admin first")]
+    LastActiveAdmin,
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("this account has been disabled")]
@@ -119,7 +119,9 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::EmailTaken | Error::UsernameTaken | Error::OwnAccount => StatusCode::CONFLICT,
+            Error::EmailTaken | Error::UsernameTaken | Error::LastActiveAdmin => {
+                StatusCode::CONFLICT
+            }
             Error::InvalidCredentials
             | Error::Unauthenticated
             | Error::InvalidToken
@@ -157,7 +159,7 @@ impl Error {
             Error::Validation(_) => "validation_error",
             Error::EmailTaken => "email_taken",
             Error::UsernameTaken => "username_taken",
-            Error::OwnAccount => "own_account",
+            Error::LastActiveAdmin => "last_active_admin",
             Error::InvalidCredentials => "invalid_credentials",
             Error::AccountDisabled => "account_disabled",
             Error::Unauthenticated => "not_authenticated",

@@ -61,17 +61,17 @@ async fn disabling_a_user_ends_their_tokens_and_browser_sessions_at_once() {
 }
 
 #[tokio::test]
-async fn admins_cannot_disable_themselves_and_unknown_users_are_404() {
+async fn the_last_active_admin_cannot_be_demoted_or_disabled_by_anyone() {
     let app = spawn_app().await;
     let admin = app.user("admin").await;
-    let res = app
-        .patch_user(&admin.access, &admin.id, &json!({"is_active": false}))
-        .await;
-    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "own_account");
-    let res = app
-        .patch_user(&admin.access, &admin.id, &json!({"role": "user"}))
-        .await;
-    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "own_account");
+    for change in [json!({"is_active": false}), json!({"role": "user"})] {
+        let res = app.patch_user(&admin.access, &admin.id, &change).await;
+        assert_eq!(
+            error_code(res, StatusCode::CONFLICT).await,
+            "last_active_admin",
+            "{change}"
+        );
+    }
     let res = app
         .patch_user(&admin.access, &admin.id, &json!({"role": "owner"}))
         .await;
@@ -80,12 +80,105 @@ async fn admins_cannot_disable_themselves_and_unknown_users_are_404() {
         "validation_error",
         "a role that is none of the schema's"
     );
+
+    // With a second admin, the first may step down; then the second is the last.
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    for user in [&bob, &carol] {
+        let res = app
+            .patch_user(&admin.access, &user.id, &json!({"role": "admin"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // A disabled admin manages nothing, so does not count.
+    let res = app
+        .patch_user(&admin.access, &carol.id, &json!({"is_active": false}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .patch_user(&admin.access, &admin.id, &json!({"role": "user"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "bob is still an admin");
+    let res = app
+        .patch_user(&bob.access, &bob.id, &json!({"is_active": false}))
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::CONFLICT).await,
+        "last_active_admin"
+    );
+    let users: Vec<Value> = app
+        .get_bearer("/api/v1/admin/users", &bob.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bob_row = users.iter().find(|u| u["username"] == "bob").unwrap();
+    assert_eq!(
+        (&bob_row["role"], &bob_row["is_active"]),
+        (&json!("admin"), &json!(true))
+    );
+
     let res = app
         .patch_user(
-            &admin.access,
+            &bob.access,
             "00000000-0000-0000-0000-000000000000",
             &json!({"role": "user"}),
         )
         .await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+}
+
+/// Two admins demoting each other at the same moment: one wins, the other is refused, and one
+/// active admin is left (run on PostgreSQL too, where the two requests truly overlap).
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    for round in 0..5 {
+        let other = app.user(&format!("second{round}")).await;
+        let res = app
+            .patch_user(&admin.access, &other.id, &json!({"role": "admin"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let demote = json!({"role": "user"});
+        let (a, b) = tokio::join!(
+            app.patch_user(&admin.access, &other.id, &demote),
+            app.patch_user(&other.access, &admin.id, &demote),
+        );
+        // The loser is refused: 409 if both got past the admin check, 403 if the winner's
+        // change had already landed when the loser's request was authorised.
+        let mut statuses = [a.status(), b.status()];
+        statuses.sort();
+        assert!(
+            matches!(
+                statuses,
+                [StatusCode::OK, StatusCode::FORBIDDEN | StatusCode::CONFLICT]
+            ),
+            "round {round}: {statuses:?}"
+        );
+        let users: Vec<Value> = app
+            .get_bearer(
+                "/api/v1/admin/users",
+                if a.status() == StatusCode::OK {
+                    &admin.access
+                } else {
+                    &other.access
+                },
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let admins = users.iter().filter(|u| u["role"] == "admin").count();
+        assert_eq!(admins, 1, "round {round}");
+        // Whoever is left makes the first admin admin again for the next round.
+        if a.status() != StatusCode::OK {
+            let res = app
+                .patch_user(&other.access, &admin.id, &json!({"role": "admin"}))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let res = app.patch_user(&admin.access, &other.id, &demote).await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
 }

@@ -146,27 +146,69 @@ pub async fn set_password_hash(
         .map(|r| r.rows_affected() == 1)
 }
 
-pub async fn set_active(
-    pool: &AnyPool,
-    id: &str,
-    active: bool,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(active))
-        .bind(now)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() == 1)
+/// What [`change_standing`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StandingChange {
+    Changed,
+    NoSuchUser,
+    /// Refused: nothing changed, since the user is the last active admin.
+    LastActiveAdmin,
 }
 
-pub async fn set_role(pool: &AnyPool, id: &str, role: Role, now: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-        .bind(role.as_str())
+/// Sets a user's role and/or active flag, unless that would leave no active admin. Concurrent
+/// calls take turns on the `admin_guard` row (see its migration), so each counts the admins the
+/// others left.
+pub async fn change_standing(
+    pool: &AnyPool,
+    id: &str,
+    role: Option<Role>,
+    active: Option<bool>,
+    now: i64,
+) -> Result<StandingChange, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE admin_guard SET changed_at = $1 WHERE id = 1")
         .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let Some((role_now, active_now)) =
+        sqlx::query_as::<_, (String, i64)>("SELECT role, is_active FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        return Ok(StandingChange::NoSuchUser);
+    };
+    let is_admin = role_now == Role::Admin.as_str() && active_now != 0;
+    let stays_admin = role.map_or(role_now == Role::Admin.as_str(), |r| r == Role::Admin)
+        && active.unwrap_or(active_now != 0);
+    if is_admin && !stays_admin {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1 AND id <> $2",
+        )
+        .bind(Role::Admin.as_str())
         .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() == 1)
+        .fetch_one(&mut *tx)
+        .await?;
+        if others == 0 {
+            return Ok(StandingChange::LastActiveAdmin);
+        }
+    }
+    if let Some(role) = role {
+        sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(active) = active {
+        sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(StandingChange::Changed)
 }

@@ -4,7 +4,10 @@
 use crate::{
     app::model::{Paging, Role},
     server::{
-        db::{self, users, users::UserRow},
+        db::{
+            self,
+            users::{self, StandingChange, UserRow},
+        },
         error::{Error, Result},
         service::{
             accounts::{end_other_sessions, CurrentSession},
@@ -38,9 +41,9 @@ pub struct UserChanges {
     pub is_active: Option<bool>,
 }
 
-/// An admin changes another user's role or active flag. Disabling ends the user's sessions and
-/// tokens at once. Admins cannot demote or disable themselves (no installation loses its last
-/// admin by accident).
+/// An admin changes a user's role or active flag (their own too). Disabling ends the user's
+/// sessions and tokens at once. The last active admin cannot be demoted or disabled, whoever
+/// asks, however many ask at once: the installation always keeps someone who can manage it.
 pub async fn update_user(
     state: &AppState,
     actor: &UserRow,
@@ -50,22 +53,14 @@ pub async fn update_user(
 ) -> Result<UserRow> {
     require_admin(actor)?;
     let role = changes.role;
-    if user_id == actor.id && (role == Some(Role::User) || changes.is_active == Some(false)) {
-        return Err(Error::OwnAccount);
-    }
     let pool = &state.db().pool;
-    let now = db::now();
-    if users::find_by_id(pool, user_id).await?.is_none() {
-        return Err(Error::NotFound("user"));
+    match users::change_standing(pool, user_id, role, changes.is_active, db::now()).await? {
+        StandingChange::Changed => {}
+        StandingChange::NoSuchUser => return Err(Error::NotFound("user")),
+        StandingChange::LastActiveAdmin => return Err(Error::LastActiveAdmin),
     }
-    if let Some(role) = role {
-        users::set_role(pool, user_id, role, now).await?;
-    }
-    if let Some(active) = changes.is_active {
-        users::set_active(pool, user_id, active, now).await?;
-        if !active {
-            end_other_sessions(state, user_id, CurrentSession::None).await?;
-        }
+    if changes.is_active == Some(false) {
+        end_other_sessions(state, user_id, CurrentSession::None).await?;
     }
     Event::by(&actor.id, action::ADMIN_USER_UPDATED)
         .on(user_id)

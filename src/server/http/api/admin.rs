@@ -44,14 +44,15 @@ pub async fn list_users(
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }
 
-/// Change a user's role or active flag (admins only).
+/// Change a user's role or active flag (admins only). Disabling ends the user's sessions and
+/// tokens at once.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", request_body = UserPatch,
     params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated user", body = UserInfo),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Admins cannot demote or disable their own account (own_account)", body = ErrorBody),
+        (status = 409, description = "The last active admin cannot be demoted or disabled (last_active_admin)", body = ErrorBody),
     ))]
 pub async fn update_user(
     State(state): State<AppState>,
