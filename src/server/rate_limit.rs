@@ -1,6 +1,9 @@
-//! The rate limiter: counts attempts per key in fixed windows (a minute, an hour) and says when
-//! a key is over its quota. In-process counters by default; with Redis, the same windows kept
-//! in Redis so that every instance behind a load balancer counts the same attempts.
+//! The rate limiter: counts attempts per key in windows of a minute or an hour and says when a
+//! key is over its quota. It is a sliding-window counter: the count of the previous window
+//! weighs in for the part of it that the last `window` seconds still cover, so a key cannot
+//! reset its allowance by waiting for a window edge, nor spend two allowances across one.
+//! In-process counters by default; with Redis, the same counters kept in Redis so that every
+//! instance behind a load balancer counts the same attempts.
 //!
 //! It knows nothing of logins or downloads: which quotas exist and what they are keyed by is
 //! the service layer's (`service::limits`).
@@ -49,6 +52,42 @@ impl Quota {
     }
 }
 
+/// A key's attempts in the window that ends at `ends_at`, and in the window before it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    ends_at: i64,
+    /// The window's length, in seconds.
+    len: i64,
+    current: u32,
+    previous: u32,
+}
+
+impl Counts {
+    /// These counts as of the window ending at `window_end` (which may have moved on).
+    fn at(self, window_end: i64, len: i64) -> Self {
+        match window_end - self.ends_at {
+            0 => self,
+            moved if moved == len => Counts {
+                ends_at: window_end,
+                len,
+                current: 0,
+                previous: self.current,
+            },
+            _ => Counts {
+                ends_at: window_end,
+                len,
+                ..Counts::default()
+            },
+        }
+    }
+}
+
+/// Whether `current` attempts in this window, plus the part of `previous` that the sliding
+/// window still covers (`left` of `len` seconds), pass `limit`.
+fn over(limit: u32, len: u64, left: u64, current: u64, previous: u64) -> bool {
+    current * len + previous * left > u64::from(limit) * len
+}
+
 #[derive(Clone)]
 pub struct RateLimiter {
     backend: Backend,
@@ -56,8 +95,8 @@ pub struct RateLimiter {
 
 #[derive(Clone)]
 enum Backend {
-    /// `quota:key` → (end of its window, count).
-    Memory(Arc<Mutex<HashMap<String, (i64, u32)>>>),
+    /// `quota:key` → counts of its current window and the one before.
+    Memory(Arc<Mutex<HashMap<String, Counts>>>),
     Redis {
         pool: RedisPool,
         prefix: String,
@@ -90,35 +129,37 @@ impl RateLimiter {
         if quota.limit == 0 {
             return Ok(());
         }
-        let (window, retry_after_secs) = quota.window(now);
-        let count = match &self.backend {
+        let (window, left) = quota.window(now);
+        let len = quota.window_secs as i64;
+        let (current, previous) = match &self.backend {
             Backend::Memory(counters) => {
                 let mut counters = counters.lock().expect("rate limit lock");
-                let entry = counters
-                    .entry(format!("{}:{key}", quota.name))
-                    .or_insert((window, 0));
-                if entry.0 != window {
-                    *entry = (window, 0);
-                }
-                entry.1 = entry.1.saturating_add(1);
-                i64::from(entry.1)
+                let entry = counters.entry(format!("{}:{key}", quota.name)).or_default();
+                *entry = entry.at(window, len);
+                entry.current = entry.current.saturating_add(1);
+                (u64::from(entry.current), u64::from(entry.previous))
             }
             Backend::Redis { pool, prefix } => {
                 let unavailable = |e| Error::unavailable("redis rate limit", e);
-                let redis_key = format!("{prefix}:rl:{}:{key}:{window}", quota.name);
-                let count: i64 = pool.incr(&redis_key).await.map_err(unavailable)?;
-                if count == 1 {
+                let key_of = |w: i64| format!("{prefix}:rl:{}:{key}:{w}", quota.name);
+                let current: i64 = pool.incr(key_of(window)).await.map_err(unavailable)?;
+                if current == 1 {
                     let ttl = (quota.window_secs * 2) as i64;
                     let _: () = pool
-                        .expire(&redis_key, ttl, None)
+                        .expire(key_of(window), ttl, None)
                         .await
                         .map_err(unavailable)?;
                 }
-                count
+                let previous: Option<i64> =
+                    pool.get(key_of(window - len)).await.map_err(unavailable)?;
+                (current.max(0) as u64, previous.unwrap_or(0).max(0) as u64)
             }
         };
-        if count > i64::from(quota.limit) {
-            Err(Error::RateLimited { retry_after_secs })
+        if over(quota.limit, quota.window_secs, left, current, previous) {
+            // The earliest the count can be back within the limit is this window's end.
+            Err(Error::RateLimited {
+                retry_after_secs: left,
+            })
         } else {
             Ok(())
         }
@@ -140,8 +181,8 @@ impl RateLimiter {
             Backend::Memory(counters) => {
                 let mut counters = counters.lock().expect("rate limit lock");
                 if let Some(entry) = counters.get_mut(&format!("{}:{key}", quota.name)) {
-                    if entry.0 == window {
-                        entry.1 = entry.1.saturating_sub(1);
+                    if entry.ends_at == window {
+                        entry.current = entry.current.saturating_sub(1);
                     }
                 }
             }
@@ -155,14 +196,15 @@ impl RateLimiter {
         }
     }
 
-    /// Forgets in-process counters whose window has ended; called periodically.
+    /// Forgets in-process counters that no longer weigh in (their window and the next one have
+    /// ended); called periodically.
     pub fn sweep(&self) {
         if let Backend::Memory(counters) = &self.backend {
             let now = crate::server::db::now();
             counters
                 .lock()
                 .expect("rate limit lock")
-                .retain(|_, (ends_at, _)| *ends_at > now);
+                .retain(|_, counts| counts.ends_at + counts.len > now);
         }
     }
 }
@@ -200,6 +242,30 @@ mod tests {
         assert!(
             matches!(refused, Error::RateLimited { retry_after_secs } if retry_after_secs == 3597)
         );
-        limiter.hit_at(one, "k", start + 3600).await.unwrap();
+        // The previous window still weighs in for the part the sliding window covers.
+        let refused = limiter.hit_at(one, "k", start + 3600).await.unwrap_err();
+        assert!(matches!(refused, Error::RateLimited { .. }));
+        // Once a whole window has passed since the last attempt, nothing weighs in.
+        limiter.hit_at(one, "k", start + 3600 * 3).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_window_edge_does_not_reset_the_allowance() {
+        let limiter = RateLimiter::in_memory();
+        let ten = Quota::per_minute("ten", 10);
+        // Ten attempts in the last second of a window; the first ones of the next are refused.
+        for _ in 0..10 {
+            limiter.hit_at(ten, "k", 119).await.unwrap();
+        }
+        assert!(limiter.hit_at(ten, "k", 120).await.is_err());
+        // Halfway through the next window, half of the previous ten still count.
+        let limiter = RateLimiter::in_memory();
+        for _ in 0..10 {
+            limiter.hit_at(ten, "k", 100).await.unwrap();
+        }
+        for _ in 0..5 {
+            limiter.hit_at(ten, "k", 150).await.unwrap();
+        }
+        assert!(limiter.hit_at(ten, "k", 150).await.is_err());
     }
 }
