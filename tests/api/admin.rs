@@ -182,3 +182,106 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         }
     }
 }
+
+/// An admin deletes bob: his files (rows and blobs), share links, sessions and tokens go at
+/// once, his audit rows stay, and the delete is audited with what went.
+#[tokio::test]
+async fn deleting_a_user_takes_their_files_links_and_sessions_and_keeps_the_audit() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    let bob = app.user("bob").await;
+    let browser = app.browser_login("bob").await;
+    let file = app
+        .upload_ok(&bob.access, "bob.txt", b"bob's file".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap();
+    app.scanned_status(&bob.access, id).await;
+    let share: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/files/{id}/share")))
+        .bearer_auth(&bob.access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = share["share_token"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/files/shared/{token}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let blobs_before = app.state.storage().list_keys().await.unwrap().len();
+
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/admin/users/{}", bob.id)))
+        .bearer_auth(&admin.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let res = app.get(&format!("/api/v1/files/shared/{token}")).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    app.assert_tokens_revoked(&bob.access, &bob.refresh).await;
+    assert!(!app.signed_in(&browser).await, "his browser is signed out");
+    assert_eq!(
+        app.state.storage().list_keys().await.unwrap().len(),
+        blobs_before - 1,
+        "his blob is deleted"
+    );
+    let pool = &app.state.db().pool;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blob_uploads")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "no blob left for the sweeper");
+    let his_audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor_id = $1")
+        .bind(&bob.id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(his_audit >= 3, "register, login, upload… stay: {his_audit}");
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'admin.user_deleted' AND actor_id = $1",
+    )
+    .bind(&admin.id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(detail, "files=1 bytes=10 share_links=1");
+    let res = app.login_with("bob@example.org", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // The username is free again; the new account is no admin.
+    let again = app.register("bob").await;
+    assert_eq!(again["role"], "user");
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_deleted_and_users_cannot_delete() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    let bob = app.user("bob").await;
+    let delete = |token: &str, id: &str| {
+        app.client
+            .delete(app.url(&format!("/api/v1/admin/users/{id}")))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let res = delete(&admin.access, &admin.id).await.unwrap();
+    assert_eq!(
+        error_code(res, StatusCode::CONFLICT).await,
+        "last_active_admin"
+    );
+    let res = delete(&bob.access, &admin.id).await.unwrap();
+    assert_eq!(error_code(res, StatusCode::FORBIDDEN).await, "forbidden");
+    let res = delete(&admin.access, "00000000-0000-0000-0000-000000000000")
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    assert_eq!(app.me(&admin.access).await.status(), StatusCode::OK);
+}

@@ -166,32 +166,13 @@ pub async fn change_standing(
     now: i64,
 ) -> Result<StandingChange, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE admin_guard SET changed_at = $1 WHERE id = 1")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let Some((role_now, active_now)) =
-        sqlx::query_as::<_, (String, i64)>("SELECT role, is_active FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-    else {
+    let Some(standing) = guarded_standing(&mut tx, id, now).await? else {
         return Ok(StandingChange::NoSuchUser);
     };
-    let is_admin = role_now == Role::Admin.as_str() && active_now != 0;
-    let stays_admin = role.map_or(role_now == Role::Admin.as_str(), |r| r == Role::Admin)
-        && active.unwrap_or(active_now != 0);
-    if is_admin && !stays_admin {
-        let others: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1 AND id <> $2",
-        )
-        .bind(Role::Admin.as_str())
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if others == 0 {
-            return Ok(StandingChange::LastActiveAdmin);
-        }
+    let stays_admin = role.map_or(standing.is_admin, |r| r == Role::Admin)
+        && active.unwrap_or(standing.is_active);
+    if standing.is_last_active_admin && !stays_admin {
+        return Ok(StandingChange::LastActiveAdmin);
     }
     if let Some(role) = role {
         sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
@@ -211,4 +192,122 @@ pub async fn change_standing(
     }
     tx.commit().await?;
     Ok(StandingChange::Changed)
+}
+
+/// What [`delete`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// The user and their files, share links, sessions and tokens are gone; their blobs are
+    /// marked in `blob_uploads` (as a file deletion marks its blob) for the caller to delete.
+    Deleted {
+        blob_keys: Vec<String>,
+    },
+    NoSuchUser,
+    /// Refused: nothing changed, since the user is the last active admin.
+    LastActiveAdmin,
+}
+
+/// Deletes a user and everything that is theirs but the audit rows, in one transaction, unless
+/// they are the last active admin. The `first_admin` claim stays, so the next account to
+/// register never becomes admin by it.
+pub async fn delete(pool: &AnyPool, id: &str, now: i64) -> Result<Deletion, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(standing) = guarded_standing(&mut tx, id, now).await? else {
+        return Ok(Deletion::NoSuchUser);
+    };
+    if standing.is_last_active_admin {
+        return Ok(Deletion::LastActiveAdmin);
+    }
+    let blob_keys: Vec<String> =
+        sqlx::query_scalar("SELECT blob_key FROM files WHERE owner_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    // Untouched since 0: the sweeper deletes any of these blobs that this process does not.
+    sqlx::query(
+        "INSERT INTO blob_uploads (blob_key, touched_at) \
+         SELECT blob_key, 0 FROM files WHERE owner_id = $1 \
+         ON CONFLICT (blob_key) DO NOTHING",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for statement in [
+        // Links they made on other people's files (an admin's); their own files' links and
+        // scan jobs go with the files.
+        "DELETE FROM share_links WHERE created_by = $1",
+        "DELETE FROM files WHERE owner_id = $1",
+        // Sessions, token families, 2FA and recovery codes go with the row.
+        "DELETE FROM users WHERE id = $1",
+    ] {
+        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Deletion::Deleted { blob_keys })
+}
+
+/// A user's standing, read after taking the admin guard.
+struct Standing {
+    is_admin: bool,
+    is_active: bool,
+    /// An active admin, and no other active admin exists.
+    is_last_active_admin: bool,
+}
+
+/// Takes the `admin_guard` row (changes to who is an active admin take turns on it; see its
+/// migration), then reads the user's standing: `None` for no such user.
+async fn guarded_standing(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    now: i64,
+) -> Result<Option<Standing>, sqlx::Error> {
+    sqlx::query("UPDATE admin_guard SET changed_at = $1 WHERE id = 1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    let Some((role, active)) =
+        sqlx::query_as::<_, (String, i64)>("SELECT role, is_active FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let is_admin = role == Role::Admin.as_str();
+    let is_active = active != 0;
+    let is_last_active_admin = is_admin && is_active && {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1 AND id <> $2",
+        )
+        .bind(Role::Admin.as_str())
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+        others == 0
+    };
+    Ok(Some(Standing {
+        is_admin,
+        is_active,
+        is_last_active_admin,
+    }))
+}
+
+/// What deleting a user takes with them, for the confirmation an admin sees first.
+#[derive(Debug, Default, sqlx::FromRow)]
+pub struct Belongings {
+    pub files: i64,
+    pub bytes: i64,
+    pub share_links: i64,
+}
+
+pub async fn belongings(pool: &AnyPool, id: &str) -> Result<Belongings, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM files WHERE owner_id = $1) AS files, \
+         CAST((SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = $1) AS BIGINT) AS bytes, \
+         (SELECT COUNT(*) FROM share_links s WHERE s.created_by = $1 \
+          OR s.file_id IN (SELECT id FROM files WHERE owner_id = $1)) AS share_links",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
 }

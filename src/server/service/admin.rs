@@ -6,13 +6,13 @@ use crate::{
     server::{
         db::{
             self,
-            users::{self, StandingChange, UserRow},
+            users::{self, Deletion, StandingChange, UserRow},
         },
         error::{Error, Result},
         service::{
             accounts::{end_other_sessions, CurrentSession},
             audit::{action, Event},
-            RequestMeta,
+            files, RequestMeta,
         },
         state::AppState,
     },
@@ -74,4 +74,34 @@ pub async fn update_user(
     users::find_by_id(pool, user_id)
         .await?
         .ok_or(Error::NotFound("user"))
+}
+
+/// An admin deletes a user: their sessions and tokens end at once (their rows go with the
+/// user's, in one transaction), and their files (blobs through the same crash-safe path as a
+/// file deletion), share links and 2FA go. Their audit rows stay. The last active admin cannot
+/// be deleted.
+pub async fn delete_user(
+    state: &AppState,
+    actor: &UserRow,
+    user_id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    require_admin(actor)?;
+    let pool = &state.db().pool;
+    let belongings = users::belongings(pool, user_id).await?;
+    let blob_keys = match users::delete(pool, user_id, db::now()).await? {
+        Deletion::Deleted { blob_keys } => blob_keys,
+        Deletion::NoSuchUser => return Err(Error::NotFound("user")),
+        Deletion::LastActiveAdmin => return Err(Error::LastActiveAdmin),
+    };
+    files::discard_blobs(state, blob_keys).await;
+    Event::by(&actor.id, action::ADMIN_USER_DELETED)
+        .on(user_id)
+        .detail(format!(
+            "files={} bytes={} share_links={}",
+            belongings.files, belongings.bytes, belongings.share_links
+        ))
+        .record(state, meta)
+        .await;
+    Ok(())
 }

@@ -26,6 +26,7 @@ pub mod action {
     pub const SESSION_ENDED: &str = "session.ended";
     pub const ADMIN_CREATED: &str = "admin.create_admin";
     pub const ADMIN_USER_UPDATED: &str = "admin.user_updated";
+    pub const ADMIN_USER_DELETED: &str = "admin.user_deleted";
     pub const FILE_UPLOADED: &str = "file.upload";
     pub const FILE_DOWNLOADED: &str = "file.download";
     pub const FILE_DELETED: &str = "file.delete";

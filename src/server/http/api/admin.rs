@@ -1,6 +1,6 @@
 //! `/api/v1/admin/*`: user management.
 
-use axum::{extract::State, Json};
+use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -18,7 +18,7 @@ use crate::{
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
-        .routes(routes!(update_user))
+        .routes(routes!(update_user, delete_user))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -67,4 +67,24 @@ pub async fn update_user(
     };
     let user = admin::update_user(&state, &auth.user, &id, changes, &meta).await?;
     Ok(Json(user.into()))
+}
+
+/// Delete a user with their files, share links, sessions and tokens (admins only). Their audit
+/// rows stay.
+#[utoipa::path(delete, path = "/api/v1/admin/users/{id}", tag = "admin", operation_id = "delete_user",
+    params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "The last active admin cannot be deleted (last_active_admin)", body = ErrorBody),
+    ))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    admin::delete_user(&state, &auth.user, &id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -80,6 +80,14 @@ pub async fn delete(state: &AppState, actor: &UserRow, meta: &RequestMeta, id: &
     Ok(())
 }
 
+/// Deletes the blobs of files whose rows are gone (a deleted user's), each marked in
+/// `blob_uploads` in the transaction that removed its row.
+pub async fn discard_blobs(state: &AppState, keys: Vec<String>) {
+    for key in keys {
+        discard_blob(state, &BlobKey::from_stored(key)).await;
+    }
+}
+
 /// Deletes a blob that belongs to no file. If that fails, its `blob_uploads` row stays and the
 /// sweeper tries again later.
 pub(super) async fn discard_blob(state: &AppState, key: &BlobKey) {
