@@ -3,7 +3,10 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app, PASSWORD};
+use crate::{
+    helpers::{audit_count, error_code, spawn_app, PASSWORD},
+    two_factor::{alice_with_2fa, login, AliceWith2fa},
+};
 
 #[tokio::test]
 async fn non_admins_get_403() {
@@ -284,4 +287,60 @@ async fn the_last_active_admin_cannot_be_deleted_and_users_cannot_delete() {
         .unwrap();
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
     assert_eq!(app.me(&admin.access).await.status(), StatusCode::OK);
+}
+
+/// A lost phone: an admin switches alice's 2FA off; her sessions end, and she signs in with her
+/// password alone.
+#[tokio::test]
+async fn an_admin_resets_a_lost_second_factor_and_ends_the_users_sessions() {
+    let AliceWith2fa { app, token, .. } = alice_with_2fa(-1, |_| {}).await;
+    let alice = app.me(&token).await.json::<Value>().await.unwrap();
+    let alice_id = alice["id"].as_str().unwrap().to_owned();
+    // Alice was the first account, so an admin; bob becomes one to help her.
+    let bob = app.user("bob").await;
+    let res = app
+        .patch_user(&token, &bob.id, &json!({"role": "admin"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let reset = |id: String| {
+        app.client
+            .delete(app.url(&format!("/api/v1/admin/users/{id}/2fa")))
+            .bearer_auth(bob.access.clone())
+            .send()
+    };
+    let res = login(&app, None).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "totp_required"
+    );
+
+    assert_eq!(
+        reset(alice_id.clone()).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.me(&token).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "her token ended"
+    );
+    assert_eq!(
+        login(&app, None).await.status(),
+        StatusCode::OK,
+        "password alone"
+    );
+    assert_eq!(audit_count(&app, "admin.2fa_reset").await, 1);
+    // Again, and for someone unknown.
+    assert_eq!(
+        reset(alice_id).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        audit_count(&app, "admin.2fa_reset").await,
+        1,
+        "nothing was reset"
+    );
+    let res = reset("00000000-0000-0000-0000-000000000000".into())
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
 }

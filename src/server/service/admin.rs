@@ -105,3 +105,27 @@ pub async fn delete_user(
         .await;
     Ok(())
 }
+
+/// An admin switches a user's 2FA off (a lost phone with no recovery codes left) and ends their
+/// sessions and tokens, so they sign in again with their password and can enrol anew. A user
+/// without 2FA is left as they are.
+pub async fn reset_two_factor(
+    state: &AppState,
+    actor: &UserRow,
+    user_id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    require_admin(actor)?;
+    let pool = &state.db().pool;
+    if users::find_by_id(pool, user_id).await?.is_none() {
+        return Err(Error::NotFound("user"));
+    }
+    if db::two_factor::disable(pool, user_id).await? {
+        end_other_sessions(state, user_id, CurrentSession::None).await?;
+        Event::by(&actor.id, action::ADMIN_TWO_FACTOR_RESET)
+            .on(user_id)
+            .record(state, meta)
+            .await;
+    }
+    Ok(())
+}

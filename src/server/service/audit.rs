@@ -27,6 +27,7 @@ pub mod action {
     pub const ADMIN_CREATED: &str = "admin.create_admin";
     pub const ADMIN_USER_UPDATED: &str = "admin.user_updated";
     pub const ADMIN_USER_DELETED: &str = "admin.user_deleted";
+    pub const ADMIN_TWO_FACTOR_RESET: &str = "admin.2fa_reset";
     pub const FILE_UPLOADED: &str = "file.upload";
     pub const FILE_DOWNLOADED: &str = "file.download";
     pub const FILE_DELETED: &str = "file.delete";

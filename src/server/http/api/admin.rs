@@ -19,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
         .routes(routes!(update_user, delete_user))
+        .routes(routes!(reset_two_factor))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -86,5 +87,26 @@ pub async fn delete_user(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     admin::delete_user(&state, &auth.user, &id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Switch a user's two-factor authentication off, for a lost phone (admins only). Their
+/// sessions and tokens end; they sign in with their password and can enrol again. Nothing
+/// changes for a user without 2FA.
+#[utoipa::path(delete, path = "/api/v1/admin/users/{id}/2fa", tag = "admin",
+    operation_id = "reset_two_factor",
+    params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Two-factor authentication is off"),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn reset_two_factor(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    admin::reset_two_factor(&state, &auth.user, &id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
