@@ -344,3 +344,68 @@ async fn an_admin_resets_a_lost_second_factor_and_ends_the_users_sessions() {
         .unwrap();
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
 }
+
+#[tokio::test]
+async fn the_overview_counts_users_files_links_and_transfers() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let res = app
+        .patch_user(&admin.access, &carol.id, &json!({"is_active": false}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let file = app
+        .upload_ok(&bob.access, "b.txt", b"twelve bytes".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(app.scanned_status(&bob.access, id).await, "clean");
+    assert_eq!(app.download(&bob.access, id).await.status(), StatusCode::OK);
+    let share: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/files/{id}/share")))
+        .bearer_auth(&bob.access)
+        .json(&json!({"max_downloads": 5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = share["share_token"].as_str().unwrap();
+    let res = app.get(&format!("/api/v1/files/shared/{token}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.unwrap();
+
+    let res = app.get_bearer("/api/v1/admin/stats", &bob.access).await;
+    assert_eq!(error_code(res, StatusCode::FORBIDDEN).await, "forbidden");
+    let stats: Value = app
+        .get_bearer("/api/v1/admin/stats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["users"],
+        json!({"active": 2, "disabled": 1, "admins": 1})
+    );
+    assert_eq!(
+        stats["files"],
+        json!({"count": 1, "bytes": 12, "scan_pending": 0, "scan_infected": 0, "scan_error": 0})
+    );
+    assert_eq!(stats["active_share_links"], 1);
+    assert_eq!(
+        stats["last_24_hours"],
+        json!({"uploads": 1, "downloads": 2})
+    );
+    let daily = stats["daily"].as_array().unwrap();
+    assert_eq!(daily.len(), 30);
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert_eq!(
+        daily[29],
+        json!({"day": today, "uploads": 1, "downloads": 2})
+    );
+    assert!(daily[..29]
+        .iter()
+        .all(|d| d["uploads"] == 0 && d["downloads"] == 0));
+}

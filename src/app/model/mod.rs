@@ -3,11 +3,13 @@
 
 pub mod account_rules;
 mod accounts;
+mod admin;
 mod files;
 mod shares;
 pub mod whole_number;
 
 pub use accounts::{Role, SessionInfo, TotpSetup, UserInfo};
+pub use admin::{AdminStats, DayTransfers, FileCounts, Transfers, UserCounts};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
 pub use shares::{
     CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS,

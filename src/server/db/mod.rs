@@ -9,6 +9,7 @@ pub mod files;
 pub mod scan_jobs;
 pub mod sealed;
 pub mod shares;
+pub mod stats;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;

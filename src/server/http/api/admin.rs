@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{Paging, Role, UserInfo},
+    app::model::{AdminStats, Paging, Role, UserInfo},
     server::{
         error::{ErrorBody, Result},
         http::extract::{ApiJson, ApiPath, ApiQuery, ApiUser, ClientMeta},
@@ -17,6 +17,7 @@ use crate::{
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(stats))
         .routes(routes!(list_users))
         .routes(routes!(update_user, delete_user))
         .routes(routes!(reset_two_factor))
@@ -109,4 +110,16 @@ pub async fn reset_two_factor(
 ) -> Result<StatusCode> {
     admin::reset_two_factor(&state, &auth.user, &id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The installation at a glance: users, files and scans, active links, and uploads and
+/// downloads in the last 24 hours and per day for 30 days (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin", operation_id = "admin_stats",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The numbers", body = AdminStats),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn stats(State(state): State<AppState>, auth: ApiUser) -> Result<Json<AdminStats>> {
+    Ok(Json(admin::stats(&state, &auth.user).await?))
 }
