@@ -220,12 +220,8 @@ async fn deleting_a_user_takes_their_files_links_and_sessions_and_keeps_the_audi
     let blobs_before = app.state.storage().list_keys().await.unwrap().len();
 
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/admin/users/{}", bob.id)))
-        .bearer_auth(&admin.access)
-        .send()
-        .await
-        .unwrap();
+        .delete_bearer(&format!("/api/v1/admin/users/{}", bob.id), &admin.access)
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     let res = app.get(&format!("/api/v1/files/shared/{token}")).await;
@@ -270,21 +266,18 @@ async fn the_last_active_admin_cannot_be_deleted_and_users_cannot_delete() {
     let admin = app.user("admin").await;
     let bob = app.user("bob").await;
     let delete = |token: &str, id: &str| {
-        app.client
-            .delete(app.url(&format!("/api/v1/admin/users/{id}")))
-            .bearer_auth(token.to_owned())
-            .send()
+        let path = format!("/api/v1/admin/users/{id}");
+        let (app, token) = (&app, token.to_owned());
+        async move { app.delete_bearer(&path, &token).await }
     };
-    let res = delete(&admin.access, &admin.id).await.unwrap();
+    let res = delete(&admin.access, &admin.id).await;
     assert_eq!(
         error_code(res, StatusCode::CONFLICT).await,
         "last_active_admin"
     );
-    let res = delete(&bob.access, &admin.id).await.unwrap();
+    let res = delete(&bob.access, &admin.id).await;
     assert_eq!(error_code(res, StatusCode::FORBIDDEN).await, "forbidden");
-    let res = delete(&admin.access, "00000000-0000-0000-0000-000000000000")
-        .await
-        .unwrap();
+    let res = delete(&admin.access, "00000000-0000-0000-0000-000000000000").await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
     assert_eq!(app.me(&admin.access).await.status(), StatusCode::OK);
 }
@@ -303,10 +296,9 @@ async fn an_admin_resets_a_lost_second_factor_and_ends_the_users_sessions() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let reset = |id: String| {
-        app.client
-            .delete(app.url(&format!("/api/v1/admin/users/{id}/2fa")))
-            .bearer_auth(bob.access.clone())
-            .send()
+        let (app, token) = (&app, &bob.access);
+        let path = format!("/api/v1/admin/users/{id}/2fa");
+        async move { app.delete_bearer(&path, token).await }
     };
     let res = login(&app, None).await;
     assert_eq!(
@@ -315,7 +307,7 @@ async fn an_admin_resets_a_lost_second_factor_and_ends_the_users_sessions() {
     );
 
     assert_eq!(
-        reset(alice_id.clone()).await.unwrap().status(),
+        reset(alice_id.clone()).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(
@@ -330,18 +322,13 @@ async fn an_admin_resets_a_lost_second_factor_and_ends_the_users_sessions() {
     );
     assert_eq!(audit_count(&app, "admin.2fa_reset").await, 1);
     // Again, and for someone unknown.
-    assert_eq!(
-        reset(alice_id).await.unwrap().status(),
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(reset(alice_id).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         audit_count(&app, "admin.2fa_reset").await,
         1,
         "nothing was reset"
     );
-    let res = reset("00000000-0000-0000-0000-000000000000".into())
-        .await
-        .unwrap();
+    let res = reset("00000000-0000-0000-0000-000000000000".into()).await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
 }
 

@@ -146,10 +146,10 @@ pub async fn set_password_hash(
         .map(|r| r.rows_affected() == 1)
 }
 
-/// What [`change_standing`] did.
+/// What a change to a user's standing ([`change_standing`], [`delete`]) did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum StandingChange {
-    Changed,
+pub enum Guarded<T> {
+    Done(T),
     NoSuchUser,
     /// Refused: nothing changed, since the user is the last active admin.
     LastActiveAdmin,
@@ -164,15 +164,15 @@ pub async fn change_standing(
     role: Option<Role>,
     active: Option<bool>,
     now: i64,
-) -> Result<StandingChange, sqlx::Error> {
+) -> Result<Guarded<()>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let Some(standing) = guarded_standing(&mut tx, id, now).await? else {
-        return Ok(StandingChange::NoSuchUser);
+        return Ok(Guarded::NoSuchUser);
     };
     let stays_admin = role.map_or(standing.is_admin, |r| r == Role::Admin)
         && active.unwrap_or(standing.is_active);
     if standing.is_last_active_admin && !stays_admin {
-        return Ok(StandingChange::LastActiveAdmin);
+        return Ok(Guarded::LastActiveAdmin);
     }
     if let Some(role) = role {
         sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
@@ -191,32 +191,24 @@ pub async fn change_standing(
             .await?;
     }
     tx.commit().await?;
-    Ok(StandingChange::Changed)
-}
-
-/// What [`delete`] did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Deletion {
-    /// The user and their files, share links, sessions and tokens are gone; their blobs are
-    /// marked in `blob_uploads` (as a file deletion marks its blob) for the caller to delete.
-    Deleted {
-        blob_keys: Vec<String>,
-    },
-    NoSuchUser,
-    /// Refused: nothing changed, since the user is the last active admin.
-    LastActiveAdmin,
+    Ok(Guarded::Done(()))
 }
 
 /// Deletes a user and everything that is theirs but the audit rows, in one transaction, unless
 /// they are the last active admin. The `first_admin` claim stays, so the next account to
-/// register never becomes admin by it.
-pub async fn delete(pool: &AnyPool, id: &str, now: i64) -> Result<Deletion, sqlx::Error> {
+/// register never becomes admin by it. Done with the keys of the user's blobs, marked in
+/// `blob_uploads` (as a file deletion marks its blob) for the caller to delete.
+pub async fn delete(
+    pool: &AnyPool,
+    id: &str,
+    now: i64,
+) -> Result<Guarded<Vec<String>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let Some(standing) = guarded_standing(&mut tx, id, now).await? else {
-        return Ok(Deletion::NoSuchUser);
+        return Ok(Guarded::NoSuchUser);
     };
     if standing.is_last_active_admin {
-        return Ok(Deletion::LastActiveAdmin);
+        return Ok(Guarded::LastActiveAdmin);
     }
     let blob_keys: Vec<String> =
         sqlx::query_scalar("SELECT blob_key FROM files WHERE owner_id = $1")
@@ -243,7 +235,7 @@ pub async fn delete(pool: &AnyPool, id: &str, now: i64) -> Result<Deletion, sqlx
         sqlx::query(statement).bind(id).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(Deletion::Deleted { blob_keys })
+    Ok(Guarded::Done(blob_keys))
 }
 
 /// A user's standing, read after taking the admin guard.

@@ -8,7 +8,7 @@ use crate::{
     server::{
         db::{
             self,
-            users::{self, Deletion, StandingChange, UserRow},
+            users::{self, Guarded, UserRow},
         },
         error::{Error, Result},
         service::{
@@ -56,11 +56,7 @@ pub async fn update_user(
     require_admin(actor)?;
     let role = changes.role;
     let pool = &state.db().pool;
-    match users::change_standing(pool, user_id, role, changes.is_active, db::now()).await? {
-        StandingChange::Changed => {}
-        StandingChange::NoSuchUser => return Err(Error::NotFound("user")),
-        StandingChange::LastActiveAdmin => return Err(Error::LastActiveAdmin),
-    }
+    guarded(users::change_standing(pool, user_id, role, changes.is_active, db::now()).await?)?;
     if changes.is_active == Some(false) {
         end_other_sessions(state, user_id, CurrentSession::None).await?;
     }
@@ -78,6 +74,15 @@ pub async fn update_user(
         .ok_or(Error::NotFound("user"))
 }
 
+/// The answer to a change the last-active-admin guard may refuse.
+fn guarded<T>(outcome: Guarded<T>) -> Result<T> {
+    match outcome {
+        Guarded::Done(value) => Ok(value),
+        Guarded::NoSuchUser => Err(Error::NotFound("user")),
+        Guarded::LastActiveAdmin => Err(Error::LastActiveAdmin),
+    }
+}
+
 /// An admin deletes a user: their sessions and tokens end at once (their rows go with the
 /// user's, in one transaction), and their files (blobs through the same crash-safe path as a
 /// file deletion), share links and 2FA go. Their audit rows stay. The last active admin cannot
@@ -91,11 +96,7 @@ pub async fn delete_user(
     require_admin(actor)?;
     let pool = &state.db().pool;
     let belongings = users::belongings(pool, user_id).await?;
-    let blob_keys = match users::delete(pool, user_id, db::now()).await? {
-        Deletion::Deleted { blob_keys } => blob_keys,
-        Deletion::NoSuchUser => return Err(Error::NotFound("user")),
-        Deletion::LastActiveAdmin => return Err(Error::LastActiveAdmin),
-    };
+    let blob_keys = guarded(users::delete(pool, user_id, db::now()).await?)?;
     files::discard_blobs(state, blob_keys).await;
     Event::by(&actor.id, action::ADMIN_USER_DELETED)
         .on(user_id)
