@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use coffer::app::model::{account_rules::MAX_PASSWORD_CHARS, MAX_EXPIRY_HOURS};
+use coffer::app::model::{account_rules::MAX_PASSWORD_CHARS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS};
 use reqwest::{header, Response, StatusCode};
 use serde_json::Value;
 
@@ -100,6 +100,7 @@ async fn the_document_states_the_bounds_the_server_checks() {
     assert_eq!(share["expires_hours"]["minimum"], 1);
     assert_eq!(share["expires_hours"]["maximum"], MAX_EXPIRY_HOURS);
     assert_eq!(share["max_downloads"]["minimum"], 1);
+    assert_eq!(share["max_downloads"]["maximum"], MAX_LINK_DOWNLOADS);
     let register = &doc["components"]["schemas"]["RegisterRequest"]["properties"];
     assert_eq!(register["password"]["maxLength"], MAX_PASSWORD_CHARS);
     assert_eq!(register["email"]["format"], "email");

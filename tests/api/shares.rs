@@ -188,6 +188,8 @@ async fn link_settings_are_checked() {
         json!({"expires_hours": 2, "expires_at": in_hours(2)}),
         json!({"max_downloads": 0}),
         json!({"max_downloads": -1}),
+        json!({"max_downloads": 1_000_001}),
+        json!({"max_downloads": 2_147_483_648u64}),
     ] {
         let res = share(&app, &alice, &id, bad.clone()).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
@@ -208,6 +210,8 @@ async fn link_settings_are_checked() {
         json!({"expires_hours": 720, "max_downloads": 5}),
     )
     .await;
+    let most = share_ok(&app, &alice, &id, json!({"max_downloads": 1_000_000})).await;
+    assert_eq!(most["max_downloads"], 1_000_000);
     assert!((unix(&link["expires_at"]) - (now() + 720 * 3600)).abs() <= 5);
     assert_eq!(link["max_downloads"], 5);
     let at = in_hours(3);
@@ -215,7 +219,7 @@ async fn link_settings_are_checked() {
     assert!((unix(&link["expires_at"]) - (now() + 3 * 3600)).abs() <= 5);
     assert_eq!(
         links(&app, &alice, &id).await.len(),
-        2,
+        3,
         "several links per file"
     );
 

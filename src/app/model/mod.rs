@@ -13,7 +13,7 @@ pub use admin::{AdminStats, DayTransfers, FileCounts, Transfers, UserCounts};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
 pub use shares::{
     CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS,
-    MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS,
+    MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_PASSWORD_CHARS,
 };
 
 use serde::{Deserialize, Serialize};

@@ -9,6 +9,9 @@ use super::{whole_number, ScanStatus};
 pub const DEFAULT_EXPIRY_HOURS: u32 = 24;
 /// The longest a link can last: 30 days.
 pub const MAX_EXPIRY_HOURS: u32 = 720;
+/// The highest download limit a link can have; a larger one would not fit the 32-bit integers
+/// clients generate from the schema, and no real link needs it.
+pub const MAX_LINK_DOWNLOADS: u32 = 1_000_000;
 /// The longest password a link can have, in characters.
 pub const MAX_LINK_PASSWORD_CHARS: usize = 1024;
 
@@ -25,9 +28,9 @@ pub struct ShareRequest {
     /// Instead of `expires_hours`: an RFC 3339 moment in the future, at most 30 days ahead.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
-    /// At least 1; no limit when absent.
+    /// 1 to 1,000,000; no limit when absent.
     #[serde(default, deserialize_with = "whole_number::option")]
-    #[cfg_attr(feature = "ssr", schema(minimum = 1))]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 1_000_000))]
     pub max_downloads: Option<u32>,
     /// Recipients must give it (header `X-Share-Password`, or the link's page). Empty means
     /// none; at most 1024 characters.

@@ -19,7 +19,7 @@ use crate::app::{
     error::PageError,
     model::{
         format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFile,
-        SharedLink,
+        SharedLink, MAX_LINK_DOWNLOADS,
     },
     AuthActions,
 };
@@ -122,7 +122,7 @@ fn ShareManager(
                 </div>
                 <div class="row">
                     <label>"Download limit"
-                        <input type="number" name="max_downloads" min="1" step="1"
+                        <input type="number" name="max_downloads" min="1" max=MAX_LINK_DOWNLOADS step="1"
                             placeholder="No limit" data-testid="max-downloads"/>
                     </label>
                     <label>"Password"

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     app::model::{
         recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink,
-        DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS,
+        DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_PASSWORD_CHARS,
     },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
@@ -133,10 +133,10 @@ pub async fn create(
     let now = db::now();
     let expires_at = expiry(&request, now)?;
     let max_downloads = match request.max_downloads {
-        Some(0) => {
-            return Err(Error::Validation(
-                "A download limit must be at least 1".into(),
-            ))
+        Some(n) if !(1..=MAX_LINK_DOWNLOADS).contains(&n) => {
+            return Err(Error::Validation(format!(
+                "A download limit must be from 1 to {MAX_LINK_DOWNLOADS}"
+            )))
         }
         limit => limit.map(i64::from),
     };
