@@ -18,7 +18,7 @@ use crate::server::{
     master_keys::{KeyError, MasterKeys},
     rate_limit::RateLimiter,
     scanner::{BuiltinScanner, Scanner},
-    service::{files, key_rotation, scanning},
+    service::{audit, files, key_rotation, scanning},
     state::{AppState, Parts},
     storage::BlobStore,
 };
@@ -211,7 +211,7 @@ impl Application {
 }
 
 /// Deletes expired sessions and tokens and the blobs of abandoned uploads, forgets idle
-/// rate-limit counters.
+/// rate-limit counters, prunes audit entries past their retention.
 async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
@@ -233,6 +233,11 @@ async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep abandoned uploads"),
+        }
+        match audit::prune_expired(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "pruned audit entries past their retention"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
     }
 }

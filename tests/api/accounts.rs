@@ -179,20 +179,44 @@ async fn rate_limit_zero_switches_it_off() {
 }
 
 #[tokio::test]
-async fn logins_are_audited_ok_and_failed() {
+async fn logins_are_audited_ok_and_failed_with_the_reason() {
     let app = spawn_app().await;
+    let admin = app.user("admin").await;
     let alice = app.register("alice").await;
     let _ = app.login_with("alice@example.org", "bad password").await;
+    let _ = app.login_with("nobody@example.org", "bad password").await;
     app.login("alice").await;
     let id = alice["id"].as_str().unwrap();
-    let pool = &app.state.db().pool;
-    let failed = coffer::server::db::audit::list(pool, Some(id), Some("login.failed"), 10)
-        .await
-        .unwrap();
-    let ok = coffer::server::db::audit::list(pool, Some(id), Some("login.ok"), 10)
-        .await
-        .unwrap();
+    let entries = |query: String| {
+        let app = &app;
+        let token = admin.access.clone();
+        async move {
+            let page: Value = app
+                .get_bearer(&format!("/api/v1/admin/audit?{query}"), &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            page["entries"].as_array().unwrap().clone()
+        }
+    };
+    let failed = entries(format!("actor={id}&action=login.failed")).await;
     assert_eq!(failed.len(), 1);
-    assert_eq!(ok.len(), 1);
-    assert_eq!(ok[0].ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(failed[0]["outcome"], "failure");
+    assert!(failed[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("reason=wrong_password"));
+    let unknown = entries("action=login.failed&outcome=failure".into()).await;
+    assert_eq!(unknown.len(), 2, "both failures, newest first");
+    assert!(unknown[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("reason=unknown_email"));
+    assert!(unknown[0]["actor_id"].is_null());
+    let ok = entries("actor=alice&action=login.ok".to_owned()).await;
+    assert_eq!(ok.len(), 1, "the actor found by username");
+    assert_eq!(ok[0]["outcome"], "success");
+    assert_eq!(ok[0]["ip"], "127.0.0.1");
+    assert_eq!(ok[0]["actor_email"], "alice@example.org");
 }

@@ -47,13 +47,13 @@ pub async fn transfers_per_day(
     pool: &AnyPool,
     since: i64,
     upload: &str,
-    downloads: [&str; 3],
+    downloads: [&str; 4],
 ) -> Result<Vec<Day>, sqlx::Error> {
     sqlx::query_as(
         "SELECT at / 86400 AS day, \
          SUM(CASE WHEN action = $2 THEN 1 ELSE 0 END) AS uploads, \
          SUM(CASE WHEN action <> $2 THEN 1 ELSE 0 END) AS downloads \
-         FROM audit_log WHERE at >= $1 AND action IN ($2, $3, $4, $5) \
+         FROM audit_log WHERE at >= $1 AND action IN ($2, $3, $4, $5, $6) \
          GROUP BY at / 86400 ORDER BY day",
     )
     .bind(since)
@@ -61,6 +61,7 @@ pub async fn transfers_per_day(
     .bind(downloads[0])
     .bind(downloads[1])
     .bind(downloads[2])
+    .bind(downloads[3])
     .fetch_all(pool)
     .await
 }
@@ -70,17 +71,18 @@ pub async fn transfers_since(
     pool: &AnyPool,
     since: i64,
     upload: &str,
-    downloads: [&str; 3],
+    downloads: [&str; 4],
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
         "SELECT COUNT(CASE WHEN action = $2 THEN 1 END), COUNT(CASE WHEN action <> $2 THEN 1 END) \
-         FROM audit_log WHERE at >= $1 AND action IN ($2, $3, $4, $5)",
+         FROM audit_log WHERE at >= $1 AND action IN ($2, $3, $4, $5, $6)",
     )
     .bind(since)
     .bind(upload)
     .bind(downloads[0])
     .bind(downloads[1])
     .bind(downloads[2])
+    .bind(downloads[3])
     .fetch_one(pool)
     .await
 }

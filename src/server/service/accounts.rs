@@ -172,7 +172,8 @@ pub async fn authenticate(
     }
 
     let pool = &state.db().pool;
-    let user = if password.len() > MAX_CHECKED_PASSWORD_BYTES {
+    let overlong = password.len() > MAX_CHECKED_PASSWORD_BYTES;
+    let user = if overlong {
         None
     } else {
         users::find_by_email(pool, &email).await?
@@ -181,9 +182,14 @@ pub async fn authenticate(
     let user = match (ok, user) {
         (true, Some(user)) => user,
         (_, user) => {
+            let reason = match (&user, overlong) {
+                (_, true) => "password_too_long",
+                (Some(_), false) => "wrong_password",
+                (None, false) => "unknown_email",
+            };
             Event::new(action::LOGIN_FAILED)
                 .by_opt(user.as_ref().map(|u| u.id.as_str()))
-                .detail(format!("email={email}"))
+                .detail(format!("reason={reason} email={email}"))
                 .record(state, meta)
                 .await;
             return Err(Error::InvalidCredentials);
@@ -194,7 +200,7 @@ pub async fn authenticate(
     }
     if !user.is_active() {
         Event::by(&user.id, action::LOGIN_FAILED)
-            .detail("account disabled")
+            .detail("reason=account_disabled")
             .record(state, meta)
             .await;
         return Err(Error::AccountDisabled);

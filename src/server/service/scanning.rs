@@ -78,13 +78,18 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
         Ok(Verdict::Clean) => {
             db::scan_jobs::complete(pool, &file.id, ScanStatus::Clean, None).await?;
             tracing::info!(file = %file.id, scanner = scanner.name(), "scan: clean");
+            Event::new(action::FILE_CLEAN)
+                .on(&file.id)
+                .detail(format!("scanner={}", scanner.name()))
+                .record(state, &RequestMeta::default())
+                .await;
         }
         Ok(Verdict::Infected(name)) => {
             tracing::warn!(file = %file.id, %name, "scan: infected");
             // Audit first: whoever sees the status change also finds the entry.
             Event::new(action::FILE_INFECTED)
                 .on(&file.id)
-                .detail(name.clone())
+                .detail(format!("scanner={} signature={name}", scanner.name()))
                 .record(state, &RequestMeta::default())
                 .await;
             db::scan_jobs::complete(pool, &file.id, ScanStatus::Infected, Some(&name)).await?;
@@ -93,6 +98,14 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
             let delay = retry_delay_secs(job.attempts);
             tracing::warn!(file = %file.id, attempts = job.attempts, %reason, retry_in = delay, "scan failed");
             db::scan_jobs::fail(pool, &file.id, &reason, db::now() + delay).await?;
+            Event::new(action::FILE_SCAN_FAILED)
+                .on(&file.id)
+                .detail(format!(
+                    "attempt={} retry_in={delay}s reason={reason}",
+                    job.attempts
+                ))
+                .record(state, &RequestMeta::default())
+                .await;
         }
     }
     Ok(true)

@@ -20,7 +20,7 @@ use crate::{
         error::{Error, Result},
         service::{
             accounts::{self, CurrentSession, SignedIn},
-            audit::{action, Event},
+            audit::{action, Action, Event},
             key_rotation,
             limits::{self, Bucket},
             secret_tokens, RequestMeta,
@@ -353,7 +353,7 @@ async fn record(
     state: &AppState,
     meta: &RequestMeta,
     user: &UserRow,
-    what: &'static str,
+    what: Action,
     detail: Option<&str>,
 ) {
     Event::by(&user.id, what)

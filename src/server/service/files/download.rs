@@ -15,7 +15,7 @@ use crate::{
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         service::{
-            audit::{action, Event},
+            audit::{action, Action, Event},
             limits::{self, Bucket},
             RequestMeta,
         },
@@ -72,13 +72,19 @@ pub async fn download(
     limit_downloads(state, meta).await?;
     let file = find_visible(state, actor, id).await?;
     let download = open_download(state, file, range).await?;
+    let action = super::owner_or_admin(
+        actor,
+        &download.file,
+        action::FILE_DOWNLOADED,
+        action::ADMIN_FILE_DOWNLOADED,
+    );
     record_download(
         state,
         meta,
         Some(&actor.id),
         &download.file,
         download.range,
-        action::FILE_DOWNLOADED,
+        action,
         None,
     )
     .await?;
@@ -120,7 +126,7 @@ pub(crate) async fn record_download(
     actor_id: Option<&str>,
     file: &FileRow,
     range: Option<(u64, u64)>,
-    action: &'static str,
+    action: Action,
     detail: Option<String>,
 ) -> Result<()> {
     if range.is_some_and(|(start, _)| start > 0) {

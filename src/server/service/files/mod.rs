@@ -4,6 +4,7 @@
 
 mod access;
 mod download;
+pub mod quota;
 mod upload;
 
 pub use access::{find_visible, list, owner_is_active};
@@ -18,7 +19,7 @@ use crate::{
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         service::{
-            audit::{action, Event},
+            audit::{action, Action, Event},
             RequestMeta,
         },
         state::AppState,
@@ -66,18 +67,41 @@ pub async fn delete(state: &AppState, actor: &UserRow, meta: &RequestMeta, id: &
     let pool = &state.db().pool;
     let key = BlobKey::from_stored(file.blob_key.clone());
     // Note the blob first: should the process die between the two deletes, the sweeper finds it.
-    db::files::begin_upload(pool, key.as_str(), 0).await?;
+    db::files::begin_upload(pool, key.as_str(), None, 0).await?;
     if !db::files::delete(pool, &file.id).await? {
         db::files::forget_upload(pool, key.as_str()).await?;
         return Err(Error::NotFound("file"));
     }
     discard_blob(state, &key).await;
-    Event::by(&actor.id, action::FILE_DELETED)
-        .on(&file.id)
-        .detail(format!("name={:?}", file.filename))
-        .record(state, meta)
-        .await;
+    Event::by(
+        &actor.id,
+        owner_or_admin(
+            actor,
+            &file,
+            action::FILE_DELETED,
+            action::ADMIN_FILE_DELETED,
+        ),
+    )
+    .on(&file.id)
+    .detail(format!("name={:?} owner={}", file.filename, file.owner_id))
+    .record(state, meta)
+    .await;
     Ok(())
+}
+
+/// The audit action of something done to a file: by its owner, or by an admin to someone
+/// else's file (an admin action, audited as one).
+pub(crate) fn owner_or_admin(
+    actor: &UserRow,
+    file: &FileRow,
+    by_owner: Action,
+    by_admin: Action,
+) -> Action {
+    if file.owner_id == actor.id {
+        by_owner
+    } else {
+        by_admin
+    }
 }
 
 /// Deletes the blobs of files whose rows are gone (a deleted user's), each marked in
