@@ -31,6 +31,12 @@ pub struct Settings {
     /// still read during a rotation. Unset: a key generated into the data dir.
     pub master_key: Option<String>,
     pub max_upload_bytes: u64,
+    /// The storage quota of users an admin gave none of their own (`COFFER_USER_QUOTA_BYTES`);
+    /// `None`: no quota.
+    pub user_quota_bytes: Option<u64>,
+    /// Audit rows older than this many days are pruned (`COFFER_AUDIT_RETENTION_DAYS`, default
+    /// 365; 0 keeps them forever).
+    pub audit_retention_days: u64,
     /// Lower-case, each with its leading dot.
     pub allowed_extensions: Vec<String>,
     /// SHA-256 digests the built-in scanner reports as infected.
@@ -91,6 +97,8 @@ struct FileSettings {
     s3_root: Option<String>,
     master_key: Option<String>,
     max_upload_bytes: Option<u64>,
+    user_quota_bytes: Option<u64>,
+    audit_retention_days: Option<u64>,
     allowed_extensions: Option<String>,
     scan_blocklist: Option<String>,
     scan_worker: Option<bool>,
@@ -214,6 +222,15 @@ impl Settings {
             file.max_upload_bytes,
             100 * 1024 * 1024,
         )?;
+        let user_quota_bytes = match env("COFFER_USER_QUOTA_BYTES") {
+            Some(_) => Some(number("COFFER_USER_QUOTA_BYTES", None, 0)?),
+            None => file.user_quota_bytes,
+        };
+        let audit_retention_days = number(
+            "COFFER_AUDIT_RETENTION_DAYS",
+            file.audit_retention_days,
+            365,
+        )?;
         let storage = match pick("COFFER_STORAGE", file.storage, "fs").as_str() {
             "fs" => StorageSettings::Fs {
                 root: data_dir.clone(),
@@ -288,6 +305,8 @@ impl Settings {
             storage,
             master_key: env("COFFER_MASTER_KEY").or(file.master_key),
             max_upload_bytes,
+            user_quota_bytes,
+            audit_retention_days,
             allowed_extensions,
             scan_blocklist,
             scan_worker,
@@ -444,6 +463,23 @@ mod tests {
         assert_eq!(s.site_addr.to_string(), "127.0.0.1:9999");
         assert_eq!(s.data_dir, PathBuf::from("/srv/coffer"));
         assert_eq!(s.database_url, "sqlite:///srv/coffer/coffer.db?mode=rwc");
+    }
+
+    #[test]
+    fn quotas_and_audit_retention_have_the_spec_defaults() {
+        let s = resolve("", &[]).unwrap();
+        assert_eq!((s.user_quota_bytes, s.audit_retention_days), (None, 365));
+        let s = resolve(
+            "user-quota-bytes = 5\naudit-retention-days = 30",
+            &[("COFFER_USER_QUOTA_BYTES", "1073741824")],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.user_quota_bytes, s.audit_retention_days),
+            (Some(1 << 30), 30)
+        );
+        let err = resolve("", &[("COFFER_USER_QUOTA_BYTES", "1 GB")]).unwrap_err();
+        assert!(err.to_string().contains("COFFER_USER_QUOTA_BYTES"), "{err}");
     }
 
     #[test]

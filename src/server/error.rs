@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::app::error::PageError;
+use crate::app::{error::PageError, model::human_bytes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,6 +42,8 @@ pub enum Error {
     BadUpload(String),
     #[error("{0}")]
     FileTooLarge(String),
+    #[error("this upload would pass your storage quota of {} ({} already in use); delete files or ask an admin for more room", human_bytes(*quota), human_bytes(*used))]
+    QuotaExceeded { quota: u64, used: u64 },
     #[error("{0}")]
     UnsupportedType(String),
     #[error("the file is still being scanned for viruses; try again in a moment")]
@@ -139,7 +141,7 @@ impl Error {
             | Error::TwoFactorNotStarted
             | Error::TwoFactorOff => StatusCode::BAD_REQUEST,
             Error::TwoFactorAlreadyOn => StatusCode::CONFLICT,
-            Error::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::FileTooLarge(_) | Error::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
             Error::Infected(_) | Error::DownloadLimitReached => StatusCode::FORBIDDEN,
@@ -169,6 +171,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::BadUpload(_) => "bad_upload",
             Error::FileTooLarge(_) => "file_too_large",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
             Error::UnsupportedType(_) => "unsupported_type",
             Error::ScanPending => "scan_pending",
             Error::ScanFailed => "scan_error",
@@ -313,6 +316,23 @@ mod tests {
         let from_db: Error = sqlx::Error::RowNotFound.into();
         assert!(from_db.chain().starts_with("database query failed: "));
         assert_eq!(from_db.code(), "internal_error");
+    }
+
+    #[test]
+    fn a_quota_refusal_names_the_quota() {
+        let e = Error::QuotaExceeded {
+            quota: 10 * 1024 * 1024,
+            used: 9 * 1024 * 1024,
+        };
+        assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(e.code(), "quota_exceeded");
+        assert!(
+            e.detail().starts_with(
+                "This upload would pass your storage quota of 10 MiB (9 MiB already in use)"
+            ),
+            "{}",
+            e.detail()
+        );
     }
 
     #[test]

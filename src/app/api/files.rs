@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{
     error::PageError,
-    model::{FileInfo, ScanStatus, UploadPolicy},
+    model::{FileInfo, ScanStatus, UploadPolicy, Usage},
 };
 
 /// The files the page lists.
@@ -16,6 +16,8 @@ pub struct FileListing {
     pub files: Vec<FileInfo>,
     /// Whether `files` is everyone's (the viewer is an admin).
     pub all_users: bool,
+    /// What the viewer stores against their quota.
+    pub usage: Usage,
 }
 
 impl FileListing {
@@ -55,6 +57,7 @@ pub async fn list_files() -> Result<Option<FileListing>, PageError> {
     Ok(Some(FileListing {
         files: rows.into_iter().map(Into::into).collect(),
         all_users: is_admin(&user),
+        usage: files::quota::usage(&req.state, &user).await?,
     }))
 }
 

@@ -4,12 +4,17 @@
 pub mod account_rules;
 mod accounts;
 mod admin;
+mod audit;
 mod files;
 mod shares;
 pub mod whole_number;
 
 pub use accounts::{Role, SessionInfo, TotpSetup, UserInfo};
-pub use admin::{AdminStats, DayTransfers, FileCounts, Transfers, UserCounts};
+pub use admin::{
+    AdminFile, AdminStats, AdminUser, Belongings, DayTransfers, FileCounts, FileFilter,
+    QuotaSetting, Transfers, Usage, UserCounts,
+};
+pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
 pub use shares::{
     CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS,
@@ -78,6 +83,14 @@ impl Paging {
         }
     }
 
+    /// A page of `limit` items after `offset`, checked like a query's.
+    pub fn page(limit: i32, offset: i32) -> Result<Self, String> {
+        Self::try_from(PagingInput {
+            limit: Some(limit),
+            offset: Some(offset),
+        })
+    }
+
     pub fn limit(&self) -> i64 {
         self.limit.unwrap_or(Self::DEFAULT_LIMIT).into()
     }
@@ -90,6 +103,11 @@ impl Paging {
 /// The owner's page of a file's share links.
 pub fn share_page_path(file_id: &str) -> String {
     format!("/files/{}/share", path_segment(file_id))
+}
+
+/// The confirmation page an admin sees before deleting a user.
+pub fn user_deletion_path(user_id: &str) -> String {
+    format!("/admin/users/{}/delete", path_segment(user_id))
 }
 
 /// The recipient page of a share token (share links point here).
@@ -106,6 +124,32 @@ fn path_segment(value: &str) -> String {
         .collect()
 }
 
+/// `?name=value&…` for a page link, leaving out empty values; values are percent-encoded the
+/// same way on the server and in the browser (all but `A-Z a-z 0-9 - . _ ~`), so that a
+/// rendered link hydrates unchanged.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
 /// A moment as the pages show it: `2026-11-23 14:05 UTC`.
 pub fn format_utc(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
@@ -118,6 +162,16 @@ pub fn format_utc(at: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_strings_encode_everything_but_the_unreserved() {
+        assert_eq!(query_string(&[]), "");
+        assert_eq!(query_string(&[("q", ""), ("offset", "25")]), "?offset=25");
+        assert_eq!(
+            query_string(&[("q", "a b&c=d/é"), ("x", "a.b-c_d~")]),
+            "?q=a%20b%26c%3Dd%2F%C3%A9&x=a.b-c_d~"
+        );
+    }
 
     #[test]
     fn page_paths_keep_ids_and_tokens_inside_their_segment() {

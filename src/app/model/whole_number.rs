@@ -20,6 +20,16 @@ where
     deserializer.deserialize_option(OptionVisitor(PhantomData))
 }
 
+/// For fields where `null` means something of its own: absent (with `#[serde(default)]`) is
+/// `None`, `null` is `Some(None)`, a whole number `n` is `Some(Some(n))`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    option(deserializer).map(Some)
+}
+
 struct OptionVisitor<T>(PhantomData<T>);
 
 impl<'de, T: TryFrom<u64>> Visitor<'de> for OptionVisitor<T> {
@@ -116,5 +126,20 @@ mod tests {
             let error = hours(bad).unwrap_err();
             assert!(error.contains("whole number"), "{bad}: {error}");
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Patch {
+        #[serde(default, deserialize_with = "super::nullable")]
+        quota: Option<Option<u64>>,
+    }
+
+    #[test]
+    fn absent_null_and_a_number_are_three_answers() {
+        let quota = |json: &str| serde_json::from_str::<Patch>(json).map(|p| p.quota).ok();
+        assert_eq!(quota("{}"), Some(None));
+        assert_eq!(quota(r#"{"quota": null}"#), Some(Some(None)));
+        assert_eq!(quota(r#"{"quota": 5.0}"#), Some(Some(Some(5))));
+        assert_eq!(quota(r#"{"quota": -5}"#), None);
     }
 }

@@ -12,8 +12,9 @@ use crate::app::{
         form_error::{flash_error, FormError},
         scan_poll::refresh_while_scanning,
         upload_zone::UploadZone,
+        usage_bar::UsageBar,
     },
-    model::{format_utc, human_bytes, share_page_path, FileInfo, ScanStatus},
+    model::{format_utc, human_bytes, share_page_path, FileInfo, ScanStatus, Usage},
     AuthActions,
 };
 
@@ -77,13 +78,17 @@ pub fn FilesPage() -> impl IntoView {
 #[component]
 fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl IntoView {
     if listing.files.is_empty() {
-        return view! { <p class="muted empty" data-testid="no-files">"No files yet."</p> }
-            .into_any();
+        return view! {
+            <StorageUsage usage=listing.usage/>
+            <p class="muted empty" data-testid="no-files">"No files yet."</p>
+        }
+        .into_any();
     }
     let all_users = listing.all_users;
     view! {
         <section class="card">
             <h2>{if all_users { "Everyone's files" } else { "Your files" }}</h2>
+            <StorageUsage usage=listing.usage/>
             <table class="files" data-testid="file-table">
                 <thead>
                     <tr>
@@ -101,6 +106,25 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
         </section>
     }
     .into_any()
+}
+
+/// What the viewer stores, against their quota as a bar when they have one.
+#[component]
+fn StorageUsage(usage: Usage) -> impl IntoView {
+    let text = match usage.quota_bytes {
+        Some(quota) => format!(
+            "You use {} of your {} quota.",
+            human_bytes(usage.used_bytes),
+            human_bytes(quota)
+        ),
+        None => format!("You store {}.", human_bytes(usage.used_bytes)),
+    };
+    view! {
+        <div class="storage" data-testid="usage">
+            <p class="muted small">{text}</p>
+            {usage.percent().map(|percent| view! { <UsageBar percent/> })}
+        </div>
+    }
 }
 
 #[component]

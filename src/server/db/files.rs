@@ -26,14 +26,110 @@ pub struct FileRow {
 const COLUMNS: &str = "id, owner_id, filename, size, mime_type, sha256, scan_status, scan_detail, \
      blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at";
 
-/// Notes a blob about to be written (see the migration: unclaimed blobs are swept).
-pub async fn begin_upload(pool: &AnyPool, blob_key: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO blob_uploads (blob_key, touched_at) VALUES ($1, $2)")
+/// Notes a blob about to be written (see the migration: unclaimed blobs are swept): an
+/// upload's, with its owner (whose quota it reserves bytes of), or one being deleted (`None`).
+pub async fn begin_upload(
+    pool: &AnyPool,
+    blob_key: &str,
+    owner_id: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO blob_uploads (blob_key, owner_id, touched_at) VALUES ($1, $2, $3)")
         .bind(blob_key)
+        .bind(owner_id)
         .bind(now)
         .execute(pool)
         .await
         .map(|_| ())
+}
+
+/// A user's storage quota and what counts against it.
+pub struct QuotaCheck<'a> {
+    pub owner_id: &'a str,
+    /// The upload asking: its own reservation is not counted as someone else's.
+    pub blob_key: &'a str,
+    /// The installation's default, for a user without a quota of their own.
+    pub default_quota: Option<i64>,
+    /// Reservations untouched since then belong to abandoned uploads and no longer count.
+    pub live_since: i64,
+    pub now: i64,
+}
+
+/// What [`reserve`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reserved {
+    /// The upload now holds this many bytes of the quota (at least what it needed).
+    Held(i64),
+    /// No quota applies to the user.
+    Unlimited,
+    /// `needed` does not fit: the quota, and what the user's files and other uploads use.
+    Refused { quota: i64, used: i64 },
+    /// The user was deleted while uploading.
+    OwnerGone,
+}
+
+/// Reserves bytes of the owner's quota for an upload: the `needed` bytes it has received, and
+/// up to `ahead` more, but never more than half of the room left beyond them, so that uploads
+/// running beside it find room too. Concurrent reservations of one user take turns on the
+/// user's row (the no-op UPDATE below takes its row lock on PostgreSQL and the write lock on
+/// SQLite), so each sees what the others hold and together they never pass the quota.
+pub async fn reserve(
+    pool: &AnyPool,
+    check: &QuotaCheck<'_>,
+    needed: i64,
+    ahead: i64,
+) -> Result<Reserved, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some((quota_bytes, own_quota)) = sqlx::query_as::<_, (Option<i64>, i64)>(
+        "UPDATE users SET own_quota = own_quota WHERE id = $1 RETURNING quota_bytes, own_quota",
+    )
+    .bind(check.owner_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Reserved::OwnerGone);
+    };
+    let quota = if own_quota != 0 {
+        quota_bytes
+    } else {
+        check.default_quota
+    };
+    let Some(quota) = quota else {
+        return Ok(Reserved::Unlimited);
+    };
+    let used: i64 = sqlx::query_scalar(
+        "SELECT CAST((SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = $1) \
+                   + (SELECT COALESCE(SUM(reserved_bytes), 0) FROM blob_uploads \
+                      WHERE owner_id = $1 AND blob_key <> $2 AND touched_at >= $3) AS BIGINT)",
+    )
+    .bind(check.owner_id)
+    .bind(check.blob_key)
+    .bind(check.live_since)
+    .fetch_one(&mut *tx)
+    .await?;
+    let room = quota - used;
+    if needed > room {
+        return Ok(Reserved::Refused { quota, used });
+    }
+    let held = needed + ahead.min((room - needed) / 2);
+    sqlx::query("UPDATE blob_uploads SET reserved_bytes = $2, touched_at = $3 WHERE blob_key = $1")
+        .bind(check.blob_key)
+        .bind(held)
+        .bind(check.now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Reserved::Held(held))
+}
+
+/// What a user stores: their files' bytes.
+pub async fn used_bytes(pool: &AnyPool, owner_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE owner_id = $1",
+    )
+    .bind(owner_id)
+    .fetch_one(pool)
+    .await
 }
 
 /// Keeps a long upload from looking abandoned.
@@ -133,6 +229,59 @@ pub async fn list(
          ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
     ))
     .bind(owner)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+}
+
+/// A file with its owner and its active share links, for the admin's table.
+#[derive(Clone, Debug, FromRow)]
+pub struct FileWithOwner {
+    #[sqlx(flatten)]
+    pub file: FileRow,
+    pub owner_email: String,
+    pub owner_username: String,
+    pub active_share_links: i64,
+}
+
+/// Which files an admin lists; `None` fields do not narrow.
+#[derive(Clone, Debug, Default)]
+pub struct FileSelection<'a> {
+    pub scan_status: Option<ScanStatus>,
+    pub owner_id: Option<&'a str>,
+    /// A `LIKE` pattern for the name (see `users::contains_pattern`), compared lower-case.
+    pub name_pattern: Option<&'a str>,
+}
+
+/// Every user's files, newest first, narrowed by `selection`.
+pub async fn list_with_owners(
+    pool: &AnyPool,
+    selection: &FileSelection<'_>,
+    now: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<FileWithOwner>, sqlx::Error> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("f.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query_as(&format!(
+        "SELECT {columns}, u.email AS owner_email, u.username AS owner_username, \
+         (SELECT COUNT(*) FROM share_links s WHERE s.file_id = f.id AND s.revoked_at IS NULL \
+          AND s.expires_at > $4 \
+          AND (s.max_downloads IS NULL OR s.download_count < s.max_downloads)) AS active_share_links \
+         FROM files f JOIN users u ON u.id = f.owner_id \
+         WHERE (CAST($1 AS TEXT) IS NULL OR f.scan_status = $1) \
+           AND (CAST($2 AS TEXT) IS NULL OR f.owner_id = $2) \
+           AND (CAST($3 AS TEXT) IS NULL OR lower(f.filename) LIKE $3 ESCAPE '\\') \
+         ORDER BY f.created_at DESC, f.id LIMIT $5 OFFSET $6"
+    ))
+    .bind(selection.scan_status.map(ScanStatus::as_str))
+    .bind(selection.owner_id)
+    .bind(selection.name_pattern)
+    .bind(now)
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)

@@ -20,6 +20,10 @@ pub struct UserRow {
     pub last_login: Option<i64>,
     /// 1 when two-factor authentication is on (computed, see [`COLUMNS`]).
     pub two_factor: i64,
+    /// Their own quota when `own_quota` is 1 (`None`: no quota); else unused.
+    pub quota_bytes: Option<i64>,
+    /// 0: the installation's default quota applies; 1: `quota_bytes` does.
+    pub own_quota: i64,
 }
 
 impl UserRow {
@@ -30,12 +34,18 @@ impl UserRow {
     pub fn has_two_factor(&self) -> bool {
         self.two_factor != 0
     }
+
+    /// The quota an admin gave this user, if they gave one (`Some(None)`: no quota).
+    pub fn own_quota(&self) -> Option<Option<u64>> {
+        (self.own_quota != 0).then(|| self.quota_bytes.map(|q| q.max(0) as u64))
+    }
 }
 
 /// Every query of users reads these; `two_factor` comes from `user_totp`.
 const COLUMNS: &str = "id, email, username, password_hash, role, is_active, created_at, \
      updated_at, last_login, (SELECT COUNT(*) FROM user_totp t \
-     WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) AS two_factor";
+     WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) AS two_factor, \
+     quota_bytes, own_quota";
 
 pub struct NewUser<'a> {
     pub id: &'a str,
@@ -112,14 +122,81 @@ pub async fn username_exists(pool: &AnyPool, username: &str) -> Result<bool, sql
         .map(|n: i64| n > 0)
 }
 
-pub async fn list(pool: &AnyPool, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+/// A user with what they store, for the admin's table.
+#[derive(Clone, Debug, FromRow)]
+pub struct UserWithUsage {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub file_count: i64,
+    pub used_bytes: i64,
+}
+
+/// Users whose email or username contains `search` (any case; `None`: everyone), oldest first,
+/// with their files' count and bytes.
+pub async fn list(
+    pool: &AnyPool,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<UserWithUsage>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS}, \
+         (SELECT COUNT(*) FROM files f WHERE f.owner_id = users.id) AS file_count, \
+         CAST((SELECT COALESCE(SUM(f.size), 0) FROM files f WHERE f.owner_id = users.id) AS BIGINT) \
+           AS used_bytes \
+         FROM users \
+         WHERE (CAST($1 AS TEXT) IS NULL \
+                OR lower(email) LIKE $1 ESCAPE '\\' OR lower(username) LIKE $1 ESCAPE '\\') \
+         ORDER BY created_at, id LIMIT $2 OFFSET $3"
     ))
+    .bind(search.map(contains_pattern))
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await
+}
+
+/// A `LIKE` pattern matching values that contain `text` (compared lower-case), with `%`, `_`
+/// and `\` in it taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The user an admin means by `who`: their id, email or username (any case).
+pub async fn find_by_reference(pool: &AnyPool, who: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id = $1 OR email = lower($1) OR lower(username) = lower($1) \
+         ORDER BY created_at LIMIT 1"
+    ))
+    .bind(who)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Gives a user their own quota (`Some(None)`: none at all), or back to the default (`None`).
+pub async fn set_quota(
+    pool: &AnyPool,
+    id: &str,
+    quota: Option<Option<i64>>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET quota_bytes = $1, own_quota = $2, updated_at = $3 WHERE id = $4")
+        .bind(quota.flatten())
+        .bind(i64::from(quota.is_some()))
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
 }
 
 pub async fn record_login(pool: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {

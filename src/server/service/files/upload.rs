@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
-use super::{discard_blob, storage_error};
+use super::{discard_blob, quota::Reservation, storage_error};
 use crate::{
     app::model::ScanStatus,
     server::{
@@ -26,8 +26,9 @@ use crate::{
 
 /// How often a running upload marks itself alive (see `blob_uploads`).
 const UPLOAD_HEARTBEAT_SECS: i64 = 60;
-/// An upload quiet for this long is abandoned and its blob swept.
-const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
+/// An upload quiet for this long is abandoned and its blob swept (and its quota reservation
+/// no longer counts).
+pub(super) const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
 
 /// What came in, once the whole upload has been read.
 struct Received {
@@ -59,8 +60,9 @@ where
         data_key: DataKey::generate(),
         prefix: NoncePrefix::generate(),
     };
-    let pending = PendingBlob::begin(state, &target.blob_key).await?;
-    let received = match store_blob(state, &target, body).await {
+    let pending = PendingBlob::begin(state, &target.blob_key, &owner.id).await?;
+    let quota = Reservation::new(state, owner, target.blob_key.as_str());
+    let received = match store_blob(state, &target, quota, body).await {
         Ok(received) => received,
         Err(e) => {
             pending.discard().await;
@@ -96,7 +98,12 @@ where
         Ok(()) => pending.claimed(),
         Err(e) => {
             pending.discard().await;
-            return Err(e.into());
+            // The owner was deleted while their upload ran.
+            return Err(if db::is_foreign_key_violation(&e) {
+                Error::Unauthenticated
+            } else {
+                e.into()
+            });
         }
     }
     state.scan_queue().job_added();
@@ -118,7 +125,12 @@ struct Target {
 }
 
 /// Writes the sealed body to the target's blob; on failure the partial blob is aborted.
-async fn store_blob<S, E>(state: &AppState, target: &Target, body: S) -> Result<Received>
+async fn store_blob<S, E>(
+    state: &AppState,
+    target: &Target,
+    quota: Reservation<'_>,
+    body: S,
+) -> Result<Received>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
@@ -128,7 +140,7 @@ where
         .create(&target.blob_key)
         .await
         .map_err(storage_error)?;
-    match receive(state, &mut writer, target, body).await {
+    match receive(state, &mut writer, target, quota, body).await {
         Ok(received) => {
             writer.finish().await.map_err(storage_error)?;
             Ok(received)
@@ -150,8 +162,8 @@ struct PendingBlob {
 }
 
 impl PendingBlob {
-    async fn begin(state: &AppState, key: &BlobKey) -> Result<Self> {
-        db::files::begin_upload(&state.db().pool, key.as_str(), db::now()).await?;
+    async fn begin(state: &AppState, key: &BlobKey, owner_id: &str) -> Result<Self> {
+        db::files::begin_upload(&state.db().pool, key.as_str(), Some(owner_id), db::now()).await?;
         Ok(Self {
             state: state.clone(),
             key: Some(key.clone()),
@@ -184,12 +196,13 @@ impl Drop for PendingBlob {
 /// The writer takes whatever has queued up in one storage call.
 const WRITE_QUEUE_SEGMENTS: usize = 16;
 
-/// Reads the body into the writer: size limit, content check, hash and encryption on the way.
-/// Reading and sealing run alongside writing, joined by a short queue.
+/// Reads the body into the writer: size limit, quota, content check, hash and encryption on the
+/// way. Reading and sealing run alongside writing, joined by a short queue.
 async fn receive<S, E>(
     state: &AppState,
     writer: &mut BlobWriter,
     target: &Target,
+    quota: Reservation<'_>,
     body: S,
 ) -> Result<Received>
 where
@@ -197,7 +210,7 @@ where
     E: std::fmt::Display,
 {
     let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_SEGMENTS);
-    let seal = seal_body(state, target, body, sealed_tx);
+    let seal = seal_body(state, target, quota, body, sealed_tx);
     let write = async {
         let mut batch = Vec::with_capacity(WRITE_QUEUE_SEGMENTS);
         while sealed_rx.recv_many(&mut batch, WRITE_QUEUE_SEGMENTS).await > 0 {
@@ -216,6 +229,7 @@ where
 async fn seal_body<S, E>(
     state: &AppState,
     target: &Target,
+    mut quota: Reservation<'_>,
     mut body: S,
     sealed: tokio::sync::mpsc::Sender<Bytes>,
 ) -> Result<Received>
@@ -236,6 +250,7 @@ where
         let chunk = chunk.map_err(|e| Error::BadUpload(e.to_string()))?;
         size += chunk.len() as u64;
         policy.check_size(size).map_err(Error::FileTooLarge)?;
+        quota.cover(size).await?;
         if mime_type.is_none() {
             let take = (file_types::SNIFF_LEN - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
