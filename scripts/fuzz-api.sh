@@ -51,6 +51,14 @@ MAIN_TOKEN=$(token_for fuzzer)
 # Two-factor changes and logging out end the caller's other tokens or its own: a user each.
 TWO_FACTOR_TOKEN=$(token_for twofactorfuzzer)
 LOGOUT_TOKEN=$(token_for logoutfuzzer)
+# Changing, resetting and deleting users can end any admin's tokens (once the fuzzer has made a
+# registered user admin, the fuzzer itself is no longer the last one): an admin of its own, run
+# last.
+USERS_TOKEN=$(token_for usersfuzzer)
+USERS_ID=$(curl -sf -H "Authorization: Bearer $USERS_TOKEN" "$BASE/api/v1/auth/me" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -sf -o /dev/null -X PATCH -H "Authorization: Bearer $MAIN_TOKEN" -H 'content-type: application/json' \
+  -d '{"role":"admin"}' "$BASE/api/v1/admin/users/$USERS_ID"
 
 # Every phase; the stateful one only where the selected operations link to each other.
 run() {
@@ -61,7 +69,7 @@ run() {
 }
 ALL=examples,coverage,fuzzing,stateful
 UNLINKED=examples,coverage,fuzzing
-# The main user is the first, so an admin: its run may disable or demote any other account, so
+# The main user is the first, so an admin: its runs may disable or demote any other account, so
 # the other users' runs go first.
 status=0
 log "2FA, as a user of its own ($EXAMPLES examples each)"
@@ -69,7 +77,9 @@ run "$TWO_FACTOR_TOKEN" $UNLINKED --include-path-regex '/auth/2fa/' || status=1
 log "logout, as a user of its own"
 run "$LOGOUT_TOKEN" $UNLINKED --include-path-regex '/auth/logout' || status=1
 log "all other operations"
-run "$MAIN_TOKEN" $ALL --exclude-path-regex '/auth/(logout|2fa/)' || status=1
+run "$MAIN_TOKEN" $ALL --exclude-path-regex '/auth/(logout|2fa/)|/admin/users/\{' || status=1
+log "changes to users, as an admin of its own"
+run "$USERS_TOKEN" $ALL --include-path-regex '/admin/users|/auth/me$' || status=1
 if [ $status -eq 0 ]; then
   rm -rf "$WORK"
 else

@@ -1,6 +1,6 @@
 //! /api/v1/admin/users.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
@@ -19,6 +19,109 @@ async fn non_admins_get_403() {
         .patch_user(&bob.access, &bob.id, &json!({"role": "admin"}))
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// Every admin route answers 403 to a signed-in user who is no admin, and 401 to nobody.
+#[tokio::test]
+async fn every_admin_route_is_for_admins_only() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    let bob = app.user("bob").await;
+    let file = app
+        .upload_ok(&admin.access, "a.txt", b"admin's".to_vec())
+        .await;
+    let file_id = file["id"].as_str().unwrap();
+    let user_id = admin.id.as_str();
+    let routes = [
+        (Method::GET, "/api/v1/admin/stats".to_owned()),
+        (Method::GET, "/api/v1/admin/users".to_owned()),
+        (Method::PATCH, format!("/api/v1/admin/users/{user_id}")),
+        (Method::DELETE, format!("/api/v1/admin/users/{user_id}")),
+        (Method::DELETE, format!("/api/v1/admin/users/{user_id}/2fa")),
+        (Method::GET, "/api/v1/admin/files".to_owned()),
+        (
+            Method::POST,
+            format!("/api/v1/admin/files/{file_id}/rescan"),
+        ),
+        (Method::DELETE, format!("/api/v1/admin/files/{file_id}")),
+        (Method::GET, "/api/v1/admin/audit".to_owned()),
+    ];
+    for (method, path) in routes {
+        let request = app.client.request(method.clone(), app.url(&path));
+        let request = if method == Method::PATCH {
+            request.json(&json!({"role": "user"}))
+        } else {
+            request
+        };
+        let res = request
+            .try_clone()
+            .unwrap()
+            .bearer_auth(&bob.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(res, StatusCode::FORBIDDEN).await,
+            "forbidden",
+            "{method} {path}"
+        );
+        let res = request.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    assert_eq!(
+        app.list_files(&admin.access).await.len(),
+        1,
+        "nothing was deleted"
+    );
+}
+
+#[tokio::test]
+async fn the_users_table_is_searched_and_paged() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    for name in ["bob", "bobby", "carol", "dave_b"] {
+        app.register(name).await;
+    }
+    let list = |query: &'static str| {
+        let (app, token) = (&app, admin.access.clone());
+        async move {
+            let res = app
+                .get_bearer(&format!("/api/v1/admin/users{query}"), &token)
+                .await;
+            assert_eq!(res.status(), StatusCode::OK, "{query}");
+            let users: Vec<Value> = res.json().await.unwrap();
+            // Oldest first; accounts made in the same second come in id order, so sort.
+            let mut names: Vec<String> = users
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(list("").await, ["admin", "bob", "bobby", "carol", "dave_b"]);
+    assert_eq!(list("?q=BOB").await, ["bob", "bobby"]);
+    assert_eq!(
+        list("?q=_b").await,
+        ["dave_b"],
+        "_ is a character, not a wildcard"
+    );
+    assert_eq!(list("?q=carol%40example").await, ["carol"], "emails too");
+    let (first, second) = (
+        list("?q=bob&limit=1").await,
+        list("?q=bob&limit=1&offset=1").await,
+    );
+    assert_eq!([first, second].concat().len(), 2);
+    assert_eq!(list("?q=zed").await, Vec::<String>::new());
+    assert_eq!(list("?limit=2&offset=4").await.len(), 1);
+    assert_eq!(list("?limit=3").await.len(), 3);
+    let res = app
+        .get_bearer("/api/v1/admin/users?limit=0", &admin.access)
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
 }
 
 #[tokio::test]
@@ -199,17 +302,7 @@ async fn deleting_a_user_takes_their_files_links_and_sessions_and_keeps_the_audi
         .await;
     let id = file["id"].as_str().unwrap();
     app.scanned_status(&bob.access, id).await;
-    let share: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/files/{id}/share")))
-        .bearer_auth(&bob.access)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let share = app.share_ok(&bob.access, id, json!({})).await;
     let token = share["share_token"].as_str().unwrap();
     assert_eq!(
         app.get(&format!("/api/v1/files/shared/{token}"))
@@ -348,17 +441,9 @@ async fn the_overview_counts_users_files_links_and_transfers() {
     let id = file["id"].as_str().unwrap();
     assert_eq!(app.scanned_status(&bob.access, id).await, "clean");
     assert_eq!(app.download(&bob.access, id).await.status(), StatusCode::OK);
-    let share: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/files/{id}/share")))
-        .bearer_auth(&bob.access)
-        .json(&json!({"max_downloads": 5}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let share = app
+        .share_ok(&bob.access, id, json!({"max_downloads": 5}))
+        .await;
     let token = share["share_token"].as_str().unwrap();
     let res = app.get(&format!("/api/v1/files/shared/{token}")).await;
     assert_eq!(res.status(), StatusCode::OK);

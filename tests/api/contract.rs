@@ -5,7 +5,10 @@
 
 use std::collections::HashSet;
 
-use coffer::app::model::{account_rules::MAX_PASSWORD_CHARS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS};
+use coffer::{
+    app::model::{account_rules::MAX_PASSWORD_CHARS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS},
+    server::service::admin::MAX_QUOTA_BYTES,
+};
 use reqwest::{header, Response, StatusCode};
 use serde_json::Value;
 
@@ -101,6 +104,18 @@ async fn the_document_states_the_bounds_the_server_checks() {
     assert_eq!(share["expires_hours"]["maximum"], MAX_EXPIRY_HOURS);
     assert_eq!(share["max_downloads"]["minimum"], 1);
     assert_eq!(share["max_downloads"]["maximum"], MAX_LINK_DOWNLOADS);
+    let quota = &doc["components"]["schemas"]["QuotaInput"];
+    let choices = quota["oneOf"]
+        .as_array()
+        .expect("a quota is one of several kinds");
+    assert_eq!(choices[0]["maximum"].as_f64(), Some(MAX_QUOTA_BYTES as f64));
+    assert_eq!(choices[1]["enum"], serde_json::json!(["default"]));
+    assert_eq!(choices.len(), 2);
+    let field = &doc["components"]["schemas"]["UserPatch"]["properties"]["quota_bytes"];
+    assert_eq!(
+        field["oneOf"][0]["type"], "null",
+        "null, once: the field's own"
+    );
     let register = &doc["components"]["schemas"]["RegisterRequest"]["properties"];
     assert_eq!(register["password"]["maxLength"], MAX_PASSWORD_CHARS);
     assert_eq!(register["email"]["format"], "email");

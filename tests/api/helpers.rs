@@ -384,6 +384,37 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST /api/v1/files/{file_id}/share` with this body.
+    pub async fn share(&self, token: &str, file_id: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/files/{file_id}/share")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a link and returns its JSON (with `share_token`).
+    pub async fn share_ok(&self, token: &str, file_id: &str, body: Value) -> Value {
+        let res = self.share(token, file_id, body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    /// Blobs in the store, whichever backend the tests run on.
+    pub async fn blob_count(&self) -> usize {
+        self.state.storage().list_keys().await.unwrap().len()
+    }
+
+    /// Uploads under way, and blobs marked for deletion, that the sweeper would look at.
+    pub async fn pending_uploads(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM blob_uploads")
+            .fetch_one(&self.state.db().pool)
+            .await
+            .unwrap()
+    }
+
     pub async fn download(&self, token: &str, id: &str) -> Response {
         self.get_bearer(&format!("/api/v1/files/{id}/download"), token)
             .await

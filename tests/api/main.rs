@@ -6,12 +6,16 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod admin_files;
+mod admin_pages;
+mod audit;
 mod auth_tokens;
 mod contract;
 mod files;
 mod migrations;
 mod platform;
 mod proxies;
+mod quotas;
 mod rotation;
 mod security;
 mod shares;

@@ -38,23 +38,6 @@ async fn shared_file(configure: impl FnOnce(&mut coffer::server::config::Setting
     }
 }
 
-async fn share(app: &TestApp, token: &str, file_id: &str, body: Value) -> Response {
-    app.client
-        .post(app.url(&format!("/api/v1/files/{file_id}/share")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Creates a link and returns its JSON (with `share_token`).
-async fn share_ok(app: &TestApp, token: &str, file_id: &str, body: Value) -> Value {
-    let res = share(app, token, file_id, body).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json().await.unwrap()
-}
-
 fn token_of(link: &Value) -> String {
     link["share_token"].as_str().unwrap().to_owned()
 }
@@ -94,7 +77,7 @@ async fn a_link_downloads_without_an_account_and_counts() {
         bytes,
         ..
     } = shared_file(|_| {}).await;
-    let link = share_ok(&app, &alice, &id, json!({})).await;
+    let link = app.share_ok(&alice, &id, json!({})).await;
     let token = token_of(&link);
     assert!(token.len() >= 43, "256 bits, base64url");
     assert_eq!(
@@ -191,31 +174,33 @@ async fn link_settings_are_checked() {
         json!({"max_downloads": 1_000_001}),
         json!({"max_downloads": 2_147_483_648u64}),
     ] {
-        let res = share(&app, &alice, &id, bad.clone()).await;
+        let res = app.share(&alice, &id, bad.clone()).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
     assert_eq!(
         error_code(
-            share(&app, &alice, &id, json!({"expires_hours": 0})).await,
+            app.share(&alice, &id, json!({"expires_hours": 0})).await,
             StatusCode::UNPROCESSABLE_ENTITY
         )
         .await,
         "validation_error"
     );
 
-    let link = share_ok(
-        &app,
-        &alice,
-        &id,
-        json!({"expires_hours": 720, "max_downloads": 5}),
-    )
-    .await;
-    let most = share_ok(&app, &alice, &id, json!({"max_downloads": 1_000_000})).await;
+    let link = app
+        .share_ok(
+            &alice,
+            &id,
+            json!({"expires_hours": 720, "max_downloads": 5}),
+        )
+        .await;
+    let most = app
+        .share_ok(&alice, &id, json!({"max_downloads": 1_000_000}))
+        .await;
     assert_eq!(most["max_downloads"], 1_000_000);
     assert!((unix(&link["expires_at"]) - (now() + 720 * 3600)).abs() <= 5);
     assert_eq!(link["max_downloads"], 5);
     let at = in_hours(3);
-    let link = share_ok(&app, &alice, &id, json!({"expires_at": at})).await;
+    let link = app.share_ok(&alice, &id, json!({"expires_at": at})).await;
     assert!((unix(&link["expires_at"]) - (now() + 3 * 3600)).abs() <= 5);
     assert_eq!(
         links(&app, &alice, &id).await.len(),
@@ -224,9 +209,9 @@ async fn link_settings_are_checked() {
     );
 
     // Someone else's file, or none, is 404 for every sharing route.
-    let res = share(&app, &bob, &id, json!({})).await;
+    let res = app.share(&bob, &id, json!({})).await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
-    let res = share(&app, &alice, "no-such-file", json!({})).await;
+    let res = app.share(&alice, "no-such-file", json!({})).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = app
         .get_bearer(&format!("/api/v1/files/{id}/shares"), &bob)
@@ -245,7 +230,7 @@ async fn link_settings_are_checked() {
     );
     // Admins may share anyone's file.
     let admin = app.login("admin").await.access;
-    share_ok(&app, &admin, &id, json!({})).await;
+    app.share_ok(&admin, &id, json!({})).await;
 }
 
 #[tokio::test]
@@ -261,8 +246,8 @@ async fn unknown_revoked_expired_and_used_up_links_are_refused() {
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
 
     // Revoked, by token or by id; revoking twice is 404.
-    let by_token = token_of(&share_ok(&app, &alice, &id, json!({})).await);
-    let by_id = share_ok(&app, &alice, &id, json!({})).await;
+    let by_token = token_of(&app.share_ok(&alice, &id, json!({})).await);
+    let by_id = app.share_ok(&alice, &id, json!({})).await;
     let path = |key: &str| format!("/api/v1/files/{id}/share/{key}");
     assert_eq!(
         app.delete_bearer(&path(&by_token), &alice).await.status(),
@@ -285,7 +270,7 @@ async fn unknown_revoked_expired_and_used_up_links_are_refused() {
     assert_eq!(audit_count(&app, "share.revoke").await, 2);
 
     // Expired.
-    let expired = share_ok(&app, &alice, &id, json!({"expires_hours": 1})).await;
+    let expired = app.share_ok(&alice, &id, json!({"expires_hours": 1})).await;
     sqlx::query("UPDATE share_links SET expires_at = $1 WHERE id = $2")
         .bind(now() - 1)
         .bind(expired["id"].as_str().unwrap())
@@ -296,7 +281,7 @@ async fn unknown_revoked_expired_and_used_up_links_are_refused() {
     assert_eq!(error_code(res, StatusCode::GONE).await, "link_expired");
 
     // Used up.
-    let once = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 1})).await);
+    let once = token_of(&app.share_ok(&alice, &id, json!({"max_downloads": 1})).await);
     let res = fetch_shared(&app, &once, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.bytes().await.unwrap() == bytes);
@@ -315,7 +300,7 @@ async fn unknown_revoked_expired_and_used_up_links_are_refused() {
     assert_eq!(statuses, ["expired", "revoked", "revoked", "used_up"]);
 
     // Deleting the file takes its links with it.
-    let live = token_of(&share_ok(&app, &alice, &id, json!({})).await);
+    let live = token_of(&app.share_ok(&alice, &id, json!({})).await);
     assert_eq!(
         app.delete_bearer(&format!("/api/v1/files/{id}"), &alice)
             .await
@@ -335,7 +320,9 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
         bytes,
         ..
     } = shared_file(|s| s.rate_login_per_min = 3).await;
-    let link = share_ok(&app, &alice, &id, json!({"password": "open sesame"})).await;
+    let link = app
+        .share_ok(&alice, &id, json!({"password": "open sesame"}))
+        .await;
     let token = token_of(&link);
     assert_eq!(links(&app, &alice, &id).await[0]["has_password"], true);
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM share_links")
@@ -375,7 +362,7 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
 #[tokio::test]
 async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
     let Shared { app, alice, id, .. } = shared_file(|s| s.scan_worker = false).await;
-    let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 1})).await);
+    let token = token_of(&app.share_ok(&alice, &id, json!({"max_downloads": 1})).await);
     let res = fetch_shared(&app, &token, None).await;
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
     assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 0);
@@ -383,7 +370,7 @@ async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
     let eicar = coffer::server::scanner::EICAR.to_vec();
     let bad = app.upload_ok(&alice, "eicar.txt", eicar).await;
     let bad_id = bad["id"].as_str().unwrap();
-    let bad_token = token_of(&share_ok(&app, &alice, bad_id, json!({})).await);
+    let bad_token = token_of(&app.share_ok(&alice, bad_id, json!({})).await);
     app.run_scans().await;
     let res = fetch_shared(&app, &bad_token, None).await;
     assert_eq!(
@@ -407,7 +394,7 @@ async fn concurrent_downloads_never_pass_the_limit() {
         bytes,
         ..
     } = shared_file(|s| s.rate_download_per_min = 0).await;
-    let token = token_of(&share_ok(&app, &alice, &id, json!({"max_downloads": 3})).await);
+    let token = token_of(&app.share_ok(&alice, &id, json!({"max_downloads": 3})).await);
     let attempts = (0..20).map(|_| {
         let url = app.url(&format!("/api/v1/files/shared/{token}"));
         async move {
@@ -590,7 +577,7 @@ async fn a_disabled_owners_links_and_signed_urls_stop_until_re_enabled() {
         .as_str()
         .unwrap()
         .to_owned();
-    let link = token_of(&share_ok(&app, &alice, &id, json!({})).await);
+    let link = token_of(&app.share_ok(&alice, &id, json!({})).await);
     let signed: Value = signed_url(&app, &alice, &id, None)
         .await
         .json()
@@ -631,8 +618,7 @@ async fn a_disabled_owners_links_and_signed_urls_stop_until_re_enabled() {
 async fn a_password_protected_link_shows_nothing_before_the_password() {
     let Shared { app, alice, id, .. } = shared_file(|_| {}).await;
     let link = token_of(
-        &share_ok(
-            &app,
+        &app.share_ok(
             &alice,
             &id,
             json!({"password": "open sesame", "max_downloads": 3}),
@@ -672,7 +658,7 @@ async fn answers_that_carry_tokens_are_never_cached() {
     let refreshed = app.refresh(&refresh_token).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
     assert_eq!(refreshed.headers()["cache-control"], "no-store");
-    let created = share(&app, &alice, &id, json!({})).await;
+    let created = app.share(&alice, &id, json!({})).await;
     assert_eq!(created.headers()["cache-control"], "no-store");
     let signed = signed_url(&app, &alice, &id, None).await;
     assert_eq!(signed.headers()["cache-control"], "no-store");

@@ -45,6 +45,33 @@ pub async fn extend_lease(
         .map(|_| ())
 }
 
+/// Scans a file again (an admin's rescan): it is `pending` (downloads close) and its job is due
+/// now, as a new upload's. False when the file is gone.
+pub async fn requeue(pool: &AnyPool, file_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query("UPDATE files SET scan_status = $2, scan_detail = NULL WHERE id = $1")
+        .bind(file_id)
+        .bind(ScanStatus::Pending.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !found {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO scan_jobs (file_id, attempts, run_after) VALUES ($1, 0, $2) \
+         ON CONFLICT (file_id) DO UPDATE \
+         SET attempts = 0, run_after = $2, locked_until = NULL, last_error = NULL",
+    )
+    .bind(file_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Records the verdict and removes the job, together.
 pub async fn complete(
     pool: &AnyPool,

@@ -1,15 +1,28 @@
-//! `/api/v1/admin/*`: user management.
+//! `/api/v1/admin/*`: the installation's numbers, user management, every user's files, the audit
+//! log. Admins only (403 otherwise); every rule is in `service::admin`.
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{AdminStats, Paging, Role, UserInfo},
+    app::model::{
+        AdminFile, AdminStats, AdminUser, AuditFilter, AuditOutcome, AuditPage, FileFilter,
+        FileInfo, Paging, QuotaSetting, Role, ScanStatus,
+    },
     server::{
         error::{ErrorBody, Result},
-        http::extract::{ApiJson, ApiPath, ApiQuery, ApiUser, ClientMeta},
+        http::{
+            audit_csv,
+            extract::{ApiJson, ApiPath, ApiQuery, ApiUser, ClientMeta},
+        },
         service::admin,
         state::AppState,
     },
@@ -21,6 +34,36 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(update_user, delete_user))
         .routes(routes!(reset_two_factor))
+        .routes(routes!(list_files))
+        .routes(routes!(rescan_file))
+        .routes(routes!(delete_file))
+        .routes(routes!(audit))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearch {
+    /// Part of the email or username, in any case.
+    #[param(max_length = 256)]
+    pub q: Option<String>,
+}
+
+/// Users, oldest first, with their files' count and bytes and their quota (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(UserSearch, Paging),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Users", body = [AdminUser]),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    ApiQuery(search): ApiQuery<UserSearch>,
+    ApiQuery(page): ApiQuery<Paging>,
+) -> Result<Json<Vec<AdminUser>>> {
+    Ok(Json(
+        admin::list_users(&state, &auth.user, search.q.as_deref(), page).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -28,30 +71,107 @@ pub struct UserPatch {
     pub role: Option<Role>,
     /// `false` disables the account and ends its sessions and tokens at once.
     pub is_active: Option<bool>,
+    /// The user's own storage quota in bytes (at most 1 PiB); `null`: no quota, whatever the
+    /// installation's default; `"default"`: the installation's default
+    /// (`COFFER_USER_QUOTA_BYTES`) again. Absent: unchanged.
+    #[serde(default, deserialize_with = "QuotaInput::present")]
+    pub quota_bytes: Option<QuotaInput>,
 }
 
-/// Every user (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(Paging), security(("bearer" = [])),
-    responses(
-        (status = 200, description = "Users", body = [UserInfo]),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-    ))]
-pub async fn list_users(
-    State(state): State<AppState>,
-    auth: ApiUser,
-    ApiQuery(page): ApiQuery<Paging>,
-) -> Result<Json<Vec<UserInfo>>> {
-    let users = admin::list_users(&state, &auth.user, page).await?;
-    Ok(Json(users.into_iter().map(Into::into).collect()))
+impl UserPatch {
+    fn into_changes(self) -> admin::UserChanges {
+        admin::UserChanges {
+            role: self.role,
+            is_active: self.is_active,
+            quota: self.quota_bytes.map(|q| q.0),
+        }
+    }
 }
 
-/// Change a user's role or active flag (admins only). Disabling ends the user's sessions and
-/// tokens at once.
+/// A quota as a patch gives it: a whole number of bytes, `null` or `"default"`. (Its schema
+/// leaves `null` to the field, which is optional.)
+pub struct QuotaInput(QuotaSetting);
+
+impl QuotaInput {
+    /// For a field that is there (`null` included, which means "no quota").
+    fn present<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<Self>, D::Error> {
+        d.deserialize_any(QuotaVisitor).map(|q| Some(QuotaInput(q)))
+    }
+}
+
+struct QuotaVisitor;
+
+impl serde::de::Visitor<'_> for QuotaVisitor {
+    type Value = QuotaSetting;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a whole number of bytes (0 or more), null or \"default\"")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<QuotaSetting, E> {
+        Ok(QuotaSetting::Unlimited)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<QuotaSetting, E> {
+        Ok(QuotaSetting::Unlimited)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, bytes: u64) -> std::result::Result<QuotaSetting, E> {
+        Ok(QuotaSetting::Bytes(bytes))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, bytes: i64) -> std::result::Result<QuotaSetting, E> {
+        u64::try_from(bytes)
+            .map(QuotaSetting::Bytes)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(bytes), &self))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, bytes: f64) -> std::result::Result<QuotaSetting, E> {
+        // JSON Schema counts 5.0 as an integer; larger floats than 2^53 name no one integer.
+        if bytes.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&bytes) {
+            Ok(QuotaSetting::Bytes(bytes as u64))
+        } else {
+            Err(E::invalid_value(serde::de::Unexpected::Float(bytes), &self))
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, word: &str) -> std::result::Result<QuotaSetting, E> {
+        match word {
+            "default" => Ok(QuotaSetting::Default),
+            other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for QuotaInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(admin::MAX_QUOTA_BYTES as f64)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["default"])),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for QuotaInput {}
+
+/// Change a user's role, active flag or quota (admins only). Disabling ends the user's sessions
+/// and tokens at once.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", request_body = UserPatch,
     params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
     responses(
-        (status = 200, description = "Updated user", body = UserInfo),
+        (status = 200, description = "Updated user", body = AdminUser),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "The last active admin cannot be demoted or disabled (last_active_admin)", body = ErrorBody),
@@ -62,13 +182,11 @@ pub async fn update_user(
     auth: ApiUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<UserPatch>,
-) -> Result<Json<UserInfo>> {
-    let changes = admin::UserChanges {
-        role: patch.role,
-        is_active: patch.is_active,
-    };
-    let user = admin::update_user(&state, &auth.user, &id, changes, &meta).await?;
-    Ok(Json(user.into()))
+) -> Result<Json<AdminUser>> {
+    let changes = patch.into_changes();
+    Ok(Json(
+        admin::update_user(&state, &auth.user, &id, changes, &meta).await?,
+    ))
 }
 
 /// Delete a user with their files, share links, sessions and tokens (admins only). Their audit
@@ -122,4 +240,145 @@ pub async fn reset_two_factor(
     ))]
 pub async fn stats(State(state): State<AppState>, auth: ApiUser) -> Result<Json<AdminStats>> {
     Ok(Json(admin::stats(&state, &auth.user).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    pub scan_status: Option<ScanStatus>,
+    /// The owner's id, email or username.
+    #[param(max_length = 256)]
+    pub owner: Option<String>,
+    /// Part of the file's name, in any case.
+    #[param(max_length = 256)]
+    pub name: Option<String>,
+}
+
+/// Every user's files, newest first, with owner and active share links; filtered by scan
+/// status, owner and name (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/files", tag = "admin", operation_id = "admin_list_files",
+    params(FileQuery, Paging), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Files", body = [AdminFile]),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_files(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    ApiQuery(query): ApiQuery<FileQuery>,
+    ApiQuery(page): ApiQuery<Paging>,
+) -> Result<Json<Vec<AdminFile>>> {
+    let filter = FileFilter {
+        scan_status: query.scan_status,
+        owner: query.owner,
+        name: query.name,
+    };
+    Ok(Json(
+        admin::list_files(&state, &auth.user, &filter, page).await?,
+    ))
+}
+
+/// Scan a file again (admins only). It is `pending` until the new verdict, so downloads close
+/// meanwhile.
+#[utoipa::path(post, path = "/api/v1/admin/files/{id}/rescan", tag = "admin",
+    operation_id = "admin_rescan_file",
+    params(("id" = String, Path, description = "File id")), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued for scanning", body = FileInfo),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such file", body = ErrorBody),
+    ))]
+pub async fn rescan_file(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<FileInfo>)> {
+    let file = admin::rescan_file(&state, &auth.user, &id, &meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(file)))
+}
+
+/// Delete any user's file: its row, share links and blob (admins only).
+#[utoipa::path(delete, path = "/api/v1/admin/files/{id}", tag = "admin",
+    operation_id = "admin_delete_file",
+    params(("id" = String, Path, description = "File id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such file", body = ErrorBody),
+    ))]
+pub async fn delete_file(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    admin::delete_file(&state, &auth.user, &id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Who acted: a user's id, email or username (a deleted user's id too).
+    #[param(max_length = 256)]
+    pub actor: Option<String>,
+    /// An action, exactly: `login.failed`, `file.upload`, `admin.user_deleted`, …
+    #[param(max_length = 256)]
+    pub action: Option<String>,
+    /// What it was done to: a user, file or token family id.
+    #[param(max_length = 256)]
+    pub target: Option<String>,
+    pub outcome: Option<AuditOutcome>,
+    /// Entries at or after this moment (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<OffsetDateTime>,
+    /// Entries before this moment (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<OffsetDateTime>,
+    /// Entries per page, 1 to 500 (default 100). With CSV: at most this many rows (default:
+    /// every selected entry).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i32>,
+    /// Where the page starts: the `next_cursor` of the page before.
+    #[param(
+        pattern = r"^[0-9]{1,15}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
+    pub cursor: Option<String>,
+}
+
+/// The audit log, newest first, filtered by actor, action, target, outcome and time, a page at
+/// a time; with `Accept: text/csv`, every selected entry as a CSV file (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", operation_id = "admin_audit",
+    params(AuditQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of entries (JSON), or the selected entries as CSV",
+            content((AuditPage = "application/json"), (String = "text/csv"))),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn audit(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Response> {
+    let filter = AuditFilter {
+        actor: query.actor,
+        action: query.action,
+        target: query.target,
+        outcome: query.outcome,
+        since: query.since,
+        until: query.until,
+    };
+    let cursor = query.cursor.as_deref();
+    if audit_csv::wants_csv(&headers) {
+        let limit = query.limit.map(i64::from);
+        let entries = admin::audit_export(&state, &auth.user, &filter, cursor, limit).await?;
+        return Ok(audit_csv::response(entries));
+    }
+    let limit = query.limit.unwrap_or(Paging::DEFAULT_LIMIT);
+    let page = admin::audit_page(&state, &auth.user, &filter, cursor, i64::from(limit)).await?;
+    Ok(Json(page).into_response())
 }
