@@ -126,6 +126,10 @@ fi
 if wants e2e; then
   log "browser tests (Playwright, Debian Chromium)"
   E2E_PORT=3417
+  # The admin the admin dashboard's tests sign in as, made the way an operator makes one.
+  export COFFER_E2E_ADMIN_EMAIL=e2e-admin@example.org COFFER_E2E_ADMIN_PASSWORD="e2e admin password"
+  COFFER_DATA_DIR="$WORK/e2e-data" COFFER_ADMIN_PASSWORD="$COFFER_E2E_ADMIN_PASSWORD" \
+    "$CARGO_TARGET_DIR/debug/coffer" create-admin --email "$COFFER_E2E_ADMIN_EMAIL" --username e2eadmin >/dev/null
   COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" \
     COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
   PIDS+=($!)

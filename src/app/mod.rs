@@ -17,6 +17,12 @@ use crate::app::{
     api::auth::{Login, LoginCode, Logout, Register},
     components::header::Header,
     pages::{
+        admin::{
+            audit::AdminAuditPage,
+            files::AdminFilesPage,
+            overview::AdminOverviewPage,
+            users::{AdminDeleteUserPage, AdminUsersPage},
+        },
         files::FilesPage,
         home::HomePage,
         login::{LoginCodePage, LoginPage},
@@ -102,6 +108,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>
                     <Route path=path!("/s/:token") view=RecipientPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/admin") view=AdminOverviewPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/admin/users/:id/delete") view=AdminDeleteUserPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/admin/files") view=AdminFilesPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=PAGE_RENDERING/>
                 </Routes>
             </main>
         </Router>

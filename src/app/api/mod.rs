@@ -2,6 +2,7 @@
 //! request (`server::http::server_fns`), call one service function, map the outcome. Every
 //! endpoint is fixed (`/app/<name>`) so tests and scripts can call it.
 
+pub mod admin;
 pub mod auth;
 pub mod files;
 pub mod security;

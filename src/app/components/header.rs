@@ -1,14 +1,20 @@
 //! The top bar: the product name, and who is signed in with a sign-out button.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
 use crate::app::{api::auth::current_user, AuthActions};
 
 #[component]
 pub fn Header() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
-    let user = Resource::new(move || actions.version(), |_| current_user());
+    // Read again on every navigation too: a browser whose session ended elsewhere (signed out
+    // everywhere, disabled by an admin) shows it is signed out on its next click.
+    let location = use_location();
+    let user = Resource::new(
+        move || (actions.version(), location.pathname.get()),
+        |_| current_user(),
+    );
 
     view! {
         <header class="topbar">
@@ -19,6 +25,7 @@ pub fn Header() -> impl IntoView {
                         Some(Ok(Some(user))) => view! {
                             <A href="/files">"Files"</A>
                             <A href="/settings/security">"Security"</A>
+                            {user.is_admin().then(|| view! { <A href="/admin" attr:data-testid="admin-link">"Admin"</A> })}
                             <span class="whoami" data-testid="whoami">
                                 "Signed in as " <strong>{user.username.clone()}</strong>
                                 {user.is_admin().then(|| view! { <span class="badge">"admin"</span> })}

@@ -2,4 +2,6 @@ pub mod copy_button;
 pub mod form_error;
 pub mod header;
 pub mod scan_poll;
+pub mod transfer_chart;
 pub mod upload_zone;
+pub mod usage_bar;

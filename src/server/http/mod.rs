@@ -2,6 +2,7 @@
 //! the probes; and the middleware stack they all sit behind.
 
 pub mod api;
+pub mod audit_csv;
 pub mod client_addr;
 pub mod extract;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod redact;
 pub mod server_fns;
 pub mod session_store;
 pub mod transfer;
+pub mod web_admin;
 pub mod web_files;
 pub mod web_shares;
 
@@ -94,6 +96,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         )
         .route("/files/{id}/download", get(web_files::download))
         .route("/s/{token}/download", post(web_shares::download))
+        .route("/admin/audit.csv", get(web_admin::audit_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(session_layer(&state, sessions))

@@ -7,8 +7,30 @@ use tower_sessions::Session;
 
 use crate::{
     app::error::PageError,
-    server::{error::Error, http::extract::request_meta, service::RequestMeta, state::AppState},
+    server::{
+        db::users::UserRow,
+        error::Error,
+        http::extract::request_meta,
+        service::{admin, web_sessions, RequestMeta},
+        state::AppState,
+    },
 };
+
+/// Where a form on an admin page goes back to: the page it was sent from (`back`, with its
+/// search and filters) when that is an admin page of this site, else `fallback`.
+pub fn admin_back(back: Option<&str>, fallback: &str) -> String {
+    match back {
+        Some(path)
+            if (path == "/admin" || path.starts_with("/admin/") || path.starts_with("/admin?"))
+                && !path.contains("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
 
 const FLASH_ERROR_KEY: &str = "flash_error";
 
@@ -126,6 +148,24 @@ impl WebRequest {
     /// The error a plain form post left for this page, read once.
     pub async fn take_flash_error(&self) -> Option<PageError> {
         take_flash(&self.session, FLASH_ERROR_KEY).await
+    }
+
+    /// The signed-in admin: the admin pages' gate. Anyone else, signed in or not, is refused
+    /// with 403 (`Forbidden`), which the pages show as "for admins only".
+    pub async fn require_admin(&self) -> Result<UserRow, Error> {
+        match web_sessions::current(&self.state, &self.session).await? {
+            Some((user, _)) if admin::is_admin(&user) => Ok(user),
+            _ => Err(Error::Forbidden),
+        }
+    }
+
+    /// A data server function's outcome for a page: a failure also sets the page's status (403
+    /// for a non-admin on an admin page, 404 for a user that is gone).
+    pub fn for_page<T>(&self, result: Result<T, Error>) -> Result<T, PageError> {
+        result.map_err(|e| {
+            self.set_status(e.status());
+            e.into()
+        })
     }
 
     /// Sets the status of the page being rendered (a server function called during SSR).

@@ -1,0 +1,433 @@
+//! Server functions of the admin pages (`/admin/…`): each reads or changes through
+//! `service::admin`, which checks that the caller is an admin. Forms send `back`, the page they
+//! were on (with its search or filters), so that a plain form post (no JavaScript) returns there.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{
+    error::PageError,
+    model::{AdminFile, AdminStats, AdminUser, AuditPage, Belongings},
+};
+
+/// Rows per page of the users and files tables.
+pub const ADMIN_PAGE_SIZE: i32 = 25;
+
+/// A page of a table, and whether another follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TablePage<T> {
+    pub rows: Vec<T>,
+    pub offset: i32,
+    pub has_more: bool,
+}
+
+/// The users table, with the installation's default quota for the quota form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: TablePage<AdminUser>,
+    pub default_quota: Option<u64>,
+}
+
+/// What the confirmation page before deleting a user shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeletion {
+    pub user: AdminUser,
+    pub belongings: Belongings,
+}
+
+/// The audit page: a page of entries and the actions to filter by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub page: AuditPage,
+    pub actions: Vec<String>,
+}
+
+#[server(prefix = "/app", endpoint = "admin_overview")]
+pub async fn admin_overview() -> Result<AdminStats, PageError> {
+    use crate::server::{http::server_fns::web_request, service::admin};
+    let req = web_request().await?;
+    let result = async {
+        let user = req.require_admin().await?;
+        admin::stats(&req.state, &user).await
+    }
+    .await;
+    req.for_page(result)
+}
+
+#[server(prefix = "/app", endpoint = "admin_users")]
+pub async fn admin_users(q: Option<String>, offset: Option<i32>) -> Result<UsersPage, PageError> {
+    use crate::server::{http::server_fns::web_request, service::admin};
+    let req = web_request().await?;
+    let result = async {
+        let user = req.require_admin().await?;
+        let offset = offset.unwrap_or(0);
+        let paging = form::page(offset)?;
+        let mut rows = admin::list_users(&req.state, &user, q.as_deref(), paging).await?;
+        Ok(UsersPage {
+            users: form::table_page(&mut rows, offset),
+            default_quota: req.state.settings().user_quota_bytes,
+        })
+    }
+    .await;
+    req.for_page(result)
+}
+
+#[server(prefix = "/app", endpoint = "admin_user_deletion")]
+pub async fn admin_user_deletion(id: String) -> Result<UserDeletion, PageError> {
+    use crate::server::{http::server_fns::web_request, service::admin};
+    let req = web_request().await?;
+    let result = async {
+        let user = req.require_admin().await?;
+        let (user, belongings) = admin::user_with_belongings(&req.state, &user, &id).await?;
+        Ok(UserDeletion { user, belongings })
+    }
+    .await;
+    req.for_page(result)
+}
+
+/// One change to a user from the users table: `change` is `make_admin`, `make_user`,
+/// `disable`, `enable` or `reset_2fa`.
+#[server(prefix = "/app", endpoint = "admin_change_user")]
+pub async fn change_user(
+    id: String,
+    change: String,
+    back: Option<String>,
+) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::{admin_back, web_request},
+        service::admin,
+    };
+    let req = web_request().await?;
+    let back = admin_back(back.as_deref(), "/admin/users");
+    let result = async {
+        let actor = req.require_admin().await?;
+        let (state, meta) = (&req.state, &req.meta);
+        if change == "reset_2fa" {
+            return admin::reset_two_factor(state, &actor, &id, meta).await;
+        }
+        let changes = form::user_change(&change)?;
+        admin::update_user(state, &actor, &id, changes, meta)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    req.finish(&back, Some(&back), result).await
+}
+
+/// The quota form: `quota` is `default`, `none` or `custom` (then `amount` of `unit`: MiB,
+/// GiB or TiB).
+#[server(prefix = "/app", endpoint = "admin_set_quota")]
+pub async fn set_quota(
+    id: String,
+    quota: String,
+    amount: Option<String>,
+    unit: Option<String>,
+    back: Option<String>,
+) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::{admin_back, web_request},
+        service::admin,
+    };
+    let req = web_request().await?;
+    let back = admin_back(back.as_deref(), "/admin/users");
+    let result = async {
+        let actor = req.require_admin().await?;
+        let setting = form::quota(&quota, amount.as_deref(), unit.as_deref())?;
+        let changes = admin::UserChanges {
+            quota: Some(setting),
+            ..Default::default()
+        };
+        admin::update_user(&req.state, &actor, &id, changes, &req.meta)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    req.finish(&back, Some(&back), result).await
+}
+
+/// Deletes a user, from the confirmation page; then back to the users table.
+#[server(prefix = "/app", endpoint = "admin_delete_user")]
+pub async fn delete_user(id: String) -> Result<(), PageError> {
+    use crate::server::{http::server_fns::web_request, service::admin};
+    let req = web_request().await?;
+    let result = async {
+        let actor = req.require_admin().await?;
+        admin::delete_user(&req.state, &actor, &id, &req.meta).await
+    }
+    .await;
+    let page = crate::app::model::user_deletion_path(&id);
+    req.finish(&page, Some("/admin/users"), result).await
+}
+
+#[server(prefix = "/app", endpoint = "admin_files")]
+pub async fn admin_files(
+    scan_status: Option<String>,
+    owner: Option<String>,
+    name: Option<String>,
+    offset: Option<i32>,
+) -> Result<TablePage<AdminFile>, PageError> {
+    use crate::{
+        app::model::FileFilter,
+        server::{http::server_fns::web_request, service::admin},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let actor = req.require_admin().await?;
+        let offset = offset.unwrap_or(0);
+        let filter = FileFilter {
+            scan_status: form::scan_status(scan_status.as_deref())?,
+            owner,
+            name,
+        };
+        let mut rows = admin::list_files(&req.state, &actor, &filter, form::page(offset)?).await?;
+        Ok(form::table_page(&mut rows, offset))
+    }
+    .await;
+    req.for_page(result)
+}
+
+#[server(prefix = "/app", endpoint = "admin_rescan_file")]
+pub async fn rescan_file(id: String, back: Option<String>) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::{admin_back, web_request},
+        service::admin,
+    };
+    let req = web_request().await?;
+    let back = admin_back(back.as_deref(), "/admin/files");
+    let result = async {
+        let actor = req.require_admin().await?;
+        admin::rescan_file(&req.state, &actor, &id, &req.meta)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    req.finish(&back, Some(&back), result).await
+}
+
+#[server(prefix = "/app", endpoint = "admin_delete_file")]
+pub async fn admin_delete_file(id: String, back: Option<String>) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::{admin_back, web_request},
+        service::admin,
+    };
+    let req = web_request().await?;
+    let back = admin_back(back.as_deref(), "/admin/files");
+    let result = async {
+        let actor = req.require_admin().await?;
+        admin::delete_file(&req.state, &actor, &id, &req.meta).await
+    }
+    .await;
+    req.finish(&back, Some(&back), result).await
+}
+
+/// A page of the audit log. `since` and `until` are days (`YYYY-MM-DD`, UTC, both included).
+#[server(prefix = "/app", endpoint = "admin_audit")]
+pub async fn admin_audit(
+    actor: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    outcome: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    cursor: Option<String>,
+) -> Result<AuditView, PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{admin, audit},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let admin_user = req.require_admin().await?;
+        let filter = form::audit_filter(actor, action, target, outcome, since, until)?;
+        let page = admin::audit_page(
+            &req.state,
+            &admin_user,
+            &filter,
+            cursor.as_deref().filter(|c| !c.is_empty()),
+            i64::from(ADMIN_PAGE_SIZE * 2),
+        )
+        .await?;
+        Ok(AuditView {
+            page,
+            actions: audit::action::ALL
+                .iter()
+                .map(|a| a.name.to_owned())
+                .collect(),
+        })
+    }
+    .await;
+    req.for_page(result)
+}
+
+/// Reading the admin forms' fields into what the service takes.
+#[cfg(feature = "ssr")]
+pub(crate) mod form {
+    use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
+
+    use super::{TablePage, ADMIN_PAGE_SIZE};
+    use crate::{
+        app::model::{AuditFilter, AuditOutcome, Paging, QuotaSetting, Role, ScanStatus},
+        server::{error::Error, service::admin::UserChanges},
+    };
+
+    /// One more row than a page holds: whether another page follows.
+    pub fn page(offset: i32) -> Result<Paging, Error> {
+        Paging::page(ADMIN_PAGE_SIZE + 1, offset).map_err(Error::Validation)
+    }
+
+    pub fn table_page<T: Clone>(rows: &mut Vec<T>, offset: i32) -> TablePage<T> {
+        let has_more = rows.len() > ADMIN_PAGE_SIZE as usize;
+        rows.truncate(ADMIN_PAGE_SIZE as usize);
+        TablePage {
+            rows: std::mem::take(rows),
+            offset,
+            has_more,
+        }
+    }
+
+    pub fn user_change(change: &str) -> Result<UserChanges, Error> {
+        let mut changes = UserChanges::default();
+        match change {
+            "make_admin" => changes.role = Some(Role::Admin),
+            "make_user" => changes.role = Some(Role::User),
+            "disable" => changes.is_active = Some(false),
+            "enable" => changes.is_active = Some(true),
+            other => {
+                return Err(Error::Validation(format!(
+                    "{other:?} is not a change this page makes"
+                )))
+            }
+        }
+        Ok(changes)
+    }
+
+    pub fn quota(
+        quota: &str,
+        amount: Option<&str>,
+        unit: Option<&str>,
+    ) -> Result<QuotaSetting, Error> {
+        match quota {
+            "default" => Ok(QuotaSetting::Default),
+            "none" => Ok(QuotaSetting::Unlimited),
+            "custom" => {
+                let amount = amount.map(str::trim).unwrap_or_default();
+                let value: f64 = amount
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| {
+                        Error::Validation(format!("The quota must be a number, not {amount:?}"))
+                    })?;
+                let unit_bytes: u64 = match unit.unwrap_or("GiB") {
+                    "MiB" => 1 << 20,
+                    "GiB" => 1 << 30,
+                    "TiB" => 1 << 40,
+                    other => {
+                        return Err(Error::Validation(format!(
+                            "{other:?} is not a unit of the quota form"
+                        )))
+                    }
+                };
+                Ok(QuotaSetting::Bytes(
+                    (value * unit_bytes as f64).round() as u64
+                ))
+            }
+            other => Err(Error::Validation(format!(
+                "{other:?} is not a quota choice of this page"
+            ))),
+        }
+    }
+
+    pub fn scan_status(value: Option<&str>) -> Result<Option<ScanStatus>, Error> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(word) => ScanStatus::try_from(word.to_owned())
+                .map(Some)
+                .map_err(|_| Error::Validation(format!("{word:?} is not a scan status"))),
+        }
+    }
+
+    /// The audit filter form: `since` and `until` are whole UTC days, both included.
+    pub fn audit_filter(
+        actor: Option<String>,
+        action: Option<String>,
+        target: Option<String>,
+        outcome: Option<String>,
+        since: Option<String>,
+        until: Option<String>,
+    ) -> Result<AuditFilter, Error> {
+        let outcome = match outcome.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(word) => Some(
+                AuditOutcome::parse(word)
+                    .ok_or_else(|| Error::Validation(format!("{word:?} is not an outcome")))?,
+            ),
+        };
+        Ok(AuditFilter {
+            actor,
+            action,
+            target,
+            outcome,
+            since: day_start(since.as_deref(), "From")?,
+            until: day_start(until.as_deref(), "To")?.map(|t| t + Duration::days(1)),
+        })
+    }
+
+    /// The start (00:00 UTC) of a `YYYY-MM-DD` day; blank: `None`.
+    fn day_start(day: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, Error> {
+        match day.map(str::trim).filter(|d| !d.is_empty()) {
+            None => Ok(None),
+            Some(text) => Date::parse(text, format_description!("[year]-[month]-[day]"))
+                .map(|date| Some(date.with_time(Time::MIDNIGHT).assume_utc()))
+                .map_err(|_| {
+                    Error::Validation(format!("{field}: {text:?} is not a date (YYYY-MM-DD)"))
+                }),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn quota_forms_read_as_meant() {
+            assert_eq!(quota("default", None, None).unwrap(), QuotaSetting::Default);
+            assert_eq!(
+                quota("none", Some("5"), None).unwrap(),
+                QuotaSetting::Unlimited
+            );
+            assert_eq!(
+                quota("custom", Some("1.5"), Some("GiB")).unwrap(),
+                QuotaSetting::Bytes(3 << 29)
+            );
+            assert_eq!(
+                quota("custom", Some(" 200 "), Some("MiB")).unwrap(),
+                QuotaSetting::Bytes(200 << 20)
+            );
+            for (amount, unit) in [("", "GiB"), ("-1", "GiB"), ("lots", "GiB"), ("1", "PB")] {
+                assert!(
+                    quota("custom", Some(amount), Some(unit)).is_err(),
+                    "{amount} {unit}"
+                );
+            }
+        }
+
+        #[test]
+        fn audit_days_cover_the_whole_of_both_ends() {
+            let f = audit_filter(
+                None,
+                None,
+                None,
+                Some("failure".into()),
+                Some("2026-12-01".into()),
+                Some("2026-12-01".into()),
+            )
+            .unwrap();
+            let (since, until) = (f.since.unwrap(), f.until.unwrap());
+            assert_eq!(until - since, Duration::days(1));
+            assert_eq!(since.unix_timestamp() % 86_400, 0);
+            assert!(audit_filter(None, None, None, None, Some("12/01/2026".into()), None).is_err());
+            assert!(audit_filter(None, None, None, Some("maybe".into()), None, None).is_err());
+        }
+    }
+}
