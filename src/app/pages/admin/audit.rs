@@ -9,7 +9,7 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
-use super::{AdminNav, AdminProblem};
+use super::{AdminNav, AdminProblem, AdminTable};
 use crate::app::{
     api::admin::{admin_audit, AuditView},
     model::{format_utc, query_string, AuditEntry, AuditOutcome},
@@ -114,24 +114,10 @@ fn AuditLog(data: AuditView, filters: [String; 6], cursor: String) -> impl IntoV
                 view! { <p class="muted empty" data-testid="no-entries">"No entries match."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
-                        <table class="files admin-table audit-table" data-testid="audit-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Time"</th>
-                                    <th scope="col">"Actor"</th>
-                                    <th scope="col">"Action"</th>
-                                    <th scope="col">"Target"</th>
-                                    <th scope="col">"Client"</th>
-                                    <th scope="col">"Outcome"</th>
-                                    <th scope="col">"Details"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {page.entries.into_iter().map(|entry| view! { <EntryRow entry/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    <AdminTable testid="audit-table"
+                        columns=&["Time", "Actor", "Action", "Target", "Client", "Outcome", "Details"]>
+                        {page.entries.into_iter().map(|entry| view! { <EntryRow entry/> }).collect_view()}
+                    </AdminTable>
                 }.into_any()
             }}
             {(newest.is_some() || older.is_some()).then(|| view! {

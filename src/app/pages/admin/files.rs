@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{here, AdminNav, AdminProblem, Pager};
+use super::{here, AdminNav, AdminProblem, AdminTable, Pager};
 use crate::app::{
     api::admin::{admin_files, AdminDeleteFile, RescanFile, TablePage, ADMIN_PAGE_SIZE},
     components::{
@@ -131,25 +131,10 @@ fn FileTable(
             .into_any();
     }
     view! {
-        <div class="table-scroll">
-            <table class="files admin-table" data-testid="admin-file-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Owner"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"Scan"</th>
-                        <th scope="col">"Links"</th>
-                        <th scope="col">"Uploaded"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {page.rows.into_iter().map(|file| view! { <FileRow file rescan delete/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <AdminTable testid="admin-file-table" actions=true
+            columns=&["Name", "Owner", "Size", "Type", "Scan", "Links", "Uploaded"]>
+            {page.rows.into_iter().map(|file| view! { <FileRow file rescan delete/> }).collect_view()}
+        </AdminTable>
         <Pager previous next/>
     }
     .into_any()

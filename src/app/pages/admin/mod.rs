@@ -84,6 +84,30 @@ pub fn here() -> Signal<String> {
     })
 }
 
+/// A table of the admin area, which scrolls sideways on narrow screens: its column headings
+/// (and, with `actions`, a last column of buttons, named for screen readers only) and rows.
+#[component]
+pub fn AdminTable(
+    testid: &'static str,
+    columns: &'static [&'static str],
+    #[prop(optional)] actions: bool,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="files admin-table" data-testid=testid>
+                <thead>
+                    <tr>
+                        {columns.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect_view()}
+                        {actions.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
 /// "Newer" and "older" links of a paged table.
 #[component]
 pub fn Pager(

@@ -9,7 +9,7 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 
-use super::{here, AdminNav, AdminProblem, Pager};
+use super::{here, AdminNav, AdminProblem, AdminTable, Pager};
 use crate::app::{
     api::admin::{
         admin_user_deletion, admin_users, ChangeUser, DeleteUser, SetQuota, UserDeletion,
@@ -114,25 +114,10 @@ fn UserTable(
     };
     view! {
         <p class="muted small">{default_text}</p>
-        <div class="table-scroll">
-            <table class="files admin-table" data-testid="user-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"2FA"</th>
-                        <th scope="col">"Files"</th>
-                        <th scope="col">"Storage"</th>
-                        <th scope="col">"Last sign-in"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {users.rows.into_iter().map(|user| view! { <UserRow user change quota/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <AdminTable testid="user-table" actions=true
+            columns=&["User", "Role", "2FA", "Files", "Storage", "Last sign-in", "Status"]>
+            {users.rows.into_iter().map(|user| view! { <UserRow user change quota/> }).collect_view()}
+        </AdminTable>
         <Pager previous next/>
     }
     .into_any()
