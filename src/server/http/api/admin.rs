@@ -14,8 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::model::{
-        AdminFile, AdminStats, AdminUser, AuditFilter, AuditOutcome, AuditPage, FileFilter,
-        FileInfo, Paging, QuotaSetting, Role, ScanStatus,
+        whole_number, AdminFile, AdminStats, AdminUser, AuditFilter, AuditOutcome, AuditPage,
+        FileFilter, FileInfo, Paging, QuotaSetting, Role, ScanStatus,
     },
     server::{
         error::{ErrorBody, Result},
@@ -93,55 +93,28 @@ impl UserPatch {
 pub struct QuotaInput(QuotaSetting);
 
 impl QuotaInput {
-    /// For a field that is there (`null` included, which means "no quota").
+    /// For a field that is there (`null` included, which means "no quota"). Numbers are read
+    /// by the API's one rule for whole numbers (`5.0` is 5).
     fn present<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> std::result::Result<Option<Self>, D::Error> {
-        d.deserialize_any(QuotaVisitor).map(|q| Some(QuotaInput(q)))
-    }
-}
-
-struct QuotaVisitor;
-
-impl serde::de::Visitor<'_> for QuotaVisitor {
-    type Value = QuotaSetting;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a whole number of bytes (0 or more), null or \"default\"")
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<QuotaSetting, E> {
-        Ok(QuotaSetting::Unlimited)
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<QuotaSetting, E> {
-        Ok(QuotaSetting::Unlimited)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, bytes: u64) -> std::result::Result<QuotaSetting, E> {
-        Ok(QuotaSetting::Bytes(bytes))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, bytes: i64) -> std::result::Result<QuotaSetting, E> {
-        u64::try_from(bytes)
-            .map(QuotaSetting::Bytes)
-            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(bytes), &self))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, bytes: f64) -> std::result::Result<QuotaSetting, E> {
-        // JSON Schema counts 5.0 as an integer; larger floats than 2^53 name no one integer.
-        if bytes.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&bytes) {
-            Ok(QuotaSetting::Bytes(bytes as u64))
-        } else {
-            Err(E::invalid_value(serde::de::Unexpected::Float(bytes), &self))
-        }
-    }
-
-    fn visit_str<E: serde::de::Error>(self, word: &str) -> std::result::Result<QuotaSetting, E> {
-        match word {
-            "default" => Ok(QuotaSetting::Default),
-            other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
-        }
+        use serde::de::Error as _;
+        let refused = || {
+            D::Error::custom(
+                "quota_bytes must be a whole number of bytes (0 or more), null or \"default\"",
+            )
+        };
+        let setting = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => QuotaSetting::Unlimited,
+            serde_json::Value::String(word) if word == "default" => QuotaSetting::Default,
+            number @ serde_json::Value::Number(_) => QuotaSetting::Bytes(
+                whole_number::option::<_, u64>(number)
+                    .map_err(|_| refused())?
+                    .ok_or_else(refused)?,
+            ),
+            _ => return Err(refused()),
+        };
+        Ok(Some(QuotaInput(setting)))
     }
 }
 
