@@ -108,6 +108,18 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A fresh id that sorts after every id this process made with it before (a UUIDv7), and the
+/// unix second it was made in, read from the id itself: rows written with both, ordered by
+/// `(time, id)`, keep the order they were written in even within one second.
+pub fn new_ordered_id() -> (String, i64) {
+    let id = uuid::Uuid::now_v7();
+    let at = id
+        .get_timestamp()
+        .map(|t| i64::try_from(t.to_unix().0).unwrap_or(i64::MAX))
+        .unwrap_or_else(now);
+    (id.to_string(), at)
+}
+
 /// Converts a time column to the API's date type.
 pub fn to_datetime(unix: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
@@ -121,4 +133,20 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// A row refers to one that is gone (deleted while the request ran).
 pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordered_ids_sort_in_the_order_they_were_made_and_carry_their_second() {
+        let before = now();
+        let made: Vec<(String, i64)> = (0..2000).map(|_| new_ordered_id()).collect();
+        let after = now();
+        let mut sorted = made.clone();
+        sorted.sort();
+        assert_eq!(sorted, made, "by (id) alone, and so by (time, id)");
+        assert!(made.iter().all(|(_, at)| (before..=after).contains(at)));
+    }
 }

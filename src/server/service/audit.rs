@@ -176,9 +176,12 @@ impl<'a> Event<'a> {
     /// Writes the entry, with the client's address. Never fails the action it records: a
     /// failed write is logged loudly instead.
     pub async fn record(self, state: &AppState, meta: &RequestMeta) {
+        // Ordered ids: an entry written after another sorts after it, so audit pages (newest
+        // first, by time and id) hold still while new entries arrive.
+        let (id, at) = db::new_ordered_id();
         let row = AuditRow {
-            id: db::new_id(),
-            at: db::now(),
+            id,
+            at,
             actor_id: self.actor_id.map(str::to_owned),
             action: self.action.name.to_owned(),
             target: self.target.map(str::to_owned),
