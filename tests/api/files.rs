@@ -470,6 +470,32 @@ async fn others_files_are_404_and_admins_see_all() {
     );
 }
 
+/// The owner and an admin delete the same file at the same moment (found by the fuzzer, which
+/// sends requests two at a time): one is done, the other finds it gone, and nothing is left.
+#[tokio::test]
+async fn deleting_a_file_twice_at_once_answers_204_then_404() {
+    let AppWithUsers { app, admin, alice } = app_with_users(|_| {}).await;
+    for round in 0..5 {
+        let file = app
+            .upload_ok(&alice, &format!("twice{round}.txt"), b"going".to_vec())
+            .await;
+        let path = format!("/api/v1/files/{}", id(&file));
+        let (a, b) = tokio::join!(
+            app.delete_bearer(&path, &alice),
+            app.delete_bearer(&path, &admin)
+        );
+        let mut statuses = [a.status(), b.status()];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::NO_CONTENT, StatusCode::NOT_FOUND],
+            "round {round}"
+        );
+    }
+    assert_eq!(app.blob_count().await, 0);
+    assert_eq!(app.pending_uploads().await, 0);
+}
+
 #[tokio::test]
 async fn delete_removes_the_row_and_the_blob() {
     let AppWithUsers { app, alice, .. } = app_with_users(|_| {}).await;
@@ -531,9 +557,14 @@ async fn abandoned_upload_blobs_are_swept() {
     let mut writer = app.state.storage().create(&key).await.unwrap();
     writer.write(Bytes::from_static(b"orphan")).await.unwrap();
     writer.finish().await.unwrap();
-    db::files::begin_upload(&app.state.db().pool, key.as_str(), None, db::now() - 3600)
-        .await
-        .unwrap();
+    db::files::begin_upload(
+        &app.state.db().pool,
+        key.as_str(),
+        "an-uploader",
+        db::now() - 3600,
+    )
+    .await
+    .unwrap();
     // The app's own sweeper may get there first (it also runs at start); either way it is gone.
     let swept = file_service::sweep_abandoned_uploads(&app.state)
         .await

@@ -250,7 +250,7 @@ async fn racing_reservations_never_hold_more_than_the_quota() {
     let now = db::now();
     let keys: Vec<String> = (0..20).map(|i| format!("race-{i}")).collect();
     for key in &keys {
-        db::files::begin_upload(&pool, key, Some(&alice.id), now)
+        db::files::begin_upload(&pool, key, &alice.id, now)
             .await
             .unwrap();
     }

@@ -26,12 +26,12 @@ pub struct FileRow {
 const COLUMNS: &str = "id, owner_id, filename, size, mime_type, sha256, scan_status, scan_detail, \
      blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at";
 
-/// Notes a blob about to be written (see the migration: unclaimed blobs are swept): an
-/// upload's, with its owner (whose quota it reserves bytes of), or one being deleted (`None`).
+/// Notes a blob about to be written for `owner_id`'s upload (see the migration: unclaimed blobs
+/// are swept).
 pub async fn begin_upload(
     pool: &AnyPool,
     blob_key: &str,
-    owner_id: Option<&str>,
+    owner_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO blob_uploads (blob_key, owner_id, touched_at) VALUES ($1, $2, $3)")
@@ -41,6 +41,21 @@ pub async fn begin_upload(
         .execute(pool)
         .await
         .map(|_| ())
+}
+
+/// Notes the blob of a file about to be deleted, untouched since 0, so that the sweeper deletes
+/// it should this process not get to it; no owner, so it reserves no quota. True when this call
+/// made the note, false when one was there already (a delete of the same file running at the
+/// same moment): only the call that made it may take it back.
+pub async fn mark_for_deletion(pool: &AnyPool, blob_key: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO blob_uploads (blob_key, touched_at) VALUES ($1, 0) \
+         ON CONFLICT (blob_key) DO NOTHING",
+    )
+    .bind(blob_key)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected() == 1)
 }
 
 /// A user's storage quota and what counts against it.

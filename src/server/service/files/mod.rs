@@ -67,9 +67,13 @@ pub async fn delete(state: &AppState, actor: &UserRow, meta: &RequestMeta, id: &
     let pool = &state.db().pool;
     let key = BlobKey::from_stored(file.blob_key.clone());
     // Note the blob first: should the process die between the two deletes, the sweeper finds it.
-    db::files::begin_upload(pool, key.as_str(), None, 0).await?;
+    let marked = db::files::mark_for_deletion(pool, key.as_str()).await?;
     if !db::files::delete(pool, &file.id).await? {
-        db::files::forget_upload(pool, key.as_str()).await?;
+        // Deleted meanwhile, by a request that also owns the blob's note (if this one did not
+        // make it).
+        if marked {
+            db::files::forget_upload(pool, key.as_str()).await?;
+        }
         return Err(Error::NotFound("file"));
     }
     discard_blob(state, &key).await;

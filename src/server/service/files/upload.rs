@@ -163,7 +163,7 @@ struct PendingBlob {
 
 impl PendingBlob {
     async fn begin(state: &AppState, key: &BlobKey, owner_id: &str) -> Result<Self> {
-        db::files::begin_upload(&state.db().pool, key.as_str(), Some(owner_id), db::now()).await?;
+        db::files::begin_upload(&state.db().pool, key.as_str(), owner_id, db::now()).await?;
         Ok(Self {
             state: state.clone(),
             key: Some(key.clone()),
