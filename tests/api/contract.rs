@@ -6,8 +6,10 @@
 use std::collections::HashSet;
 
 use coffer::{
-    app::model::{account_rules::MAX_PASSWORD_CHARS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS},
-    server::service::admin::MAX_QUOTA_BYTES,
+    app::model::{
+        account_rules::MAX_PASSWORD_CHARS, AuditCursor, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
+    },
+    server::service::admin::{MAX_FILTER_CHARS, MAX_QUOTA_BYTES},
 };
 use reqwest::{header, Response, StatusCode};
 use serde_json::Value;
@@ -116,6 +118,24 @@ async fn the_document_states_the_bounds_the_server_checks() {
         field["oneOf"][0]["type"], "null",
         "null, once: the field's own"
     );
+    for path in [
+        "/api/v1/admin/users",
+        "/api/v1/admin/files",
+        "/api/v1/admin/audit",
+    ] {
+        for param in doc["paths"][path]["get"]["parameters"].as_array().unwrap() {
+            if param["schema"]["type"] == "string" && param["schema"]["format"].is_null() {
+                assert_eq!(
+                    param["schema"]["maxLength"].as_u64(),
+                    (param["name"] != "cursor").then_some(MAX_FILTER_CHARS as u64),
+                    "{path} {param}"
+                );
+            }
+            if param["name"] == "cursor" {
+                assert_eq!(param["schema"]["pattern"], AuditCursor::PATTERN);
+            }
+        }
+    }
     let register = &doc["components"]["schemas"]["RegisterRequest"]["properties"];
     assert_eq!(register["password"]["maxLength"], MAX_PASSWORD_CHARS);
     assert_eq!(register["email"]["format"], "email");

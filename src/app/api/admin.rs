@@ -35,6 +35,18 @@ pub struct UserDeletion {
     pub belongings: Belongings,
 }
 
+/// The audit page's filter as its form, its links and its CSV export send it: `since` and
+/// `until` are days (`YYYY-MM-DD`, UTC, both included); blank fields do not narrow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilterForm {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
 /// The audit page: a page of entries and the actions to filter by.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditView {
@@ -57,9 +69,9 @@ pub async fn admin_users(q: Option<String>, offset: Option<i32>) -> Result<Users
     req.admin_page(async |admin| {
         let offset = offset.unwrap_or(0);
         let paging = form::page(offset)?;
-        let mut rows = admin::list_users(&req.state, admin, q.as_deref(), paging).await?;
+        let rows = admin::list_users(&req.state, admin, q.as_deref(), paging).await?;
         Ok(UsersPage {
-            users: form::table_page(&mut rows, offset),
+            users: form::table_page(rows, offset),
             default_quota: req.state.settings().user_quota_bytes,
         })
     })
@@ -158,8 +170,8 @@ pub async fn admin_files(
             owner,
             name,
         };
-        let mut rows = admin::list_files(&req.state, admin, &filter, form::page(offset)?).await?;
-        Ok(form::table_page(&mut rows, offset))
+        let rows = admin::list_files(&req.state, admin, &filter, form::page(offset)?).await?;
+        Ok(form::table_page(rows, offset))
     })
     .await
 }
@@ -186,15 +198,10 @@ pub async fn admin_delete_file(id: String, back: Option<String>) -> Result<(), P
     .await
 }
 
-/// A page of the audit log. `since` and `until` are days (`YYYY-MM-DD`, UTC, both included).
+/// A page of the audit log, after `cursor` (blank: the newest).
 #[server(prefix = "/app", endpoint = "admin_audit")]
 pub async fn admin_audit(
-    actor: Option<String>,
-    action: Option<String>,
-    target: Option<String>,
-    outcome: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
+    filter: AuditFilterForm,
     cursor: Option<String>,
 ) -> Result<AuditView, PageError> {
     use crate::server::{
@@ -203,7 +210,7 @@ pub async fn admin_audit(
     };
     let req = web_request().await?;
     req.admin_page(async |admin| {
-        let filter = form::audit_filter(actor, action, target, outcome, since, until)?;
+        let filter = form::audit_filter(filter)?;
         let cursor = cursor.as_deref().filter(|c| !c.is_empty());
         let limit = i64::from(ADMIN_PAGE_SIZE * 2);
         let page = admin::audit_page(&req.state, admin, &filter, cursor, limit).await?;
@@ -223,7 +230,7 @@ pub async fn admin_audit(
 pub(crate) mod form {
     use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
 
-    use super::{TablePage, ADMIN_PAGE_SIZE};
+    use super::{AuditFilterForm, TablePage, ADMIN_PAGE_SIZE};
     use crate::{
         app::model::{AuditFilter, AuditOutcome, Paging, QuotaSetting, Role, ScanStatus},
         server::{error::Error, service::admin::UserChanges},
@@ -234,11 +241,12 @@ pub(crate) mod form {
         Paging::page(ADMIN_PAGE_SIZE + 1, offset).map_err(Error::Validation)
     }
 
-    pub fn table_page<T: Clone>(rows: &mut Vec<T>, offset: i32) -> TablePage<T> {
+    /// The rows read with [`page`] (one too many when another page follows) as a table page.
+    pub fn table_page<T>(mut rows: Vec<T>, offset: i32) -> TablePage<T> {
         let has_more = rows.len() > ADMIN_PAGE_SIZE as usize;
         rows.truncate(ADMIN_PAGE_SIZE as usize);
         TablePage {
-            rows: std::mem::take(rows),
+            rows,
             offset,
             has_more,
         }
@@ -307,14 +315,15 @@ pub(crate) mod form {
     }
 
     /// The audit filter form: `since` and `until` are whole UTC days, both included.
-    pub fn audit_filter(
-        actor: Option<String>,
-        action: Option<String>,
-        target: Option<String>,
-        outcome: Option<String>,
-        since: Option<String>,
-        until: Option<String>,
-    ) -> Result<AuditFilter, Error> {
+    pub fn audit_filter(form: AuditFilterForm) -> Result<AuditFilter, Error> {
+        let AuditFilterForm {
+            actor,
+            action,
+            target,
+            outcome,
+            since,
+            until,
+        } = form;
         let outcome = match outcome.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => None,
             Some(word) => Some(
@@ -373,20 +382,28 @@ pub(crate) mod form {
 
         #[test]
         fn audit_days_cover_the_whole_of_both_ends() {
-            let f = audit_filter(
-                None,
-                None,
-                None,
-                Some("failure".into()),
-                Some("2026-12-01".into()),
-                Some("2026-12-01".into()),
-            )
+            let f = audit_filter(AuditFilterForm {
+                outcome: Some("failure".into()),
+                since: Some("2026-12-01".into()),
+                until: Some("2026-12-01".into()),
+                ..Default::default()
+            })
             .unwrap();
             let (since, until) = (f.since.unwrap(), f.until.unwrap());
             assert_eq!(until - since, Duration::days(1));
             assert_eq!(since.unix_timestamp() % 86_400, 0);
-            assert!(audit_filter(None, None, None, None, Some("12/01/2026".into()), None).is_err());
-            assert!(audit_filter(None, None, None, Some("maybe".into()), None, None).is_err());
+            let since = Some("12/01/2026".into());
+            assert!(audit_filter(AuditFilterForm {
+                since,
+                ..Default::default()
+            })
+            .is_err());
+            let outcome = Some("maybe".into());
+            assert!(audit_filter(AuditFilterForm {
+                outcome,
+                ..Default::default()
+            })
+            .is_err());
         }
     }
 }

@@ -35,24 +35,30 @@ pub async fn counts(pool: &AnyPool, now: i64) -> Result<Counts, sqlx::Error> {
 }
 
 /// Uploads and downloads per UTC day (days since the epoch) from `since`, as the audit log
-/// recorded them; days without any are absent.
+/// recorded them, and of those, the ones at or after `recent` (the last 24 hours, which no
+/// series of whole days can give); days without any are absent. One pass over the log.
 #[derive(Debug, FromRow)]
 pub struct Day {
     pub day: i64,
     pub uploads: i64,
     pub downloads: i64,
+    pub recent_uploads: i64,
+    pub recent_downloads: i64,
 }
 
 pub async fn transfers_per_day(
     pool: &AnyPool,
     since: i64,
+    recent: i64,
     upload: &str,
     downloads: [&str; 4],
 ) -> Result<Vec<Day>, sqlx::Error> {
     sqlx::query_as(
         "SELECT at / 86400 AS day, \
          SUM(CASE WHEN action = $2 THEN 1 ELSE 0 END) AS uploads, \
-         SUM(CASE WHEN action <> $2 THEN 1 ELSE 0 END) AS downloads \
+         SUM(CASE WHEN action <> $2 THEN 1 ELSE 0 END) AS downloads, \
+         SUM(CASE WHEN action = $2 AND at >= $7 THEN 1 ELSE 0 END) AS recent_uploads, \
+         SUM(CASE WHEN action <> $2 AND at >= $7 THEN 1 ELSE 0 END) AS recent_downloads \
          FROM audit_log WHERE at >= $1 AND action IN ($2, $3, $4, $5, $6) \
          GROUP BY at / 86400 ORDER BY day",
     )
@@ -62,27 +68,7 @@ pub async fn transfers_per_day(
     .bind(downloads[1])
     .bind(downloads[2])
     .bind(downloads[3])
+    .bind(recent)
     .fetch_all(pool)
-    .await
-}
-
-/// Uploads and downloads since `since` (the last 24 hours).
-pub async fn transfers_since(
-    pool: &AnyPool,
-    since: i64,
-    upload: &str,
-    downloads: [&str; 4],
-) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COUNT(CASE WHEN action = $2 THEN 1 END), COUNT(CASE WHEN action <> $2 THEN 1 END) \
-         FROM audit_log WHERE at >= $1 AND action IN ($2, $3, $4, $5, $6)",
-    )
-    .bind(since)
-    .bind(upload)
-    .bind(downloads[0])
-    .bind(downloads[1])
-    .bind(downloads[2])
-    .bind(downloads[3])
-    .fetch_one(pool)
     .await
 }

@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::app::model::Role;
+use crate::app::model::{QuotaSetting, Role};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct UserRow {
@@ -182,16 +182,22 @@ pub async fn find_by_reference(pool: &AnyPool, who: &str) -> Result<Option<UserR
     .await
 }
 
-/// Gives a user their own quota (`Some(None)`: none at all), or back to the default (`None`).
+/// Gives a user their own quota (a number of bytes, or none at all), or puts them back on the
+/// installation's default; false when there is no such user.
 pub async fn set_quota(
     pool: &AnyPool,
     id: &str,
-    quota: Option<Option<i64>>,
+    quota: QuotaSetting,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let (bytes, own) = match quota {
+        QuotaSetting::Default => (None, 0_i64),
+        QuotaSetting::Unlimited => (None, 1),
+        QuotaSetting::Bytes(n) => (Some(i64::try_from(n).unwrap_or(i64::MAX)), 1),
+    };
     sqlx::query("UPDATE users SET quota_bytes = $1, own_quota = $2, updated_at = $3 WHERE id = $4")
-        .bind(quota.flatten())
-        .bind(i64::from(quota.is_some()))
+        .bind(bytes)
+        .bind(own)
         .bind(now)
         .bind(id)
         .execute(pool)

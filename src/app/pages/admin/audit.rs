@@ -11,7 +11,7 @@ use leptos_router::{
 
 use super::{AdminNav, AdminProblem, AdminTable};
 use crate::app::{
-    api::admin::{admin_audit, AuditView},
+    api::admin::{admin_audit, AuditFilterForm, AuditView},
     model::{format_utc, query_string, AuditEntry, AuditOutcome},
 };
 
@@ -26,15 +26,15 @@ pub fn AdminAuditPage() -> impl IntoView {
     let view_data = Resource::new(
         move || (filters(), param("cursor")),
         |([actor, action, target, outcome, since, until], cursor)| {
-            admin_audit(
-                Some(actor),
-                Some(action),
-                Some(target),
-                Some(outcome),
-                Some(since),
-                Some(until),
-                Some(cursor),
-            )
+            let filter = AuditFilterForm {
+                actor: Some(actor),
+                action: Some(action),
+                target: Some(target),
+                outcome: Some(outcome),
+                since: Some(since),
+                until: Some(until),
+            };
+            admin_audit(filter, Some(cursor))
         },
     );
     view! {

@@ -26,11 +26,11 @@ pub async fn stats(state: &AppState, actor: &UserRow) -> Result<AdminStats> {
     let upload = action::FILE_UPLOADED.name;
     let downloads = action::DOWNLOADS.map(|a| a.name);
     let counts = db::stats::counts(pool, now).await?;
-    let (uploads, downloaded) =
-        db::stats::transfers_since(pool, now - DAY, upload, downloads).await?;
     let today = now.div_euclid(DAY);
     let first = today - (CHART_DAYS - 1);
-    let days = db::stats::transfers_per_day(pool, first * DAY, upload, downloads).await?;
+    // The chart's days reach back further than the last 24 hours, so one pass gives both.
+    let days =
+        db::stats::transfers_per_day(pool, first * DAY, now - DAY, upload, downloads).await?;
     let daily = (first..=today)
         .map(|day| {
             let found = days.iter().find(|d| d.day == day);
@@ -58,8 +58,8 @@ pub async fn stats(state: &AppState, actor: &UserRow) -> Result<AdminStats> {
         },
         active_share_links: count(counts.active_share_links),
         last_24_hours: Transfers {
-            uploads: count(uploads),
-            downloads: count(downloaded),
+            uploads: count(days.iter().map(|d| d.recent_uploads).sum()),
+            downloads: count(days.iter().map(|d| d.recent_downloads).sum()),
         },
         daily,
     })

@@ -109,9 +109,12 @@ pub async fn update_user(
 ) -> Result<AdminUser> {
     require_admin(actor)?;
     let pool = &state.db().pool;
-    let quota = changes.quota.map(stored_quota).transpose()?;
-    if users::find_by_id(pool, user_id).await?.is_none() {
-        return Err(Error::NotFound("user"));
+    if let Some(QuotaSetting::Bytes(n)) = changes.quota {
+        if n > MAX_QUOTA_BYTES {
+            return Err(Error::Validation(format!(
+                "A quota can be at most {MAX_QUOTA_BYTES} bytes (1 PiB); for more, set no quota"
+            )));
+        }
     }
     if changes.role.is_some() || changes.is_active.is_some() {
         let (role, active) = (changes.role, changes.is_active);
@@ -129,8 +132,8 @@ pub async fn update_user(
             .record(state, meta)
             .await;
     }
-    if let (Some(setting), Some(stored)) = (changes.quota, quota) {
-        if !users::set_quota(pool, user_id, stored, db::now()).await? {
+    if let Some(setting) = changes.quota {
+        if !users::set_quota(pool, user_id, setting, db::now()).await? {
             return Err(Error::NotFound("user"));
         }
         Event::by(&actor.id, action::ADMIN_QUOTA_SET)
@@ -143,19 +146,8 @@ pub async fn update_user(
             .record(state, meta)
             .await;
     }
+    // Also the answer (404) to a patch that changes nothing, for a user who does not exist.
     Ok(find_admin_user(state, user_id).await?.0)
-}
-
-/// A quota setting as stored: `None` for the default, `Some(None)` for none.
-fn stored_quota(setting: QuotaSetting) -> Result<Option<Option<i64>>> {
-    match setting {
-        QuotaSetting::Default => Ok(None),
-        QuotaSetting::Unlimited => Ok(Some(None)),
-        QuotaSetting::Bytes(n) if n <= MAX_QUOTA_BYTES => Ok(Some(Some(n as i64))),
-        QuotaSetting::Bytes(_) => Err(Error::Validation(format!(
-            "A quota can be at most {MAX_QUOTA_BYTES} bytes (1 PiB); for more, set no quota"
-        ))),
-    }
 }
 
 /// The answer to a change the last-active-admin guard may refuse.
