@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests on SQLite, the OpenAPI fuzzer (Schemathesis)
-# against a server on SQLite, the integration tests again on a real PostgreSQL with a real
+# Runs every test: unit and integration tests on SQLite (with real clamd daemons for the ClamAV
+# tests), the OpenAPI fuzzer (Schemathesis) against a server on SQLite, the integration tests again on a real PostgreSQL with a real
 # Redis, the file tests on a real S3 server (SeaweedFS), then the Playwright browser tests in
 # Debian's Chromium. Installs what is missing (build tools, Debian,
 # npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on loopback for the run.
@@ -38,6 +38,10 @@ log() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
 
 PG_BIN=/usr/lib/postgresql/15/bin
 need=()
+if wants sqlite || wants postgres; then
+  # A real clamd for the ClamAV tests (each starts its own on a database it writes).
+  [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+fi
 if wants postgres; then
   [ -x "$PG_BIN/initdb" ] || need+=(postgresql)
   command -v redis-server >/dev/null || need+=(redis-server)

@@ -44,6 +44,11 @@ pub struct Settings {
     /// Whether this instance runs scan jobs (`COFFER_SCAN_WORKER`, default true). Instances that
     /// do not still queue them for those that do.
     pub scan_worker: bool,
+    /// clamd's address (`CLAMD_ADDR`: `host:port` or a unix socket path); `None`: the built-in
+    /// scanner.
+    pub clamd_addr: Option<String>,
+    /// How long one step of a clamd conversation may take (`COFFER_CLAMD_TIMEOUT_SECS`, 120).
+    pub clamd_timeout: Duration,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub access_token_ttl: Duration,
@@ -102,6 +107,8 @@ struct FileSettings {
     allowed_extensions: Option<String>,
     scan_blocklist: Option<String>,
     scan_worker: Option<bool>,
+    clamd_addr: Option<String>,
+    clamd_timeout_secs: Option<u64>,
     session_idle_hours: Option<u64>,
     session_lifetime_days: Option<u64>,
 }
@@ -282,6 +289,8 @@ impl Settings {
             },
             None => file.scan_worker.unwrap_or(true),
         };
+        let clamd_timeout_secs =
+            number("COFFER_CLAMD_TIMEOUT_SECS", file.clamd_timeout_secs, 120)?.max(1);
         let idle_hours = number("COFFER_SESSION_IDLE_HOURS", file.session_idle_hours, 12)?;
         let lifetime_days = number(
             "COFFER_SESSION_LIFETIME_DAYS",
@@ -310,6 +319,8 @@ impl Settings {
             allowed_extensions,
             scan_blocklist,
             scan_worker,
+            clamd_addr: env("CLAMD_ADDR").or(file.clamd_addr),
+            clamd_timeout: Duration::from_secs(clamd_timeout_secs),
             session_idle: Duration::from_secs(idle_hours * 3600),
             session_lifetime: Duration::from_secs(lifetime_days * 86_400),
             access_token_ttl: Duration::from_secs(30 * 60),

@@ -48,7 +48,7 @@ pub enum Error {
     UnsupportedType(String),
     #[error("the file is still being scanned for viruses; try again in a moment")]
     ScanPending,
-    #[error("the virus scan of this file failed; it will be retried, and the file cannot be downloaded until it passes")]
+    #[error("the virus scan of this file could not be completed, so it cannot be downloaded until a scan passes; failed scans are retried automatically, and an admin can rescan it")]
     ScanFailed,
     #[error("the file was found to contain malware ({0}) and cannot be downloaded")]
     Infected(String),

@@ -1,7 +1,7 @@
 //! Builds the application from [`Settings`]: database (migrated), Redis, session store, rate
 //! limits, router; then serves until a shutdown signal, finishing in-flight requests.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -17,7 +17,7 @@ use crate::server::{
     http::{self, session_store::SessionBackend},
     master_keys::{KeyError, MasterKeys},
     rate_limit::RateLimiter,
-    scanner::{BuiltinScanner, Scanner},
+    scanner,
     service::{audit, files, key_rotation, scanning},
     state::{AppState, Parts},
     storage::BlobStore,
@@ -89,7 +89,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
         .await
         .map_err(|e| StartupError::Storage(e.to_string()))?;
     let keys = MasterKeys::load(&settings)?;
-    let scanner: Arc<dyn Scanner> = Arc::new(BuiltinScanner::new(settings.scan_blocklist.clone()));
+    let scanner = scanner::from_settings(&settings);
     let parts = Parts {
         db: database,
         limiter,
@@ -193,6 +193,7 @@ impl Application {
             .settings()
             .scan_worker
             .then(|| tokio::spawn(scanning::run_worker(self.state.clone())));
+        tokio::spawn(scanning::log_scanner(self.state.clone()));
         tracing::info!(addr = %self.local_addr(), "coffer is listening");
         let result = axum::serve(
             self.listener,

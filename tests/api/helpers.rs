@@ -1,4 +1,4 @@
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use coffer::server::{
     config::{Settings, StorageSettings},
@@ -19,7 +19,7 @@ pub struct TestApp {
     pub client: Client,
     pub state: AppState,
     pub settings: Settings,
-    data_dir: TempDir,
+    data_dir: Arc<TempDir>,
     shutdown: oneshot::Sender<()>,
     stopped: oneshot::Receiver<()>,
 }
@@ -55,10 +55,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         }
     }
     configure(&mut settings);
-    start(settings, data_dir).await
+    start(settings, Arc::new(data_dir)).await
 }
 
-async fn start(settings: Settings, data_dir: TempDir) -> TestApp {
+async fn start(settings: Settings, data_dir: Arc<TempDir>) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("app starts");
@@ -120,6 +120,14 @@ impl TestApp {
         settings.site_addr = "127.0.0.1:0".parse().unwrap();
         configure(&mut settings);
         start(settings, self.data_dir).await
+    }
+
+    /// Starts one more instance beside this one, as a fleet behind a load balancer: the same
+    /// database, data directory and storage, its own port, rate limiter and scan worker.
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        start(settings, self.data_dir.clone()).await
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

@@ -139,7 +139,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
         ScanStatus::Infected => ("infected", "Malware found; the file cannot be downloaded"),
         ScanStatus::Error => (
             "scan failed",
-            "The scan failed and will be retried; downloads stay closed until it passes",
+            "The scan could not be completed; downloads stay closed until a scan passes (it is retried automatically, and an admin can rescan)",
         ),
     };
     let downloadable = file.scan_status.is_downloadable();

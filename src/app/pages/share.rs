@@ -261,7 +261,7 @@ fn SharedFileCard(
         ScanStatus::Clean => None,
         ScanStatus::Pending => Some("This file is still being scanned for viruses. The download opens once the scan finds it clean; this page checks again by itself."),
         ScanStatus::Infected => Some("Malware was found in this file, so it cannot be downloaded."),
-        ScanStatus::Error => Some("The virus scan of this file failed and will be retried. The download stays closed until it passes; try again later."),
+        ScanStatus::Error => Some("The virus scan of this file could not be completed. The download stays closed until a scan passes; try again later."),
     };
     let action = format!("{}/download", recipient_path(&token));
     view! {

@@ -2,47 +2,62 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use super::{Backend, Database};
+
 use crate::app::model::ScanStatus;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ScanJob {
     pub file_id: String,
     pub attempts: i64,
+    /// Names this lease: the verdict is recorded only while the job still carries it.
+    pub lease_token: String,
 }
 
-/// Leases the next due job until `lease_until`, counting the attempt. Two workers racing for
-/// the same job: the second's UPDATE finds it leased and gets nothing.
+/// Leases the next due job until `lease_until`, counting the attempt. On PostgreSQL, workers of
+/// several instances skip the rows another is taking (`FOR UPDATE SKIP LOCKED`); SQLite has one
+/// writer at a time. Either way the outer condition re-checks the lease, so two workers racing
+/// for one job: the second gets nothing.
 pub async fn lease_next(
-    pool: &AnyPool,
+    db: &Database,
     now: i64,
     lease_until: i64,
 ) -> Result<Option<ScanJob>, sqlx::Error> {
-    sqlx::query_as(
-        "UPDATE scan_jobs SET locked_until = $2, attempts = attempts + 1 \
+    let skip_locked = match db.backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    sqlx::query_as(&format!(
+        "UPDATE scan_jobs SET locked_until = $2, attempts = attempts + 1, lease_token = $3 \
          WHERE file_id = (SELECT file_id FROM scan_jobs \
                           WHERE run_after <= $1 AND (locked_until IS NULL OR locked_until < $1) \
-                          ORDER BY run_after, file_id LIMIT 1) \
+                          ORDER BY run_after, file_id LIMIT 1 {skip_locked}) \
            AND (locked_until IS NULL OR locked_until < $1) \
-         RETURNING file_id, attempts",
-    )
+         RETURNING file_id, attempts, lease_token",
+    ))
     .bind(now)
     .bind(lease_until)
-    .fetch_optional(pool)
+    .bind(super::new_id())
+    .fetch_optional(&db.pool)
     .await
 }
 
-/// Extends a lease while a long scan runs.
+/// Extends a lease while a long scan runs; false when the lease is no longer this worker's.
 pub async fn extend_lease(
     pool: &AnyPool,
-    file_id: &str,
+    job: &ScanJob,
     lease_until: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE scan_jobs SET locked_until = $2 WHERE file_id = $1")
-        .bind(file_id)
-        .bind(lease_until)
-        .execute(pool)
-        .await
-        .map(|_| ())
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE scan_jobs SET locked_until = $3 WHERE file_id = $1 AND lease_token = $2",
+    )
+    .bind(&job.file_id)
+    .bind(&job.lease_token)
+    .bind(lease_until)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Scans a file again (an admin's rescan): it is `pending` (downloads close) and its job is due
@@ -62,7 +77,8 @@ pub async fn requeue(pool: &AnyPool, file_id: &str, now: i64) -> Result<bool, sq
     sqlx::query(
         "INSERT INTO scan_jobs (file_id, attempts, run_after) VALUES ($1, 0, $2) \
          ON CONFLICT (file_id) DO UPDATE \
-         SET attempts = 0, run_after = $2, locked_until = NULL, last_error = NULL",
+         SET attempts = 0, run_after = $2, locked_until = NULL, last_error = NULL, \
+             lease_token = NULL",
     )
     .bind(file_id)
     .bind(now)
@@ -72,51 +88,73 @@ pub async fn requeue(pool: &AnyPool, file_id: &str, now: i64) -> Result<bool, sq
     Ok(true)
 }
 
-/// Records the verdict and removes the job, together.
+/// Records the verdict and removes the job, together, if the job still holds this lease;
+/// false (and nothing written) when it does not: the lease ran out and another worker took the
+/// job, or an admin re-queued it, and a newer verdict is coming.
 pub async fn complete(
     pool: &AnyPool,
+    job: &ScanJob,
+    status: ScanStatus,
+    detail: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let held = sqlx::query("DELETE FROM scan_jobs WHERE file_id = $1 AND lease_token = $2")
+        .bind(&job.file_id)
+        .bind(&job.lease_token)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !held {
+        return Ok(false);
+    }
+    set_status(&mut tx, &job.file_id, status, detail).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks the file `error` and schedules another attempt at `run_after`, if the job still holds
+/// this lease (as [`complete`]).
+pub async fn fail(
+    pool: &AnyPool,
+    job: &ScanJob,
+    error: &str,
+    run_after: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let held = sqlx::query(
+        "UPDATE scan_jobs SET locked_until = NULL, lease_token = NULL, run_after = $3, \
+         last_error = $4 WHERE file_id = $1 AND lease_token = $2",
+    )
+    .bind(&job.file_id)
+    .bind(&job.lease_token)
+    .bind(run_after)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !held {
+        return Ok(false);
+    }
+    set_status(&mut tx, &job.file_id, ScanStatus::Error, Some(error)).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn set_status(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     file_id: &str,
     status: ScanStatus,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1")
         .bind(file_id)
         .bind(status.as_str())
         .bind(detail)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM scan_jobs WHERE file_id = $1")
-        .bind(file_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
-}
-
-/// Marks the file `error` and schedules another attempt at `run_after`.
-pub async fn fail(
-    pool: &AnyPool,
-    file_id: &str,
-    error: &str,
-    run_after: i64,
-) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1")
-        .bind(file_id)
-        .bind(ScanStatus::Error.as_str())
-        .bind(error)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE scan_jobs SET locked_until = NULL, run_after = $2, last_error = $3 \
-         WHERE file_id = $1",
-    )
-    .bind(file_id)
-    .bind(run_after)
-    .bind(error)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 /// The earliest time a job becomes due, to know how long a worker may sleep.

@@ -22,6 +22,7 @@ use crate::{
 };
 
 /// How long a lease lasts: enough to read the whole file slowly (10 MB/s) plus five minutes.
+/// A worker that dies leaves its job leased until then; another instance's worker takes it after.
 fn lease_secs(size: i64) -> i64 {
     300 + size / 10_000_000
 }
@@ -56,27 +57,52 @@ pub async fn run_worker(state: AppState) {
 pub async fn run_next(state: &AppState) -> Result<bool, Error> {
     let pool = &state.db().pool;
     let now = db::now();
-    // A first lease assumes a large file; the real one is set once the row is read.
-    let Some(job) = db::scan_jobs::lease_next(pool, now, now + lease_secs(0)).await? else {
+    // A first lease assumes a small file; the real one is set once the row is read.
+    let Some(job) = db::scan_jobs::lease_next(state.db(), now, now + lease_secs(0)).await? else {
         return Ok(false);
     };
     let Some(file) = db::files::find(pool, &job.file_id).await? else {
         return Ok(true); // deleted meanwhile; its job went with it
     };
-    db::scan_jobs::extend_lease(pool, &file.id, now + lease_secs(file.size)).await?;
-    let content = files::plaintext(state, &file, None).await.map(|stream| {
-        stream
-            .map(|chunk| chunk.map_err(|e| ScanError(e.to_string())))
-            .boxed()
-    });
+    if !db::scan_jobs::extend_lease(pool, &job, now + lease_secs(file.size)).await? {
+        return Ok(true); // re-queued meanwhile: the next lease scans it
+    }
     let scanner = state.scanner();
-    let outcome = match content {
-        Ok(content) => scanner.scan(content).await,
-        Err(e) => Err(ScanError(e.to_string())),
+    let outcome = match files::plaintext(state, &file, None).await {
+        Ok(stream) => {
+            let content = stream
+                .map(|chunk| chunk.map_err(|e| ScanError::retry(e.to_string())))
+                .boxed();
+            scanner.scan(content).await
+        }
+        Err(e) => Err(ScanError::retry(e.to_string())),
     };
+    let held = match &outcome {
+        Ok(Verdict::Clean) => db::scan_jobs::complete(pool, &job, ScanStatus::Clean, None).await?,
+        // Audit first: whoever sees the status change also finds the entry.
+        Ok(Verdict::Infected(name)) => {
+            tracing::warn!(file = %file.id, %name, scanner = scanner.name(), "scan: infected");
+            Event::new(action::FILE_INFECTED)
+                .on(&file.id)
+                .detail(format!("scanner={} signature={name}", scanner.name()))
+                .record(state, &RequestMeta::default())
+                .await;
+            db::scan_jobs::complete(pool, &job, ScanStatus::Infected, Some(name)).await?
+        }
+        Err(e) if !e.retry => {
+            db::scan_jobs::complete(pool, &job, ScanStatus::Error, Some(&e.reason)).await?
+        }
+        Err(e) => {
+            let delay = retry_delay_secs(job.attempts);
+            db::scan_jobs::fail(pool, &job, &e.reason, db::now() + delay).await?
+        }
+    };
+    if !held {
+        tracing::info!(file = %file.id, "scan: the job was re-queued while it ran; this verdict is dropped");
+        return Ok(true);
+    }
     match outcome {
         Ok(Verdict::Clean) => {
-            db::scan_jobs::complete(pool, &file.id, ScanStatus::Clean, None).await?;
             tracing::info!(file = %file.id, scanner = scanner.name(), "scan: clean");
             Event::new(action::FILE_CLEAN)
                 .on(&file.id)
@@ -84,31 +110,36 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
                 .record(state, &RequestMeta::default())
                 .await;
         }
-        Ok(Verdict::Infected(name)) => {
-            tracing::warn!(file = %file.id, %name, "scan: infected");
-            // Audit first: whoever sees the status change also finds the entry.
-            Event::new(action::FILE_INFECTED)
-                .on(&file.id)
-                .detail(format!("scanner={} signature={name}", scanner.name()))
-                .record(state, &RequestMeta::default())
-                .await;
-            db::scan_jobs::complete(pool, &file.id, ScanStatus::Infected, Some(&name)).await?;
-        }
-        Err(ScanError(reason)) => {
-            let delay = retry_delay_secs(job.attempts);
-            tracing::warn!(file = %file.id, attempts = job.attempts, %reason, retry_in = delay, "scan failed");
-            db::scan_jobs::fail(pool, &file.id, &reason, db::now() + delay).await?;
+        Ok(Verdict::Infected(_)) => {}
+        Err(ScanError { reason, retry }) => {
+            let next = if retry {
+                format!("retry_in={}s", retry_delay_secs(job.attempts))
+            } else {
+                "retry=no (rescan once fixed)".to_owned()
+            };
+            tracing::warn!(file = %file.id, attempts = job.attempts, %reason, %next, "scan failed");
             Event::new(action::FILE_SCAN_FAILED)
                 .on(&file.id)
-                .detail(format!(
-                    "attempt={} retry_in={delay}s reason={reason}",
-                    job.attempts
-                ))
+                .detail(format!("attempt={} {next} reason={reason}", job.attempts))
                 .record(state, &RequestMeta::default())
                 .await;
         }
     }
     Ok(true)
+}
+
+/// What the scanner says about itself at start-up: logged, so an operator sees at once whether
+/// clamd answers and which signatures it has.
+pub async fn log_scanner(state: AppState) {
+    let scanner = state.scanner();
+    match scanner.check().await {
+        Ok(version) => tracing::info!(scanner = scanner.name(), %version, "scanner ready"),
+        Err(e) => tracing::error!(
+            scanner = scanner.name(),
+            error = %e,
+            "scanner unavailable: uploads stay pending (downloads refused) until it answers"
+        ),
+    }
 }
 
 #[cfg(test)]

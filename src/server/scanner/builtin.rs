@@ -1,38 +1,12 @@
-//! Virus scanners: what reads a file's plaintext and gives a verdict. The built-in one knows
-//! the EICAR test signature and a block list of SHA-256 digests. When and how often files are
-//! scanned, and what a verdict means for downloads, is the service layer's
-//! (`service::scanning`).
+//! The built-in scanner: the EICAR test signature anywhere in a file, and a block list of
+//! SHA-256 digests of whole files (`COFFER_SCAN_BLOCKLIST`). What runs when `CLAMD_ADDR` is unset.
 
-use std::{collections::HashSet, sync::Arc};
+use std::collections::HashSet;
 
-use bytes::Bytes;
-use futures::{stream::BoxStream, StreamExt};
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
-use tokio::sync::Notify;
 
-/// The EICAR anti-virus test file's signature; scanners everywhere report it as a virus.
-pub const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-
-/// A scanner's verdict on one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Clean,
-    Infected(String),
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScanError(pub String);
-
-/// The plaintext of a file, in order, as the scanner reads it.
-pub type Content = BoxStream<'static, Result<Bytes, ScanError>>;
-
-/// A virus scanner: it reads the whole content stream and gives a verdict, or fails.
-#[async_trait::async_trait]
-pub trait Scanner: Send + Sync {
-    fn name(&self) -> &'static str;
-    async fn scan(&self, content: Content) -> Result<Verdict, ScanError>;
-}
+use super::{Content, ScanError, Scanner, Verdict, EICAR};
 
 /// The built-in scanner: the EICAR signature anywhere in the content, and a block list of
 /// SHA-256 digests of whole files.
@@ -52,6 +26,13 @@ impl BuiltinScanner {
 impl Scanner for BuiltinScanner {
     fn name(&self) -> &'static str {
         "builtin"
+    }
+
+    async fn check(&self) -> Result<String, ScanError> {
+        Ok(format!(
+            "built-in: EICAR test signature and {} blocklisted SHA-256 digests",
+            self.blocklist.len()
+        ))
     }
 
     async fn scan(&self, mut content: Content) -> Result<Verdict, ScanError> {
@@ -90,26 +71,10 @@ impl Scanner for BuiltinScanner {
     }
 }
 
-/// Wakes the worker when a job is queued, so new uploads are scanned at once.
-#[derive(Clone, Default)]
-pub struct ScanQueue {
-    wake: Arc<Notify>,
-}
-
-impl ScanQueue {
-    pub fn job_added(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Resolves when a job is added (or at once if one was added since the last wait).
-    pub async fn job_waiting(&self) {
-        self.wake.notified().await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn content(chunks: Vec<Vec<u8>>) -> Content {
         futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c)))).boxed()
@@ -167,7 +132,7 @@ mod tests {
         let scanner = BuiltinScanner::new([]);
         let failing = futures::stream::iter(vec![
             Ok(Bytes::from_static(b"start")),
-            Err(ScanError("integrity".into())),
+            Err(ScanError::retry("integrity")),
         ])
         .boxed();
         assert!(scanner.scan(failing).await.is_err());
