@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests on SQLite (with real clamd daemons for the ClamAV
-# tests), the OpenAPI fuzzer (Schemathesis) against a server on SQLite, the integration tests again on a real PostgreSQL with a real
-# Redis, the file tests on a real S3 server (SeaweedFS), then the Playwright browser tests in
-# Debian's Chromium. Installs what is missing (build tools, Debian,
-# npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on loopback for the run.
+# Runs every test: unit and integration tests on SQLite (with real clamd daemons for the
+# ClamAV tests), the OpenAPI fuzzer (Schemathesis) against a server on SQLite, the integration
+# tests again on a real PostgreSQL with a real Redis, the file tests on a real S3 server
+# (SeaweedFS), then the Playwright browser tests in Debian's Chromium. Installs what is missing
+# (build tools, Debian, npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on
+# loopback for the run.
 # Run from the repo root, as root, on Debian 12.
 #
 #   scripts/test.sh                          every stage (what CI runs)
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --only)
       [ $# -ge 2 ] || { echo "--only needs a stage: $ALL_STAGES" >&2; exit 2; }
       STAGES=${2//,/ }; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     *) FILTER+=("$1"); shift ;;
   esac
