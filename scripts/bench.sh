@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Transfer benchmark: upload and download throughput of a release
-# build over loopback HTTP for 1 MiB, 100 MiB and 1 GiB, the server's peak RSS during each
-# transfer, and the same disk's dd figures from the same run as the baseline. Prints a table.
+# Benchmarks of a release build over loopback HTTP, printed as tables:
+# - transfer: upload and download throughput for 1 MiB, 100 MiB and 1 GiB, the server's peak
+#   RSS during each transfer, and the same disk's dd figures from the same run as the baseline;
+# - latency: `GET /health` p50 / p99 / max, idle, then while 4 clients upload 256 MiB files
+#   back to back and 4 clients log in continuously (the same run), with the uploads' throughput.
 #
-#   scripts/bench.sh            # builds the release binary first if needed
+#   scripts/bench.sh                               # both; builds the release binary if needed
 #   BENCH_SIZES_MIB="1 100" scripts/bench.sh
+#   BENCH_PARTS=latency BENCH_LOAD_SECS=30 scripts/bench.sh
+#   BENCH_PERF=1 BENCH_PARTS=latency scripts/bench.sh  # also records `perf` under load
 #
 # Files are written under $BENCH_DIR (default /var/tmp), which should be on the disk the data
 # directory would use.
@@ -14,9 +18,12 @@ source scripts/ensure-tools.sh
 log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
 
 SIZES_MIB=${BENCH_SIZES_MIB:-"1 100 1024"}
+PARTS=${BENCH_PARTS:-"transfer latency"}
+LOAD_SECS=${BENCH_LOAD_SECS:-20}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PORT=${BENCH_PORT:-3490}
 BASE="http://127.0.0.1:$PORT"
-BIN="$CARGO_TARGET_DIR/release/coffer"
+BIN=${BENCH_BIN:-"$CARGO_TARGET_DIR/release/coffer"}
 if [ ! -x "$BIN" ] || [ -n "${BENCH_REBUILD:-}" ]; then
   log "building the release binary"
   cargo leptos build --release
@@ -30,6 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+part transfer || SIZES_MIB=""
 largest=0
 for mib in $SIZES_MIB; do
   # A zip header first: uploads are checked by content, and .zip is on the default allow-list.
@@ -72,7 +80,7 @@ done
 log "starting the release server on $BASE"
 COFFER_DATA_DIR="$WORK/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" COFFER_PUBLIC_URL="$BASE" \
   COFFER_MAX_UPLOAD_BYTES=$((4 * 1024 * 1024 * 1024)) COFFER_RATE_UPLOAD_PER_MIN=0 \
-  COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_LOGIN_PER_MIN=0 RUST_LOG=warn \
+  COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_LOGIN_PER_MIN=0 COFFER_RATE_REQUESTS_PER_SEC=0 RUST_LOG=warn \
   LEPTOS_SITE_ROOT=target/site "$BIN" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.1; done
@@ -125,6 +133,7 @@ for mib in $SIZES_MIB; do
     "$up_rss" "$down_rss")")
 done
 
+if part transfer; then
 echo
 echo "Coffer transfer benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build"
 echo "Medians of n runs. Ratios: to dd of the same file, and to dd of the ${largest} MiB file."
@@ -132,3 +141,83 @@ echo "dd: write with conv=fdatasync, read with iflag=direct, same disk, same run
 echo
 echo "   size    n | upload      /same  /${largest}M | download    /same  /${largest}M | dd write / read | peak RSS up / down"
 for row in "${rows[@]}"; do echo "$row"; done
+fi
+
+if part latency; then
+  LOAD_FILE="$WORK/load-256.zip"
+  { printf 'PK\003\004'; head -c $((256 * 1048576 - 4)) /dev/urandom; } >"$LOAD_FILE"
+  for n in 1 2 3 4; do
+    curl -sf -H 'Content-Type: application/json' \
+      -d "{\"email\":\"login$n@example.org\",\"username\":\"login$n\",\"password\":\"benchmark password\"}" \
+      "$BASE/api/v1/auth/register" >/dev/null
+  done
+  # `/health` once every 10 ms on one keep-alive connection for $1 seconds: "count p50 p99 max".
+  probe() {
+    python3 - "$PORT" "$1" <<'PY'
+import http.client, sys, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+lat, end = [], time.monotonic() + seconds
+while time.monotonic() < end:
+    t = time.perf_counter()
+    conn.request("GET", "/health")
+    conn.getresponse().read()
+    lat.append((time.perf_counter() - t) * 1000)
+    time.sleep(0.01)
+lat.sort()
+q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
+print(f"{len(lat)} {q(0.5):.2f} {q(0.99):.2f} {lat[-1]:.2f}")
+PY
+  }
+  log "latency: /health idle for 10 s"
+  read -r idle_n idle_p50 idle_p99 idle_max < <(probe 10)
+
+  log "latency: /health for ${LOAD_SECS} s under 4 uploaders (256 MiB each, back to back) and 4 login loops"
+  deadline=$(( $(date +%s) + LOAD_SECS ))
+  loaders=()
+  for n in 1 2 3 4; do
+    ( bytes=0; start=$(date +%s.%N)
+      while [ "$(date +%s)" -lt "$deadline" ]; do
+        id=$(curl -sf -H "$AUTH" -F "file=@$LOAD_FILE;filename=load-$n.zip" "$BASE/api/v1/files/upload" | json id)
+        bytes=$((bytes + 256 * 1048576))
+        curl -sf -X DELETE -H "$AUTH" "$BASE/api/v1/files/$id" || true
+      done
+      python3 -c "import sys, time; print(int(sys.argv[1]) / (time.time() - float(sys.argv[2])) / 1e6)" \
+        "$bytes" "$start" >"$WORK/upload-$n.rate" ) &
+    loaders+=($!)
+    ( count=0
+      while [ "$(date +%s)" -lt "$deadline" ]; do
+        curl -sf -o /dev/null -H 'Content-Type: application/json' \
+          -d "{\"email\":\"login$n@example.org\",\"password\":\"benchmark password\"}" \
+          "$BASE/api/v1/auth/login" && count=$((count + 1))
+      done
+      echo "$count" >"$WORK/logins-$n.count" ) &
+    loaders+=($!)
+  done
+  sleep 1
+  if [ -n "${BENCH_PERF:-}" ]; then
+    command -v perf >/dev/null || { apt-get install -y -qq linux-perf >/dev/null; }
+    perf record -F 499 -g -p "$SERVER" -o "$WORK/perf.data" -- sleep $((LOAD_SECS / 2)) 2>/dev/null &
+    PERF=$!
+  fi
+  read -r load_n load_p50 load_p99 load_max < <(probe $((LOAD_SECS - 2)))
+  wait "${loaders[@]}"
+  logins=$(cat "$WORK"/logins-*.count | python3 -c "import sys; print(sum(int(l) for l in sys.stdin))")
+  upload_total=$(cat "$WORK"/upload-*.rate | python3 -c "import sys; print(f'{sum(float(l) for l in sys.stdin):.0f}')")
+  echo
+  echo "Coffer /health latency, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build"
+  echo "one request every 10 ms on a keep-alive connection; milliseconds"
+  echo
+  echo "                      n |   p50 |   p99 |   max"
+  printf 'idle              %5s | %5s | %5s | %5s\n' "$idle_n" "$idle_p50" "$idle_p99" "$idle_max"
+  printf 'under load        %5s | %5s | %5s | %5s\n' "$load_n" "$load_p50" "$load_p99" "$load_max"
+  echo "load: 4 uploaders at ${upload_total} MB/s together; 4 login loops, $logins logins ($(python3 -c "print(f'{$logins / $LOAD_SECS:.1f}')")/s); ${LOAD_SECS} s"
+  if [ -n "${BENCH_PERF:-}" ]; then
+    wait "$PERF" || true
+    perf report -i "$WORK/perf.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' | head -60 >"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
+    perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' | head -20 >>"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
+    log "perf profile written to ${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
+  fi
+fi

@@ -23,6 +23,22 @@ pub struct Settings {
     pub rate_download_per_min: u32,
     /// Accounts one client address may create per hour (`COFFER_RATE_REGISTER_PER_HOUR`).
     pub rate_register_per_hour: u32,
+    /// Requests one client address may make per second, sustained (`COFFER_RATE_REQUESTS_PER_SEC`,
+    /// 100; 0 switches the limit off), and at once (`COFFER_RATE_REQUESTS_BURST`, 400).
+    pub rate_requests_per_sec: u32,
+    pub rate_requests_burst: u32,
+    /// Connections served at once (`COFFER_MAX_CONNECTIONS`, 1024); more wait to be accepted.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, and the longest an idle keep-alive
+    /// connection stays open (`COFFER_HEADER_TIMEOUT_SECS`, 15).
+    pub header_timeout: Duration,
+    /// The longest a request body may go without a byte before the request fails
+    /// (`COFFER_BODY_TIMEOUT_SECS`, 60).
+    pub body_idle_timeout: Duration,
+    /// Uploads running at once on this instance (`COFFER_MAX_CONCURRENT_UPLOADS`, 64) and per
+    /// user (`COFFER_MAX_UPLOADS_PER_USER`, 4); 0: no cap.
+    pub max_concurrent_uploads: usize,
+    pub max_uploads_per_user: usize,
     /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed
     /// (`COFFER_TRUSTED_PROXIES`); empty: those headers are ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -92,6 +108,13 @@ struct FileSettings {
     rate_upload_per_min: Option<u32>,
     rate_download_per_min: Option<u32>,
     rate_register_per_hour: Option<u32>,
+    rate_requests_per_sec: Option<u32>,
+    rate_requests_burst: Option<u32>,
+    max_connections: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    max_concurrent_uploads: Option<u64>,
+    max_uploads_per_user: Option<u64>,
     trusted_proxies: Option<String>,
     storage: Option<String>,
     s3_endpoint: Option<String>,
@@ -219,6 +242,25 @@ impl Settings {
             file.rate_register_per_hour.map(u64::from),
             20,
         )?;
+        let rate_requests = number(
+            "COFFER_RATE_REQUESTS_PER_SEC",
+            file.rate_requests_per_sec.map(u64::from),
+            100,
+        )?;
+        let rate_burst = number(
+            "COFFER_RATE_REQUESTS_BURST",
+            file.rate_requests_burst.map(u64::from),
+            400,
+        )?;
+        let max_connections = number("COFFER_MAX_CONNECTIONS", file.max_connections, 1024)?;
+        let header_timeout = number("COFFER_HEADER_TIMEOUT_SECS", file.header_timeout_secs, 15)?;
+        let body_timeout = number("COFFER_BODY_TIMEOUT_SECS", file.body_timeout_secs, 60)?;
+        let max_uploads = number(
+            "COFFER_MAX_CONCURRENT_UPLOADS",
+            file.max_concurrent_uploads,
+            64,
+        )?;
+        let max_user_uploads = number("COFFER_MAX_UPLOADS_PER_USER", file.max_uploads_per_user, 4)?;
         let trusted_proxies = parse_proxies(
             &env("COFFER_TRUSTED_PROXIES")
                 .or(file.trusted_proxies)
@@ -310,6 +352,13 @@ impl Settings {
             rate_upload_per_min: u32::try_from(rate_upload).unwrap_or(u32::MAX),
             rate_download_per_min: u32::try_from(rate_download).unwrap_or(u32::MAX),
             rate_register_per_hour: u32::try_from(rate_register).unwrap_or(u32::MAX),
+            rate_requests_per_sec: u32::try_from(rate_requests).unwrap_or(u32::MAX),
+            rate_requests_burst: u32::try_from(rate_burst).unwrap_or(u32::MAX),
+            max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+            header_timeout: Duration::from_secs(header_timeout.max(1)),
+            body_idle_timeout: Duration::from_secs(body_timeout.max(1)),
+            max_concurrent_uploads: usize::try_from(max_uploads).unwrap_or(usize::MAX),
+            max_uploads_per_user: usize::try_from(max_user_uploads).unwrap_or(usize::MAX),
             trusted_proxies,
             storage,
             master_key: env("COFFER_MASTER_KEY").or(file.master_key),

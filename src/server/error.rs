@@ -80,6 +80,17 @@ pub enum Error {
     WrongPassword,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// The per-client request rate (`COFFER_RATE_REQUESTS_PER_SEC`) was passed.
+    #[error("too many requests from your address; wait {retry_after_secs} seconds and try again")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error(
+        "you already have {limit} uploads in progress; wait for one to finish, then try again"
+    )]
+    TooManyUploads { limit: usize },
+    #[error("the server is busy with other uploads; try again in a few seconds")]
+    ServerBusy,
+    #[error("the request body is larger than {} (files go through an upload)", human_bytes(*limit))]
+    BodyTooLarge { limit: u64 },
     #[error("too many wrong codes: the code step of sign-in is locked for {} more minutes", retry_after_secs.div_ceil(60))]
     TwoFactorLocked { retry_after_secs: u64 },
     /// A dependency (Redis, the database) did not answer; `context` says which use of it.
@@ -141,16 +152,19 @@ impl Error {
             | Error::TwoFactorNotStarted
             | Error::TwoFactorOff => StatusCode::BAD_REQUEST,
             Error::TwoFactorAlreadyOn => StatusCode::CONFLICT,
-            Error::FileTooLarge(_) | Error::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::FileTooLarge(_) | Error::QuotaExceeded { .. } | Error::BodyTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
             Error::Infected(_) | Error::DownloadLimitReached => StatusCode::FORBIDDEN,
             Error::LinkExpired => StatusCode::GONE,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            Error::RateLimited { .. } | Error::TwoFactorLocked { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::RateLimited { .. }
+            | Error::TwoFactorLocked { .. }
+            | Error::TooManyRequests { .. }
+            | Error::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable { .. } | Error::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -190,6 +204,10 @@ impl Error {
             Error::PasswordRequired => "password_required",
             Error::WrongPassword => "wrong_password",
             Error::RateLimited { .. } => "rate_limited",
+            Error::TooManyRequests { .. } => "too_many_requests",
+            Error::TooManyUploads { .. } => "too_many_uploads",
+            Error::ServerBusy => "server_busy",
+            Error::BodyTooLarge { .. } => "body_too_large",
             Error::TwoFactorLocked { .. } => "two_factor_locked",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal { .. } => "internal_error",
@@ -211,6 +229,17 @@ impl Error {
                     None => text,
                 }
             }
+        }
+    }
+
+    /// Seconds a client should wait before trying again (`Retry-After`), for refusals that pass.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs }
+            | Error::TwoFactorLocked { retry_after_secs }
+            | Error::TooManyRequests { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Error::TooManyUploads { .. } | Error::ServerBusy => Some(5),
+            _ => None,
         }
     }
 
@@ -262,13 +291,10 @@ impl IntoResponse for Error {
             code: self.code().to_owned(),
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if let Error::RateLimited { retry_after_secs }
-        | Error::TwoFactorLocked { retry_after_secs } = self
-        {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+        if let Some(secs) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Error::RangeNotSatisfiable { size } = self {
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {

@@ -195,19 +195,18 @@ impl Application {
             .then(|| tokio::spawn(scanning::run_worker(self.state.clone())));
         tokio::spawn(scanning::log_scanner(self.state.clone()));
         tracing::info!(addr = %self.local_addr(), "coffer is listening");
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let settings = self.state.settings();
+        let limits = http::serve::ConnectionLimits {
+            max_connections: settings.max_connections,
+            header_timeout: settings.header_timeout,
+        };
+        http::serve::serve(self.listener, self.router, limits, shutdown).await;
         sweeper.abort();
         if let Some(worker) = scan_worker {
             worker.abort();
         }
         tracing::info!("coffer stopped");
-        result
+        Ok(())
     }
 }
 

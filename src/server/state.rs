@@ -12,6 +12,7 @@ use crate::server::{
     master_keys::MasterKeys,
     rate_limit::RateLimiter,
     scanner::{ScanQueue, Scanner},
+    service::files::UploadSlots,
     storage::BlobStore,
 };
 
@@ -27,6 +28,7 @@ struct Inner {
     keys: MasterKeys,
     scanner: Arc<dyn Scanner>,
     scan_queue: ScanQueue,
+    upload_slots: UploadSlots,
     leptos_options: LeptosOptions,
 }
 
@@ -44,7 +46,6 @@ impl AppState {
     pub fn new(settings: Settings, parts: Parts) -> Self {
         let leptos_options = settings.leptos_options();
         Self(Arc::new(Inner {
-            settings,
             db: parts.db,
             limiter: parts.limiter,
             redis: parts.redis,
@@ -52,7 +53,12 @@ impl AppState {
             keys: parts.keys,
             scanner: parts.scanner,
             scan_queue: ScanQueue::default(),
+            upload_slots: UploadSlots::new(
+                settings.max_concurrent_uploads,
+                settings.max_uploads_per_user,
+            ),
             leptos_options,
+            settings,
         }))
     }
 
@@ -66,6 +72,10 @@ impl AppState {
 
     pub fn scanner(&self) -> &dyn Scanner {
         self.0.scanner.as_ref()
+    }
+
+    pub fn upload_slots(&self) -> &UploadSlots {
+        &self.0.upload_slots
     }
 
     pub fn scan_queue(&self) -> &ScanQueue {

@@ -13,6 +13,7 @@ mod auth_tokens;
 mod clamav;
 mod contract;
 mod files;
+mod limits;
 mod migrations;
 mod platform;
 mod proxies;

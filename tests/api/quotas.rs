@@ -94,6 +94,7 @@ async fn concurrent_uploads_cannot_pass_the_quota_together() {
     let app = spawn_app_with(|s| {
         s.user_quota_bytes = Some(1024 * KIB);
         s.rate_upload_per_min = 0;
+        s.max_uploads_per_user = 0;
     })
     .await;
     app.register("admin").await;

@@ -96,6 +96,12 @@ impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
 
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
+        // A body cut off by `limits::cap_body` while it was read.
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return Error::BodyTooLarge {
+                limit: crate::server::http::limits::MAX_BODY_BYTES as u64,
+            };
+        }
         Error::Validation(rejection.body_text())
     }
 }

@@ -6,8 +6,10 @@ pub mod audit_csv;
 pub mod client_addr;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod middleware;
 pub mod redact;
+pub mod serve;
 pub mod server_fns;
 pub mod session_store;
 pub mod transfer;
@@ -19,7 +21,7 @@ use axum::{
     body::Body,
     extract::{DefaultBodyLimit, Request, State},
     http::{request::Parts, HeaderName},
-    middleware::from_fn_with_state,
+    middleware::{from_fn, from_fn_with_state},
     response::IntoResponse,
     routing::{get, post},
     Router,
@@ -29,6 +31,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
@@ -84,7 +87,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let options = state.leptos_options().clone();
     let docs = SwaggerUi::new("/docs").config(Config::new(["/api/v1/openapi.json"]));
 
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .merge(api::router())
@@ -97,10 +100,34 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .route("/files/{id}/download", get(web_files::download))
         .route("/s/{token}/download", post(web_shares::download))
         .route("/admin/audit.csv", get(web_admin::audit_csv))
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(session_layer(&state, sessions))
-        .layer(from_fn_with_state(state.clone(), middleware::reject_cross_site))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::reject_cross_site,
+        ));
+    // Around the routes, inside the client address: the per-client request rate first (a
+    // refused request costs no session lookup), then the body limits.
+    let routes = routes
+        .layer(from_fn(limits::cap_body))
+        .layer(RequestBodyTimeoutLayer::new(
+            state.settings().body_idle_timeout,
+        ));
+    let routes = match limits::request_rate(state.settings()) {
+        Some(rate) => {
+            limits::forget_idle_clients(&rate);
+            routes.layer(limits::request_rate_layer(rate))
+        }
+        None => routes,
+    };
+    routes
+        .layer(from_fn(limits::throttled_pages))
         .layer(from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(from_fn_with_state(state.clone(), client_addr::client_address))
         .layer(

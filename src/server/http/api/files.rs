@@ -60,7 +60,8 @@ pub struct UploadForm {
         (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 415, description = "Type not allowed, or content does not match the extension", body = ErrorBody),
         (status = 422, description = "No file field", body = ErrorBody),
-        (status = 429, description = "Too many uploads", body = ErrorBody),
+        (status = 429, description = "Too many uploads this minute (rate_limited), or at once (too_many_uploads)", body = ErrorBody),
+        (status = 503, description = "The server is busy with other uploads (server_busy); see Retry-After", body = ErrorBody),
     ))]
 pub async fn upload(
     State(state): State<AppState>,

@@ -108,6 +108,19 @@ fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
                     "The input does not fit the schema (validation_error)",
                 );
             }
+            if operation.request_body.is_some() {
+                error_response(
+                    operation,
+                    "413",
+                    "The body is larger than 1 MiB (body_too_large); files go through an upload",
+                );
+            }
+            // Every route sits behind the per-client request rate.
+            error_response(
+                operation,
+                "429",
+                "Too many requests from this client address (too_many_requests); see Retry-After",
+            );
         }
     }
 }

@@ -1,15 +1,17 @@
 //! Files: who may see which ([`access`]), the upload pipeline (validated and encrypted while
 //! streaming, [`upload`]), the download pipeline (decrypted while streaming, by range,
-//! [`download`]) and deletion. The REST handlers and the pages both come here.
+//! [`download`]) with how many may run at once ([`UploadSlots`]), and deletion. The REST handlers and the pages both come here.
 
 mod access;
 mod download;
 pub mod quota;
+mod slots;
 mod upload;
 
 pub use access::{find_visible, list, owner_is_active};
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download};
+pub use slots::{UploadSlot, UploadSlots};
 pub use upload::{sweep_abandoned_uploads, upload};
 
 use crate::{

@@ -51,6 +51,7 @@ where
     E: std::fmt::Display,
 {
     limits::hit(state, Bucket::UploadPerUser, &owner.id).await?;
+    let _slot = state.upload_slots().take(&owner.id)?;
     let filename = file_types::normalise_filename(raw_name)?;
     let ext = file_types::check_extension(&filename, &state.settings().upload_policy())?;
 

@@ -1,0 +1,306 @@
+//! Bounded resources: the per-client request rate on every route, body size caps, header and
+//! body timeouts (slow-loris), the connection cap, and the caps on uploads running at once.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    sync::mpsc,
+};
+
+use crate::helpers::{error_code, spawn_app_with, TestApp};
+
+/// Reads from a raw connection until the server closes it or `wait` passes; what was read, and
+/// whether it closed.
+async fn read_until_closed(conn: &mut TcpStream, wait: Duration) -> (String, bool) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&seen).into(), true),
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&seen).into(), false),
+        }
+    }
+}
+
+fn addr(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test]
+async fn every_route_has_a_per_client_request_rate_with_429_and_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.rate_requests_per_sec = 1;
+        s.rate_requests_burst = 5;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+    }
+    // The API answers in JSON, with how long to wait.
+    let res = app.get("/api/v1/files").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_requests");
+    assert!(body["detail"].as_str().unwrap().contains("wait"), "{body}");
+
+    // A browser navigating gets a page in words.
+    let res = app
+        .client
+        .get(app.url("/login"))
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    assert!(res.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Too many requests") && html.contains("seconds"),
+        "{html}"
+    );
+
+    // The limit is per client address: another client behind the trusted proxy is served.
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // And it passes: one more request a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bodies_other_than_uploads_are_capped_at_one_mib() {
+    let app = spawn_app_with(|_| {}).await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    // Declared too large: refused before it is read.
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": big, "password": "p"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::PAYLOAD_TOO_LARGE).await,
+        "body_too_large"
+    );
+    // Sent without a length (chunked): cut off once past the cap.
+    let chunks = futures::stream::iter(
+        (0..64).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 32 * 1024]))),
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A page's server function too.
+    let res = app
+        .client
+        .post(app.url("/app/login"))
+        .header("origin", &app.base)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("email={big}&password=p"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res, StatusCode::PAYLOAD_TOO_LARGE).await,
+        "body_too_large"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_sends_headers_slowly_is_disconnected() {
+    let app = spawn_app_with(|s| s.header_timeout = Duration::from_secs(1)).await;
+    let mut conn = TcpStream::connect(addr(&app)).await.unwrap();
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: coffer\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut conn, Duration::from_secs(5)).await;
+    assert!(closed, "the connection is still open after 5 s");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // An idle keep-alive connection goes the same way.
+    let mut conn = TcpStream::connect(addr(&app)).await.unwrap();
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: coffer\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, closed) = read_until_closed(&mut conn, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(closed, "an idle connection is closed");
+}
+
+#[tokio::test]
+async fn an_upload_whose_body_stalls_fails_and_keeps_nothing() {
+    let app = spawn_app_with(|s| s.body_idle_timeout = Duration::from_secs(1)).await;
+    let user = app.user("alice").await;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    tx.send(Ok(Bytes::from(vec![b'a'; 10_000]))).await.unwrap();
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let part =
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body)).file_name("stalled.txt");
+    let started = Instant::now();
+    let res = app
+        .client
+        .post(app.url("/api/v1/files/upload"))
+        .bearer_auth(&user.access)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await;
+    // The sender stays open (never sends more): only the server's timeout ends this.
+    let elapsed = started.elapsed();
+    drop(tx);
+    match res {
+        Ok(res) => assert!(res.status().is_client_error(), "{}", res.status()),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(app.list_files(&user.access).await.is_empty());
+    assert_eq!(app.blob_count().await, 0);
+    assert_eq!(app.pending_uploads().await, 0);
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_one_closes() {
+    let app = spawn_app_with(|s| s.max_connections = 2).await;
+    let mut first = TcpStream::connect(addr(&app)).await.unwrap();
+    let mut second = TcpStream::connect(addr(&app)).await.unwrap();
+    for conn in [&mut first, &mut second] {
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: coffer\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 12];
+        conn.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+    }
+    let mut third = TcpStream::connect(addr(&app)).await.unwrap();
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nHost: coffer\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, _) = read_until_closed(&mut third, Duration::from_millis(700)).await;
+    assert!(answer.is_empty(), "served past the cap: {answer}");
+    drop(first);
+    let (answer, _) = read_until_closed(&mut third, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+}
+
+/// An upload whose body is held open until the returned sender is dropped.
+async fn held_upload(
+    app: &TestApp,
+    token: &str,
+) -> (
+    mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tokio::task::JoinHandle<reqwest::Response>,
+) {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    tx.send(Ok(Bytes::from_static(b"first part of a held upload\n")))
+        .await
+        .unwrap();
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let part =
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body)).file_name("held.txt");
+    let request = app
+        .client
+        .post(app.url("/api/v1/files/upload"))
+        .bearer_auth(token)
+        .multipart(reqwest::multipart::Form::new().part("file", part));
+    let task = tokio::spawn(async move { request.send().await.unwrap() });
+    (tx, task)
+}
+
+async fn wait_for_running(app: &TestApp, user_id: &str, n: usize) {
+    for _ in 0..100 {
+        if app.state.upload_slots().running(user_id) == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{user_id} never had {n} uploads running");
+}
+
+#[tokio::test]
+async fn uploads_at_once_are_capped_per_user_and_per_instance() {
+    let app = spawn_app_with(|s| {
+        s.max_uploads_per_user = 1;
+        s.max_concurrent_uploads = 2;
+        s.rate_upload_per_min = 0;
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let me = |token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            let me: Value = app.me(&token).await.json().await.unwrap();
+            me["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (alice_id, bob_id) = (me(&alice.access).await, me(&bob.access).await);
+
+    let (alice_tx, alice_upload) = held_upload(&app, &alice.access).await;
+    wait_for_running(&app, &alice_id, 1).await;
+    // Alice's second upload at once: her cap.
+    let res = app
+        .upload(&alice.access, "second.txt", b"second".to_vec())
+        .await;
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "too_many_uploads"
+    );
+
+    // Bob takes the instance's last place; Carol finds it full.
+    let (bob_tx, bob_upload) = held_upload(&app, &bob.access).await;
+    wait_for_running(&app, &bob_id, 1).await;
+    let res = app.upload(&carol.access, "c.txt", b"carol".to_vec()).await;
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        error_code(res, StatusCode::SERVICE_UNAVAILABLE).await,
+        "server_busy"
+    );
+
+    // Uploads that end give their places back.
+    drop(alice_tx);
+    assert_eq!(alice_upload.await.unwrap().status(), StatusCode::CREATED);
+    app.upload_ok(&carol.access, "c.txt", b"carol".to_vec())
+        .await;
+    drop(bob_tx);
+    assert_eq!(bob_upload.await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(app.state.upload_slots().running(&alice_id), 0);
+}
