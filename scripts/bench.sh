@@ -20,6 +20,9 @@ log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
 SIZES_MIB=${BENCH_SIZES_MIB:-"1 100 1024"}
 PARTS=${BENCH_PARTS:-"transfer latency"}
 LOAD_SECS=${BENCH_LOAD_SECS:-20}
+# The load's two halves, to tell their costs apart: uploaders and login loops (4 and 4).
+UPLOADERS=${BENCH_UPLOADERS:-4}
+LOGINS=${BENCH_LOGINS:-4}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PORT=${BENCH_PORT:-3490}
 BASE="http://127.0.0.1:$PORT"
@@ -172,10 +175,10 @@ PY
   log "latency: /health idle for 10 s"
   read -r idle_n idle_p50 idle_p99 idle_max < <(probe 10)
 
-  log "latency: /health for ${LOAD_SECS} s under 4 uploaders (256 MiB each, back to back) and 4 login loops"
+  log "latency: /health for ${LOAD_SECS} s under $UPLOADERS uploaders (256 MiB each, back to back) and $LOGINS login loops"
   deadline=$(( $(date +%s) + LOAD_SECS ))
   loaders=()
-  for n in 1 2 3 4; do
+  for n in $(seq "$UPLOADERS"); do
     ( bytes=0; start=$(date +%s.%N)
       while [ "$(date +%s)" -lt "$deadline" ]; do
         id=$(curl -sf -H "$AUTH" -F "file=@$LOAD_FILE;filename=load-$n.zip" "$BASE/api/v1/files/upload" | json id)
@@ -185,6 +188,8 @@ PY
       python3 -c "import sys, time; print(int(sys.argv[1]) / (time.time() - float(sys.argv[2])) / 1e6)" \
         "$bytes" "$start" >"$WORK/upload-$n.rate" ) &
     loaders+=($!)
+  done
+  for n in $(seq "$LOGINS"); do
     ( count=0
       while [ "$(date +%s)" -lt "$deadline" ]; do
         curl -sf -o /dev/null -H 'Content-Type: application/json' \
@@ -202,8 +207,9 @@ PY
   fi
   read -r load_n load_p50 load_p99 load_max < <(probe $((LOAD_SECS - 2)))
   wait "${loaders[@]}"
-  logins=$(cat "$WORK"/logins-*.count | python3 -c "import sys; print(sum(int(l) for l in sys.stdin))")
-  upload_total=$(cat "$WORK"/upload-*.rate | python3 -c "import sys; print(f'{sum(float(l) for l in sys.stdin):.0f}')")
+  sum_of() { python3 -c "import glob, sys; print(f'{sum(float(open(f).read()) for f in glob.glob(sys.argv[1])):.0f}')" "$1"; }
+  logins=$(sum_of "$WORK/logins-*.count")
+  upload_total=$(sum_of "$WORK/upload-*.rate")
   echo
   echo "Coffer /health latency, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build"
   echo "one request every 10 ms on a keep-alive connection; milliseconds"
@@ -211,13 +217,13 @@ PY
   echo "                      n |   p50 |   p99 |   max"
   printf 'idle              %5s | %5s | %5s | %5s\n' "$idle_n" "$idle_p50" "$idle_p99" "$idle_max"
   printf 'under load        %5s | %5s | %5s | %5s\n' "$load_n" "$load_p50" "$load_p99" "$load_max"
-  echo "load: 4 uploaders at ${upload_total} MB/s together; 4 login loops, $logins logins ($(python3 -c "print(f'{$logins / $LOAD_SECS:.1f}')")/s); ${LOAD_SECS} s"
+  echo "load: $UPLOADERS uploaders at ${upload_total} MB/s together; $LOGINS login loops, $logins logins ($(python3 -c "print(f'{$logins / $LOAD_SECS:.1f}')")/s); ${LOAD_SECS} s"
   if [ -n "${BENCH_PERF:-}" ]; then
     wait "$PERF" || true
     perf report -i "$WORK/perf.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null \
-      | grep -v '^#' | grep -v '^$' | head -60 >"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
+      | grep -v '^#' | grep -v '^$' | head -400 >"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}" || true
     perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null \
-      | grep -v '^#' | grep -v '^$' | head -20 >>"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
+      | grep -v '^#' | grep -v '^$' | head -20 >>"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}" || true
     log "perf profile written to ${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
   fi
 fi

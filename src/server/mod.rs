@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod master_keys;
+pub mod pace;
 pub mod rate_limit;
 pub mod scanner;
 pub mod service;

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::{Content, ScanError, Scanner, Verdict, EICAR};
+use crate::server::pace::Pace;
 
 /// The built-in scanner: the EICAR signature anywhere in the content, and a block list of
 /// SHA-256 digests of whole files.
@@ -43,9 +44,11 @@ impl Scanner for BuiltinScanner {
         let overlap = EICAR.len() - 1;
         let mut tail: Vec<u8> = Vec::with_capacity(2 * overlap);
         let mut found = false;
+        let mut pace = Pace::default();
         while let Some(chunk) = content.next().await {
             let chunk = chunk?;
             hash.update(&chunk);
+            pace.processed(chunk.len()).await;
             if found {
                 continue;
             }

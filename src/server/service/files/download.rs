@@ -14,6 +14,7 @@ use crate::{
         crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey},
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
+        pace::Pace,
         service::{
             audit::{action, Action, Event},
             limits::{self, Bucket},
@@ -212,6 +213,7 @@ pub async fn plaintext(
         skip,
         remaining: take,
         ready: VecDeque::new(),
+        pace: Pace::default(),
     };
     Ok(futures::stream::try_unfold(unsealing, Unsealing::next).boxed())
 }
@@ -223,6 +225,7 @@ struct Unsealing {
     skip: u64,
     remaining: u64,
     ready: VecDeque<Bytes>,
+    pace: Pace,
 }
 
 impl Unsealing {
@@ -242,6 +245,7 @@ impl Unsealing {
                     for segment in segments {
                         self.release(segment);
                     }
+                    self.pace.processed(chunk.len()).await;
                 }
                 None => {
                     let decryptor = self.decryptor.take().expect("checked above");

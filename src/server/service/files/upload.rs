@@ -13,6 +13,7 @@ use crate::{
         crypto::{DataKey, NoncePrefix, SegmentEncryptor},
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
+        pace::Pace,
         service::{
             audit::{action, Event},
             file_types, key_rotation,
@@ -247,6 +248,7 @@ where
     let mut mime_type = None;
     let mut size: u64 = 0;
     let mut last_heartbeat = db::now();
+    let mut pace = Pace::default();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Error::BadUpload(e.to_string()))?;
         size += chunk.len() as u64;
@@ -271,6 +273,7 @@ where
             db::files::touch_upload(&state.db().pool, target.blob_key.as_str(), now).await?;
             last_heartbeat = now;
         }
+        pace.processed(chunk.len()).await;
     }
     let mime_type = match mime_type {
         Some(m) => m,
@@ -306,6 +309,8 @@ impl Hasher {
             let mut hash = Sha256::new();
             while let Some(batch) = rx.recv().await {
                 batch.iter().for_each(|chunk| hash.update(chunk));
+                // A batch is one slice of work: let other tasks run between batches.
+                tokio::task::yield_now().await;
             }
             hex::encode(hash.finalize())
         });
