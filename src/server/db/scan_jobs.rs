@@ -98,6 +98,9 @@ pub async fn complete(
     detail: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    if !set_status_if_held(&mut tx, job, status, detail).await? {
+        return Ok(false);
+    }
     let held = sqlx::query("DELETE FROM scan_jobs WHERE file_id = $1 AND lease_token = $2")
         .bind(&job.file_id)
         .bind(&job.lease_token)
@@ -106,9 +109,8 @@ pub async fn complete(
         .rows_affected()
         == 1;
     if !held {
-        return Ok(false);
+        return Ok(false); // the transaction rolls back
     }
-    set_status(&mut tx, &job.file_id, status, detail).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -122,6 +124,9 @@ pub async fn fail(
     run_after: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    if !set_status_if_held(&mut tx, job, ScanStatus::Error, Some(error)).await? {
+        return Ok(false);
+    }
     let held = sqlx::query(
         "UPDATE scan_jobs SET locked_until = NULL, lease_token = NULL, run_after = $3, \
          last_error = $4 WHERE file_id = $1 AND lease_token = $2",
@@ -135,26 +140,33 @@ pub async fn fail(
     .rows_affected()
         == 1;
     if !held {
-        return Ok(false);
+        return Ok(false); // the transaction rolls back
     }
-    set_status(&mut tx, &job.file_id, ScanStatus::Error, Some(error)).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-async fn set_status(
+/// Sets the file's verdict while its job holds this lease. The `files` row is written before
+/// the `scan_jobs` row, the order a file's delete takes them in (its cascade), so that a
+/// verdict and a delete at once wait for each other on PostgreSQL instead of deadlocking.
+async fn set_status_if_held(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    file_id: &str,
+    job: &ScanJob,
     status: ScanStatus,
     detail: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1")
-        .bind(file_id)
-        .bind(status.as_str())
-        .bind(detail)
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE files SET scan_status = $2, scan_detail = $3 WHERE id = $1 \
+         AND EXISTS (SELECT 1 FROM scan_jobs WHERE file_id = $1 AND lease_token = $4)",
+    )
+    .bind(&job.file_id)
+    .bind(status.as_str())
+    .bind(detail)
+    .bind(&job.lease_token)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// The earliest time a job becomes due, to know how long a worker may sleep.
