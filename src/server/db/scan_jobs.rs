@@ -97,22 +97,15 @@ pub async fn complete(
     status: ScanStatus,
     detail: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    if !set_status_if_held(&mut tx, job, status, detail).await? {
-        return Ok(false);
-    }
-    let held = sqlx::query("DELETE FROM scan_jobs WHERE file_id = $1 AND lease_token = $2")
-        .bind(&job.file_id)
-        .bind(&job.lease_token)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    if !held {
-        return Ok(false); // the transaction rolls back
-    }
-    tx.commit().await?;
-    Ok(true)
+    settle(
+        pool,
+        job,
+        status,
+        detail,
+        "DELETE FROM scan_jobs WHERE file_id = $1 AND lease_token = $2",
+        None,
+    )
+    .await
 }
 
 /// Marks the file `error` and schedules another attempt at `run_after`, if the job still holds
@@ -123,23 +116,40 @@ pub async fn fail(
     error: &str,
     run_after: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    if !set_status_if_held(&mut tx, job, ScanStatus::Error, Some(error)).await? {
-        return Ok(false);
-    }
-    let held = sqlx::query(
+    settle(
+        pool,
+        job,
+        ScanStatus::Error,
+        Some(error),
         "UPDATE scan_jobs SET locked_until = NULL, lease_token = NULL, run_after = $3, \
          last_error = $4 WHERE file_id = $1 AND lease_token = $2",
+        Some(run_after),
     )
-    .bind(&job.file_id)
-    .bind(&job.lease_token)
-    .bind(run_after)
-    .bind(error)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !held {
+    .await
+}
+
+/// Writes the verdict, then `job_statement` (`$1` file id, `$2` lease token, `$3` run_after,
+/// `$4` the detail) on the job, in one transaction that commits only if the job still holds
+/// the lease at both steps.
+async fn settle(
+    pool: &AnyPool,
+    job: &ScanJob,
+    status: ScanStatus,
+    detail: Option<&str>,
+    job_statement: &str,
+    run_after: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if !set_status_if_held(&mut tx, job, status, detail).await? {
+        return Ok(false);
+    }
+    let mut query = sqlx::query(job_statement)
+        .bind(&job.file_id)
+        .bind(&job.lease_token);
+    if let Some(run_after) = run_after {
+        query = query.bind(run_after).bind(detail);
+    }
+    if query.execute(&mut *tx).await?.rows_affected() != 1 {
         return Ok(false); // the transaction rolls back
     }
     tx.commit().await?;
