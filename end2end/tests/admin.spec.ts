@@ -125,7 +125,7 @@ test("the audit page filters by action and exports the filtered rows as CSV", as
   ]);
   expect(download.suggestedFilename()).toMatch(/^coffer-audit-\d{4}-\d{2}-\d{2}\.csv$/);
   const lines = (await readFile(await download.path(), "utf8")).trim().split("\n");
-  expect(lines[0]).toBe("time,actor_id,actor_email,action,target,outcome,ip,user_agent,detail,id");
+  expect(lines[0]).toBe("time,actor_id,actor_email,action,target,outcome,ip,user_agent,detail,id,request_id");
   expect(lines.length).toBeGreaterThan(1);
   for (const line of lines.slice(1)) expect(line).toContain(",login.ok,");
   expect(problems).toEqual([]);

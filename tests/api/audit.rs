@@ -8,6 +8,7 @@ use coffer::{
     app::model::AuditOutcome,
     server::{
         db::{self, audit::AuditRow},
+        scanner::EICAR,
         service::audit,
     },
 };
@@ -200,7 +201,8 @@ async fn the_csv_export_holds_every_selected_entry_with_a_header() {
             "ip",
             "user_agent",
             "detail",
-            "id"
+            "id",
+            "request_id"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -290,6 +292,7 @@ async fn entries_past_the_retention_are_pruned_and_the_prune_is_recorded() {
                 ip: None,
                 user_agent: None,
                 detail: None,
+                request_id: None,
             },
         )
         .await
@@ -309,4 +312,86 @@ async fn entries_past_the_retention_are_pruned_and_the_prune_is_recorded() {
     let keep = spawn_app_with(|s| s.audit_retention_days = 0).await;
     keep.user("admin").await;
     assert_eq!(audit::prune_expired(&keep.state).await.unwrap(), 0);
+}
+
+/// The id of the one entry with `action` (and, for a failed login, the row for this attempt).
+async fn request_id_of(app: &TestApp, token: &str, action: &str) -> Value {
+    let page = audit_page(app, token, &format!("?action={action}")).await;
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{action}: {page}");
+    entries[0]["request_id"].clone()
+}
+
+#[tokio::test]
+async fn each_entry_names_the_request_it_came_from() {
+    // 127.0.0.1 is the proxy here: the id it sends is kept, a client's own is not.
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let admin = app.user("admin").await;
+
+    let res = app.login_with("admin@example.org", "wrong password").await;
+    let made = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 36, "a UUID: {made}");
+    assert_eq!(
+        request_id_of(&app, &admin.access, "login.failed").await,
+        made.as_str()
+    );
+
+    let via_proxy = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-request-id", "nginx-4f1c2a")
+        .json(&json!({"email": "nobody@example.org", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via_proxy.headers()["x-request-id"], "nginx-4f1c2a");
+    let page = audit_page(&app, &admin.access, "?action=login.failed").await;
+    assert_eq!(page["entries"][0]["request_id"], "nginx-4f1c2a");
+
+    // Not a plain token: replaced, and the entry carries the id Coffer made.
+    let forged = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-request-id", "a b <script>")
+        .json(&json!({"email": "nobody@example.org", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let replaced = forged.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(replaced, "a b <script>");
+    let page = audit_page(&app, &admin.access, "?action=login.failed").await;
+    assert_eq!(page["entries"][0]["request_id"], replaced.as_str());
+
+    // The system's own work has no request.
+    let bob = app.user("bob").await;
+    app.upload_ok(&bob.access, "eicar.txt", EICAR.to_vec())
+        .await;
+    app.run_scans().await;
+    assert_eq!(
+        request_id_of(&app, &admin.access, "file.infected").await,
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_is_no_proxy_cannot_choose_its_request_id() {
+    let app = spawn_app().await;
+    let admin = app.user("admin").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-request-id", "chosen-by-the-client")
+        .json(&json!({"email": "admin@example.org", "password": "wrong password"}))
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id, "chosen-by-the-client");
+    assert_eq!(
+        request_id_of(&app, &admin.access, "login.failed").await,
+        id.as_str()
+    );
 }

@@ -59,6 +59,9 @@ pub struct AuditEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
+    /// The request it came from (its `X-Request-Id`, also on the request's log lines); `null`
+    /// for the system's own work.
+    pub request_id: Option<String>,
 }
 
 /// Which entries to read. Every field narrows the list; none given: everything.

@@ -17,6 +17,7 @@ pub struct AuditRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
+    pub request_id: Option<String>,
 }
 
 /// An entry as admins read it: the row and its actor's email while the account exists.
@@ -29,8 +30,9 @@ pub struct AuditListRow {
 
 pub async fn insert(pool: &AnyPool, row: &AuditRow) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_log (id, at, actor_id, action, target, outcome, ip, user_agent, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_log \
+         (id, at, actor_id, action, target, outcome, ip, user_agent, detail, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&row.id)
     .bind(row.at)
@@ -41,6 +43,7 @@ pub async fn insert(pool: &AnyPool, row: &AuditRow) -> Result<(), sqlx::Error> {
     .bind(row.ip.as_deref())
     .bind(row.user_agent.as_deref())
     .bind(row.detail.as_deref())
+    .bind(row.request_id.as_deref())
     .execute(pool)
     .await
     .map(|_| ())
@@ -69,7 +72,7 @@ pub async fn list(
 ) -> Result<Vec<AuditListRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT a.id, a.at, a.actor_id, a.action, a.target, a.outcome, a.ip, a.user_agent, \
-                a.detail, u.email AS actor_email \
+                a.detail, a.request_id, u.email AS actor_email \
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id \
          WHERE (CAST($1 AS TEXT) IS NULL OR a.actor_id = $1) \
            AND (CAST($2 AS TEXT) IS NULL OR a.action = $2) \

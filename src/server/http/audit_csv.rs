@@ -15,7 +15,7 @@ use crate::{
 
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "time",
     "actor_id",
     "actor_email",
@@ -26,6 +26,7 @@ const HEADER: [&str; 10] = [
     "user_agent",
     "detail",
     "id",
+    "request_id",
 ];
 
 /// Whether a request asks for CSV rather than JSON.
@@ -60,7 +61,7 @@ pub fn response(entries: BoxStream<'static, Result<AuditEntry, Error>>) -> Respo
     response
 }
 
-fn fields(e: AuditEntry) -> [String; 10] {
+fn fields(e: AuditEntry) -> [String; 11] {
     let at =
         e.at.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -75,12 +76,13 @@ fn fields(e: AuditEntry) -> [String; 10] {
         e.user_agent.unwrap_or_default(),
         e.detail.unwrap_or_default(),
         e.id,
+        e.request_id.unwrap_or_default(),
     ]
 }
 
 /// One CSV line. Values a spreadsheet would take for a formula (a filename or user agent that
 /// starts with `=`, `+`, `-` or `@`) get a leading `'`, so opening the export runs nothing.
-fn record(fields: [String; 10]) -> Bytes {
+fn record(fields: [String; 11]) -> Bytes {
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(256));
     let safe = fields.map(|field| {
         if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -111,12 +113,13 @@ mod tests {
             "-cmd".into(),
             "name=\"a, b\"\nnext".into(),
             "id".into(),
+            "req-1".into(),
         ]);
         let text = String::from_utf8(line.to_vec()).unwrap();
         assert_eq!(
             text,
             "2026-12-02T10:00:00Z,,,file.upload,\"'=HYPERLINK(\"\"http://evil\"\")\",success,\
-             127.0.0.1,'-cmd,\"name=\"\"a, b\"\"\nnext\",id\n"
+             127.0.0.1,'-cmd,\"name=\"\"a, b\"\"\nnext\",id,req-1\n"
         );
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

@@ -37,6 +37,38 @@ pub async fn client_address(
     next.run(req).await
 }
 
+/// Middleware, outside the one that gives each request an id: an `X-Request-Id` is kept only
+/// from a trusted proxy (which made it, so that its log and Coffer's name the request alike)
+/// and only if it is a plain token of at most 128 characters. Any other is dropped and Coffer
+/// makes its own, so a client cannot write what it likes into audit rows and log lines.
+pub async fn proxy_request_id(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let trusted = &state.settings().trusted_proxies;
+    let from_proxy = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| trusted.iter().any(|net| net.contains(&peer.ip())));
+    let keep = from_proxy
+        && req
+            .headers()
+            .get(super::REQUEST_ID)
+            .is_some_and(|id| plain_request_id(id.as_bytes()));
+    if !keep {
+        req.headers_mut().remove(super::REQUEST_ID);
+    }
+    next.run(req).await
+}
+
+fn plain_request_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
 /// The client behind `peer`, reading forwarded headers only from trusted peers.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let peer = peer.to_canonical();
@@ -120,6 +152,15 @@ mod tests {
             map.append(*name, HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn only_plain_request_ids_are_kept() {
+        assert!(plain_request_id(b"0b5e6c1a-7f0e-4c1d-9a55-3e1f2b0c9d8e"));
+        assert!(plain_request_id(b"nginx:4f1c.2_a"));
+        for bad in [&b""[..], b"a b", b"a\"b", b"<script>", &[b'a'; 129]] {
+            assert!(!plain_request_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

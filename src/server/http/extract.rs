@@ -137,6 +137,11 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect()),
+        request_id: parts
+            .headers
+            .get(super::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     }
 }
 

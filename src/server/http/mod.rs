@@ -42,7 +42,7 @@ use crate::{
     server::{http::session_store::SessionBackend, state::AppState},
 };
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every page render and server function finds in its Leptos context: the app state and
 /// the CSP nonce chosen by `middleware::security_headers` for this request.
@@ -132,6 +132,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .layer(from_fn_with_state(state.clone(), client_addr::client_address))
         .layer(
             ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), client_addr::proxy_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -189,8 +189,9 @@ impl<'a> Event<'a> {
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
             detail: self.detail,
+            request_id: meta.request_id.clone(),
         };
-        tracing::info!(action = row.action, outcome = row.outcome.as_str(), actor = ?row.actor_id, target = ?row.target, ip = ?row.ip, "audit");
+        tracing::info!(action = row.action, outcome = row.outcome.as_str(), actor = ?row.actor_id, target = ?row.target, ip = ?row.ip, request_id = ?row.request_id, "audit");
         if let Err(e) = db::audit::insert(&state.db().pool, &row).await {
             tracing::error!(error = %e, action = row.action, "could not write audit entry");
         }

@@ -22,6 +22,9 @@ pub mod web_sessions;
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The request's id (`X-Request-Id`), which its log lines carry too; `None` for the
+    /// system's own work.
+    pub request_id: Option<String>,
 }
 
 impl RequestMeta {

@@ -140,7 +140,9 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
     let outcome = entry.outcome.as_str();
     view! {
         <tr data-testid="audit-row" data-action=entry.action.clone()>
-            <td><time datetime=entry.at.to_string()>{format_utc(entry.at)}</time></td>
+            <td title=entry.request_id.clone().map(|id| format!("request {id}"))>
+                <time datetime=entry.at.to_string()>{format_utc(entry.at)}</time>
+            </td>
             <td class="name">{actor}</td>
             <td><code>{entry.action.clone()}</code></td>
             <td class="name small">{entry.target.clone().unwrap_or_default()}</td>

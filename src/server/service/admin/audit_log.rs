@@ -185,5 +185,6 @@ fn entry(row: AuditListRow) -> AuditEntry {
         ip: row.ip,
         user_agent: row.user_agent,
         detail: row.detail,
+        request_id: row.request_id,
     }
 }
