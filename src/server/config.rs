@@ -65,6 +65,9 @@ pub struct Settings {
     pub clamd_addr: Option<String>,
     /// How long one step of a clamd conversation may take (`COFFER_CLAMD_TIMEOUT_SECS`, 120).
     pub clamd_timeout: Duration,
+    /// The bearer token `/metrics` asks for (`COFFER_METRICS_TOKEN`); `None`: open to anyone
+    /// who can reach it.
+    pub metrics_token: Option<String>,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub access_token_ttl: Duration,
@@ -132,6 +135,7 @@ struct FileSettings {
     scan_worker: Option<bool>,
     clamd_addr: Option<String>,
     clamd_timeout_secs: Option<u64>,
+    metrics_token: Option<String>,
     session_idle_hours: Option<u64>,
     session_lifetime_days: Option<u64>,
 }
@@ -370,6 +374,7 @@ impl Settings {
             scan_worker,
             clamd_addr: env("CLAMD_ADDR").or(file.clamd_addr),
             clamd_timeout: Duration::from_secs(clamd_timeout_secs),
+            metrics_token: env("COFFER_METRICS_TOKEN").or(file.metrics_token),
             session_idle: Duration::from_secs(idle_hours * 3600),
             session_lifetime: Duration::from_secs(lifetime_days * 86_400),
             access_token_ttl: Duration::from_secs(30 * 60),

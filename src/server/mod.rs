@@ -1,6 +1,6 @@
 //! Server-only code: configuration, state, the one error type, the HTTP front doors, the
 //! service layer (every rule) and what it stands on: the repositories, encryption, the master
-//! keys, blob storage, the rate limiter and the virus scanners.
+//! keys, blob storage, the rate limiter, the virus scanners and the metrics.
 
 pub mod config;
 pub mod crypto;
@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod master_keys;
+pub mod metrics;
 pub mod pace;
 pub mod rate_limit;
 pub mod scanner;

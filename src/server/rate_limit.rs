@@ -156,6 +156,7 @@ impl RateLimiter {
             }
         };
         if over(quota.limit, quota.window_secs, left, current, previous) {
+            crate::server::metrics::rate_limited(quota.name);
             // The earliest the count can be back within the limit is this window's end.
             Err(Error::RateLimited {
                 retry_after_secs: left,

@@ -194,6 +194,7 @@ impl Application {
             .scan_worker
             .then(|| tokio::spawn(scanning::run_worker(self.state.clone())));
         tokio::spawn(scanning::log_scanner(self.state.clone()));
+        let metrics_upkeep = tokio::spawn(crate::server::metrics::run_upkeep());
         tracing::info!(addr = %self.local_addr(), "coffer is listening");
         let settings = self.state.settings();
         let limits = http::serve::ConnectionLimits {
@@ -202,6 +203,7 @@ impl Application {
         };
         http::serve::serve(self.listener, self.router, limits, shutdown).await;
         sweeper.abort();
+        metrics_upkeep.abort();
         if let Some(worker) = scan_worker {
             worker.abort();
         }

@@ -14,6 +14,7 @@ mod clamav;
 mod contract;
 mod files;
 mod limits;
+mod metrics;
 mod migrations;
 mod platform;
 mod proxies;

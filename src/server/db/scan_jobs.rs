@@ -179,6 +179,18 @@ async fn set_status_if_held(
         == 1)
 }
 
+/// Jobs waiting (`queued`) and leased by a worker now (`running`), for the metrics.
+pub async fn counts(pool: &AnyPool, now: i64) -> Result<(i64, i64), sqlx::Error> {
+    let (queued, running): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT SUM(CASE WHEN locked_until IS NULL OR locked_until < $1 THEN 1 ELSE 0 END), \
+                SUM(CASE WHEN locked_until >= $1 THEN 1 ELSE 0 END) FROM scan_jobs",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    Ok((queued.unwrap_or(0), running.unwrap_or(0)))
+}
+
 /// The earliest time a job becomes due, to know how long a worker may sleep.
 pub async fn next_due(pool: &AnyPool) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(

@@ -155,6 +155,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     }
 }
 
+/// The token of `Authorization: Bearer <token>`, if the request has one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// The user behind `Authorization: Bearer <access token>`.
 pub struct ApiUser {
     pub user: UserRow,
@@ -168,16 +177,8 @@ impl FromRequestParts<AppState> for ApiUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Error::Unauthenticated)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(Error::Unauthenticated)?;
-        let (user, family_id) = api_tokens::authenticate(state, token.trim()).await?;
+        let token = bearer_token(&parts.headers).ok_or(Error::Unauthenticated)?;
+        let (user, family_id) = api_tokens::authenticate(state, token).await?;
         Ok(ApiUser { user, family_id })
     }
 }

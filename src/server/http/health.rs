@@ -1,4 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the metrics scrape.
 
 use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
@@ -58,4 +58,21 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             },
         })),
     )
+}
+
+/// Prometheus metrics (text exposition format), behind `COFFER_METRICS_TOKEN` when it is set.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl axum::response::IntoResponse, crate::server::error::Error> {
+    let text =
+        crate::server::service::metrics::scrape(&state, super::extract::bearer_token(&headers))
+            .await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
 }

@@ -85,6 +85,7 @@ pub fn request_rate_layer(
 ) -> GovernorLayer<ClientKey, NoOpMiddleware, Body> {
     GovernorLayer::new(config).error_handler(|e| match e {
         GovernorError::TooManyRequests { wait_time, .. } => {
+            crate::server::metrics::rate_limited("requests");
             let mut res = Error::TooManyRequests {
                 retry_after_secs: wait_time,
             }

@@ -90,6 +90,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let routes = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .merge(api::router())
         .merge(docs)
         .route("/app/{*fn_name}", post(server_fn_handler))
@@ -130,6 +131,8 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .layer(from_fn(limits::throttled_pages))
         .layer(from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(from_fn_with_state(state.clone(), client_addr::client_address))
+        // Outside everything but the request id, so refusals (429, 413) are counted too.
+        .layer(from_fn(crate::server::metrics::track_requests))
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), client_addr::proxy_request_id))

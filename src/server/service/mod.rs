@@ -9,6 +9,7 @@ pub mod file_types;
 pub mod files;
 pub mod key_rotation;
 pub mod limits;
+pub mod metrics;
 pub mod passwords;
 pub mod scanning;
 pub mod secret_tokens;

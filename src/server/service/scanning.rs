@@ -12,6 +12,7 @@ use crate::{
     server::{
         db,
         error::Error,
+        metrics,
         scanner::{ScanError, Verdict},
         service::{
             audit::{action, Event},
@@ -101,6 +102,11 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
         tracing::info!(file = %file.id, "scan: the job was re-queued while it ran; this verdict is dropped");
         return Ok(true);
     }
+    metrics::scan_verdict(match &outcome {
+        Ok(Verdict::Clean) => "clean",
+        Ok(Verdict::Infected(_)) => "infected",
+        Err(_) => "error",
+    });
     match outcome {
         Ok(Verdict::Clean) => {
             tracing::info!(file = %file.id, scanner = scanner.name(), "scan: clean");

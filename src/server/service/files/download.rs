@@ -14,6 +14,7 @@ use crate::{
         crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey},
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
+        metrics,
         pace::Pace,
         service::{
             audit::{action, Action, Event},
@@ -110,6 +111,13 @@ pub(crate) async fn open_download(
         .transpose()?;
     let body = plaintext(state, &file, range).await?;
     let body = first_chunk_checked(body).await?;
+    // Counted as streaming until the body is dropped: sent, or the client went away.
+    let transfer = metrics::Transfer::download();
+    let body = body
+        .inspect(move |_| {
+            let _ = &transfer;
+        })
+        .boxed();
     Ok(Download {
         file,
         range,

@@ -11,7 +11,10 @@ use std::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::server::error::{Error, Result};
+use crate::server::{
+    error::{Error, Result},
+    metrics,
+};
 
 /// The caps; 0 is no cap.
 pub struct UploadSlots {
@@ -24,6 +27,7 @@ pub struct UploadSlots {
 pub struct UploadSlot {
     _instance: Option<OwnedSemaphorePermit>,
     _user: UserSlot,
+    _transfer: metrics::Transfer,
 }
 
 struct UserSlot {
@@ -59,6 +63,7 @@ impl UploadSlots {
             let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
             let count = running.entry(user_id.to_owned()).or_default();
             if self.per_user > 0 && *count >= self.per_user {
+                metrics::rate_limited("uploads-per-user");
                 return Err(Error::TooManyUploads {
                     limit: self.per_user,
                 });
@@ -70,17 +75,16 @@ impl UploadSlots {
             }
         };
         let instance = match &self.instance {
-            Some(slots) => Some(
-                slots
-                    .clone()
-                    .try_acquire_owned()
-                    .map_err(|_| Error::ServerBusy)?,
-            ),
+            Some(slots) => Some(slots.clone().try_acquire_owned().map_err(|_| {
+                metrics::rate_limited("uploads-per-instance");
+                Error::ServerBusy
+            })?),
             None => None,
         };
         Ok(UploadSlot {
             _instance: instance,
             _user: user,
+            _transfer: metrics::Transfer::upload(),
         })
     }
 
