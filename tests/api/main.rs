@@ -2,6 +2,7 @@
 //! SQLite file, or a fresh PostgreSQL database when `COFFER_TEST_POSTGRES_URL` is set) and, when
 //! `COFFER_TEST_REDIS_URL` is set, sessions and rate limits in a real Redis.
 
+mod client;
 mod helpers;
 
 mod accounts;

@@ -1,0 +1,351 @@
+//! The HTTP side of the tests: a client for one Coffer by its base URL, with the calls the
+//! tests make (register, sign in, upload, share, download…) and the checks they share. Used by
+//! the in-process tests (`TestApp` derefs to an [`Api`]) and by the fleet tests, which talk to
+//! real `coffer` processes.
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::time::Duration;
+
+use reqwest::{redirect::Policy, Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// One Coffer instance as a client sees it.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    /// A client with a cookie jar that does not follow redirects.
+    pub client: Client,
+}
+
+impl Api {
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into(),
+            client: new_client(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A request with no credentials (the client's cookie jar is empty unless a test fills it).
+    pub async fn anonymous(&self, method: reqwest::Method, path: &str) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` with no credentials.
+    pub async fn get(&self, path: &str) -> Response {
+        self.anonymous(reqwest::Method::GET, path).await
+    }
+
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn register(&self, username: &str) -> Value {
+        let email = format!("{username}@example.org");
+        let res = self.register_with(&email, username, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {username}");
+        res.json().await.unwrap()
+    }
+
+    /// `POST /api/v1/auth/login` with these credentials.
+    pub async fn login_with(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/register` with these fields.
+    pub async fn register_with(&self, email: &str, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers `username` and signs them in through the API.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let registered = self.register(username).await;
+        let tokens = self.login(username).await;
+        TestUser {
+            id: registered["id"].as_str().unwrap().to_owned(),
+            access: tokens.access,
+            refresh: tokens.refresh,
+        }
+    }
+
+    pub async fn login(&self, username: &str) -> Tokens {
+        let res = self
+            .login_with(&format!("{username}@example.org"), PASSWORD)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login {username}");
+        let body: Value = res.json().await.unwrap();
+        Tokens {
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `POST /api/v1/auth/refresh` with this refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/auth/me` with this access token.
+    pub async fn me(&self, access_token: &str) -> Response {
+        self.get_bearer("/api/v1/auth/me", access_token).await
+    }
+
+    /// `POST /api/v1/auth/logout` with this access token.
+    pub async fn logout(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/logout"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts that neither token of a login works any more.
+    pub async fn assert_tokens_revoked(&self, access: &str, refresh: &str) {
+        assert_eq!(
+            self.me(access).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "the access token still works"
+        );
+        assert_eq!(
+            error_code(self.refresh(refresh).await, StatusCode::UNAUTHORIZED).await,
+            "invalid_token",
+            "the refresh token still works"
+        );
+    }
+
+    /// `PATCH /api/v1/admin/users/{user_id}` as `token`.
+    pub async fn patch_user(&self, token: &str, user_id: &str, changes: &Value) -> Response {
+        self.client
+            .patch(self.url(&format!("/api/v1/admin/users/{user_id}")))
+            .bearer_auth(token)
+            .json(changes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The login form sent from `browser` (JavaScript off) for `username`.
+    pub async fn login_form(&self, browser: &Client, username: &str, password: &str) -> Response {
+        let email = format!("{username}@example.org");
+        self.form_post(
+            browser,
+            "login",
+            &[("email", email.as_str()), ("password", password)],
+        )
+        .await
+    }
+
+    /// A browser (its own cookie jar, JavaScript off) signed in as `username` through the login
+    /// form.
+    pub async fn browser_login(&self, username: &str) -> Client {
+        let browser = new_client();
+        let res = self.login_form(&browser, username, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::FOUND, "browser login {username}");
+        browser
+    }
+
+    /// Whether the home page greets `browser` as signed in.
+    pub async fn signed_in(&self, browser: &Client) -> bool {
+        self.page(browser, "/").await.1.contains("Signed in as")
+    }
+
+    /// A plain HTML form post to a server function, as a browser without JavaScript sends it.
+    pub async fn form_post(
+        &self,
+        client: &Client,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.url(&format!("/app/{endpoint}")))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("origin", &self.base)
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn page(&self, client: &Client, path: &str) -> (StatusCode, String) {
+        let res = client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e:?}"));
+        (res.status(), res.text().await.unwrap())
+    }
+
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        self.client
+            .post(self.url("/api/v1/files/upload"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads and returns the new file's JSON.
+    pub async fn upload_ok(&self, token: &str, name: &str, bytes: Vec<u8>) -> Value {
+        let res = self.upload(token, name, bytes).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "upload {name}");
+        res.json().await.unwrap()
+    }
+
+    /// Waits until the background worker has scanned the file; returns its status.
+    pub async fn scanned_status(&self, token: &str, id: &str) -> String {
+        for _ in 0..200 {
+            let file: Value = self
+                .get_bearer(&format!("/api/v1/files/{id}"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let status = file["scan_status"].as_str().unwrap().to_owned();
+            if status != "pending" {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("file {id} still pending after 10 s");
+    }
+
+    pub async fn download_range(&self, token: &str, id: &str, range: impl AsRef<str>) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/files/{id}/download")))
+            .bearer_auth(token)
+            .header(reqwest::header::RANGE, range.as_ref())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/v1/files` as this token sees it.
+    pub async fn list_files(&self, token: &str) -> Vec<Value> {
+        let res = self.get_bearer("/api/v1/files", token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub async fn delete_bearer(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/v1/files/{file_id}/share` with this body.
+    pub async fn share(&self, token: &str, file_id: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/files/{file_id}/share")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a link and returns its JSON (with `share_token`).
+    pub async fn share_ok(&self, token: &str, file_id: &str, body: Value) -> Value {
+        let res = self.share(token, file_id, body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    pub async fn download(&self, token: &str, id: &str) -> Response {
+        self.get_bearer(&format!("/api/v1/files/{id}/download"), token)
+            .await
+    }
+}
+
+pub fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Bytes that differ from position to position, so misplaced ranges show.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// A registered user signed in through the API (see [`Api::user`]).
+pub struct TestUser {
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Asserts the API's error shape and returns the code.
+pub async fn error_code(res: Response, status: StatusCode) -> String {
+    assert_eq!(res.status(), status);
+    let body: Value = res.json().await.expect("error body is JSON");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "no detail in {body}"
+    );
+    body["code"].as_str().expect("code").to_owned()
+}
+
+/// Now, in unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The `Set-Cookie` header of Coffer's session cookie, if the response sets it.
+pub fn session_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("coffer_session="))
+        .map(str::to_owned)
+}
