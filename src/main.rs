@@ -5,6 +5,7 @@ use std::io::BufRead;
 use clap::{Parser, Subcommand};
 use coffer::server::{
     config::Settings,
+    probe,
     service::{
         accounts::{self, Registration},
         key_rotation,
@@ -41,6 +42,9 @@ enum Command {
     /// end). With COFFER_MASTER_KEY, list the new key first and the old one after it
     /// (COFFER_MASTER_KEY=new,old) on every instance, then run this.
     RotateMasterKey,
+    /// Exit 0 if this instance (at LEPTOS_SITE_ADDR) answers /ready with 200, else 1: for
+    /// container health checks, where there is no curl.
+    Healthcheck,
 }
 
 fn init_tracing() {
@@ -79,6 +83,12 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     let settings = Settings::load().map_err(|e| e.to_string())?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Healthcheck => {
+            let answer =
+                probe::ready(settings.site_addr, std::time::Duration::from_secs(5)).await?;
+            println!("{answer}");
+            Ok(())
+        }
         Command::Serve => {
             let app = Application::build(settings)
                 .await

@@ -68,6 +68,9 @@ pub struct Settings {
     /// The bearer token `/metrics` asks for (`COFFER_METRICS_TOKEN`); `None`: open to anyone
     /// who can reach it.
     pub metrics_token: Option<String>,
+    /// How often the sweeper runs (`COFFER_SWEEP_INTERVAL_SECS`, 300): expired sessions and
+    /// tokens, blobs of abandoned uploads, audit entries past their retention.
+    pub sweep_interval: Duration,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub access_token_ttl: Duration,
@@ -136,6 +139,7 @@ struct FileSettings {
     clamd_addr: Option<String>,
     clamd_timeout_secs: Option<u64>,
     metrics_token: Option<String>,
+    sweep_interval_secs: Option<u64>,
     session_idle_hours: Option<u64>,
     session_lifetime_days: Option<u64>,
 }
@@ -337,6 +341,8 @@ impl Settings {
         };
         let clamd_timeout_secs =
             number("COFFER_CLAMD_TIMEOUT_SECS", file.clamd_timeout_secs, 120)?.max(1);
+        let sweep_interval_secs =
+            number("COFFER_SWEEP_INTERVAL_SECS", file.sweep_interval_secs, 300)?.max(1);
         let idle_hours = number("COFFER_SESSION_IDLE_HOURS", file.session_idle_hours, 12)?;
         let lifetime_days = number(
             "COFFER_SESSION_LIFETIME_DAYS",
@@ -375,6 +381,7 @@ impl Settings {
             clamd_addr: env("CLAMD_ADDR").or(file.clamd_addr),
             clamd_timeout: Duration::from_secs(clamd_timeout_secs),
             metrics_token: env("COFFER_METRICS_TOKEN").or(file.metrics_token),
+            sweep_interval: Duration::from_secs(sweep_interval_secs),
             session_idle: Duration::from_secs(idle_hours * 3600),
             session_lifetime: Duration::from_secs(lifetime_days * 86_400),
             access_token_ttl: Duration::from_secs(30 * 60),

@@ -10,6 +10,7 @@ pub mod http;
 pub mod master_keys;
 pub mod metrics;
 pub mod pace;
+pub mod probe;
 pub mod rate_limit;
 pub mod scanner;
 pub mod service;

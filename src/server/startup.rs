@@ -215,7 +215,7 @@ impl Application {
 /// Deletes expired sessions and tokens and the blobs of abandoned uploads, forgets idle
 /// rate-limit counters, prunes audit entries past their retention.
 async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
-    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    let mut tick = tokio::time::interval(state.settings().sweep_interval);
     loop {
         tick.tick().await;
         let now = db::now();
