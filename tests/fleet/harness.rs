@@ -84,7 +84,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn fresh_database() -> String {
+/// A new folder in the test bucket.
+pub fn new_s3_root() -> String {
+    format!("/fleet-{}/", uuid::Uuid::new_v4().simple())
+}
+
+/// A new, empty database on the test PostgreSQL server.
+pub async fn fresh_database() -> String {
     let base_url = var("COFFER_TEST_POSTGRES_URL");
     let name = format!("coffer_fleet_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&base_url).await.unwrap();
@@ -110,6 +116,7 @@ pub struct Fleet {
     nginx: Option<Child>,
     pub database_url: String,
     pub s3_root: String,
+    pub master_key: String,
     command: Vec<String>,
     env: BTreeMap<String, String>,
     dir: TempDir,
@@ -121,6 +128,15 @@ pub struct Options {
     pub nginx: bool,
     /// Settings beyond compose's, for a test's purpose (a lower limit, a faster sweep).
     pub extra: Vec<(&'static str, String)>,
+    /// Data to start on (a restored backup) instead of a new database, folder and key.
+    pub restored: Option<Restored>,
+}
+
+/// Where a restored backup is: its database, its folder in the bucket, its master key.
+pub struct Restored {
+    pub database_url: String,
+    pub s3_root: String,
+    pub master_key: String,
 }
 
 impl Default for Options {
@@ -129,6 +145,7 @@ impl Default for Options {
             instances: 2,
             nginx: false,
             extra: Vec::new(),
+            restored: None,
         }
     }
 }
@@ -146,11 +163,18 @@ impl Fleet {
             (command.clone(), env.clone()),
             "the instances of compose.yaml differ"
         );
-        let database_url = fresh_database().await;
-        let s3_root = format!("/fleet-{}/", uuid::Uuid::new_v4().simple());
-        let mut key = [0u8; 32];
-        rand::Rng::fill(&mut rand::thread_rng(), &mut key);
-        let master_key = base64::engine::general_purpose::STANDARD.encode(key);
+        let (database_url, s3_root, master_key) = match options.restored {
+            Some(r) => (r.database_url, r.s3_root, r.master_key),
+            None => {
+                let mut key = [0u8; 32];
+                rand::Rng::fill(&mut rand::thread_rng(), &mut key);
+                (
+                    fresh_database().await,
+                    new_s3_root(),
+                    base64::engine::general_purpose::STANDARD.encode(key),
+                )
+            }
+        };
         let proxy_port = free_port();
         // Where the other services are, and the secrets: the test's. The rest is compose's.
         for (name, value) in [
@@ -166,7 +190,7 @@ impl Fleet {
                 "COFFER_S3_SECRET_ACCESS_KEY",
                 var("COFFER_TEST_S3_SECRET_ACCESS_KEY"),
             ),
-            ("COFFER_MASTER_KEY", master_key),
+            ("COFFER_MASTER_KEY", master_key.clone()),
             ("CLAMD_ADDR", var("COFFER_TEST_CLAMD_ADDR")),
             ("COFFER_TRUSTED_PROXIES", "127.0.0.1".into()),
             ("COFFER_METRICS_TOKEN", METRICS_TOKEN.into()),
@@ -205,6 +229,7 @@ impl Fleet {
             nginx: None,
             database_url,
             s3_root,
+            master_key,
             command,
             env,
             dir,
@@ -418,5 +443,64 @@ impl Drop for Fleet {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// One `coffer serve` on the embedded default, as `scripts/serve.sh` runs it: SQLite, blobs
+/// and the generated master key in `data_dir`, nothing else configured.
+pub struct Solo {
+    pub api: Api,
+    child: Child,
+}
+
+impl Solo {
+    pub async fn start(data_dir: &Path) -> Solo {
+        let port = free_port();
+        let log = data_dir.with_extension("log");
+        let file = std::fs::File::create(&log).unwrap();
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .env("COFFER_DATA_DIR", data_dir)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", Path::new(ROOT).join("target/site"))
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("coffer starts");
+        let api = Api::new(format!("http://127.0.0.1:{port}"));
+        for _ in 0..300 {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "coffer exited ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap()
+                );
+            }
+            if let Ok(res) = api.client.get(api.url("/ready")).send().await {
+                if res.status().is_success() {
+                    return Solo { api, child };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "coffer not ready: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+    }
+
+    /// SIGTERM, as an operator stops it.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = exited(&mut self.child, Duration::from_secs(40)).await;
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "coffer exited with {status:?}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 mod client;
 mod harness;
 
+mod backup;
 mod crash;
 mod deployment;
 mod sharing;
