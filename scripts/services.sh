@@ -49,9 +49,17 @@ install_services() {
   done
 }
 
-# Stops whatever was started and removes WORK.
+# Stops whatever was started and removes WORK. SeaweedFS does not always exit on SIGTERM: what
+# still runs after 3 s is killed.
 stop_services() {
+  local pid
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 30); do
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && break; pid=""; done
+    [ -z "$pid" ] && break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   [ -f "$WORK/pg/data/postmaster.pid" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -59,25 +67,39 @@ stop_services() {
 start_postgres_and_redis() {
   [ -n "${COFFER_TEST_POSTGRES_URL:-}" ] && return
   log "starting PostgreSQL and Redis on loopback"
+  port_free 55432
+  port_free 6390
   chmod 711 "$WORK"  # postgres must reach its directory inside root's temp dir
   mkdir -p "$WORK/pg" && echo ci > "$WORK/pg/pw" && chown -R postgres "$WORK/pg"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -U ci --pwfile="$WORK/pg/pw" -A scram-sha-256 --auth-local=trust >/dev/null
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
     -o "-c listen_addresses=127.0.0.1 -p 55432 -k $WORK/pg -c fsync=off -c max_connections=300" >/dev/null
   redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
   PIDS+=($!)
   for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
   export COFFER_TEST_POSTGRES_URL=postgresql://ci:ci@127.0.0.1:55432/postgres
   export COFFER_TEST_REDIS_URL=redis://127.0.0.1:6390
 }
 
+# Refuses to go on when another process holds a port a service is about to take.
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    log "port $1 is taken by another process (a service left from an earlier run?): stop it first"
+    exit 1
+  fi
+}
+
 start_s3() {
   [ -n "${S3_STARTED:-}" ] && return
   log "starting SeaweedFS (S3) on loopback"
+  port_free 8333
+  port_free 8888
   mkdir -p "$WORK/s3"
   AWS_ACCESS_KEY_ID=coffer AWS_SECRET_ACCESS_KEY=coffer-secret S3_BUCKET=coffer-test \
     weed mini -dir="$WORK/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
     -webdav=false -admin.ui=false >"$WORK/s3.log" 2>&1 &
+  S3_PID=$!
   PIDS+=($!)
   # Ready once its filer lists the bucket it creates at start.
   for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:8888/buckets/coffer-test/" && break; sleep 0.2; done
@@ -89,6 +111,7 @@ start_s3() {
 # clamd on a signature database written here (none can be downloaded): the EICAR test string.
 start_clamd() {
   log "starting clamd on loopback"
+  port_free 3311
   mkdir -p "$WORK/clamd/db"
   printf 'Coffer.Test.EICAR:0:*:%s\n' \
     "$(printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' | od -An -tx1 | tr -d ' \n')" \

@@ -67,8 +67,30 @@ fn cli_error(e: &coffer::server::error::Error) -> String {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Makes glibc give buffers of a MiB and more back to the system when they are freed. By
+/// default its mmap threshold rises to the size of the largest buffer freed so far (up to
+/// 32 MiB), after which buffers such as an S3 upload's 5 MiB parts come from per-thread heaps
+/// that keep their pages: a 1 GiB upload to S3 then peaked at 73 MiB of RSS instead of 48.
+/// Smaller buffers (64 KiB segments, 256 KiB reads) stay on the heap, reused without a syscall.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_buffers() {
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    return_large_buffers();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(run_main())
+}
+
+async fn run_main() -> std::process::ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match run(cli).await {

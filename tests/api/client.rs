@@ -63,6 +63,28 @@ impl Api {
             .unwrap()
     }
 
+    /// `GET /metrics` with this bearer token: the Prometheus text format.
+    pub async fn metrics(&self, token: &str) -> String {
+        let res = self.get_bearer("/metrics", token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()[reqwest::header::CONTENT_TYPE],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        res.text().await.unwrap()
+    }
+
+    /// `POST path` with this JSON body and bearer token.
+    pub async fn post_bearer(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn register(&self, username: &str) -> Value {
         let email = format!("{username}@example.org");
         let res = self.register_with(&email, username, PASSWORD).await;

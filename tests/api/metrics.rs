@@ -15,19 +15,7 @@ const TOKEN: &str = "scrape-token-5b1e";
 const SIZE: usize = 16 * 1024 * 1024 - 4;
 
 async fn scrape(app: &TestApp) -> String {
-    let res = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(
-        res.headers()[header::CONTENT_TYPE],
-        "text/plain; version=0.0.4; charset=utf-8"
-    );
-    res.text().await.unwrap()
+    app.metrics(TOKEN).await
 }
 
 /// The value of the sample `name{labels}` (labels exactly as rendered), 0 when absent.

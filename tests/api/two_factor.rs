@@ -27,31 +27,20 @@ async fn away_from_step_edge() {
     }
 }
 
-async fn post_bearer(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
-    app.client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn setup(app: &TestApp, token: &str) -> Value {
-    let res = post_bearer(
-        app,
-        "/api/v1/auth/2fa/setup",
-        token,
-        json!({"current_password": PASSWORD}),
-    )
-    .await;
+    let res = app
+        .post_bearer(
+            "/api/v1/auth/2fa/setup",
+            token,
+            json!({"current_password": PASSWORD}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     res.json().await.unwrap()
 }
 
 async fn verify(app: &TestApp, token: &str, code: &str) -> Response {
-    post_bearer(
-        app,
+    app.post_bearer(
         "/api/v1/auth/2fa/verify",
         token,
         json!({"current_password": PASSWORD, "totp_code": code}),
@@ -202,7 +191,9 @@ async fn enrolment_shows_a_secret_and_switches_on_only_with_a_valid_code() {
     assert!(audit_count(&app, "2fa.failed").await >= 4);
 
     let body = json!({"current_password": PASSWORD});
-    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, body).await;
+    let res = app
+        .post_bearer("/api/v1/auth/2fa/setup", &token, body)
+        .await;
     assert_eq!(
         error_code(res, StatusCode::CONFLICT).await,
         "two_factor_enabled"
@@ -407,13 +398,17 @@ async fn account_security_changes_need_the_current_password() {
     let app = spawn_app_with(|_| {}).await;
     let token = app.user("alice").await.access;
     // A stolen token alone cannot start an enrolment...
-    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, json!({})).await;
+    let res = app
+        .post_bearer("/api/v1/auth/2fa/setup", &token, json!({}))
+        .await;
     assert_eq!(
         error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
         "validation_error"
     );
     let wrong = json!({"current_password": "not-her-password"});
-    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, wrong).await;
+    let res = app
+        .post_bearer("/api/v1/auth/2fa/setup", &token, wrong)
+        .await;
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "wrong_password"
@@ -430,13 +425,13 @@ async fn account_security_changes_need_the_current_password() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = post_bearer(
-        &app,
-        "/api/v1/auth/2fa/verify",
-        &token,
-        json!({"current_password": "not-her-password", "totp_code": code(&secret, now(), 0)}),
-    )
-    .await;
+    let res = app
+        .post_bearer(
+            "/api/v1/auth/2fa/verify",
+            &token,
+            json!({"current_password": "not-her-password", "totp_code": code(&secret, now(), 0)}),
+        )
+        .await;
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "wrong_password"
@@ -451,10 +446,14 @@ async fn wrong_current_passwords_are_limited_per_account() {
     let token = app.user("alice").await.access;
     let wrong = || json!({"current_password": "not-her-password"});
     for _ in 0..3 {
-        let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, wrong()).await;
+        let res = app
+            .post_bearer("/api/v1/auth/2fa/setup", &token, wrong())
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = post_bearer(&app, "/api/v1/auth/2fa/setup", &token, wrong()).await;
+    let res = app
+        .post_bearer("/api/v1/auth/2fa/setup", &token, wrong())
+        .await;
     assert_eq!(
         error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
         "rate_limited"
@@ -471,8 +470,7 @@ async fn new_recovery_codes_replace_the_old_ones() {
         t0,
     } = alice_with_2fa(-1, |_| {}).await;
     let renew = |password: &str, code: &str| {
-        post_bearer(
-            &app,
+        app.post_bearer(
             "/api/v1/auth/2fa/recovery-codes",
             &token,
             json!({"current_password": password, "totp_code": code}),

@@ -3,22 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::{
-    client::Api,
-    harness::{Fleet, Options, METRICS_TOKEN},
-};
-
-async fn metrics(api: &Api) -> String {
-    let res = api
-        .client
-        .get(api.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.text().await.unwrap()
-}
+use crate::harness::{Fleet, Options, METRICS_TOKEN};
 
 /// Requests an instance answered on routes other than the probes and the scrape.
 fn served(metrics: &str) -> f64 {
@@ -75,7 +60,7 @@ async fn behind_nginx_requests_reach_both_instances_and_large_files_stream_throu
 
     // Both instances served some of it.
     for i in 0..2 {
-        let text = metrics(fleet.node(i)).await;
+        let text = fleet.node(i).metrics(METRICS_TOKEN).await;
         assert!(served(&text) >= 2.0, "instance {i} served nothing:\n{text}");
     }
 }
@@ -91,7 +76,10 @@ async fn the_health_check_follows_readiness_and_metrics_need_the_token() {
     let node = fleet.node(0).clone();
     let res = node.get("/metrics").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(metrics(&node).await.contains("coffer_db_connections_max"));
+    assert!(node
+        .metrics(METRICS_TOKEN)
+        .await
+        .contains("coffer_db_connections_max"));
     fleet.kill(0).await;
     assert!(!fleet.healthcheck(0).await);
 }

@@ -434,12 +434,13 @@ async fn exited(child: &mut Child, limit: Duration) -> Option<std::process::Exit
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        let children = self
-            .nodes
-            .iter_mut()
-            .filter_map(|n| n.child.as_mut())
-            .chain(self.nginx.as_mut());
-        for child in children {
+        // nginx's master stops its workers on SIGTERM; killed outright, it would leave them.
+        if let Some(nginx) = &mut self.nginx {
+            let pid = nginx.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let _ = nginx.wait();
+        }
+        for child in self.nodes.iter_mut().filter_map(|n| n.child.as_mut()) {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -51,16 +51,6 @@ async fn a_session_or_token_made_on_one_instance_works_and_ends_on_both() {
     );
 }
 
-async fn post(api: &Api, path: &str, token: &str, body: Value) -> reqwest::Response {
-    api.client
-        .post(api.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -71,13 +61,13 @@ async fn a_second_factor_code_used_on_one_instance_is_refused_on_the_other() {
     let (a, b) = (fleet.node(0), fleet.node(1));
     let alice = a.user("alice").await;
     // Enrol on A, confirm on B.
-    let res = post(
-        a,
-        "/api/v1/auth/2fa/setup",
-        &alice.access,
-        json!({"current_password": PASSWORD}),
-    )
-    .await;
+    let res = a
+        .post_bearer(
+            "/api/v1/auth/2fa/setup",
+            &alice.access,
+            json!({"current_password": PASSWORD}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let secret = res.json::<Value>().await.unwrap()["secret"]
         .as_str()
@@ -89,13 +79,13 @@ async fn a_second_factor_code_used_on_one_instance_is_refused_on_the_other() {
     }
     let t0 = now();
     let code = |steps: i64| code_at(&secret, (t0 + steps * 30) as u64).unwrap();
-    let res = post(
-        b,
-        "/api/v1/auth/2fa/verify",
-        &alice.access,
-        json!({"current_password": PASSWORD, "totp_code": code(0)}),
-    )
-    .await;
+    let res = b
+        .post_bearer(
+            "/api/v1/auth/2fa/verify",
+            &alice.access,
+            json!({"current_password": PASSWORD, "totp_code": code(0)}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
 
     let login = |api: &Api, code: String| {
