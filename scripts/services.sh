@@ -52,7 +52,7 @@ install_services() {
 # Stops whatever was started and removes WORK. SeaweedFS does not always exit on SIGTERM: what
 # still runs after 3 s is killed.
 stop_services() {
-  local pid
+  local pid=""
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for _ in $(seq 30); do
     for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && break; pid=""; done
