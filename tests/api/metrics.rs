@@ -40,19 +40,13 @@ async fn metrics_app(configure: impl FnOnce(&mut coffer::server::config::Setting
 #[tokio::test]
 async fn metrics_need_the_token_when_one_is_set() {
     let app = metrics_app(|_| {}).await;
-    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let res = app.get("/metrics").await;
     assert_eq!(res.headers()[header::WWW_AUTHENTICATE], "Bearer");
     assert_eq!(
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "invalid_token"
     );
-    let wrong = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-token-5b1f")
-        .send()
-        .await
-        .unwrap();
+    let wrong = app.get_bearer("/metrics", "scrape-token-5b1f").await;
     assert_eq!(
         error_code(wrong, StatusCode::UNAUTHORIZED).await,
         "invalid_token"
@@ -76,7 +70,7 @@ async fn metrics_need_the_token_when_one_is_set() {
 
     // Without a token configured, anyone who reaches it may scrape.
     let open = spawn_app_with(|_| {}).await;
-    let res = open.client.get(open.url("/metrics")).send().await.unwrap();
+    let res = open.get("/metrics").await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
