@@ -44,7 +44,8 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
-/// The process's recorder, installed on first use.
+/// The process's recorder, installed on first use (`Application::build` makes that first, so
+/// that no count of a request is lost to the facade's no-op recorder).
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()

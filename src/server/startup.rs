@@ -155,6 +155,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // Installed before the first request, whose counts would otherwise go nowhere.
+        crate::server::metrics::handle();
         let addr = settings.site_addr;
         let (state, sessions) = build_state(settings).await?;
         let listener = TcpListener::bind(addr)

@@ -50,7 +50,7 @@ pub async fn proxy_request_id(
     let from_proxy = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| trusted.iter().any(|net| net.contains(&peer.ip())));
+        .is_some_and(|ConnectInfo(peer)| is_trusted(peer.ip(), trusted));
     let keep = from_proxy
         && req
             .headers()
@@ -69,18 +69,24 @@ fn plain_request_id(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// Whether `ip` is one of the trusted proxies (an IPv4 peer seen on a dual-stack socket as
+/// `::ffff:a.b.c.d` is that IPv4 address).
+fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
 /// The client behind `peer`, reading forwarded headers only from trusted peers.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let peer = peer.to_canonical();
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
+    if !is_trusted(peer, trusted) {
         return peer;
     }
     let hops = forwarded_for(headers);
     let mut nearest = peer;
     for hop in hops.iter().rev() {
         match parse_node(hop) {
-            Some(ip) if is_trusted(&ip) => nearest = ip,
+            Some(ip) if is_trusted(ip, trusted) => nearest = ip,
             Some(ip) => return ip,
             // `unknown`, an obfuscated name or garbage: nothing further left can be believed.
             None => return nearest,
@@ -152,6 +158,13 @@ mod tests {
             map.append(*name, HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn an_ipv4_proxy_on_a_dual_stack_socket_is_trusted() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        assert!(is_trusted(ip("::ffff:127.0.0.1"), &trusted));
+        assert!(!is_trusted(ip("::ffff:127.0.0.2"), &trusted));
     }
 
     #[test]

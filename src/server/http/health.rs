@@ -1,10 +1,15 @@
 //! Liveness and readiness probes, and the metrics scrape.
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::IntoResponse,
+    Json,
+};
 use serde_json::{json, Value};
 use tower_sessions_redis_store::fred::interfaces::ClientLike;
 
-use crate::server::state::AppState;
+use crate::server::{error::Error, http::extract::bearer_token, service, state::AppState};
 
 /// The process is up.
 pub async fn health() -> Json<Value> {
@@ -63,14 +68,12 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 /// Prometheus metrics (text exposition format), behind `COFFER_METRICS_TOKEN` when it is set.
 pub async fn metrics(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<impl axum::response::IntoResponse, crate::server::error::Error> {
-    let text =
-        crate::server::service::metrics::scrape(&state, super::extract::bearer_token(&headers))
-            .await?;
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Error> {
+    let text = service::metrics::scrape(&state, bearer_token(&headers)).await?;
     Ok((
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         text,
