@@ -40,12 +40,31 @@ fi
 source scripts/services.sh
 part fleet && install_services postgres redis s3 wrk
 WORK=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}" coffer-bench.XXXXXX)
-SERVER=""
-cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
-  stop_services
+trap stop_services EXIT
+
+json() { python3 -c "import json, sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+# start_instance PORT [ENV…]: a release server on PORT with its own data directory, ready;
+# prints its pid (add it to PIDS: this runs in a subshell).
+start_instance() {
+  local port=$1; shift
+  env "$@" COFFER_DATA_DIR="$WORK/data-$port" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    COFFER_PUBLIC_URL="http://127.0.0.1:$port" "$BIN" >"$WORK/server-$port.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.1; done
+  echo "$pid"
 }
-trap cleanup EXIT
+# token_for BASE NAME: registers NAME (if new) and prints an access token for it.
+token_for() {
+  curl -sf -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$2@example.org\",\"username\":\"$2\",\"password\":\"benchmark password\"}" \
+    "$1/api/v1/auth/register" || true
+  curl -sf -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$2@example.org\",\"password\":\"benchmark password\"}" "$1/api/v1/auth/login" \
+    | json access_token
+}
+# Peak RSS of a server since its last reset, in MiB (writing 5 to clear_refs resets VmHWM).
+reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
+peak_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 part transfer || SIZES_MIB=""
 largest=0
@@ -88,25 +107,11 @@ for mib in $SIZES_MIB; do
 done
 
 log "starting the release server on $BASE"
-COFFER_DATA_DIR="$WORK/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" COFFER_PUBLIC_URL="$BASE" \
-  COFFER_MAX_UPLOAD_BYTES=$((4 * 1024 * 1024 * 1024)) COFFER_RATE_UPLOAD_PER_MIN=0 \
+SERVER=$(start_instance "$PORT" COFFER_MAX_UPLOAD_BYTES=$((4 * 1024 * 1024 * 1024)) COFFER_RATE_UPLOAD_PER_MIN=0 \
   COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_LOGIN_PER_MIN=0 COFFER_RATE_REQUESTS_PER_SEC=0 RUST_LOG=warn \
-  LEPTOS_SITE_ROOT=target/site "$BIN" >"$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 100); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.1; done
-
-json() { python3 -c "import json, sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
-curl -sf -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.org","username":"bench","password":"benchmark password"}' \
-  "$BASE/api/v1/auth/register" >/dev/null
-TOKEN=$(curl -sf -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.org","password":"benchmark password"}' \
-  "$BASE/api/v1/auth/login" | json access_token)
-AUTH="Authorization: Bearer $TOKEN"
-
-# Peak RSS of the server since the last reset, in MiB (writing 5 to clear_refs resets VmHWM).
-reset_peak() { echo 5 >"/proc/$SERVER/clear_refs"; }
-peak_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER/status"; }
+  LEPTOS_SITE_ROOT=target/site)
+PIDS+=("$SERVER")
+AUTH="Authorization: Bearer $(token_for "$BASE" bench)"
 
 rows=()
 for mib in $SIZES_MIB; do
@@ -114,10 +119,10 @@ for mib in $SIZES_MIB; do
   ups=() downs=() up_rss=0 down_rss=0
   for run in $(seq "$(runs_for "$mib")"); do
     log "${mib} MiB: upload and download, run $run"
-    reset_peak
+    reset_peak "$SERVER"
     up_secs=$(curl -sf -o "$WORK/resp.json" -w '%{time_total}' -H "$AUTH" \
       -F "file=@$WORK/in-$mib.zip;filename=bench-$mib.zip" "$BASE/api/v1/files/upload")
-    up_rss=$(python3 -c "print(max($up_rss, $(peak_mib)))")
+    up_rss=$(python3 -c "print(max($up_rss, $(peak_mib "$SERVER")))")
     id=$(json id <"$WORK/resp.json")
     for _ in $(seq 600); do
       status=$(curl -sf -H "$AUTH" "$BASE/api/v1/files/$id" | json scan_status)
@@ -125,10 +130,10 @@ for mib in $SIZES_MIB; do
       sleep 0.2
     done
     [ "$status" = clean ] || { log "scan ended as $status"; exit 1; }
-    reset_peak
+    reset_peak "$SERVER"
     read -r down_secs down_bytes < <(curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' \
       -H "$AUTH" "$BASE/api/v1/files/$id/download")
-    down_rss=$(python3 -c "print(max($down_rss, $(peak_mib)))")
+    down_rss=$(python3 -c "print(max($down_rss, $(peak_mib "$SERVER")))")
     [ "$down_bytes" = "$bytes" ] || { log "downloaded $down_bytes of $bytes bytes"; exit 1; }
     curl -sf -X DELETE -H "$AUTH" "$BASE/api/v1/files/$id"
     ups+=("$(mbps "$bytes" "$up_secs")")
@@ -246,27 +251,13 @@ if part fleet; then
     COFFER_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" COFFER_MAX_UPLOAD_BYTES=$((4 * 1024 * 1024 * 1024))
     COFFER_RATE_UPLOAD_PER_MIN=0 COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_LOGIN_PER_MIN=0
     COFFER_RATE_REQUESTS_PER_SEC=0 RUST_LOG=warn LEPTOS_SITE_ROOT=target/site)
-  # start_instance PORT [ENV…]: a release server on PORT; prints its pid (for PIDS: this runs
-  # in a subshell).
-  start_instance() {
-    local port=$1; shift
-    env "$@" COFFER_DATA_DIR="$WORK/data-$port" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-      COFFER_PUBLIC_URL="http://127.0.0.1:$port" "$BIN" >"$WORK/server-$port.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.1; done
-    echo "$pid"
-  }
   P1=$((PORT + 1)) P2=$((PORT + 2)) P3=$((PORT + 3))
   log "fleet: two release instances on PostgreSQL + Redis + S3 (ports $P1, $P2)"
   PID1=$(start_instance "$P1" "${FLEET_ENV[@]}")
   PID2=$(start_instance "$P2" "${FLEET_ENV[@]}")
   PIDS+=("$PID1" "$PID2")
   F1="http://127.0.0.1:$P1"
-  curl -sf -H 'Content-Type: application/json' \
-    -d '{"email":"fleet@example.org","username":"fleet","password":"benchmark password"}' \
-    "$F1/api/v1/auth/register" >/dev/null
-  FTOKEN=$(curl -sf -H 'Content-Type: application/json' \
-    -d '{"email":"fleet@example.org","password":"benchmark password"}' "$F1/api/v1/auth/login" | json access_token)
+  FTOKEN=$(token_for "$F1" fleet)
   { printf 'PK\003\004'; head -c $((1048576 - 4)) /dev/urandom; } >"$WORK/share-1.zip"
   fid=$(curl -sf -H "Authorization: Bearer $FTOKEN" -F "file=@$WORK/share-1.zip;filename=share.zip" \
     "$F1/api/v1/files/upload" | json id)
@@ -353,14 +344,11 @@ PY
   { printf 'PK\003\004'; head -c $((1024 * 1048576 - 4)) /dev/urandom; } >"$WORK/up-1g.zip"
   upload_1g() { # BASE PID: "MB/s peakMiB"
     local base=$1 pid=$2 token secs
-    curl -sf -H 'Content-Type: application/json' \
-      -d '{"email":"uploader@example.org","username":"uploader","password":"benchmark password"}' "$base/api/v1/auth/register" >/dev/null || true
-    token=$(curl -sf -H 'Content-Type: application/json' \
-      -d '{"email":"uploader@example.org","password":"benchmark password"}' "$base/api/v1/auth/login" | json access_token)
-    echo 5 >"/proc/$pid/clear_refs"
+    token=$(token_for "$base" uploader)
+    reset_peak "$pid"
     secs=$(curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
       -F "file=@$WORK/up-1g.zip;filename=up.zip" "$base/api/v1/files/upload")
-    echo "$(mbps $((1024 * 1048576)) "$secs") $(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")"
+    echo "$(mbps $((1024 * 1048576)) "$secs") $(peak_mib "$pid")"
   }
   # Each to an instance of its own, started for it: the download load left its buffers behind.
   P4=$((PORT + 4))

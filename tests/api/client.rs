@@ -235,6 +235,16 @@ impl Api {
 
     pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Response {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        self.send_upload(token, part).await.unwrap()
+    }
+
+    /// `POST /api/v1/files/upload` with `part` as the file; the transport's error, if the
+    /// connection broke (a streamed part whose server went away).
+    pub async fn send_upload(
+        &self,
+        token: &str,
+        part: reqwest::multipart::Part,
+    ) -> reqwest::Result<Response> {
         let form = reqwest::multipart::Form::new().part("file", part);
         self.client
             .post(self.url("/api/v1/files/upload"))
@@ -242,7 +252,6 @@ impl Api {
             .multipart(form)
             .send()
             .await
-            .unwrap()
     }
 
     /// Uploads and returns the new file's JSON.
@@ -360,6 +369,26 @@ pub async fn error_code(res: Response, status: StatusCode) -> String {
 /// Now, in unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The length of a TOTP time step, in seconds.
+pub const TOTP_STEP: i64 = 30;
+
+/// Waits, if need be, until the current time step has at least three seconds left, so that a
+/// code made now is checked by the server in the same step.
+pub async fn away_from_step_edge() {
+    let into_step = now() % TOTP_STEP;
+    if into_step >= TOTP_STEP - 3 {
+        tokio::time::sleep(Duration::from_secs((TOTP_STEP - into_step + 1) as u64)).await;
+    }
+}
+
+/// Text (so `.txt` content checks pass) that differs from byte to byte, so a misplaced range
+/// shows.
+pub fn text(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| b'a' + ((i * 7 + i / 251) % 26) as u8)
+        .collect()
 }
 
 /// The `Set-Cookie` header of Coffer's session cookie, if the response sets it.

@@ -6,25 +6,14 @@ use coffer::server::service::{key_rotation, two_factor::code_at};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{audit_count, error_code, now, spawn_app_with, TestApp, PASSWORD};
-
-const STEP: i64 = 30;
+use crate::helpers::{
+    audit_count, away_from_step_edge, error_code, now, spawn_app_with, TestApp, PASSWORD,
+    TOTP_STEP as STEP,
+};
 
 /// The code the user's app shows `steps` steps after the moment `t0`.
 pub(crate) fn code(secret: &str, t0: i64, steps: i64) -> String {
     code_at(secret, (t0 + steps * STEP) as u64).unwrap()
-}
-
-/// Waits, if need be, until the current time step has at least three seconds left, so that a
-/// code made now is checked by the server in the same step.
-async fn away_from_step_edge() {
-    let into_step = now() % STEP;
-    if into_step >= STEP - 3 {
-        tokio::time::sleep(std::time::Duration::from_secs(
-            (STEP - into_step + 1) as u64,
-        ))
-        .await;
-    }
 }
 
 async fn setup(app: &TestApp, token: &str) -> Value {

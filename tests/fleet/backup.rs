@@ -8,7 +8,10 @@ use std::{path::Path, process::Command};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{fresh_database, new_s3_root, Fleet, Options, Restored, Solo};
+use crate::{
+    client::text,
+    harness::{fresh_database, new_s3_root, Fleet, Options, Restored, Solo},
+};
 
 fn pg_tool(name: &str) -> String {
     let bin = std::env::var("COFFER_TEST_PG_BIN").expect("COFFER_TEST_PG_BIN (scripts/test.sh)");
@@ -60,7 +63,7 @@ async fn a_backup_taken_while_running_restores_every_file_link_and_account() {
     let alice = a.user("alice").await;
     let mut files = Vec::new();
     for (i, size) in [10_000usize, 3 * 1024 * 1024].into_iter().enumerate() {
-        let content: Vec<u8> = (0..size).map(|n| b'a' + ((n + i) % 26) as u8).collect();
+        let content = text(size);
         let file = a
             .upload_ok(&alice.access, &format!("kept-{i}.txt"), content.clone())
             .await;
@@ -139,9 +142,7 @@ async fn the_embedded_default_backs_up_with_sqlite3_and_a_copy_of_its_data_direc
     let solo = Solo::start(&data).await;
     let api = &solo.api;
     let bob = api.user("bob").await;
-    let content: Vec<u8> = (0..2 * 1024 * 1024)
-        .map(|n| b'a' + (n % 26) as u8)
-        .collect();
+    let content = text(2 * 1024 * 1024);
     let file = api
         .upload_ok(&bob.access, "solo.txt", content.clone())
         .await;

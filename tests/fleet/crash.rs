@@ -8,19 +8,14 @@ use serde_json::json;
 
 use crate::{
     client::{new_client, PASSWORD},
-    harness::{Fleet, Options},
+    harness::Fleet,
 };
 
 const MIB: usize = 1024 * 1024;
 
 #[tokio::test]
 async fn an_instance_killed_mid_upload_leaves_no_file_and_the_survivor_sweeps_its_blob() {
-    let fleet = Fleet::start_with(Options {
-        extra: vec![("COFFER_SWEEP_INTERVAL_SECS", "1".into())],
-        ..Options::default()
-    })
-    .await;
-    let mut fleet = fleet;
+    let mut fleet = Fleet::start_setting("COFFER_SWEEP_INTERVAL_SECS", "1").await;
     let alice = fleet.node(0).user("alice").await;
     let db = fleet.db().await;
 
@@ -29,18 +24,10 @@ async fn an_instance_killed_mid_upload_leaves_no_file_and_the_survivor_sweeps_it
     let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
     let part =
         reqwest::multipart::Part::stream_with_length(body, 200 * MIB as u64).file_name("big.txt");
-    let form = reqwest::multipart::Form::new().part("file", part);
     let upload = {
         let api = fleet.node(1).clone();
         let token = alice.access.clone();
-        tokio::spawn(async move {
-            api.client
-                .post(api.url("/api/v1/files/upload"))
-                .bearer_auth(token)
-                .multipart(form)
-                .send()
-                .await
-        })
+        tokio::spawn(async move { api.send_upload(&token, part).await })
     };
     let chunk = Bytes::from(vec![b'x'; MIB]);
     for _ in 0..60 {

@@ -3,7 +3,10 @@
 
 use reqwest::StatusCode;
 
-use crate::harness::{Fleet, Options, METRICS_TOKEN};
+use crate::{
+    client::text,
+    harness::{Fleet, Options, METRICS_TOKEN},
+};
 
 /// Requests an instance answered on routes other than the probes and the scrape.
 fn served(metrics: &str) -> f64 {
@@ -25,9 +28,7 @@ async fn behind_nginx_requests_reach_both_instances_and_large_files_stream_throu
     let proxy = fleet.proxy.as_ref().unwrap();
     let alice = proxy.user("alice").await;
     // Above nginx's default 1 MiB body limit, far above its buffers.
-    let content: Vec<u8> = (0..40 * 1024 * 1024)
-        .map(|i| b'a' + (i % 26) as u8)
-        .collect();
+    let content = text(40 * 1024 * 1024);
     let res = proxy
         .upload(&alice.access, "big.txt", content.clone())
         .await;

@@ -52,7 +52,7 @@ fn compose() -> Value {
 }
 
 /// The command and environment compose gives `service`.
-pub fn compose_service(service: &str) -> (Vec<String>, BTreeMap<String, String>) {
+fn compose_service(service: &str) -> (Vec<String>, BTreeMap<String, String>) {
     let compose = compose();
     let svc = &compose["services"][service];
     assert!(svc.is_object(), "compose.yaml has no service {service}");
@@ -153,6 +153,15 @@ impl Default for Options {
 impl Fleet {
     pub async fn start() -> Fleet {
         Self::start_with(Options::default()).await
+    }
+
+    /// Two instances with one setting beyond compose's.
+    pub async fn start_setting(name: &'static str, value: &str) -> Fleet {
+        Self::start_with(Options {
+            extra: vec![(name, value.to_owned())],
+            ..Options::default()
+        })
+        .await
     }
 
     pub async fn start_with(options: Options) -> Fleet {
@@ -323,13 +332,7 @@ impl Fleet {
     /// Stops instance `i` as an operator does (SIGTERM), and waits for it to exit.
     pub async fn stop(&mut self, i: usize) {
         let mut child = self.nodes[i].child.take().expect("running");
-        let pid = child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.unwrap().success(), "kill -TERM {pid}");
-        let status = exited(&mut child, Duration::from_secs(40))
-            .await
-            .expect("stops within 40 s");
-        assert!(status.success(), "instance {i} exited with {status}");
+        terminate(&mut child).await;
     }
 
     /// Instance `i`'s log so far.
@@ -421,6 +424,18 @@ impl Fleet {
     }
 }
 
+/// Stops `child` with SIGTERM, as an operator does, and asserts that it finished its requests
+/// and exited cleanly within 40 s.
+async fn terminate(child: &mut Child) {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.unwrap().success(), "kill -TERM {pid}");
+    let status = exited(child, Duration::from_secs(40))
+        .await
+        .expect("stops within 40 s");
+    assert!(status.success(), "coffer {pid} exited with {status}");
+}
+
 /// Waits up to `limit` for `child` to exit.
 async fn exited(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     for _ in 0..limit.as_millis() / 50 {
@@ -492,16 +507,6 @@ impl Solo {
 
     /// SIGTERM, as an operator stops it.
     pub async fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let status = exited(&mut self.child, Duration::from_secs(40)).await;
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "coffer exited with {status:?}"
-        );
+        terminate(&mut self.child).await;
     }
 }

@@ -7,17 +7,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    client::error_code,
-    harness::{Fleet, Options},
+    client::{error_code, text},
+    harness::Fleet,
 };
-
-/// Text (so `.txt` content checks pass) that differs from byte to byte, so a misplaced range
-/// shows.
-fn text(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| b'a' + ((i * 7 + i / 251) % 26) as u8)
-        .collect()
-}
 
 #[tokio::test]
 async fn a_file_uploaded_through_one_instance_downloads_whole_and_in_ranges_through_the_other() {
@@ -48,11 +40,7 @@ async fn a_file_uploaded_through_one_instance_downloads_whole_and_in_ranges_thro
 #[tokio::test]
 async fn a_link_for_five_downloads_gives_exactly_five_to_forty_clients_on_both_instances() {
     // The per-client download limit is off: every request here comes from one address.
-    let fleet = Fleet::start_with(Options {
-        extra: vec![("COFFER_RATE_DOWNLOAD_PER_MIN", "0".into())],
-        ..Options::default()
-    })
-    .await;
+    let fleet = Fleet::start_setting("COFFER_RATE_DOWNLOAD_PER_MIN", "0").await;
     let (a, b) = (fleet.node(0), fleet.node(1));
     let alice = a.user("alice").await;
     let content = text(256 * 1024);
@@ -108,11 +96,7 @@ async fn a_link_for_five_downloads_gives_exactly_five_to_forty_clients_on_both_i
 
 #[tokio::test]
 async fn the_upload_rate_limit_counts_uploads_on_both_instances() {
-    let fleet = Fleet::start_with(Options {
-        extra: vec![("COFFER_RATE_UPLOAD_PER_MIN", "4".into())],
-        ..Options::default()
-    })
-    .await;
+    let fleet = Fleet::start_setting("COFFER_RATE_UPLOAD_PER_MIN", "4").await;
     let a = fleet.node(0);
     let alice = a.user("alice").await;
     for i in 0..4 {
@@ -134,11 +118,7 @@ async fn the_upload_rate_limit_counts_uploads_on_both_instances() {
 
 #[tokio::test]
 async fn each_scan_job_runs_once_although_both_instances_run_workers() {
-    let fleet = Fleet::start_with(Options {
-        extra: vec![("COFFER_RATE_UPLOAD_PER_MIN", "0".into())],
-        ..Options::default()
-    })
-    .await;
+    let fleet = Fleet::start_setting("COFFER_RATE_UPLOAD_PER_MIN", "0").await;
     let alice = fleet.node(0).user("alice").await;
     let mut ids = Vec::new();
     for i in 0..16 {

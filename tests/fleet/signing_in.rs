@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
-    client::{error_code, new_client, session_cookie, Api, PASSWORD},
+    client::{
+        away_from_step_edge, error_code, new_client, now, session_cookie, Api, PASSWORD, TOTP_STEP,
+    },
     harness::Fleet,
 };
 
@@ -51,10 +53,6 @@ async fn a_session_or_token_made_on_one_instance_works_and_ends_on_both() {
     );
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 #[tokio::test]
 async fn a_second_factor_code_used_on_one_instance_is_refused_on_the_other() {
     let fleet = Fleet::start().await;
@@ -74,11 +72,9 @@ async fn a_second_factor_code_used_on_one_instance_is_refused_on_the_other() {
         .unwrap()
         .to_owned();
     // Away from a step edge, so the codes below mean the steps they name.
-    if now() % 30 >= 27 {
-        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    }
+    away_from_step_edge().await;
     let t0 = now();
-    let code = |steps: i64| code_at(&secret, (t0 + steps * 30) as u64).unwrap();
+    let code = |steps: i64| code_at(&secret, (t0 + steps * TOTP_STEP) as u64).unwrap();
     let res = b
         .post_bearer(
             "/api/v1/auth/2fa/verify",
