@@ -88,11 +88,11 @@ impl MasterKey {
     /// HMAC-SHA256 keyed by a key derived from this one (never the AES key itself), with
     /// `purpose` and `message` already fed in.
     fn mac(&self, purpose: &[u8], message: &[u8]) -> Hmac<Sha256> {
-        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(self.bytes.as_ref())
+        let mut derive = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.bytes.as_ref())
             .expect("HMAC takes any key length");
         derive.update(MAC_KEY_LABEL);
         let mac_key: Zeroizing<[u8; 32]> = Zeroizing::new(derive.finalize().into_bytes().into());
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(mac_key.as_ref())
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(mac_key.as_ref())
             .expect("HMAC takes any key length");
         mac.update(purpose);
         mac.update(&[0]);

@@ -5,7 +5,10 @@
 //!   and any byte range can be decrypted without the rest.
 //! - [`keyring`]: the master keys that wrap those data keys (and other small secrets), each with
 //!   a stable id, so the master key can be rotated by re-wrapping data keys alone.
+//! - [`aside`]: small values sealed under a file's data key outside its blob (a resumable
+//!   upload's unfinished segment between requests).
 
+pub mod aside;
 pub mod keyring;
 pub mod segments;
 

@@ -27,7 +27,7 @@ use aes_gcm::{
 };
 use bytes::Bytes;
 use rand::RngCore;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::CryptoError;
 
@@ -196,9 +196,34 @@ impl SegmentEncryptor {
         Ok(sealed)
     }
 
+    /// Carries on sealing a file whose first `next_index` segments are already sealed (a
+    /// resumable upload's next request), starting from no plaintext.
+    pub fn resume(key: &DataKey, prefix: &NoncePrefix, next_index: u64) -> Self {
+        Self {
+            next_index,
+            ..Self::new(key, prefix)
+        }
+    }
+
+    /// Index of the next segment this encryptor will seal.
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
     /// Seals what is left as the last segment.
     pub fn finish(mut self) -> Result<Bytes, CryptoError> {
         self.seal_pending(true)
+    }
+
+    /// Stops before the end of the plaintext, when more is known to follow (a resumable upload
+    /// between requests). A full held-back segment is sealed (it is not the last); the partial
+    /// segment's plaintext is handed back, to be kept sealed elsewhere (see [`super::aside`])
+    /// and fed to [`resume`](Self::resume)'s encryptor first.
+    pub fn pause(mut self) -> Result<(Option<Bytes>, Zeroizing<Vec<u8>>), CryptoError> {
+        if self.pending.len() == SEGMENT_LEN {
+            return Ok((Some(self.seal_pending(false)?), Zeroizing::new(Vec::new())));
+        }
+        Ok((None, Zeroizing::new(std::mem::take(&mut self.pending))))
     }
 
     fn seal_pending(&mut self, last: bool) -> Result<Bytes, CryptoError> {
@@ -536,5 +561,53 @@ mod tests {
         assert!(NoncePrefix::from_slice(&[0; 6]).is_err());
         assert!(NoncePrefix::from_slice(&[0; 8]).is_err());
         assert!(NoncePrefix::from_slice(&[0; 7]).is_ok());
+    }
+
+    /// Seals `data` in requests that end at `cuts`, pausing and resuming in between as a
+    /// resumable upload does (the partial segment carried over in the clear here).
+    fn seal_resumed(data: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let mut blob = Vec::new();
+        let (mut carried, mut from) = (Vec::new(), 0);
+        let mut next_index = 0;
+        for &cut in cuts.iter().chain([data.len()].iter()) {
+            let mut enc = SegmentEncryptor::resume(&key(), &prefix(), next_index);
+            let mut sealed = enc.update(&carried).unwrap();
+            sealed.extend(enc.update(&data[from..cut]).unwrap());
+            sealed.iter().for_each(|s| blob.extend_from_slice(s));
+            from = cut;
+            if cut == data.len() {
+                blob.extend_from_slice(&enc.finish().unwrap());
+                break;
+            }
+            let (full, partial) = enc.pause().unwrap();
+            if let Some(full) = full {
+                blob.extend_from_slice(&full);
+            }
+            next_index = (cut - partial.len()) as u64 / SEGMENT_LEN as u64;
+            carried = partial.to_vec();
+        }
+        blob
+    }
+
+    #[test]
+    fn sealing_paused_and_resumed_gives_the_blob_of_one_go() {
+        let data = plaintext(5 * SEGMENT_LEN + 123);
+        let whole: Vec<u8> = seal(&key(), &prefix(), &data, 7000).concat();
+        for cuts in [
+            vec![],
+            vec![1],
+            vec![SEGMENT_LEN],
+            vec![SEGMENT_LEN - 1, SEGMENT_LEN + 1],
+            vec![100, 200, 3 * SEGMENT_LEN, 5 * SEGMENT_LEN],
+            vec![5 * SEGMENT_LEN + 122],
+        ] {
+            assert!(seal_resumed(&data, &cuts) == whole, "cuts {cuts:?}");
+        }
+        // A length that is a whole number of segments ends with a full last segment.
+        let data = plaintext(2 * SEGMENT_LEN);
+        let whole: Vec<u8> = seal(&key(), &prefix(), &data, SEGMENT_LEN).concat();
+        assert!(seal_resumed(&data, &[SEGMENT_LEN]) == whole);
+        let (plain, outcome) = open(&whole, data.len() as u64, 999);
+        assert_eq!((plain == data, outcome), (true, Ok(())));
     }
 }
