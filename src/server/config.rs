@@ -71,6 +71,9 @@ pub struct Settings {
     /// How often the sweeper runs (`COFFER_SWEEP_INTERVAL_SECS`, 300): expired sessions and
     /// tokens, blobs of abandoned uploads, audit entries past their retention.
     pub sweep_interval: Duration,
+    /// How long an unfinished resumable upload is kept after its last bytes
+    /// (`COFFER_UPLOAD_EXPIRE_HOURS`, 24); then the sweeper removes it.
+    pub upload_expire: Duration,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub access_token_ttl: Duration,
@@ -140,6 +143,7 @@ struct FileSettings {
     clamd_timeout_secs: Option<u64>,
     metrics_token: Option<String>,
     sweep_interval_secs: Option<u64>,
+    upload_expire_hours: Option<u64>,
     session_idle_hours: Option<u64>,
     session_lifetime_days: Option<u64>,
 }
@@ -343,6 +347,8 @@ impl Settings {
             number("COFFER_CLAMD_TIMEOUT_SECS", file.clamd_timeout_secs, 120)?.max(1);
         let sweep_interval_secs =
             number("COFFER_SWEEP_INTERVAL_SECS", file.sweep_interval_secs, 300)?.max(1);
+        let upload_expire_hours =
+            number("COFFER_UPLOAD_EXPIRE_HOURS", file.upload_expire_hours, 24)?.max(1);
         let idle_hours = number("COFFER_SESSION_IDLE_HOURS", file.session_idle_hours, 12)?;
         let lifetime_days = number(
             "COFFER_SESSION_LIFETIME_DAYS",
@@ -382,6 +388,7 @@ impl Settings {
             clamd_timeout: Duration::from_secs(clamd_timeout_secs),
             metrics_token: env("COFFER_METRICS_TOKEN").or(file.metrics_token),
             sweep_interval: Duration::from_secs(sweep_interval_secs),
+            upload_expire: Duration::from_secs(upload_expire_hours * 3600),
             session_idle: Duration::from_secs(idle_hours * 3600),
             session_lifetime: Duration::from_secs(lifetime_days * 86_400),
             access_token_ttl: Duration::from_secs(30 * 60),

@@ -91,6 +91,21 @@ pub enum Error {
     ServerBusy,
     #[error("the request body is larger than {} (files go through an upload)", human_bytes(*limit))]
     BodyTooLarge { limit: u64 },
+    /// A resumable upload's request sent bytes from another offset than the upload is at.
+    #[error("the upload has {received} bytes; send the bytes from there on (HEAD tells where an upload is)")]
+    UploadOffsetMismatch { received: u64 },
+    #[error("another request is writing to this upload; try again once it has finished")]
+    UploadBusy,
+    #[error("this upload has expired: unfinished uploads are kept for {hours} hours after their last bytes; start it again")]
+    UploadExpired { hours: u64 },
+    #[error("this upload is complete: the file is in your files, delete it there")]
+    UploadComplete,
+    /// The `Upload-Checksum` of a resumable upload's request did not match its body.
+    #[error("the request's bytes do not match its Upload-Checksum; they were discarded, send them again")]
+    ChecksumMismatch,
+    /// A tus request of another protocol version than 1.0.0.
+    #[error("this server speaks tus 1.0.0: send Tus-Resumable: 1.0.0")]
+    TusVersion,
     #[error("too many wrong codes: the code step of sign-in is locked for {} more minutes", retry_after_secs.div_ceil(60))]
     TwoFactorLocked { retry_after_secs: u64 },
     /// A dependency (Redis, the database) did not answer; `context` says which use of it.
@@ -151,7 +166,16 @@ impl Error {
             | Error::BadCode
             | Error::TwoFactorNotStarted
             | Error::TwoFactorOff => StatusCode::BAD_REQUEST,
-            Error::TwoFactorAlreadyOn => StatusCode::CONFLICT,
+            Error::TwoFactorAlreadyOn
+            | Error::UploadOffsetMismatch { .. }
+            | Error::UploadComplete => StatusCode::CONFLICT,
+            Error::UploadBusy => StatusCode::LOCKED,
+            Error::UploadExpired { .. } => StatusCode::GONE,
+            Error::ChecksumMismatch => {
+                // tus' checksum extension: "460 Checksum Mismatch".
+                StatusCode::from_u16(460).expect("460 is a valid status code")
+            }
+            Error::TusVersion => StatusCode::PRECONDITION_FAILED,
             Error::FileTooLarge(_) | Error::QuotaExceeded { .. } | Error::BodyTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -209,6 +233,12 @@ impl Error {
             Error::ServerBusy => "server_busy",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::TwoFactorLocked { .. } => "two_factor_locked",
+            Error::UploadOffsetMismatch { .. } => "upload_offset_mismatch",
+            Error::UploadBusy => "upload_locked",
+            Error::UploadExpired { .. } => "upload_expired",
+            Error::UploadComplete => "upload_complete",
+            Error::ChecksumMismatch => "checksum_mismatch",
+            Error::TusVersion => "unsupported_tus_version",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal { .. } => "internal_error",
         }

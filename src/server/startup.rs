@@ -214,7 +214,8 @@ impl Application {
     }
 }
 
-/// Deletes expired sessions and tokens and the blobs of abandoned uploads, forgets idle
+/// Deletes expired sessions and tokens, the blobs of abandoned uploads and expired resumable
+/// uploads, forgets idle
 /// rate-limit counters, prunes audit entries past their retention.
 async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
     let mut tick = tokio::time::interval(state.settings().sweep_interval);
@@ -237,6 +238,13 @@ async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep abandoned uploads"),
+        }
+        match files::resumable::sweep_expired(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "swept expired resumable uploads"),
+            Err(e) => {
+                tracing::warn!(error = %e.chain(), "could not sweep expired resumable uploads")
+            }
         }
         match audit::prune_expired(&state).await {
             Ok(0) => {}

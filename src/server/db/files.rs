@@ -1,4 +1,4 @@
-//! The `files` and `blob_uploads` tables.
+//! The `files` and `blob_uploads` tables, and `blob_parts`: the parts of blobs stored in parts.
 
 use sqlx::{AnyPool, FromRow};
 
@@ -21,10 +21,12 @@ pub struct FileRow {
     pub nonce_prefix: Vec<u8>,
     pub download_count: i64,
     pub created_at: i64,
+    /// How many parts the blob is stored in (see `db::blob_parts`); 0: one object.
+    pub blob_parts: i64,
 }
 
 const COLUMNS: &str = "id, owner_id, filename, size, mime_type, sha256, scan_status, scan_detail, \
-     blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at";
+     blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at, blob_parts";
 
 /// Notes a blob about to be written for `owner_id`'s upload (see the migration: unclaimed blobs
 /// are swept).
@@ -157,13 +159,19 @@ pub async fn touch_upload(pool: &AnyPool, blob_key: &str, now: i64) -> Result<()
         .map(|_| ())
 }
 
-/// Forgets an upload whose blob has been deleted.
+/// Forgets an upload whose blob has been deleted (its parts' rows too, if it had parts).
 pub async fn forget_upload(pool: &AnyPool, blob_key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM blob_uploads WHERE blob_key = $1")
-        .bind(blob_key)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    let mut tx = pool.begin().await?;
+    for statement in [
+        "DELETE FROM blob_parts WHERE blob_key = $1",
+        "DELETE FROM blob_uploads WHERE blob_key = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(blob_key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
 }
 
 /// Drops upload markers, untouched since `before`, of blobs a file does refer to (a delete
@@ -193,9 +201,18 @@ pub async fn abandoned_uploads(pool: &AnyPool, before: i64) -> Result<Vec<String
 /// Adds the file, claims its blob and queues its scan, all or nothing.
 pub async fn insert_with_scan_job(pool: &AnyPool, file: &FileRow) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    insert_with_scan_job_in(&mut tx, file).await?;
+    tx.commit().await
+}
+
+/// [`insert_with_scan_job`] within a transaction of the caller's.
+pub async fn insert_with_scan_job_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    file: &FileRow,
+) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO files ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     ))
     .bind(&file.id)
     .bind(&file.owner_id)
@@ -211,18 +228,19 @@ pub async fn insert_with_scan_job(pool: &AnyPool, file: &FileRow) -> Result<(), 
     .bind(&file.nonce_prefix)
     .bind(file.download_count)
     .bind(file.created_at)
-    .execute(&mut *tx)
+    .bind(file.blob_parts)
+    .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM blob_uploads WHERE blob_key = $1")
         .bind(&file.blob_key)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("INSERT INTO scan_jobs (file_id, attempts, run_after) VALUES ($1, 0, $2)")
         .bind(&file.id)
         .bind(file.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await
+    Ok(())
 }
 
 pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<FileRow>, sqlx::Error> {

@@ -12,6 +12,7 @@ pub mod shares;
 pub mod stats;
 pub mod tokens;
 pub mod two_factor;
+pub mod uploads;
 pub mod users;
 pub mod web_sessions;
 

@@ -9,6 +9,8 @@ use sqlx::{AnyPool, FromRow};
 pub enum SealedColumn {
     /// `files.wrapped_key`, by file id.
     FileDataKeys,
+    /// `resumable_uploads.wrapped_key`, by upload id (the id of the file it becomes).
+    UploadDataKeys,
     /// `user_totp.secret`, by user id.
     TotpSecrets,
 }
@@ -18,6 +20,7 @@ impl SealedColumn {
     fn parts(self) -> (&'static str, &'static str, &'static str) {
         match self {
             SealedColumn::FileDataKeys => ("files", "id", "wrapped_key"),
+            SealedColumn::UploadDataKeys => ("resumable_uploads", "id", "wrapped_key"),
             SealedColumn::TotpSecrets => ("user_totp", "user_id", "secret"),
         }
     }
@@ -122,6 +125,7 @@ pub async fn counts_by_key(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::E
     sqlx::query_as(
         "SELECT master_key_id, COUNT(*) FROM ( \
            SELECT master_key_id FROM files UNION ALL SELECT master_key_id FROM user_totp \
+           UNION ALL SELECT master_key_id FROM resumable_uploads \
          ) AS sealed GROUP BY master_key_id ORDER BY master_key_id",
     )
     .fetch_all(pool)

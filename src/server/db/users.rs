@@ -293,20 +293,24 @@ pub async fn delete(
     if standing.is_last_active_admin {
         return Ok(Guarded::LastActiveAdmin);
     }
-    let blob_keys: Vec<String> =
-        sqlx::query_scalar("SELECT blob_key FROM files WHERE owner_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let blob_keys: Vec<String> = sqlx::query_scalar(
+        "SELECT blob_key FROM files WHERE owner_id = $1 UNION ALL \
+         SELECT blob_key FROM resumable_uploads WHERE owner_id = $1 AND completed = 0",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     // Untouched since 0: the sweeper deletes any of these blobs that this process does not.
-    sqlx::query(
+    // Unfinished resumable uploads have their marker already; their rows go with the user's.
+    for statement in [
         "INSERT INTO blob_uploads (blob_key, touched_at) \
          SELECT blob_key, 0 FROM files WHERE owner_id = $1 \
          ON CONFLICT (blob_key) DO NOTHING",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+        "UPDATE blob_uploads SET touched_at = 0, owner_id = NULL WHERE blob_key IN \
+         (SELECT blob_key FROM resumable_uploads WHERE owner_id = $1 AND completed = 0)",
+    ] {
+        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    }
     for statement in [
         // Links they made on other people's files (an admin's); their own files' links and
         // scan jobs go with the files.

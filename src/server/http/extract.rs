@@ -203,3 +203,34 @@ impl FromRequestParts<AppState> for WebUser {
         Ok(WebUser { user, session })
     }
 }
+
+/// The user behind a bearer token or, for our own pages' requests to the API (the resumable
+/// uploads of `/files`), the browser's session. A state-changing request signed in by session
+/// must come from our own origin, the rule every page request follows (the API is otherwise
+/// exempt from it, as it never reads the cookie).
+pub struct TokenOrSessionUser {
+    pub user: UserRow,
+}
+
+impl FromRequestParts<AppState> for TokenOrSessionUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if bearer_token(&parts.headers).is_some() {
+            let ApiUser { user, .. } = ApiUser::from_request_parts(parts, state).await?;
+            return Ok(Self { user });
+        }
+        let safe = matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+        );
+        let WebUser { user, .. } = WebUser::from_request_parts(parts, state).await?;
+        if !safe && !super::middleware::is_same_origin(&parts.headers, state.settings()) {
+            return Err(Error::CrossSiteRequest);
+        }
+        Ok(Self { user })
+    }
+}

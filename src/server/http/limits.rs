@@ -25,7 +25,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Routes whose bodies are files, bounded instead by the upload rules while they stream.
 pub fn is_upload_route(path: &str) -> bool {
-    matches!(path, "/api/v1/files/upload" | "/files/upload")
+    matches!(
+        path,
+        "/api/v1/files/upload" | "/files/upload" | "/api/v1/uploads"
+    ) || path.starts_with("/api/v1/uploads/")
 }
 
 /// Middleware: refuses a body declared larger than [`MAX_BODY_BYTES`] at once (413), and cuts

@@ -52,6 +52,60 @@ pub fn check_extension(name: &str, policy: &UploadPolicy) -> Result<String> {
     policy.check_type(name).map_err(Error::UnsupportedType)
 }
 
+/// Checks an upload's content against its extension as the bytes arrive: the first
+/// [`SNIFF_LEN`] bytes are kept until they are all in (or the file ends), then checked once.
+pub struct ContentCheck {
+    ext: String,
+    head: Vec<u8>,
+    mime_type: Option<String>,
+}
+
+impl ContentCheck {
+    pub fn new(ext: String) -> Self {
+        Self::resume(ext, None, &[])
+    }
+
+    /// Carries on where an earlier request of a resumable upload stopped: its type if it was
+    /// already checked, else the file's bytes so far (fewer than [`SNIFF_LEN`]).
+    pub fn resume(ext: String, mime_type: Option<String>, so_far: &[u8]) -> Self {
+        let head = match mime_type {
+            Some(_) => Vec::new(),
+            None => so_far[..so_far.len().min(SNIFF_LEN)].to_vec(),
+        };
+        Self {
+            ext,
+            head,
+            mime_type,
+        }
+    }
+
+    /// Takes the next bytes; refused (415) once the first ones do not match the extension.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        if self.mime_type.is_none() {
+            let take = (SNIFF_LEN - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+            if self.head.len() == SNIFF_LEN {
+                self.mime_type = Some(check_content(&self.ext, &self.head)?.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The type, once the first bytes have been checked.
+    pub fn checked_type(&self) -> Option<&str> {
+        self.mime_type.as_deref()
+    }
+
+    /// The type to store, at the end of the file (a file shorter than [`SNIFF_LEN`] is checked
+    /// now).
+    pub fn finish(self) -> Result<String> {
+        match self.mime_type {
+            Some(mime_type) => Ok(mime_type),
+            None => Ok(check_content(&self.ext, &self.head)?.to_owned()),
+        }
+    }
+}
+
 /// Checks the first bytes of the content against the extension and returns the MIME type to
 /// store. `head` is the first [`SNIFF_LEN`] bytes (or the whole file when shorter).
 pub fn check_content(ext: &str, head: &[u8]) -> Result<&'static str> {
@@ -188,5 +242,32 @@ mod tests {
             let err = check_content(ext, head).unwrap_err();
             assert_eq!(err.code(), "unsupported_type", "{ext}");
         }
+    }
+
+    #[test]
+    fn the_content_check_looks_once_the_first_bytes_are_in_whatever_the_pieces() {
+        // A "PDF" that is text: refused as soon as the first SNIFF_LEN bytes are in.
+        let mut check = ContentCheck::new(".pdf".into());
+        check.feed(&[b'a'; 100]).unwrap();
+        assert_eq!(check.checked_type(), None);
+        assert!(check.feed(&vec![b'a'; SNIFF_LEN]).is_err());
+        // A PDF in pieces across the sniffing length, one carried over as a resumed upload's.
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        pdf.resize(SNIFF_LEN + 10, b' ');
+        let mut check = ContentCheck::resume(".pdf".into(), None, &pdf[..100]);
+        check.feed(&pdf[100..SNIFF_LEN - 1]).unwrap();
+        assert_eq!(check.checked_type(), None);
+        check.feed(&pdf[SNIFF_LEN - 1..]).unwrap();
+        assert_eq!(check.checked_type(), Some("application/pdf"));
+        assert_eq!(check.finish().unwrap(), "application/pdf");
+        // Already checked by an earlier request: nothing more is looked at.
+        let mut check = ContentCheck::resume(".pdf".into(), Some("application/pdf".into()), &[]);
+        check.feed(b"anything").unwrap();
+        assert_eq!(check.finish().unwrap(), "application/pdf");
+        // A file shorter than the sniffing length is checked at its end.
+        let mut check = ContentCheck::new(".txt".into());
+        check.feed(b"short text").unwrap();
+        assert_eq!(check.finish().unwrap(), "text/plain");
+        assert!(ContentCheck::new(".pdf".into()).finish().is_err());
     }
 }

@@ -77,9 +77,12 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
         if pass == 1 {
             tokio::time::sleep(GRACE).await;
         }
-        let (files, failed) = reseal_all(state, &ring, SealedColumn::FileDataKeys).await?;
+        let (files, mut failed) = reseal_all(state, &ring, SealedColumn::FileDataKeys).await?;
+        let (uploads, failed_uploads) =
+            reseal_all(state, &ring, SealedColumn::UploadDataKeys).await?;
+        failed.extend(failed_uploads);
         let (totp, totp_failed) = reseal_all(state, &ring, SealedColumn::TotpSecrets).await?;
-        rotation.rewrapped += files;
+        rotation.rewrapped += files + uploads;
         rotation.totp_rewrapped += totp;
         rotation.failed = failed;
         rotation.totp_failed = totp_failed;
@@ -116,7 +119,7 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
 /// What a column's values are sealed as, bound to their row.
 fn binding(column: SealedColumn, row_id: &str) -> Binding<'_> {
     let purpose = match column {
-        SealedColumn::FileDataKeys => DATA_KEY_PURPOSE,
+        SealedColumn::FileDataKeys | SealedColumn::UploadDataKeys => DATA_KEY_PURPOSE,
         SealedColumn::TotpSecrets => two_factor::TOTP_PURPOSE,
     };
     Binding::row(purpose, row_id)
@@ -126,7 +129,7 @@ fn binding(column: SealedColumn, row_id: &str) -> Binding<'_> {
 fn legacy_binding(column: SealedColumn) -> Binding<'static> {
     Binding::Legacy {
         purpose: match column {
-            SealedColumn::FileDataKeys => LEGACY_DATA_KEY_PURPOSE,
+            SealedColumn::FileDataKeys | SealedColumn::UploadDataKeys => LEGACY_DATA_KEY_PURPOSE,
             SealedColumn::TotpSecrets => two_factor::LEGACY_TOTP_PURPOSE,
         },
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod files;
 pub mod shares;
 pub mod two_factor;
+pub mod uploads;
 
 use axum::{
     body::Bytes,
@@ -35,6 +36,7 @@ use crate::server::{error::Error, state::AppState};
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "files", description = "Encrypted file storage"),
+        (name = "uploads", description = "Resumable uploads by the tus 1.0.0 protocol"),
         (name = "sharing", description = "Share links and pre-signed URLs, for recipients without an account"),
         (name = "admin", description = "Administration"),
     ),
@@ -62,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::routes())
         .merge(two_factor::routes())
         .merge(files::routes())
+        .merge(uploads::routes())
         .merge(shares::routes())
         .merge(admin::routes())
         .split_for_parts();
@@ -84,13 +87,22 @@ pub fn router() -> Router<AppState> {
 fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     for item in doc.paths.paths.values_mut() {
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (&mut item.get, true),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
+            (&mut item.options, true),
+            // The answer to HEAD has no body, errors included.
+            (&mut item.head, false),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (operation, with_body) in operations {
+            let Some(operation) = operation else {
+                continue;
+            };
+            let error_response = |operation: &mut Operation, status: &str, description: &str| {
+                error_response(operation, status, description, with_body)
+            };
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             let has_input = operation.request_body.is_some()
                 || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
@@ -166,18 +178,22 @@ fn served_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
 }
 
 /// Adds an error answer to an operation unless the route documents that status itself.
-fn error_response(operation: &mut Operation, status: &str, description: &str) {
+fn error_response(operation: &mut Operation, status: &str, description: &str, with_body: bool) {
     operation
         .responses
         .responses
         .entry(status.to_owned())
         .or_insert_with(|| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    Content::new(Some(Ref::from_schema_name("ErrorBody"))),
-                )
-                .into()
+            let response = ResponseBuilder::new().description(description);
+            if with_body {
+                response
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                    )
+                    .into()
+            } else {
+                response.into()
+            }
         });
 }

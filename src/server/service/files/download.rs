@@ -22,7 +22,7 @@ use crate::{
             RequestMeta,
         },
         state::AppState,
-        storage::{BlobKey, StorageError},
+        storage::{BlobKey, BlobLayout, StorageError},
     },
 };
 
@@ -208,11 +208,18 @@ pub async fn plaintext(
         ),
     };
     let decryptor = SegmentDecryptor::new(&key, &prefix, size, segments);
+    let parts = super::stored_parts(state, file).await?;
+    let layout = match &parts {
+        Some(parts) => BlobLayout::Parts(parts),
+        None => BlobLayout::Whole,
+    };
     let sealed = state
         .storage()
-        .read(&BlobKey::from_stored(file.blob_key.clone()), sealed_range)
-        .await
-        .map_err(storage_error)?
+        .read(
+            &BlobKey::from_stored(file.blob_key.clone()),
+            layout,
+            sealed_range,
+        )
         .boxed();
     let unsealing = Unsealing {
         file_id: file.id.clone(),

@@ -4,7 +4,9 @@
 
 mod access;
 mod download;
+mod hasher;
 pub mod quota;
+pub mod resumable;
 mod slots;
 mod upload;
 
@@ -25,7 +27,7 @@ use crate::{
             RequestMeta,
         },
         state::AppState,
-        storage::{BlobKey, StorageError},
+        storage::{BlobKey, BlobPart, StorageError},
     },
 };
 
@@ -61,6 +63,36 @@ struct StoredFile {
 pub(super) fn integrity_error(file_id: &str, cause: CryptoError) -> Error {
     let file_id = file_id.to_owned();
     Error::internal("decrypting a stored file", StoredFile { file_id, cause })
+}
+
+/// The parts a file's blob is stored in, when it is stored in parts (a resumable upload's).
+pub(super) async fn stored_parts(
+    state: &AppState,
+    file: &FileRow,
+) -> Result<Option<Vec<BlobPart>>> {
+    if file.blob_parts == 0 {
+        return Ok(None);
+    }
+    let rows = db::uploads::parts(&state.db().pool, &file.blob_key).await?;
+    if rows.len() as i64 != file.blob_parts {
+        return Err(Error::internal(
+            "reading a stored file",
+            format!(
+                "file {} has {} of its {} parts",
+                file.id,
+                rows.len(),
+                file.blob_parts
+            ),
+        ));
+    }
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| BlobPart {
+                name: row.name,
+                len: row.len.max(0) as u64,
+            })
+            .collect(),
+    ))
 }
 
 /// Deletes a file's row (and scan job), then its blob.

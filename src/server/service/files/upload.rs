@@ -4,9 +4,9 @@
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
-use super::{discard_blob, quota::Reservation, storage_error};
+use super::{discard_blob, hasher::Hasher, quota::Reservation, storage_error};
 use crate::{
     app::model::ScanStatus,
     server::{
@@ -35,7 +35,7 @@ pub(super) const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
 struct Received {
     size: u64,
     sha256: String,
-    mime_type: &'static str,
+    mime_type: String,
 }
 
 /// Stores an upload: checks name, type and size while streaming, encrypts on the way, and makes
@@ -85,7 +85,7 @@ where
         owner_id: owner.id.clone(),
         filename,
         size: received.size as i64,
-        mime_type: received.mime_type.to_owned(),
+        mime_type: received.mime_type,
         sha256: received.sha256,
         scan_status: ScanStatus::Pending,
         scan_detail: None,
@@ -95,6 +95,7 @@ where
         nonce_prefix: target.prefix.as_bytes().to_vec(),
         download_count: 0,
         created_at: db::now(),
+        blob_parts: 0,
     };
     match db::files::insert_with_scan_job(&state.db().pool, &row).await {
         Ok(()) => pending.claimed(),
@@ -199,7 +200,7 @@ impl Drop for PendingBlob {
 const WRITE_QUEUE_SEGMENTS: usize = 16;
 
 /// Reads the body into the writer: size limit, quota, content check, hash and encryption on the
-/// way. Reading and sealing run alongside writing, joined by a short queue.
+/// way.
 async fn receive<S, E>(
     state: &AppState,
     writer: &mut BlobWriter,
@@ -211,8 +212,21 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
+    write_sealed(writer, |sealed| {
+        seal_body(state, target, quota, body, sealed)
+    })
+    .await
+}
+
+/// Runs `seal`, which queues sealed segments on the sender it is given, alongside a writer that
+/// stores them, joined by a short queue: reading and sealing go on while a write is in flight.
+pub(super) async fn write_sealed<T, F, Fut>(writer: &mut BlobWriter, seal: F) -> Result<T>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_SEGMENTS);
-    let seal = seal_body(state, target, quota, body, sealed_tx);
+    let seal = seal(sealed_tx);
     let write = async {
         let mut batch = Vec::with_capacity(WRITE_QUEUE_SEGMENTS);
         while sealed_rx.recv_many(&mut batch, WRITE_QUEUE_SEGMENTS).await > 0 {
@@ -223,8 +237,14 @@ where
         }
         Ok(())
     };
-    let (received, ()) = tokio::try_join!(seal, write)?;
-    Ok(received)
+    let (out, ()) = tokio::try_join!(seal, write)?;
+    Ok(out)
+}
+
+/// What a sealing half says when the storage writer has stopped (it only stops early on an
+/// error, which it reports itself).
+pub(super) fn writer_gone() -> Error {
+    Error::internal("upload", "the storage writer stopped")
 }
 
 /// The reading half of [`receive`]: checks, hashes and seals the body, queueing the segments.
@@ -239,13 +259,10 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
-    // The writer only stops early on an error, which it reports itself.
-    let writer_gone = || Error::internal("upload", "the storage writer stopped");
     let policy = state.settings().upload_policy();
     let mut encryptor = SegmentEncryptor::new(&target.data_key, &target.prefix);
     let mut hasher = Hasher::start();
-    let mut head: Vec<u8> = Vec::with_capacity(file_types::SNIFF_LEN);
-    let mut mime_type = None;
+    let mut content = file_types::ContentCheck::new(target.ext.clone());
     let mut size: u64 = 0;
     let mut last_heartbeat = db::now();
     let mut pace = Pace::default();
@@ -254,13 +271,7 @@ where
         size += chunk.len() as u64;
         policy.check_size(size).map_err(Error::FileTooLarge)?;
         quota.cover(size).await?;
-        if mime_type.is_none() {
-            let take = (file_types::SNIFF_LEN - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-            if head.len() == file_types::SNIFF_LEN {
-                mime_type = Some(file_types::check_content(&target.ext, &head)?);
-            }
-        }
+        content.feed(&chunk)?;
         hasher.update(chunk.clone()).await?;
         for segment in encryptor
             .update(&chunk)
@@ -275,77 +286,16 @@ where
         }
         pace.processed(chunk.len()).await;
     }
-    let mime_type = match mime_type {
-        Some(m) => m,
-        None => file_types::check_content(&target.ext, &head)?,
-    };
+    let mime_type = content.finish()?;
     let last = encryptor
         .finish()
         .map_err(|e| Error::internal("encrypt", e))?;
     sealed.send(last).await.map_err(|_| writer_gone())?;
     Ok(Received {
         size,
-        sha256: hasher.finish().await?,
+        sha256: hex::encode(hasher.finish().await?.finalize()),
         mime_type,
     })
-}
-
-/// SHA-256 of an upload, computed on a task of its own so that it runs on another core while
-/// the upload's own task encrypts. Chunks are shared, not copied, and handed over in batches of
-/// about 256 KiB so that the two tasks do not wake each other for every small body chunk.
-struct Hasher {
-    batches: tokio::sync::mpsc::Sender<Vec<Bytes>>,
-    batch: Vec<Bytes>,
-    batch_len: usize,
-    digest: tokio::task::JoinHandle<String>,
-}
-
-const HASH_BATCH_BYTES: usize = 256 * 1024;
-
-impl Hasher {
-    fn start() -> Self {
-        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
-        let digest = tokio::spawn(async move {
-            let mut hash = Sha256::new();
-            while let Some(batch) = rx.recv().await {
-                batch.iter().for_each(|chunk| hash.update(chunk));
-                // A batch is one slice of work: let other tasks run between batches.
-                tokio::task::yield_now().await;
-            }
-            hex::encode(hash.finalize())
-        });
-        Self {
-            batches,
-            batch: Vec::new(),
-            batch_len: 0,
-            digest,
-        }
-    }
-
-    async fn update(&mut self, chunk: Bytes) -> Result<()> {
-        self.batch_len += chunk.len();
-        self.batch.push(chunk);
-        if self.batch_len >= HASH_BATCH_BYTES {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<()> {
-        self.batch_len = 0;
-        self.batches
-            .send(std::mem::take(&mut self.batch))
-            .await
-            .map_err(|_| Error::internal("upload", "the hashing task stopped"))
-    }
-
-    async fn finish(mut self) -> Result<String> {
-        self.flush().await?;
-        drop(self.batches);
-        self.digest
-            .await
-            .map_err(|e| Error::internal("upload hashing", e))
-    }
 }
 
 /// Deletes blobs of uploads that went quiet (a crash, a lost connection mid-way).
