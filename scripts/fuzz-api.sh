@@ -32,7 +32,7 @@ BASE="http://127.0.0.1:$PORT"
 # Limits off: the fuzzer would otherwise spend its examples on 429s (which stay documented).
 COFFER_DATA_DIR="$WORK/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" COFFER_PUBLIC_URL="$BASE" \
   COFFER_CONFIG="$WORK/none.toml" COFFER_RATE_LOGIN_PER_MIN=0 COFFER_RATE_UPLOAD_PER_MIN=0 \
-  COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_REGISTER_PER_HOUR=0 COFFER_RATE_REQUESTS_PER_SEC=0 RUST_LOG=warn \
+  COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_REGISTER_PER_HOUR=0 COFFER_RATE_REQUESTS_PER_SEC=0 RUST_LOG=${FUZZ_LOG:-warn} \
   "$BIN" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
@@ -63,6 +63,7 @@ curl -sf -o /dev/null -X PATCH -H "Authorization: Bearer $MAIN_TOKEN" -H 'conten
 # Every phase; the stateful one only where the selected operations link to each other.
 run() {
   local token=$1 phases=$2; shift 2
+  PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
   "$VENV/bin/schemathesis" --config-file schemathesis.toml run "$BASE/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" --max-examples "$EXAMPLES" --workers 2 \
     --phases "$phases" "$@"

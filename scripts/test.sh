@@ -43,6 +43,8 @@ source scripts/services.sh
 services=()
 # A real clamd for the ClamAV tests (each starts its own on a database it writes) and the fleet.
 if wants sqlite || wants postgres || wants fleet; then services+=(clamd); fi
+# tuspy, the official Python tus client, resumes an upload in the integration and fleet tests.
+if wants sqlite || wants postgres || wants s3 || wants fleet; then services+=(tuspy); fi
 if wants postgres || wants fleet; then services+=(postgres redis); fi
 if wants s3 || wants fleet; then services+=(s3); fi
 if wants fleet; then services+=(nginx deploy-tools rclone); fi
@@ -87,7 +89,7 @@ fi
 if wants s3; then
   start_s3
   log "file tests on S3 (SeaweedFS)"
-  S3_FILTER=(files)  # the tests that store blobs; a filter given on the command line instead
+  S3_FILTER=(files uploads)  # the tests that store blobs; a filter given on the command line instead
   [ ${#FILTER[@]} -gt 0 ] && S3_FILTER=("${FILTER[@]}")
   # On SQLite: only the blobs are the subject here.
   env -u COFFER_TEST_POSTGRES_URL -u COFFER_TEST_REDIS_URL "${S3_ENV[@]}" \
@@ -113,8 +115,11 @@ if wants e2e; then
   export COFFER_E2E_ADMIN_EMAIL=e2e-admin@example.org COFFER_E2E_ADMIN_PASSWORD="e2e admin password"
   COFFER_DATA_DIR="$WORK/e2e-data" COFFER_ADMIN_PASSWORD="$COFFER_E2E_ADMIN_PASSWORD" \
     "$CARGO_TARGET_DIR/debug/coffer" create-admin --email "$COFFER_E2E_ADMIN_EMAIL" --username e2eadmin >/dev/null
+  # Every browser test registers an account of its own, all from 127.0.0.1: more than the
+  # default 20 an hour from one address (the limit itself is tested in tests/api).
   COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" \
-    COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
+    COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" COFFER_RATE_REGISTER_PER_HOUR=200 \
+    "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$E2E_PORT/health" >/dev/null && break; sleep 0.2; done
   if ! (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$E2E_PORT" npx playwright test); then

@@ -327,6 +327,141 @@ impl Api {
         self.get_bearer(&format!("/api/v1/files/{id}/download"), token)
             .await
     }
+
+    /// A tus request to `path` with `Tus-Resumable: 1.0.0` and this token.
+    pub fn tus(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("tus-resumable", "1.0.0")
+    }
+
+    /// tus creation of an upload of `length` bytes named `name`; its URL path on success.
+    pub async fn tus_create(&self, token: &str, name: &str, length: u64) -> Response {
+        self.tus(reqwest::Method::POST, "/api/v1/uploads", token)
+            .header("upload-length", length)
+            .header("upload-metadata", tus_metadata(name))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an upload and returns its path (`/api/v1/uploads/{id}`).
+    pub async fn tus_create_ok(&self, token: &str, name: &str, length: u64) -> String {
+        let res = self.tus_create(token, name, length).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "tus creation of {name}");
+        res.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// tus PATCH of `bytes` at `offset`.
+    pub async fn tus_patch(
+        &self,
+        token: &str,
+        path: &str,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Response {
+        self.tus(reqwest::Method::PATCH, path, token)
+            .header("upload-offset", offset)
+            .header("content-type", "application/offset+octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// tus PATCH of `bytes` at `offset`, sent again while another request holds the upload
+    /// (423: one cut short, whose hold runs out), for up to 30 s. A 423 comes before the body
+    /// is read, and the server then closes the connection: the client may see that (a broken
+    /// pipe while it still sends) instead of the answer, and tries again as a tus client does.
+    pub async fn tus_patch_when_free(
+        &self,
+        token: &str,
+        path: &str,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Response {
+        for _ in 0..60 {
+            let sent = self
+                .tus(reqwest::Method::PATCH, path, token)
+                .header("upload-offset", offset)
+                .header("content-type", "application/offset+octet-stream")
+                .body(bytes.to_vec())
+                .send()
+                .await;
+            match sent {
+                Ok(res) if res.status() != StatusCode::LOCKED => return res,
+                Ok(_) => {}
+                Err(e) => assert!(e.is_request(), "PATCH {path}: {e:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("the upload {path} was still held after 30 s");
+    }
+
+    /// A tus PATCH at `offset` whose body the caller feeds (an `Err` breaks the connection):
+    /// the sender, and the request under way.
+    pub fn tus_patch_stream(
+        &self,
+        token: &str,
+        path: &str,
+        offset: u64,
+    ) -> (
+        tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+        tokio::task::JoinHandle<reqwest::Result<Response>>,
+    ) {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let body = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        let req = self
+            .tus(reqwest::Method::PATCH, path, token)
+            .header("upload-offset", offset)
+            .header("content-type", "application/offset+octet-stream")
+            .body(reqwest::Body::wrap_stream(body));
+        (tx, tokio::spawn(req.send()))
+    }
+
+    /// The upload's `Upload-Offset` by tus HEAD.
+    pub async fn tus_offset(&self, token: &str, path: &str) -> u64 {
+        let res = self
+            .tus(reqwest::Method::HEAD, path, token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "HEAD {path}");
+        res.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Uploads `bytes` through tus in `chunk`-byte requests; the new file's id.
+    pub async fn tus_upload(&self, token: &str, name: &str, bytes: &[u8], chunk: usize) -> String {
+        let path = self.tus_create_ok(token, name, bytes.len() as u64).await;
+        let mut offset = 0;
+        while offset < bytes.len() {
+            let end = (offset + chunk).min(bytes.len());
+            let res = self
+                .tus_patch(token, &path, offset as u64, bytes[offset..end].to_vec())
+                .await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT, "PATCH at {offset}");
+            offset = res.headers()["upload-offset"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+        path.rsplit('/').next().unwrap().to_owned()
+    }
+}
+
+/// `Upload-Metadata` naming a file.
+pub fn tus_metadata(name: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "filename {}",
+        base64::engine::general_purpose::STANDARD.encode(name)
+    )
 }
 
 pub fn new_client() -> Client {
@@ -399,4 +534,30 @@ pub fn session_cookie(res: &Response) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.contains("coffer_session="))
         .map(str::to_owned)
+}
+
+/// Runs `tests/clients/tuspy_upload.py` (tuspy, the official Python tus client) as its own
+/// process, with the Python that `scripts/test.sh` installs it for; its JSON answer.
+pub async fn tuspy(args: &[&str]) -> Value {
+    let python = std::env::var("COFFER_TEST_PYTHON").expect(
+        "COFFER_TEST_PYTHON is not set: run the tests through scripts/test.sh, which installs tuspy",
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/tuspy_upload.py");
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    // On a thread of its own: the server under test runs on this test's runtime.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    assert!(
+        out.status.success(),
+        "tuspy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("tuspy prints JSON")
 }

@@ -52,7 +52,8 @@ async fn every_operation_has_its_own_id_and_documents_401_and_422_where_they_can
             assert!(responses.contains_key("422"), "{method} {path} lacks 422");
         }
         for (status, response) in responses {
-            if status.starts_with('4') {
+            // Errors are the JSON error format, but for HEAD, whose answers have no body.
+            if status.starts_with('4') && method != "head" {
                 assert_eq!(
                     response["content"]["application/json"]["schema"]["$ref"],
                     "#/components/schemas/ErrorBody",

@@ -6,7 +6,7 @@ use coffer::server::{
     db,
     scanner::EICAR,
     service::{files as file_service, key_rotation},
-    storage::BlobKey,
+    storage::{BlobKey, BlobLayout},
 };
 use futures::TryStreamExt;
 use reqwest::{header, StatusCode};
@@ -50,9 +50,7 @@ async fn stored_blob(app: &TestApp, file_id: &str) -> Vec<u8> {
     let chunks: Vec<Bytes> = app
         .state
         .storage()
-        .read(&key, 0..size)
-        .await
-        .unwrap()
+        .read(&key, BlobLayout::Whole, 0..size)
         .try_collect()
         .await
         .unwrap();

@@ -25,4 +25,5 @@ mod scan_jobs;
 mod security;
 mod shares;
 mod two_factor;
+mod uploads;
 mod web;

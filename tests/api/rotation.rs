@@ -121,3 +121,40 @@ async fn a_server_without_the_new_environment_key_refuses_to_seal_and_nothing_is
     assert!(message.contains(new.id()), "{message}");
     assert!(message.contains("COFFER_MASTER_KEY"), "{message}");
 }
+
+#[tokio::test]
+async fn an_upload_in_progress_across_a_rotation_is_readable_after_the_old_key_is_retired() {
+    let app = crate::helpers::spawn_app().await;
+    let alice = app.user("alice").await;
+    let content = crate::client::text(300_000);
+    let path = app
+        .tus_create_ok(&alice.access, "across.txt", 300_000)
+        .await;
+    let res = app
+        .tus_patch(&alice.access, &path, 0, content[..100_000].to_vec())
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let old_key = app.state.keys().ring().current().id().to_owned();
+
+    // The upload's data key is re-wrapped under the new key, and the old key retired.
+    let printed = rotate_in_another_process(&app, None).await;
+    assert!(printed.contains("Master key is now"), "{printed}");
+    let key_file = std::fs::read_to_string(app.data_dir().join(KEY_FILE)).unwrap();
+    assert_eq!(key_file.lines().count(), 1, "the old key is retired");
+
+    // The running server may still hold the old key: a restart reads only the new one.
+    let app = app.restart(|_| {}).await;
+    let res = app
+        .tus_patch(&alice.access, &path, 100_000, content[100_000..].to_vec())
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let id = path.rsplit('/').next().unwrap();
+    assert_eq!(app.scanned_status(&alice.access, id).await, "clean");
+    assert_downloads(&app, &alice.access, &[(id, &content)]).await;
+    let key_id: String = sqlx::query_scalar("SELECT master_key_id FROM files WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_ne!(key_id, old_key);
+}

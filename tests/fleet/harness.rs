@@ -130,6 +130,8 @@ pub struct Options {
     pub extra: Vec<(&'static str, String)>,
     /// Data to start on (a restored backup) instead of a new database, folder and key.
     pub restored: Option<Restored>,
+    /// nginx's `client_max_body_size` instead of `deploy/nginx.conf`'s (a CDN's limit).
+    pub proxy_body_limit: Option<&'static str>,
 }
 
 /// Where a restored backup is: its database, its folder in the bucket, its master key.
@@ -146,6 +148,7 @@ impl Default for Options {
             nginx: false,
             extra: Vec::new(),
             restored: None,
+            proxy_body_limit: None,
         }
     }
 }
@@ -259,7 +262,9 @@ impl Fleet {
             fleet.launch(i).await;
         }
         if options.nginx {
-            fleet.start_nginx(proxy_port).await;
+            fleet
+                .start_nginx(proxy_port, options.proxy_body_limit)
+                .await;
         }
         fleet
     }
@@ -366,7 +371,7 @@ impl Fleet {
             .collect()
     }
 
-    async fn start_nginx(&mut self, port: u16) {
+    async fn start_nginx(&mut self, port: u16, body_limit: Option<&str>) {
         let nginx = var("COFFER_TEST_NGINX");
         let dir = self.dir.path().join("nginx");
         std::fs::create_dir_all(&dir).unwrap();
@@ -387,6 +392,11 @@ impl Fleet {
             ),
         );
         conf = conf.replace("worker_processes auto;", "worker_processes 2;\nuser root;");
+        if let Some(limit) = body_limit {
+            let ours = "client_max_body_size 1g;";
+            assert!(conf.contains(ours), "deploy/nginx.conf has no {ours}");
+            conf = conf.replace(ours, &format!("client_max_body_size {limit};"));
+        }
         let path = dir.join("nginx.conf");
         std::fs::write(&path, conf).unwrap();
         let log = std::fs::File::create(dir.join("nginx.log")).unwrap();

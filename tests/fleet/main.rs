@@ -12,3 +12,4 @@ mod crash;
 mod deployment;
 mod sharing;
 mod signing_in;
+mod uploads;
