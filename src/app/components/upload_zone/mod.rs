@@ -1,7 +1,9 @@
 //! The upload area of `/files`: a drop zone and a file picker. Without JavaScript it is a plain
-//! multipart form posting to `/files/upload`. Hydrated, each file is sent on its own
-//! XMLHttpRequest (which reports upload progress; `fetch` does not) with a progress bar, and is
-//! checked against the size limit and the allowed types before a byte is sent.
+//! multipart form posting to `/files/upload`. Hydrated, each file is checked against the size
+//! limit and the allowed types before a byte is sent, then uploaded resumably through tus
+//! (`/api/v1/uploads`) in 8 MiB requests with a progress bar, pause and resume; it carries on by
+//! itself after the network drops, and after a reload when the same file is chosen again
+//! ([`browser`]).
 
 use leptos::{html, prelude::*};
 
@@ -10,6 +12,10 @@ use crate::app::model::{human_bytes, UploadPolicy};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadState {
     Sending,
+    /// Stopped by the user until they resume it.
+    Paused,
+    /// The connection broke: trying again, from where the server says the upload is.
+    Reconnecting,
     Stored,
     Failed(String),
 }
@@ -22,6 +28,8 @@ pub struct UploadItem {
     pub total: u64,
     pub sent: RwSignal<u64>,
     pub state: RwSignal<UploadState>,
+    /// Set by the pause button, cleared by resume; the sender stops between and within requests.
+    pub paused: RwSignal<bool>,
 }
 
 /// What the browser side needs to start uploads; cheap to copy into event handlers. (Only the
@@ -47,6 +55,7 @@ impl Uploader {
             total,
             sent: RwSignal::new(0),
             state: RwSignal::new(UploadState::Sending),
+            paused: RwSignal::new(false),
         };
         self.items.update(|items| items.insert(0, item.clone()));
         item
@@ -124,8 +133,15 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
         total,
         sent,
         state,
+        paused,
         ..
     } = item;
+    let running = move || {
+        matches!(
+            state.get(),
+            UploadState::Sending | UploadState::Paused | UploadState::Reconnecting
+        )
+    };
     let percent = move || {
         (sent.get() * 100)
             .checked_div(total)
@@ -139,12 +155,22 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
             <span class="upload-state" role="status">
                 {move || match state.get() {
                     UploadState::Sending => view! { <span class="muted">"Sending…"</span> }.into_any(),
+                    UploadState::Paused => view! { <span class="muted">"Paused"</span> }.into_any(),
+                    UploadState::Reconnecting => view! {
+                        <span class="muted">"Connection lost: retrying…"</span>
+                    }.into_any(),
                     UploadState::Stored => view! { <span class="ok">"Stored"</span> }.into_any(),
                     UploadState::Failed(reason) => view! {
                         <span class="form-error" role="alert">{reason}</span>
                     }.into_any(),
                 }}
             </span>
+            <Show when=running>
+                <button type="button" class="secondary small" data-testid="upload-pause"
+                    on:click=move |_| paused.update(|p| *p = !*p)>
+                    {move || if paused.get() { "Resume" } else { "Pause" }}
+                </button>
+            </Show>
         </li>
     }
 }
@@ -160,112 +186,4 @@ mod browser {
 }
 
 #[cfg(feature = "hydrate")]
-mod browser {
-    use wasm_bindgen::{closure::Closure, JsCast};
-    use web_sys::{File, FileList, FormData, ProgressEvent, XmlHttpRequest};
-
-    use super::*;
-
-    pub fn upload_dropped(uploader: Uploader, ev: &leptos::ev::DragEvent) {
-        if let Some(files) = ev.data_transfer().and_then(|dt| dt.files()) {
-            send_all(uploader, &files);
-        }
-    }
-
-    pub fn upload_chosen(uploader: Uploader, input: NodeRef<html::Input>) {
-        let Some(input) = input.get_untracked() else {
-            return;
-        };
-        if let Some(files) = input.files() {
-            send_all(uploader, &files);
-        }
-        // Clear the picker so choosing the same file again uploads it again.
-        input.set_value("");
-    }
-
-    fn send_all(uploader: Uploader, files: &FileList) {
-        for i in 0..files.length() {
-            if let Some(file) = files.item(i) {
-                send(uploader, file);
-            }
-        }
-    }
-
-    fn send(uploader: Uploader, file: File) {
-        let total = file.size() as u64;
-        let item = uploader.add(file.name(), total);
-        if let Some(reason) = uploader.precheck(&file.name(), total) {
-            item.state.set(UploadState::Failed(reason));
-            return;
-        }
-        if let Err(e) = start_request(uploader, &item, &file) {
-            web_sys::console::error_1(&e);
-            item.state.set(UploadState::Failed(
-                "The browser could not start the upload.".into(),
-            ));
-        }
-    }
-
-    /// The event handlers live as long as the request may call them; they are small, and are
-    /// released with the page.
-    fn start_request(
-        uploader: Uploader,
-        item: &UploadItem,
-        file: &File,
-    ) -> Result<(), wasm_bindgen::JsValue> {
-        let xhr = XmlHttpRequest::new()?;
-        xhr.open("POST", "/files/upload")?;
-        xhr.set_request_header("Accept", "application/json")?;
-
-        let sent = item.sent;
-        let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
-            if ev.length_computable() {
-                sent.set(ev.loaded() as u64);
-            }
-        });
-        xhr.upload()?
-            .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-        on_progress.forget();
-
-        let (state, total) = (item.state, item.total);
-        let request = xhr.clone();
-        let on_load = Closure::<dyn FnMut()>::new(move || {
-            let status = request.status().unwrap_or(0);
-            if status == 201 {
-                sent.set(total);
-                state.set(UploadState::Stored);
-                uploader.on_stored.run(());
-            } else {
-                let body = request.response_text().ok().flatten().unwrap_or_default();
-                state.set(UploadState::Failed(error_detail(status, &body)));
-            }
-        });
-        xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
-        on_load.forget();
-
-        let on_error = Closure::<dyn FnMut()>::new(move || {
-            state.set(UploadState::Failed(
-                "The connection to the server was lost during the upload.".into(),
-            ));
-        });
-        xhr.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_error.forget();
-
-        let form = FormData::new()?;
-        form.append_with_blob_and_filename("file", file, &file.name())?;
-        xhr.send_with_opt_form_data(Some(&form))
-    }
-
-    /// The server's sentence from an error body, or one for the status.
-    fn error_detail(status: u16, body: &str) -> String {
-        serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v["detail"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| match status {
-                413 => "The file is larger than the server accepts.".into(),
-                429 => "Too many uploads; wait a minute and try again.".into(),
-                0 => "The server could not be reached.".into(),
-                other => format!("The upload failed (HTTP {other})."),
-            })
-    }
-}
+mod browser;
