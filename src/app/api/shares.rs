@@ -78,7 +78,14 @@ pub async fn create_share(
     let result = async {
         let user = web_sessions::require(&req.state, &req.session).await?;
         let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
-        shares::create(&req.state, &user, &req.meta, &file_id, request).await
+        shares::create(
+            &req.state,
+            &user,
+            &req.meta,
+            std::slice::from_ref(&file_id),
+            request,
+        )
+        .await
     }
     .await;
     req.finish_keeping(&page, Some(&page), FLASH_CREATED, result)
@@ -107,11 +114,13 @@ pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageEr
 pub async fn recipient_view(token: String) -> Result<SharedLink, PageError> {
     use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
-    let view = shares::view(&req.state, &token)
+    let view = shares::view(&req.state, &req.meta, &token, None)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
-    if matches!(&view, SharedLink::Open(file) if file.scan_status == crate::app::model::ScanStatus::Infected)
-    {
+    let infected = |f: &crate::app::model::SharedFile| {
+        f.scan_status == crate::app::model::ScanStatus::Infected
+    };
+    if matches!(&view, SharedLink::Open(shared) if shared.files.iter().all(infected)) {
         req.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     Ok(view)

@@ -17,8 +17,9 @@ pub use admin::{
 pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
 pub use shares::{
-    CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS,
-    MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_PASSWORD_CHARS,
+    CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
+    SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
+    MAX_LINK_PASSWORD_CHARS,
 };
 
 use serde::{Deserialize, Serialize};

@@ -39,6 +39,21 @@ pub struct ShareRequest {
     pub password: Option<String>,
 }
 
+/// The most files one link can point at.
+pub const MAX_LINK_FILES: usize = 100;
+
+/// A link to several files (`POST /api/v1/shares`): the files, in the order the recipient sees
+/// them, and the same options as a one-file link.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MultiShareRequest {
+    /// 1 to 100 ids of files the caller may share, each once.
+    #[cfg_attr(feature = "ssr", schema(min_items = 1, max_items = 100))]
+    pub file_ids: Vec<String>,
+    #[serde(flatten)]
+    pub options: ShareRequest,
+}
+
 /// A share link just made. The token (and so the URL) is shown this once: only its hash is kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -58,7 +73,11 @@ pub struct CreatedShare {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ShareInfo {
     pub id: String,
+    /// The first of `file_ids`: the file of a one-file link.
     pub file_id: String,
+    /// The files the link points at, in the order its recipients see them (deleted files drop
+    /// out).
+    pub file_ids: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -85,21 +104,40 @@ pub struct SignedUrl {
 /// What a recipient's page shows of a link that can be used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SharedLink {
-    /// Protected by a password: nothing about the file or who sent it shows before the
-    /// password is given (with the download).
+    /// Protected by a password: nothing about the files or who sent them shows before the
+    /// password is given.
     PasswordRequired,
-    Open(SharedFile),
+    Open(SharedFiles),
 }
 
-/// A file shared by a link without a password, as its recipient sees it.
+/// A link's files as its recipient sees them (a link without a password, or unlocked).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SharedFile {
-    pub filename: String,
-    pub size: u64,
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SharedFiles {
+    pub files: Vec<SharedFile>,
     pub shared_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// `None`: no limit.
     pub downloads_left: Option<u64>,
+}
+
+impl SharedFiles {
+    /// The files that can be downloaded now (scanned clean).
+    pub fn ready(&self) -> impl Iterator<Item = &SharedFile> {
+        self.files
+            .iter()
+            .filter(|f| f.scan_status == ScanStatus::Clean)
+    }
+}
+
+/// One file of a link, as its recipient sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SharedFile {
+    pub id: String,
+    pub filename: String,
+    pub size: u64,
+    pub mime_type: String,
     pub scan_status: ScanStatus,
 }

@@ -18,7 +18,7 @@ use crate::app::{
     },
     error::PageError,
     model::{
-        format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFile,
+        format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
         SharedLink, MAX_LINK_DOWNLOADS,
     },
     AuthActions,
@@ -231,7 +231,7 @@ pub fn RecipientPage() -> impl IntoView {
 
     refresh_while_scanning(refresh, SCAN_POLL, move || {
         shared.get().and_then(Result::ok).is_some_and(
-            |s| matches!(s, SharedLink::Open(f) if f.scan_status == ScanStatus::Pending),
+            |s| matches!(s, SharedLink::Open(shared) if shared.files.iter().any(|f| f.scan_status == ScanStatus::Pending)),
         )
     });
 
@@ -239,7 +239,7 @@ pub fn RecipientPage() -> impl IntoView {
         <Title text="Shared file · Coffer"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || shared.get().map(|shared| match shared {
-                Ok(SharedLink::Open(file)) => view! { <SharedFileCard file token=token() flash/> }.into_any(),
+                Ok(SharedLink::Open(shared)) => view! { <SharedFilesCard shared token=token() flash/> }.into_any(),
                 Ok(SharedLink::PasswordRequired) => view! { <ProtectedLinkCard token=token() flash/> }.into_any(),
                 Err(e) => view! { <Unavailable error=e/> }.into_any(),
             })}
@@ -247,44 +247,74 @@ pub fn RecipientPage() -> impl IntoView {
     }
 }
 
+/// Why a file of a link cannot be downloaded now, in words; `None` when it can.
+fn scan_notice(status: ScanStatus) -> Option<&'static str> {
+    match status {
+        ScanStatus::Clean => None,
+        ScanStatus::Pending => Some("Still being scanned for viruses. The download opens once the scan finds it clean; this page checks again by itself."),
+        ScanStatus::Infected => Some("Malware was found in this file, so it cannot be downloaded."),
+        ScanStatus::Error => Some("The virus scan of this file could not be completed. The download stays closed until a scan passes; try again later."),
+    }
+}
+
 #[component]
-fn SharedFileCard(
-    file: SharedFile,
+fn SharedFilesCard(
+    shared: SharedFiles,
     token: String,
     flash: Resource<Option<PageError>>,
 ) -> impl IntoView {
-    let left = match file.downloads_left {
+    let left = match shared.downloads_left {
         Some(n) => n.to_string(),
         None => "no limit".to_owned(),
     };
-    let notice = match file.scan_status {
-        ScanStatus::Clean => None,
-        ScanStatus::Pending => Some("This file is still being scanned for viruses. The download opens once the scan finds it clean; this page checks again by itself."),
-        ScanStatus::Infected => Some("Malware was found in this file, so it cannot be downloaded."),
-        ScanStatus::Error => Some("The virus scan of this file could not be completed. The download stays closed until a scan passes; try again later."),
-    };
     let action = format!("{}/download", recipient_path(&token));
+    let single = shared.files.len() == 1;
+    let title = if single {
+        shared.files[0].filename.clone()
+    } else {
+        format!("{} files", shared.files.len())
+    };
+    let total: u64 = shared.files.iter().map(|f| f.size).sum();
+    let rows = shared
+        .files
+        .into_iter()
+        .map(|file| {
+            let notice = scan_notice(file.scan_status);
+            let action = action.clone();
+            view! {
+                <li class="shared-entry" data-testid="shared-entry" data-file-id=file.id.clone()>
+                    <span class="name" data-testid="shared-entry-name">{file.filename.clone()}</span>
+                    <span class="muted">{human_bytes(file.size)}</span>
+                    {match notice {
+                        Some(text) => view! {
+                            <p class="notice" role="status" data-testid="scan-notice">{text}</p>
+                        }.into_any(),
+                        None => view! {
+                            <form method="post" action=action class="inline" aria-label=format!("Download {}", file.filename)>
+                                <input type="hidden" name="file_id" value=file.id.clone()/>
+                                <button type="submit" data-testid="recipient-download">"Download"</button>
+                            </form>
+                        }.into_any(),
+                    }}
+                </li>
+            }
+        })
+        .collect_view();
     view! {
         <section class="card narrow" data-testid="shared-file">
-            <h1 class="name" data-testid="shared-name">{file.filename.clone()}</h1>
+            <h1 class="name" data-testid="shared-name">{title}</h1>
             <dl class="facts">
-                <dt>"Size"</dt><dd data-testid="shared-size">{human_bytes(file.size)}</dd>
-                <dt>"Shared by"</dt><dd data-testid="shared-by">{file.shared_by.clone()}</dd>
-                <dt>"Expires"</dt><dd>{format_utc(file.expires_at)}</dd>
+                <dt>"Size"</dt><dd data-testid="shared-size">{human_bytes(total)}</dd>
+                <dt>"Shared by"</dt><dd data-testid="shared-by">{shared.shared_by.clone()}</dd>
+                <dt>"Expires"</dt><dd>{format_utc(shared.expires_at)}</dd>
                 <dt>"Downloads left"</dt><dd data-testid="downloads-left">{left}</dd>
             </dl>
-            {match notice {
-                Some(text) => view! {
-                    <p class="notice" role="status" data-testid="scan-notice">{text}</p>
-                    <p><a href="">"Check again"</a></p>
-                }.into_any(),
-                None => view! {
-                    <form method="post" action=action class="stack" aria-label="Download">
-                        <FormError result=Signal::derive(|| None) flash/>
-                        <button type="submit" data-testid="recipient-download">"Download"</button>
-                    </form>
-                }.into_any(),
-            }}
+            <FormError result=Signal::derive(|| None) flash/>
+            <ul class="shared-files">{rows}</ul>
+            {(!single).then(|| view! {
+                <p class="muted small">"Each download through this link counts one, whether of one file or of all of them."</p>
+            })}
+            <p><a href="">"Check again"</a></p>
             <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
         </section>
     }

@@ -28,6 +28,15 @@ pub struct FileRow {
 const COLUMNS: &str = "id, owner_id, filename, size, mime_type, sha256, scan_status, scan_detail, \
      blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at, blob_parts";
 
+/// The columns of a `FileRow` read from `files` under another name in a join.
+pub(super) fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split_whitespace()
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Notes a blob about to be written for `owner_id`'s upload (see the migration: unclaimed blobs
 /// are swept).
 pub async fn begin_upload(
@@ -295,14 +304,11 @@ pub async fn list_with_owners(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<FileWithOwner>, sqlx::Error> {
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("f.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = columns_of("f");
     sqlx::query_as(&format!(
         "SELECT {columns}, u.email AS owner_email, u.username AS owner_username, \
-         (SELECT COUNT(*) FROM share_links s WHERE s.file_id = f.id AND s.revoked_at IS NULL \
+         (SELECT COUNT(*) FROM share_links s JOIN share_link_files l ON l.share_id = s.id \
+          WHERE l.file_id = f.id AND s.revoked_at IS NULL \
           AND s.expires_at > $4 \
           AND (s.max_downloads IS NULL OR s.download_count < s.max_downloads)) AS active_share_links \
          FROM files f JOIN users u ON u.id = f.owner_id \

@@ -1,11 +1,12 @@
-//! The `share_links` table.
+//! The `share_links` table and `share_link_files`, the files each link points at.
 
 use sqlx::{AnyPool, FromRow};
+
+use super::files::FileRow;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ShareRow {
     pub id: String,
-    pub file_id: String,
     pub token_hash: String,
     pub created_by: String,
     pub created_at: i64,
@@ -16,17 +17,22 @@ pub struct ShareRow {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, file_id, token_hash, created_by, created_at, expires_at, \
+const COLUMNS: &str = "id, token_hash, created_by, created_at, expires_at, \
      max_downloads, download_count, password_hash, revoked_at";
 
-pub async fn insert(pool: &AnyPool, link: &ShareRow) -> Result<(), sqlx::Error> {
+/// Stores a link and the files it points at, in that order, together.
+pub async fn insert(
+    pool: &AnyPool,
+    link: &ShareRow,
+    file_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
-        "INSERT INTO share_links (id, file_id, token_hash, created_by, created_at, expires_at, \
+        "INSERT INTO share_links (id, token_hash, created_by, created_at, expires_at, \
          max_downloads, download_count, password_hash, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&link.id)
-    .bind(&link.file_id)
     .bind(&link.token_hash)
     .bind(&link.created_by)
     .bind(link.created_at)
@@ -35,9 +41,19 @@ pub async fn insert(pool: &AnyPool, link: &ShareRow) -> Result<(), sqlx::Error> 
     .bind(link.download_count)
     .bind(&link.password_hash)
     .bind(link.revoked_at)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    .execute(&mut *tx)
+    .await?;
+    for (position, file_id) in file_ids.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO share_link_files (share_id, file_id, position) VALUES ($1, $2, $3)",
+        )
+        .bind(&link.id)
+        .bind(file_id)
+        .bind(position as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// The link whose token hashes to `token_hash`, revoked or not.
@@ -53,19 +69,92 @@ pub async fn find_by_token_hash(
     .await
 }
 
-/// A file's links, newest first.
-pub async fn list_for_file(pool: &AnyPool, file_id: &str) -> Result<Vec<ShareRow>, sqlx::Error> {
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<ShareRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM share_links WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The files a link still points at, in the order they were chosen.
+pub async fn files(pool: &AnyPool, share_id: &str) -> Result<Vec<FileRow>, sqlx::Error> {
+    let columns = super::files::columns_of("f");
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM share_links WHERE file_id = $1 ORDER BY created_at DESC, id"
+        "SELECT {columns} FROM share_link_files l JOIN files f ON f.id = l.file_id \
+         WHERE l.share_id = $1 ORDER BY l.position"
     ))
-    .bind(file_id)
+    .bind(share_id)
     .fetch_all(pool)
     .await
 }
 
+/// Each of these links' file ids, in their order: `(share_id, file_id)`.
+async fn file_ids_of(
+    pool: &AnyPool,
+    filter: &str,
+    arg: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT l.share_id, l.file_id FROM share_link_files l JOIN share_links s ON s.id = l.share_id \
+         WHERE {filter} ORDER BY l.share_id, l.position"
+    ))
+    .bind(arg)
+    .fetch_all(pool)
+    .await
+}
+
+/// Links with the ids of the files they still point at.
+fn with_files(links: Vec<ShareRow>, pairs: Vec<(String, String)>) -> Vec<(ShareRow, Vec<String>)> {
+    links
+        .into_iter()
+        .map(|link| {
+            let ids = pairs
+                .iter()
+                .filter(|(share, _)| *share == link.id)
+                .map(|(_, file)| file.clone())
+                .collect();
+            (link, ids)
+        })
+        .collect()
+}
+
+/// A file's links, newest first, each with all the files it points at.
+pub async fn list_for_file(
+    pool: &AnyPool,
+    file_id: &str,
+) -> Result<Vec<(ShareRow, Vec<String>)>, sqlx::Error> {
+    let within = "s.id IN (SELECT share_id FROM share_link_files WHERE file_id = $1)";
+    let links = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM share_links s WHERE {within} ORDER BY created_at DESC, id"
+    ))
+    .bind(file_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(with_files(links, file_ids_of(pool, within, file_id).await?))
+}
+
+/// The links a user made that still point at a file, newest first.
+pub async fn list_by_creator(
+    pool: &AnyPool,
+    user_id: &str,
+) -> Result<Vec<(ShareRow, Vec<String>)>, sqlx::Error> {
+    let links = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM share_links s WHERE created_by = $1 \
+         AND EXISTS (SELECT 1 FROM share_link_files l WHERE l.share_id = s.id) \
+         ORDER BY created_at DESC, id"
+    ))
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(with_files(
+        links,
+        file_ids_of(pool, "s.created_by = $1", user_id).await?,
+    ))
+}
+
 /// Revokes one of a file's active links, found by its id or by its token's hash; returns the
 /// revoked link's id, or `None` when the file has no such active link.
-pub async fn revoke(
+pub async fn revoke_for_file(
     pool: &AnyPool,
     file_id: &str,
     id: &str,
@@ -74,7 +163,8 @@ pub async fn revoke(
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE share_links SET revoked_at = $4 \
-         WHERE file_id = $1 AND (id = $2 OR token_hash = $3) AND revoked_at IS NULL \
+         WHERE (id = $2 OR token_hash = $3) AND revoked_at IS NULL \
+         AND id IN (SELECT share_id FROM share_link_files WHERE file_id = $1) \
          RETURNING id",
     )
     .bind(file_id)
@@ -83,6 +173,17 @@ pub async fn revoke(
     .bind(now)
     .fetch_optional(pool)
     .await
+}
+
+/// Revokes a link if it is still active; `false` when it was not.
+pub async fn revoke(pool: &AnyPool, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE share_links SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// Counts one download if the link is still usable at `now`: not revoked, not expired, under

@@ -26,7 +26,8 @@ pub async fn counts(pool: &AnyPool, now: i64) -> Result<Counts, sqlx::Error> {
          (SELECT COUNT(*) FROM files WHERE scan_status = 'pending') AS scan_pending, \
          (SELECT COUNT(*) FROM files WHERE scan_status = 'infected') AS scan_infected, \
          (SELECT COUNT(*) FROM files WHERE scan_status = 'error') AS scan_error, \
-         (SELECT COUNT(*) FROM share_links WHERE revoked_at IS NULL AND expires_at > $1 \
+         (SELECT COUNT(*) FROM share_links s WHERE revoked_at IS NULL AND expires_at > $1 \
+          AND EXISTS (SELECT 1 FROM share_link_files l WHERE l.share_id = s.id) \
           AND (max_downloads IS NULL OR download_count < max_downloads)) AS active_share_links",
     )
     .bind(now)

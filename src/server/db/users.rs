@@ -384,7 +384,8 @@ pub async fn belongings(pool: &AnyPool, id: &str) -> Result<Belongings, sqlx::Er
         "SELECT (SELECT COUNT(*) FROM files WHERE owner_id = $1) AS files, \
          CAST((SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = $1) AS BIGINT) AS bytes, \
          (SELECT COUNT(*) FROM share_links s WHERE s.created_by = $1 \
-          OR s.file_id IN (SELECT id FROM files WHERE owner_id = $1)) AS share_links",
+          OR s.id IN (SELECT l.share_id FROM share_link_files l JOIN files f ON f.id = l.file_id \
+                      WHERE f.owner_id = $1)) AS share_links",
     )
     .bind(id)
     .fetch_one(pool)

@@ -25,6 +25,9 @@ use crate::{
 pub struct DownloadForm {
     #[serde(default)]
     password: Option<String>,
+    /// Which of the link's files; none for a link to one file.
+    #[serde(default)]
+    file_id: Option<String>,
 }
 
 pub async fn download(
@@ -34,7 +37,15 @@ pub async fn download(
     Path(token): Path<String>,
     Form(form): Form<DownloadForm>,
 ) -> Response {
-    match shares::download(&state, &meta, &token, form.password).await {
+    match shares::download(
+        &state,
+        &meta,
+        &token,
+        form.password,
+        form.file_id.as_deref(),
+    )
+    .await
+    {
         Ok(download) => transfer::download_response(download),
         Err(e) => {
             // The page shows a link that cannot be used by itself; anything else (a wrong

@@ -12,8 +12,9 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     app::model::{
-        recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedLink,
-        DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_PASSWORD_CHARS,
+        recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
+        DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
+        MAX_LINK_PASSWORD_CHARS,
     },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
@@ -78,12 +79,13 @@ impl LinkState {
     }
 }
 
-impl From<ShareRow> for ShareInfo {
-    fn from(link: ShareRow) -> Self {
+impl From<(ShareRow, Vec<String>)> for ShareInfo {
+    fn from((link, file_ids): (ShareRow, Vec<String>)) -> Self {
         ShareInfo {
             status: LinkState::of(&link, db::now()).as_str().to_owned(),
             id: link.id,
-            file_id: link.file_id,
+            file_id: file_ids.first().cloned().unwrap_or_default(),
+            file_ids,
             created_at: db::to_datetime(link.created_at),
             expires_at: db::to_datetime(link.expires_at),
             max_downloads: link.max_downloads.map(|n| n.max(0) as u64),
@@ -121,15 +123,46 @@ fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
     }
 }
 
-/// Makes a share link for a file the actor may see.
+/// The files a new link may point at: 1 to [`MAX_LINK_FILES`], each once, each one the actor
+/// may see; in the order given.
+async fn files_to_share(
+    state: &AppState,
+    actor: &UserRow,
+    file_ids: &[String],
+) -> Result<Vec<FileRow>> {
+    if file_ids.is_empty() {
+        return Err(Error::Validation(
+            "Choose at least one file to share".into(),
+        ));
+    }
+    if file_ids.len() > MAX_LINK_FILES {
+        return Err(Error::Validation(format!(
+            "A link can share at most {MAX_LINK_FILES} files"
+        )));
+    }
+    let mut files: Vec<FileRow> = Vec::with_capacity(file_ids.len());
+    for id in file_ids {
+        let file = files::find_visible(state, actor, id).await?;
+        if files.iter().any(|f| f.id == file.id) {
+            return Err(Error::Validation(format!(
+                "{} is chosen twice",
+                file.filename
+            )));
+        }
+        files.push(file);
+    }
+    Ok(files)
+}
+
+/// Makes a share link for one or more files the actor may see.
 pub async fn create(
     state: &AppState,
     actor: &UserRow,
     meta: &RequestMeta,
-    file_id: &str,
+    file_ids: &[String],
     request: ShareRequest,
 ) -> Result<CreatedShare> {
-    let file = files::find_visible(state, actor, file_id).await?;
+    let files = files_to_share(state, actor, file_ids).await?;
     let now = db::now();
     let expires_at = expiry(&request, now)?;
     let max_downloads = match request.max_downloads {
@@ -153,7 +186,6 @@ pub async fn create(
     let token = secret_tokens::generate("");
     let link = ShareRow {
         id: db::new_id(),
-        file_id: file.id.clone(),
         token_hash: token_hash(&token),
         created_by: actor.id.clone(),
         created_at: now,
@@ -163,8 +195,9 @@ pub async fn create(
         password_hash,
         revoked_at: None,
     };
-    // The file may be deleted while the password above was hashed.
-    db::shares::insert(&state.db().pool, &link)
+    let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
+    // A file may be deleted while the password above was hashed.
+    db::shares::insert(&state.db().pool, &link, &ids)
         .await
         .map_err(|e| {
             if db::is_foreign_key_violation(&e) {
@@ -174,10 +207,11 @@ pub async fn create(
             }
         })?;
     Event::by(&actor.id, action::SHARE_CREATED)
-        .on(&file.id)
+        .on(&ids[0])
         .detail(format!(
-            "link={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
+            "link={} files={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
             link.id,
+            ids.join(","),
             link.password_hash.is_some()
         ))
         .record(state, meta)
@@ -189,6 +223,12 @@ pub async fn create(
         expires_at: db::to_datetime(expires_at),
         max_downloads: max_downloads.map(|n| n as u64),
     })
+}
+
+/// The links the actor made that still point at a file, newest first.
+pub async fn list_mine(state: &AppState, actor: &UserRow) -> Result<Vec<ShareInfo>> {
+    let links = db::shares::list_by_creator(&state.db().pool, &actor.id).await?;
+    Ok(links.into_iter().map(Into::into).collect())
 }
 
 /// A file's links, newest first, for whoever may see the file.
@@ -216,7 +256,7 @@ pub async fn revoke(
     id_or_token: &str,
 ) -> Result<()> {
     let file = files::find_visible(state, actor, file_id).await?;
-    let revoked = db::shares::revoke(
+    let revoked = db::shares::revoke_for_file(
         &state.db().pool,
         &file.id,
         id_or_token,
@@ -233,72 +273,134 @@ pub async fn revoke(
     Ok(())
 }
 
-/// The link a token names and its file, or why it cannot be used: unknown (or its owner
-/// disabled) 404, revoked 404 (`link_revoked`), expired 410, used up 403.
-async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, FileRow)> {
+/// Revokes a link the actor made (or any, for an admin), named by its id.
+pub async fn revoke_link(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    link_id: &str,
+) -> Result<()> {
+    let pool = &state.db().pool;
     let unknown = || Error::NotFound("share link");
+    let link = db::shares::find(pool, link_id).await?.ok_or_else(unknown)?;
+    if link.created_by != actor.id && !super::admin::is_admin(actor) {
+        return Err(unknown());
+    }
+    if !db::shares::revoke(pool, &link.id, db::now()).await? {
+        return Err(unknown());
+    }
+    let first = db::shares::files(pool, &link.id).await?.into_iter().next();
+    let event = Event::by(&actor.id, action::SHARE_REVOKED).detail(format!("link={}", link.id));
+    match &first {
+        Some(file) => event.on(&file.id),
+        None => event,
+    }
+    .record(state, meta)
+    .await;
+    Ok(())
+}
+
+/// The link a token names and its files, or why it cannot be used: unknown (or its owner
+/// disabled) 404, revoked 404 (`link_revoked`), expired 410, used up 403.
+async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<FileRow>)> {
+    let unknown = || Error::NotFound("share link");
+    let pool = &state.db().pool;
     let hash = token_hash(token);
-    let link = db::shares::find_by_token_hash(&state.db().pool, &hash)
+    let link = db::shares::find_by_token_hash(pool, &hash)
         .await?
         .filter(|link| bool::from(link.token_hash.as_bytes().ct_eq(hash.as_bytes())))
         .ok_or_else(unknown)?;
     if let Some(refused) = LinkState::of(&link, db::now()).refusal() {
         return Err(refused);
     }
-    // Links go with their file (ON DELETE CASCADE); a file gone between the two reads is unknown,
-    // and so is the link of a disabled owner.
-    let file = db::files::find(&state.db().pool, &link.file_id)
-        .await?
-        .ok_or_else(unknown)?;
-    if !files::owner_is_active(state, &file).await? {
+    // Deleted files have left the link (ON DELETE CASCADE), and a disabled owner's files are
+    // not shown; a link with nothing left is unknown.
+    let mut files = Vec::new();
+    for file in db::shares::files(pool, &link.id).await? {
+        if files::owner_is_active(state, &file).await? {
+            files.push(file);
+        }
+    }
+    if files.is_empty() {
         return Err(unknown());
     }
-    Ok((link, file))
+    Ok((link, files))
+}
+
+fn shared_files(state_link: &ShareRow, files: &[FileRow], shared_by: String) -> SharedFiles {
+    SharedFiles {
+        files: files
+            .iter()
+            .map(|file| SharedFile {
+                id: file.id.clone(),
+                filename: file.filename.clone(),
+                size: file.size.max(0) as u64,
+                mime_type: file.mime_type.clone(),
+                scan_status: file.scan_status,
+            })
+            .collect(),
+        shared_by,
+        expires_at: db::to_datetime(state_link.expires_at),
+        downloads_left: state_link
+            .max_downloads
+            .map(|max| (max - state_link.download_count).max(0) as u64),
+    }
+}
+
+async fn creator_name(state: &AppState, link: &ShareRow) -> Result<String> {
+    Ok(db::users::find_by_id(&state.db().pool, &link.created_by)
+        .await?
+        .map(|user| user.username)
+        .unwrap_or_default())
 }
 
 /// What the recipient's page shows for a token, or why the link cannot be used. A link with a
-/// password shows only that it needs one.
-pub async fn view(state: &AppState, token: &str) -> Result<SharedLink> {
-    let (link, file) = usable_link(state, token).await?;
-    if link.password_hash.is_some() {
+/// password shows only that it needs one until `password` is right.
+pub async fn view(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    password: Option<String>,
+) -> Result<SharedLink> {
+    let (link, files) = usable_link(state, token).await?;
+    if link.password_hash.is_some() && password.as_deref().is_none_or(str::is_empty) {
         return Ok(SharedLink::PasswordRequired);
     }
-    let shared_by = db::users::find_by_id(&state.db().pool, &link.created_by)
-        .await?
-        .map(|user| user.username)
-        .unwrap_or_default();
-    Ok(SharedLink::Open(SharedFile {
-        filename: file.filename,
-        size: file.size.max(0) as u64,
-        shared_by,
-        expires_at: db::to_datetime(link.expires_at),
-        downloads_left: link
-            .max_downloads
-            .map(|max| (max - link.download_count).max(0) as u64),
-        scan_status: file.scan_status,
-    }))
+    check_password(state, meta, &link, &files, password).await?;
+    Ok(SharedLink::Open(shared_files(
+        &link,
+        &files,
+        creator_name(state, &link).await?,
+    )))
 }
 
-/// A download by share link: the whole file (ranges would let one count stand for many
-/// downloads). Checks the link, then its password (attempts limited per link), then the scan;
-/// the download counts once the first chunk is ready to send.
+/// A download by share link of one of its files (`file_id`), or of its only file (`None`):
+/// the whole file (ranges would let one count stand for many downloads). Checks the link,
+/// then its password (attempts limited per link), then the scan; the download counts once
+/// the first chunk is ready to send. Every download through a link counts one, whichever file.
 pub async fn download(
     state: &AppState,
     meta: &RequestMeta,
     token: &str,
     password: Option<String>,
+    file_id: Option<&str>,
 ) -> Result<Download> {
     files::limit_downloads(state, meta).await?;
-    let (link, file) = usable_link(state, token).await?;
-    check_password(state, meta, &link, password).await?;
+    let (link, files) = usable_link(state, token).await?;
+    check_password(state, meta, &link, &files, password).await?;
+    let file = match file_id {
+        Some(id) => files.into_iter().find(|f| f.id == id),
+        None if files.len() == 1 => files.into_iter().next(),
+        None => {
+            return Err(Error::Validation(
+                "This link shares several files: download them one by one or all as a zip".into(),
+            ))
+        }
+    }
+    .ok_or(Error::NotFound("file"))?;
     let mut download = files::open_download(state, file, None).await?;
     download.accepts_ranges = false;
-    if !db::shares::count_download(&state.db().pool, &link.id, db::now()).await? {
-        // Another download took the last one, or the link ran out or was revoked meanwhile.
-        let (link, _) = usable_link(state, token).await?;
-        let refused = LinkState::of(&link, db::now()).refusal();
-        return Err(refused.unwrap_or(Error::DownloadLimitReached));
-    }
+    count_download(state, token, &link).await?;
     files::record_download(
         state,
         meta,
@@ -312,10 +414,22 @@ pub async fn download(
     Ok(download)
 }
 
+/// Counts a download through `link`, or says why it may not start.
+async fn count_download(state: &AppState, token: &str, link: &ShareRow) -> Result<()> {
+    if db::shares::count_download(&state.db().pool, &link.id, db::now()).await? {
+        return Ok(());
+    }
+    // Another download took the last one, or the link ran out or was revoked meanwhile.
+    let (link, _) = usable_link(state, token).await?;
+    let refused = LinkState::of(&link, db::now()).refusal();
+    Err(refused.unwrap_or(Error::DownloadLimitReached))
+}
+
 async fn check_password(
     state: &AppState,
     meta: &RequestMeta,
     link: &ShareRow,
+    files: &[FileRow],
     password: Option<String>,
 ) -> Result<()> {
     let Some(hash) = &link.password_hash else {
@@ -329,7 +443,7 @@ async fn check_password(
         return Ok(());
     }
     Event::new(action::SHARE_PASSWORD_FAILED)
-        .on(&link.file_id)
+        .on(&files[0].id)
         .detail(format!("link={}", link.id))
         .record(state, meta)
         .await;
@@ -343,7 +457,6 @@ mod tests {
     fn link(expires_at: i64, max: Option<i64>, count: i64, revoked: bool) -> ShareRow {
         ShareRow {
             id: "l".into(),
-            file_id: "f".into(),
             token_hash: String::new(),
             created_by: "u".into(),
             created_at: 0,

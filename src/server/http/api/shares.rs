@@ -11,7 +11,10 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{whole_number, CreatedShare, ShareInfo, ShareRequest, SignedUrl},
+    app::model::{
+        whole_number, CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFiles,
+        SharedLink, SignedUrl,
+    },
     server::{
         error::{ErrorBody, Result},
         http::{
@@ -26,9 +29,13 @@ use crate::{
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
+        .routes(routes!(create_multi, list_mine))
+        .routes(routes!(revoke_link))
         .routes(routes!(list))
         .routes(routes!(revoke))
         .routes(routes!(download))
+        .routes(routes!(shared_info))
+        .routes(routes!(download_one))
         .routes(routes!(signed_url))
         .routes(routes!(token_download))
 }
@@ -57,8 +64,75 @@ pub async fn create(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<ShareRequest>,
 ) -> Result<(StatusCode, Json<CreatedShare>)> {
-    let created = shares::create(&state, &auth.user, &meta, &id, request).await?;
+    let created = shares::create(
+        &state,
+        &auth.user,
+        &meta,
+        std::slice::from_ref(&id),
+        request,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Share several files (or one) under one link: its recipients see the list and download each
+/// file, or all of them as a zip. Every download through the link counts one against its limit.
+#[utoipa::path(post, path = "/api/v1/shares", tag = "sharing", operation_id = "create_multi_share",
+    security(("bearer" = [])),
+    request_body = MultiShareRequest,
+    responses(
+        (status = 201, description = "The new link", body = CreatedShare, links(
+            ("files" = (operation_id = "shared_info", parameters(("token" = "$response.body#/share_token")))),
+            ("revoke" = (operation_id = "revoke_link", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 404, description = "A file does not exist, or is not yours", body = ErrorBody),
+        (status = 422, description = "No files, too many, one twice; or expiry, limit or password out of bounds", body = ErrorBody),
+    ))]
+pub async fn create_multi(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiJson(request): ApiJson<MultiShareRequest>,
+) -> Result<(StatusCode, Json<CreatedShare>)> {
+    let created = shares::create(
+        &state,
+        &auth.user,
+        &meta,
+        &request.file_ids,
+        request.options,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The caller's links, of one file or several, newest first (tokens are never shown again).
+/// Links whose files were all deleted are left out.
+#[utoipa::path(get, path = "/api/v1/shares", tag = "sharing", operation_id = "list_my_shares",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The links", body = [ShareInfo])))]
+pub async fn list_mine(
+    State(state): State<AppState>,
+    auth: ApiUser,
+) -> Result<Json<Vec<ShareInfo>>> {
+    Ok(Json(shares::list_mine(&state, &auth.user).await?))
+}
+
+/// Revoke one of the caller's links by its id.
+#[utoipa::path(delete, path = "/api/v1/shares/{id}", tag = "sharing", operation_id = "revoke_link",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The link's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such active link of yours", body = ErrorBody),
+    ))]
+pub async fn revoke_link(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    auth: ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    shares::revoke_link(&state, &auth.user, &meta, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A file's share links with their use counts, newest first (tokens are never shown again).
@@ -120,11 +194,70 @@ pub async fn download(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let password = headers
+    let download = shares::download(&state, &meta, &token, password_of(&headers), None).await?;
+    Ok(transfer::download_response(download))
+}
+
+fn password_of(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(PASSWORD_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let download = shares::download(&state, &meta, &token, password).await?;
+        .map(str::to_owned)
+}
+
+/// What a link shares, without an account: its files with their scan status, who shared them,
+/// when the link expires and how many downloads it has left. Counts no download.
+#[utoipa::path(get, path = "/api/v1/files/shared/{token}/files", tag = "sharing", operation_id = "shared_info",
+    params(
+        ("token" = String, Path, description = "The link's token"),
+        ("X-Share-Password" = Option<String>, Header, description = "The link's password, if it has one"),
+    ),
+    responses(
+        (status = 200, description = "The link's files", body = SharedFiles),
+        (status = 401, description = "Password needed (password_required) or wrong (wrong_password)", body = ErrorBody),
+        (status = 403, description = "Download limit reached", body = ErrorBody),
+        (status = 404, description = "Unknown or revoked link, or all its files deleted", body = ErrorBody),
+        (status = 410, description = "The link has expired", body = ErrorBody),
+        (status = 429, description = "Too many password attempts", body = ErrorBody),
+    ))]
+pub async fn shared_info(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    ApiPath(token): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Json<SharedFiles>> {
+    let password = password_of(&headers).filter(|p| !p.is_empty());
+    match shares::view(&state, &meta, &token, password).await? {
+        SharedLink::Open(files) => Ok(Json(files)),
+        SharedLink::PasswordRequired => Err(crate::server::error::Error::PasswordRequired),
+    }
+}
+
+/// Download one file of a link, without an account. Counts one download when the response
+/// starts; the whole file is always sent (no ranges).
+#[utoipa::path(get, path = "/api/v1/files/shared/{token}/files/{file_id}", tag = "sharing", operation_id = "download_shared_file",
+    params(
+        ("token" = String, Path, description = "The link's token"),
+        ("file_id" = String, Path, description = "One of the link's files"),
+        ("X-Share-Password" = Option<String>, Header, description = "The link's password, if it has one"),
+    ),
+    responses(
+        (status = 200, description = "The content, as the file's own type", content_type = "*/*"),
+        (status = 401, description = "Password needed (password_required) or wrong (wrong_password)", body = ErrorBody),
+        (status = 403, description = "Download limit reached, or the file is infected", body = ErrorBody),
+        (status = 404, description = "Unknown or revoked link, or not one of its files", body = ErrorBody),
+        (status = 409, description = "The file's scan is pending or failed", body = ErrorBody),
+        (status = 410, description = "The link has expired", body = ErrorBody),
+        (status = 429, description = "Too many downloads or password attempts", body = ErrorBody),
+    ))]
+pub async fn download_one(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    ApiPath((token, file_id)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let download =
+        shares::download(&state, &meta, &token, password_of(&headers), Some(&file_id)).await?;
     Ok(transfer::download_response(download))
 }
 
