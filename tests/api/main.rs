@@ -17,6 +17,7 @@ mod files;
 mod limits;
 mod metrics;
 mod migrations;
+mod multi_shares;
 mod platform;
 mod proxies;
 mod quotas;

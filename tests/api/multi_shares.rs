@@ -1,0 +1,312 @@
+//! Links to several files: `POST /api/v1/shares`, `GET /api/v1/shares`,
+//! `DELETE /api/v1/shares/{id}` and the recipient's `/files/shared/{token}/files[/{file_id}]`.
+
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, new_client, pattern, spawn_app_with, TestApp};
+
+/// An app where alice has three files scanned clean; bob is another user.
+struct Three {
+    app: TestApp,
+    alice: String,
+    bob: String,
+    ids: Vec<String>,
+    contents: Vec<Vec<u8>>,
+}
+
+async fn three_files(configure: impl FnOnce(&mut coffer::server::config::Settings)) -> Three {
+    let app = spawn_app_with(configure).await;
+    let alice = app.user("alice").await.access;
+    let bob = app.user("bob").await.access;
+    let mut ids = Vec::new();
+    let mut contents = Vec::new();
+    for (i, name) in ["a.txt", "b.txt", "c.txt"].into_iter().enumerate() {
+        let bytes: Vec<u8> = pattern(40_000 + i * 1000)
+            .iter()
+            .map(|b| b'a' + b.wrapping_add(i as u8) % 26)
+            .collect();
+        let file = app.upload_ok(&alice, name, bytes.clone()).await;
+        let id = file["id"].as_str().unwrap().to_owned();
+        if app.settings.scan_worker {
+            assert_eq!(app.scanned_status(&alice, &id).await, "clean");
+        }
+        ids.push(id);
+        contents.push(bytes);
+    }
+    Three {
+        app,
+        alice,
+        bob,
+        ids,
+        contents,
+    }
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Response {
+    app.post_bearer("/api/v1/shares", token, body).await
+}
+
+async fn create_ok(app: &TestApp, token: &str, body: Value) -> String {
+    let res = create(app, token, body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let link: Value = res.json().await.unwrap();
+    link["share_token"].as_str().unwrap().to_owned()
+}
+
+async fn info(app: &TestApp, token: &str, password: Option<&str>) -> Response {
+    let mut req = new_client().get(app.url(&format!("/api/v1/files/shared/{token}/files")));
+    if let Some(password) = password {
+        req = req.header("X-Share-Password", password);
+    }
+    req.send().await.unwrap()
+}
+
+async fn download(app: &TestApp, token: &str, file_id: &str) -> Response {
+    new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}/files/{file_id}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn mine(app: &TestApp, token: &str) -> Vec<Value> {
+    let res = app.get_bearer("/api/v1/shares", token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn several_files_share_under_one_link_and_every_download_counts() {
+    let Three {
+        app,
+        alice,
+        ids,
+        contents,
+        ..
+    } = three_files(|_| {}).await;
+    let order = vec![ids[2].clone(), ids[0].clone(), ids[1].clone()];
+    let token = create_ok(
+        &app,
+        &alice,
+        json!({"file_ids": order, "max_downloads": 2, "expires_hours": 2}),
+    )
+    .await;
+
+    let res = info(&app, &token, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let shared: Value = res.json().await.unwrap();
+    let names: Vec<&str> = shared["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["c.txt", "a.txt", "b.txt"], "in the order chosen");
+    assert_eq!(shared["shared_by"], "alice");
+    assert_eq!(shared["downloads_left"], 2);
+    assert_eq!(shared["files"][0]["scan_status"], "clean");
+
+    // Each file's bytes are its own; each download counts one.
+    for i in [1, 2] {
+        let res = download(&app, &token, &ids[i]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.bytes().await.unwrap().to_vec(), contents[i]);
+    }
+    let res = download(&app, &token, &ids[0]).await;
+    assert_eq!(
+        error_code(res, StatusCode::FORBIDDEN).await,
+        "download_limit_reached"
+    );
+
+    // The owner's list shows the link with its files, all kinds together.
+    let links = mine(&app, &alice).await;
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0]["file_ids"], json!(order));
+    assert_eq!(links[0]["file_id"], json!(order[0]));
+    assert_eq!(links[0]["download_count"], 2);
+    assert_eq!(links[0]["status"], "used_up");
+    // The link is also among each of its files' links.
+    let res = app
+        .get_bearer(&format!("/api/v1/files/{}/shares", ids[1]), &alice)
+        .await;
+    let of_file: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(of_file.len(), 1);
+    assert_eq!(of_file[0]["id"], links[0]["id"]);
+}
+
+#[tokio::test]
+async fn a_link_needs_files_of_yours_each_once_and_not_too_many() {
+    let Three {
+        app,
+        alice,
+        bob,
+        ids,
+        ..
+    } = three_files(|_| {}).await;
+    for body in [
+        json!({"file_ids": []}),
+        json!({"file_ids": [ids[0], ids[1], ids[0]]}),
+        json!({"file_ids": vec![ids[0].clone(); 101]}),
+        json!({"file_ids": [ids[0]], "max_downloads": 0}),
+        json!({"file_ids": [ids[0]], "expires_hours": 721}),
+    ] {
+        let res = create(&app, &alice, body.clone()).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+            "validation_error",
+            "{body}"
+        );
+    }
+    for body in [
+        json!({"file_ids": [ids[0], "no-such-file"]}),
+        json!({"file_ids": [ids[0]]}),
+    ] {
+        let res = create(&app, &bob, body).await;
+        assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    }
+    let res = create(&app, &alice, json!({"files": [ids[0]]})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mine(&app, &alice).await.is_empty(), "nothing was made");
+    assert!(mine(&app, &bob).await.is_empty());
+}
+
+#[tokio::test]
+async fn deleted_files_leave_their_links_and_a_link_left_empty_is_not_found() {
+    let Three {
+        app, alice, ids, ..
+    } = three_files(|_| {}).await;
+    let token = create_ok(&app, &alice, json!({"file_ids": [ids[0], ids[1]]})).await;
+    let res = app
+        .delete_bearer(&format!("/api/v1/files/{}", ids[0]), &alice)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let shared: Value = info(&app, &token, None).await.json().await.unwrap();
+    assert_eq!(shared["files"].as_array().unwrap().len(), 1);
+    assert_eq!(shared["files"][0]["id"], json!(ids[1]));
+    let res = download(&app, &token, &ids[0]).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    assert_eq!(mine(&app, &alice).await[0]["file_ids"], json!([ids[1]]));
+
+    app.delete_bearer(&format!("/api/v1/files/{}", ids[1]), &alice)
+        .await;
+    let res = info(&app, &token, None).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let res = download(&app, &token, &ids[1]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(mine(&app, &alice).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_file_not_in_the_link_is_not_found_through_it() {
+    let Three {
+        app, alice, ids, ..
+    } = three_files(|_| {}).await;
+    let token = create_ok(&app, &alice, json!({"file_ids": [ids[0], ids[1]]})).await;
+    let res = download(&app, &token, &ids[2]).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    // The one-file download route does not guess which of several files was meant.
+    let res = new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let shared: Value = info(&app, &token, None).await.json().await.unwrap();
+    assert_eq!(shared["downloads_left"], Value::Null, "nothing counted");
+}
+
+#[tokio::test]
+async fn a_password_guards_the_list_and_every_file() {
+    let Three {
+        app, alice, ids, ..
+    } = three_files(|_| {}).await;
+    let token = create_ok(
+        &app,
+        &alice,
+        json!({"file_ids": [ids[0], ids[1]], "password": "open sesame"}),
+    )
+    .await;
+    let res = info(&app, &token, None).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "password_required"
+    );
+    let res = info(&app, &token, Some("wrong")).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "wrong_password"
+    );
+    let res = info(&app, &token, Some("open sesame")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = download(&app, &token, &ids[0]).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "password_required"
+    );
+    let res = new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}/files/{}", ids[0])))
+        .header("X-Share-Password", "open sesame")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_link_is_revoked_by_its_maker_only() {
+    let Three {
+        app,
+        alice,
+        bob,
+        ids,
+        ..
+    } = three_files(|_| {}).await;
+    let res = create(&app, &alice, json!({"file_ids": [ids[0], ids[1]]})).await;
+    let link: Value = res.json().await.unwrap();
+    let path = format!("/api/v1/shares/{}", link["id"].as_str().unwrap());
+    let res = app.delete_bearer(&path, &bob).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    assert_eq!(
+        app.delete_bearer(&path, &alice).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete_bearer(&path, &alice).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let res = info(&app, link["share_token"].as_str().unwrap(), None).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "link_revoked");
+    assert_eq!(mine(&app, &alice).await[0]["status"], "revoked");
+}
+
+#[tokio::test]
+async fn concurrent_downloads_of_different_files_never_pass_the_limit() {
+    let Three {
+        app,
+        alice,
+        ids,
+        contents,
+        ..
+    } = three_files(|s| s.rate_download_per_min = 0).await;
+    let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 5})).await;
+    let attempts = (0..20).map(|i| {
+        let url = app.url(&format!("/api/v1/files/shared/{token}/files/{}", ids[i % 3]));
+        async move {
+            let res = new_client().get(url).send().await.unwrap();
+            let status = res.status();
+            (i % 3, status, res.bytes().await.unwrap())
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|(_, s, _)| *s == StatusCode::OK)
+        .collect();
+    assert_eq!(ok.len(), 5, "exactly max_downloads succeed");
+    assert!(ok.iter().all(|(i, _, body)| *body == contents[*i]));
+    assert!(results
+        .iter()
+        .all(|(_, s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
+    assert_eq!(mine(&app, &alice).await[0]["download_count"], 5);
+}
