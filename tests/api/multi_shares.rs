@@ -205,15 +205,13 @@ async fn a_file_not_in_the_link_is_not_found_through_it() {
     let token = create_ok(&app, &alice, json!({"file_ids": [ids[0], ids[1]]})).await;
     let res = download(&app, &token, &ids[2]).await;
     assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
-    // The one-file download route does not guess which of several files was meant.
-    let res = new_client()
-        .get(app.url(&format!("/api/v1/files/shared/{token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let shared: Value = info(&app, &token, None).await.json().await.unwrap();
-    assert_eq!(shared["downloads_left"], Value::Null, "nothing counted");
+    assert_eq!(shared["downloads_left"], Value::Null);
+    assert_eq!(
+        mine(&app, &alice).await[0]["download_count"],
+        0,
+        "nothing counted"
+    );
 }
 
 #[tokio::test]
@@ -291,7 +289,10 @@ async fn concurrent_downloads_of_different_files_never_pass_the_limit() {
     } = three_files(|s| s.rate_download_per_min = 0).await;
     let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 5})).await;
     let attempts = (0..20).map(|i| {
-        let url = app.url(&format!("/api/v1/files/shared/{token}/files/{}", ids[i % 3]));
+        let url = app.url(&format!(
+            "/api/v1/files/shared/{token}/files/{}",
+            ids[i % 3]
+        ));
         async move {
             let res = new_client().get(url).send().await.unwrap();
             let status = res.status();
@@ -309,4 +310,134 @@ async fn concurrent_downloads_of_different_files_never_pass_the_limit() {
         .iter()
         .all(|(_, s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
     assert_eq!(mine(&app, &alice).await[0]["download_count"], 5);
+}
+
+/// The entries of a zip as an independent reader sees them: names and bytes, in order.
+fn entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).expect("a valid zip");
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().to_owned(), bytes)
+        })
+        .collect()
+}
+
+async fn zip_of(app: &TestApp, token: &str) -> Response {
+    new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}/zip")))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names() {
+    let Three {
+        app,
+        alice,
+        ids,
+        contents,
+        ..
+    } = three_files(|_| {}).await;
+    // A second file called a.txt, and one still being scanned.
+    let again: Vec<u8> = b"the other a.txt\n".repeat(100);
+    let dup = app.upload_ok(&alice, "A.txt", again.clone()).await;
+    let dup = dup["id"].as_str().unwrap().to_owned();
+    if app.settings.scan_worker {
+        assert_eq!(app.scanned_status(&alice, &dup).await, "clean");
+    }
+    sqlx::query("UPDATE files SET scan_status = 'pending' WHERE id = $1")
+        .bind(&ids[2])
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let token = create_ok(
+        &app,
+        &alice,
+        json!({"file_ids": [ids[0], dup, ids[1], ids[2]], "max_downloads": 3}),
+    )
+    .await;
+
+    let res = zip_of(&app, &token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    assert_eq!(res.headers()["x-coffer-left-out"], "1");
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let archive = res.bytes().await.unwrap();
+    let got = entries(&archive);
+    assert_eq!(
+        got,
+        vec![
+            ("a.txt".to_owned(), contents[0].clone()),
+            ("A (2).txt".to_owned(), again),
+            ("b.txt".to_owned(), contents[1].clone()),
+        ]
+    );
+
+    // The link's own download is the same zip for a link to several files; both count.
+    let res = new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(entries(&res.bytes().await.unwrap()).len(), 3);
+    assert_eq!(mine(&app, &alice).await[0]["download_count"], 2);
+
+    // Nothing downloadable: the reason of the first file.
+    for id in [&ids[0], &dup, &ids[1]] {
+        sqlx::query("UPDATE files SET scan_status = 'pending' WHERE id = $1")
+            .bind(id)
+            .execute(&app.state.db().pool)
+            .await
+            .unwrap();
+    }
+    let res = zip_of(&app, &token).await;
+    assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
+    assert_eq!(
+        mine(&app, &alice).await[0]["download_count"],
+        2,
+        "a refused zip counts nothing"
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_zips_never_pass_the_limit_and_each_is_whole() {
+    let Three {
+        app,
+        alice,
+        ids,
+        contents,
+        ..
+    } = three_files(|s| s.rate_download_per_min = 0).await;
+    let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 4})).await;
+    let attempts = (0..20).map(|_| {
+        let url = app.url(&format!("/api/v1/files/shared/{token}/zip"));
+        async move {
+            let res = new_client().get(url).send().await.unwrap();
+            let status = res.status();
+            (status, res.bytes().await.unwrap())
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .collect();
+    assert_eq!(ok.len(), 4, "exactly max_downloads succeed");
+    for (_, archive) in ok {
+        let got: Vec<Vec<u8>> = entries(archive).into_iter().map(|(_, b)| b).collect();
+        assert_eq!(got, contents);
+    }
+    assert!(results
+        .iter()
+        .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
+    assert_eq!(mine(&app, &alice).await[0]["download_count"], 4);
 }

@@ -275,6 +275,18 @@ fn SharedFilesCard(
         format!("{} files", shared.files.len())
     };
     let total: u64 = shared.files.iter().map(|f| f.size).sum();
+    let ready = shared.ready().count();
+    let left_out: Vec<String> = shared
+        .files
+        .iter()
+        .filter(|f| !f.scan_status.is_downloadable())
+        .map(|f| f.filename.clone())
+        .collect();
+    let all_action = action.clone();
+    let pending = shared
+        .files
+        .iter()
+        .any(|f| f.scan_status == ScanStatus::Pending);
     let rows = shared
         .files
         .into_iter()
@@ -311,10 +323,20 @@ fn SharedFilesCard(
             </dl>
             <FormError result=Signal::derive(|| None) flash/>
             <ul class="shared-files">{rows}</ul>
-            {(!single).then(|| view! {
-                <p class="muted small">"Each download through this link counts one, whether of one file or of all of them."</p>
+            {(!single && ready > 0).then(|| view! {
+                <form method="post" action=all_action class="stack" aria-label="Download all">
+                    <button type="submit" data-testid="download-all">"Download all (.zip)"</button>
+                    {(!left_out.is_empty()).then(|| view! {
+                        <p class="muted small" data-testid="left-out">
+                            {format!("Not in the zip until its scan passes: {}.", left_out.join(", "))}
+                        </p>
+                    })}
+                </form>
             })}
-            <p><a href="">"Check again"</a></p>
+            {(!single).then(|| view! {
+                <p class="muted small" data-testid="counting-rule">"Every download through this link counts one against its limit: one file, or all of them as a zip."</p>
+            })}
+            {pending.then(|| view! { <p><a href="">"Check again"</a></p> })}
             <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
         </section>
     }
@@ -329,7 +351,7 @@ fn ProtectedLinkCard(token: String, flash: Resource<Option<PageError>>) -> impl 
             <h1 class="name" data-testid="shared-name">"A password-protected file"</h1>
             <form method="post" action=action class="stack" aria-label="Download">
                 <FormError result=Signal::derive(|| None) flash/>
-                <p>"The sender protected this link with a password. Enter it to download the file."</p>
+                <p>"The sender protected this link with a password. Enter it to download what it shares (several files come as one zip)."</p>
                 <label>"Password"
                     <input type="password" name="password" required autocomplete="off"
                         data-testid="recipient-password"/>

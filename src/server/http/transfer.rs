@@ -14,6 +14,7 @@ use crate::server::{
     error::{Error, Result},
     service::{
         files::{self, Download, RangeSpec},
+        shares::{LinkDownload, ZipDownload},
         RequestMeta,
     },
     state::AppState,
@@ -181,6 +182,39 @@ pub fn download_response(download: Download) -> Response {
         }
     }
     response
+}
+
+/// How many of a link's files a zip left out (not scanned clean); `GET …/files` says which.
+pub const LEFT_OUT_HEADER: &str = "x-coffer-left-out";
+
+/// A link's files as one zip: its length is not known before it is written, so it is sent
+/// chunked.
+pub fn zip_response(zip: ZipDownload) -> Response {
+    let mut response = (StatusCode::OK, Body::from_stream(zip.body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition(&zip.filename),
+    );
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(LEFT_OUT_HEADER, HeaderValue::from(zip.left_out.len()));
+    response
+}
+
+/// Whatever a link's download answers with: its file, or its files as a zip.
+pub fn link_response(download: LinkDownload) -> Response {
+    match download {
+        LinkDownload::File(file) => download_response(file),
+        LinkDownload::Zip(zip) => zip_response(zip),
+    }
 }
 
 #[cfg(test)]

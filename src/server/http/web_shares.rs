@@ -16,7 +16,7 @@ use crate::{
     server::{
         error::Error,
         http::{extract::ClientMeta, server_fns::keep_flash_error, transfer},
-        service::shares,
+        service::shares::{self, LinkDownload},
         state::AppState,
     },
 };
@@ -37,16 +37,14 @@ pub async fn download(
     Path(token): Path<String>,
     Form(form): Form<DownloadForm>,
 ) -> Response {
-    match shares::download(
-        &state,
-        &meta,
-        &token,
-        form.password,
-        form.file_id.as_deref(),
-    )
-    .await
-    {
-        Ok(download) => transfer::download_response(download),
+    let result = match form.file_id.as_deref() {
+        Some(id) => shares::download(&state, &meta, &token, form.password, id)
+            .await
+            .map(LinkDownload::File),
+        None => shares::download_link(&state, &meta, &token, form.password).await,
+    };
+    match result {
+        Ok(download) => transfer::link_response(download),
         Err(e) => {
             // The page shows a link that cannot be used by itself; anything else (a wrong
             // password, a scan not finished, too many attempts) it shows once from the session.

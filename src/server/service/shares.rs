@@ -374,8 +374,7 @@ pub async fn view(
     )))
 }
 
-/// A download by share link of one of its files (`file_id`), or of its only file (`None`):
-/// the whole file (ranges would let one count stand for many downloads). Checks the link,
+/// A download by share link of one of its files: the whole file (ranges would let one count stand for many downloads). Checks the link,
 /// then its password (attempts limited per link), then the scan; the download counts once
 /// the first chunk is ready to send. Every download through a link counts one, whichever file.
 pub async fn download(
@@ -383,21 +382,15 @@ pub async fn download(
     meta: &RequestMeta,
     token: &str,
     password: Option<String>,
-    file_id: Option<&str>,
+    file_id: &str,
 ) -> Result<Download> {
     files::limit_downloads(state, meta).await?;
     let (link, files) = usable_link(state, token).await?;
     check_password(state, meta, &link, &files, password).await?;
-    let file = match file_id {
-        Some(id) => files.into_iter().find(|f| f.id == id),
-        None if files.len() == 1 => files.into_iter().next(),
-        None => {
-            return Err(Error::Validation(
-                "This link shares several files: download them one by one or all as a zip".into(),
-            ))
-        }
-    }
-    .ok_or(Error::NotFound("file"))?;
+    let file = files
+        .into_iter()
+        .find(|f| f.id == file_id)
+        .ok_or(Error::NotFound("file"))?;
     let mut download = files::open_download(state, file, None).await?;
     download.accepts_ranges = false;
     count_download(state, token, &link).await?;
@@ -412,6 +405,83 @@ pub async fn download(
     )
     .await?;
     Ok(download)
+}
+
+/// What a link's own download gives: its file, or its files as one zip.
+pub enum LinkDownload {
+    File(Download),
+    Zip(ZipDownload),
+}
+
+/// The link's download: a link to one file sends the file, a link to several sends them all
+/// as a zip ([`download_all`]).
+pub async fn download_link(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    password: Option<String>,
+) -> Result<LinkDownload> {
+    let (_, files) = usable_link(state, token).await?;
+    if files.len() == 1 {
+        let id = files[0].id.clone();
+        return Ok(LinkDownload::File(
+            download(state, meta, token, password, &id).await?,
+        ));
+    }
+    Ok(LinkDownload::Zip(
+        download_all(state, meta, token, password).await?,
+    ))
+}
+
+/// All of a link's files that can be downloaded, as one zip.
+pub struct ZipDownload {
+    /// What the archive is called when saved.
+    pub filename: String,
+    /// The files in it, in order.
+    pub files: Vec<FileRow>,
+    /// Names of the link's files left out: not scanned clean (yet).
+    pub left_out: Vec<String>,
+    pub body: files::PlainStream,
+}
+
+/// "Download all": every file of the link that is scanned clean, as one streamed zip; files
+/// still being scanned, or infected, or whose scan failed are left out (and named). Counts one
+/// download of the link, like any other download through it.
+pub async fn download_all(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    password: Option<String>,
+) -> Result<ZipDownload> {
+    files::limit_downloads(state, meta).await?;
+    let (link, all) = usable_link(state, token).await?;
+    check_password(state, meta, &link, &all, password).await?;
+    let (ready, left_out): (Vec<FileRow>, Vec<FileRow>) = all
+        .into_iter()
+        .partition(|f| f.scan_status.is_downloadable());
+    if ready.is_empty() {
+        // Why the first file cannot be sent says why none can.
+        files::ensure_scanned_clean(&left_out[0])?;
+    }
+    count_download(state, token, &link).await?;
+    for file in &ready {
+        files::record_download(
+            state,
+            meta,
+            None,
+            file,
+            None,
+            action::SHARE_DOWNLOADED,
+            Some(format!("link={} zip", link.id)),
+        )
+        .await?;
+    }
+    Ok(ZipDownload {
+        filename: "shared-files.zip".to_owned(),
+        body: files::zip(state, ready.clone()),
+        files: ready,
+        left_out: left_out.into_iter().map(|f| f.filename).collect(),
+    })
 }
 
 /// Counts a download through `link`, or says why it may not start.

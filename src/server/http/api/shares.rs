@@ -36,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(download))
         .routes(routes!(shared_info))
         .routes(routes!(download_one))
+        .routes(routes!(download_zip))
         .routes(routes!(signed_url))
         .routes(routes!(token_download))
 }
@@ -172,7 +173,8 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Download by share link, without an account. Counts one download when the response starts;
+/// Download by share link, without an account: the file of a one-file link, or all the files
+/// of a link to several as a zip (as `…/zip`). Counts one download when the response starts;
 /// the whole file is always sent (no ranges).
 #[utoipa::path(get, path = "/api/v1/files/shared/{token}", tag = "sharing", operation_id = "download_shared",
     params(
@@ -194,8 +196,8 @@ pub async fn download(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let download = shares::download(&state, &meta, &token, password_of(&headers), None).await?;
-    Ok(transfer::download_response(download))
+    let download = shares::download_link(&state, &meta, &token, password_of(&headers)).await?;
+    Ok(transfer::link_response(download))
 }
 
 fn password_of(headers: &HeaderMap) -> Option<String> {
@@ -256,9 +258,36 @@ pub async fn download_one(
     ApiPath((token, file_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let download =
-        shares::download(&state, &meta, &token, password_of(&headers), Some(&file_id)).await?;
+    let download = shares::download(&state, &meta, &token, password_of(&headers), &file_id).await?;
     Ok(transfer::download_response(download))
+}
+
+/// Download all of a link's files that are scanned clean as one zip, without an account. The
+/// zip is streamed (no `Content-Length`); files still being scanned, infected or whose scan
+/// failed are left out, and `X-Coffer-Left-Out` says how many. Counts one download.
+#[utoipa::path(get, path = "/api/v1/files/shared/{token}/zip", tag = "sharing", operation_id = "download_shared_zip",
+    params(
+        ("token" = String, Path, description = "The link's token"),
+        ("X-Share-Password" = Option<String>, Header, description = "The link's password, if it has one"),
+    ),
+    responses(
+        (status = 200, description = "The zip", content_type = "application/zip",
+            headers(("X-Coffer-Left-Out" = u32, description = "How many of the link's files are not in the zip"))),
+        (status = 401, description = "Password needed (password_required) or wrong (wrong_password)", body = ErrorBody),
+        (status = 403, description = "Download limit reached, or every file is infected", body = ErrorBody),
+        (status = 404, description = "Unknown or revoked link", body = ErrorBody),
+        (status = 409, description = "No file is scanned clean yet", body = ErrorBody),
+        (status = 410, description = "The link has expired", body = ErrorBody),
+        (status = 429, description = "Too many downloads or password attempts", body = ErrorBody),
+    ))]
+pub async fn download_zip(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    ApiPath(token): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let zip = shares::download_all(&state, &meta, &token, password_of(&headers)).await?;
+    Ok(transfer::zip_response(zip))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -3,6 +3,7 @@
 //! [`download`]) with how many may run at once ([`UploadSlots`]), and deletion. The REST handlers and the pages both come here.
 
 mod access;
+mod archive;
 mod download;
 mod hasher;
 pub mod quota;
@@ -11,6 +12,7 @@ mod slots;
 mod upload;
 
 pub use access::{find_visible, list, owner_is_active};
+pub use archive::zip;
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download};
 pub use slots::{UploadSlot, UploadSlots};

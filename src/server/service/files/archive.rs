@@ -1,0 +1,184 @@
+//! Several files as one zip, streamed: each file is decrypted as it is written into the
+//! archive, and the archive is sent as it is written. Nothing is buffered beyond one segment
+//! of a file and the pipe between the writer and the response ([`PIPE_BYTES`]); no temporary
+//! file. Entries are written with data descriptors and ZIP64 fields (sizes and CRC follow each
+//! entry), so any size and any number of files fit.
+//!
+//! Names come from the files' names, made safe to extract: no directories, no `..`, no
+//! control characters, and a name that repeats gets ` (2)`, ` (3)`… before its extension.
+//! Types that are already compressed are stored as they are; the rest is deflated.
+
+use async_zip::{base::write::ZipFileWriter, Compression, ZipEntryBuilder};
+use futures::{io::AsyncWriteExt as _, StreamExt, TryStreamExt};
+use tokio_util::io::ReaderStream;
+
+use super::{download::plaintext, PlainStream};
+use crate::server::{
+    db::files::FileRow,
+    error::{Error, Result},
+    state::AppState,
+};
+
+/// The pipe between the archive's writer and the response.
+const PIPE_BYTES: usize = 256 * 1024;
+
+/// Extensions of formats that are compressed already: deflating them again costs CPU and
+/// saves nothing.
+const COMPRESSED: &[&str] = &[
+    "zip", "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "jpg", "jpeg", "png", "gif", "webp",
+    "heic", "avif", "mp3", "mp4", "m4a", "m4v", "mov", "mkv", "webm", "ogg", "docx", "xlsx",
+    "pptx", "odt", "ods", "odp", "epub", "jar", "apk", "pdf",
+];
+
+/// The archive of `files`, in their order, as a stream of bytes. An error while writing
+/// (a blob that cannot be read or fails its integrity check) ends the stream with that error,
+/// so the client sees a broken transfer rather than a short archive that looks whole.
+pub fn zip(state: &AppState, files: Vec<FileRow>) -> PlainStream {
+    let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    let state = state.clone();
+    tokio::spawn(async move {
+        let _ = done.send(write_zip(&state, files, writer).await);
+    });
+    let archive = ReaderStream::new(reader).map_err(|e| Error::internal("sending a zip", e));
+    let end = futures::stream::once(async move {
+        match outcome.await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(Err(e)),
+            Err(_) => Some(Err(Error::internal(
+                "writing a zip",
+                "the writer stopped without an outcome",
+            ))),
+        }
+    })
+    .filter_map(std::future::ready);
+    archive.chain(end).boxed()
+}
+
+async fn write_zip(
+    state: &AppState,
+    files: Vec<FileRow>,
+    writer: tokio::io::DuplexStream,
+) -> Result<()> {
+    let zip_error = |e| Error::internal("writing a zip", e);
+    let mut zip = ZipFileWriter::with_tokio(writer);
+    let names = entry_names(files.iter().map(|f| f.filename.as_str()));
+    for (file, name) in files.iter().zip(names) {
+        let compression = if is_compressed(&name) {
+            Compression::Stored
+        } else {
+            Compression::Deflate
+        };
+        let entry = ZipEntryBuilder::new(name.into(), compression)
+            .uncompressed_size(file.size.max(0) as u64)
+            .unix_permissions(0o644);
+        let mut content = plaintext(state, file, None).await?;
+        let mut out = zip.write_entry_stream(entry).await.map_err(zip_error)?;
+        while let Some(chunk) = content.next().await {
+            // A failed write means the client went away: the pipe's reader is gone.
+            out.write_all(&chunk?)
+                .await
+                .map_err(|e| Error::internal("writing a zip", e))?;
+        }
+        out.close().await.map_err(zip_error)?;
+    }
+    zip.close().await.map_err(zip_error)?;
+    Ok(())
+}
+
+fn is_compressed(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| COMPRESSED.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+/// A name that extracts to a file in the folder extracted into: path separators, control
+/// characters and characters Windows refuses become `_`; leading dots and spaces go, so no
+/// `..` and no hidden file; an empty result is `file`.
+fn safe_name(name: &str) -> String {
+    let replaced: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    let trimmed = replaced
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' ']);
+    if trimmed.is_empty() {
+        "file".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Safe names for entries, each different from the others (compared without case, as on
+/// Windows and macOS): a repeat gets ` (2)`, ` (3)`… before its extension.
+fn entry_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for name in names {
+        let name = safe_name(name);
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem.to_owned(), format!(".{ext}")),
+            _ => (name.clone(), String::new()),
+        };
+        let mut candidate = name.clone();
+        let mut n = 2;
+        while !taken.insert(candidate.to_lowercase()) {
+            candidate = format!("{stem} ({n}){ext}");
+            n += 1;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_leave_the_folder_they_are_extracted_into() {
+        for (name, safe) in [
+            ("report.pdf", "report.pdf"),
+            ("../../etc/passwd", "_.._etc_passwd"),
+            ("/abs/path.txt", "_abs_path.txt"),
+            ("C:\\Windows\\x.txt", "C__Windows_x.txt"),
+            ("..", "file"),
+            (".hidden", "hidden"),
+            ("a\u{0}b\nc.txt", "a_b_c.txt"),
+            ("", "file"),
+            ("trailing. ", "trailing"),
+        ] {
+            assert_eq!(safe_name(name), safe, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_names_are_numbered_before_the_extension() {
+        let names = entry_names(["a.txt", "A.txt", "a.txt", "b", "b", "a (2).txt"].into_iter());
+        assert_eq!(
+            names,
+            [
+                "a.txt",
+                "A (2).txt",
+                "a (3).txt",
+                "b",
+                "b (2)",
+                "a (2) (2).txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn compressed_formats_are_stored() {
+        assert!(is_compressed("photo.JPG"));
+        assert!(is_compressed("archive.zip"));
+        assert!(is_compressed("contract.docx"));
+        assert!(!is_compressed("notes.txt"));
+        assert!(!is_compressed("data.csv"));
+        assert!(!is_compressed("zip"));
+    }
+}
