@@ -212,7 +212,7 @@ pub fn zip_response(zip: ZipDownload) -> Response {
 /// Whatever a link's download answers with: its file, or its files as a zip.
 pub fn link_response(download: LinkDownload) -> Response {
     match download {
-        LinkDownload::File(file) => download_response(file),
+        LinkDownload::File(file) => download_response(*file),
         LinkDownload::Zip(zip) => zip_response(zip),
     }
 }

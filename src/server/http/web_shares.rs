@@ -40,7 +40,7 @@ pub async fn download(
     let result = match form.file_id.as_deref() {
         Some(id) => shares::download(&state, &meta, &token, form.password, id)
             .await
-            .map(LinkDownload::File),
+            .map(|d| LinkDownload::File(Box::new(d))),
         None => shares::download_link(&state, &meta, &token, form.password).await,
     };
     match result {

@@ -409,7 +409,7 @@ pub async fn download(
 
 /// What a link's own download gives: its file, or its files as one zip.
 pub enum LinkDownload {
-    File(Download),
+    File(Box<Download>),
     Zip(ZipDownload),
 }
 
@@ -424,9 +424,9 @@ pub async fn download_link(
     let (_, files) = usable_link(state, token).await?;
     if files.len() == 1 {
         let id = files[0].id.clone();
-        return Ok(LinkDownload::File(
+        return Ok(LinkDownload::File(Box::new(
             download(state, meta, token, password, &id).await?,
-        ));
+        )));
     }
     Ok(LinkDownload::Zip(
         download_all(state, meta, token, password).await?,
