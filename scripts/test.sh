@@ -44,7 +44,8 @@ services=()
 # A real clamd for the ClamAV tests (each starts its own on a database it writes) and the fleet.
 if wants sqlite || wants postgres || wants fleet; then services+=(clamd); fi
 # tuspy, the official Python tus client, resumes an upload in the integration and fleet tests.
-if wants sqlite || wants postgres || wants s3 || wants fleet; then services+=(tuspy); fi
+# Python also reads the zips of the browser tests (zipfile, an independent reader).
+if wants sqlite || wants postgres || wants s3 || wants fleet || wants e2e; then services+=(tuspy); fi
 if wants postgres || wants fleet; then services+=(postgres redis); fi
 if wants s3 || wants fleet; then services+=(s3); fi
 if wants fleet; then services+=(nginx deploy-tools rclone); fi

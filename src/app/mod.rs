@@ -29,7 +29,7 @@ use crate::app::{
         not_found::NotFound,
         register::RegisterPage,
         security::SecurityPage,
-        share::{RecipientPage, ShareManagePage},
+        share::{RecipientPage, ShareManagePage, ShareSelectedPage},
     },
 };
 
@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/shares/new") view=ShareSelectedPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/s/:token") view=RecipientPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/admin") view=AdminOverviewPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=PAGE_RENDERING/>

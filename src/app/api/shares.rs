@@ -92,6 +92,77 @@ pub async fn create_share(
         .await
 }
 
+/// What the page for sharing several files shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    pub files: Vec<FileInfo>,
+    /// The link a plain form post (JavaScript off) just made, shown this once.
+    pub just_created: Option<CreatedShare>,
+}
+
+#[cfg(feature = "ssr")]
+const FLASH_CREATED_MULTI: &str = "flash_created_multi_share";
+
+/// The page path for sharing `file_ids` (comma-separated) together.
+pub fn selection_path(file_ids: &str) -> String {
+    let query: Vec<String> = file_ids
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| format!("files={id}"))
+        .collect();
+    format!("/shares/new?{}", query.join("&"))
+}
+
+/// The files chosen to share together (`file_ids` comma-separated), checked as a link's files
+/// are; `None` when nobody is signed in.
+#[server(prefix = "/app", endpoint = "selected_files")]
+pub async fn selected_files(file_ids: String) -> Result<Option<Selection>, PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{shares, web_sessions},
+    };
+    let req = web_request().await?;
+    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+        return Ok(None);
+    };
+    let ids: Vec<String> = file_ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect();
+    let files = shares::selection(&req.state, &user, &ids)
+        .await
+        .inspect_err(|e| req.set_status(e.status()))?;
+    let just_created = req.take_flash::<CreatedShare>(FLASH_CREATED_MULTI).await;
+    Ok(Some(Selection {
+        files: files.into_iter().map(Into::into).collect(),
+        just_created,
+    }))
+}
+
+/// Makes one link for several files (`file_ids` comma-separated) from the share form.
+#[server(prefix = "/app", endpoint = "create_multi_share")]
+pub async fn create_multi_share(
+    file_ids: String,
+    expiry: String,
+    until: Option<String>,
+    tz_offset: Option<String>,
+    max_downloads: Option<String>,
+    password: Option<String>,
+) -> Result<CreatedShare, PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{shares, web_sessions},
+    };
+    let req = web_request().await?;
+    let page = selection_path(&file_ids);
+    let result = async {
+        let user = web_sessions::require(&req.state, &req.session).await?;
+        let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
+        let ids: Vec<String> = file_ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect();
+        shares::create(&req.state, &user, &req.meta, &ids, request).await
+    }
+    .await;
+    req.finish_keeping(&page, Some(&page), FLASH_CREATED_MULTI, result)
+        .await
+}
+
 #[server(prefix = "/app", endpoint = "revoke_share")]
 pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageError> {
     use crate::server::{

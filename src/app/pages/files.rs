@@ -89,9 +89,16 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
         <section class="card">
             <h2>{if all_users { "Everyone's files" } else { "Your files" }}</h2>
             <StorageUsage usage=listing.usage/>
+            // The checkboxes in the rows belong to this form: a plain GET to the page that
+            // shares the chosen files under one link.
+            <form id="share-selected" method="get" action="/shares/new" class="row">
+                <button type="submit" data-testid="share-selected">"Share selected"</button>
+                <span class="muted small">"Tick files to share them under one link."</span>
+            </form>
             <table class="files" data-testid="file-table">
                 <thead>
                     <tr>
+                        <th scope="col"><span class="sr-only">"Select"</span></th>
                         <th scope="col">"Name"</th>
                         <th scope="col">"Size"</th>
                         <th scope="col">"Uploaded"</th>
@@ -148,6 +155,10 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
     let share = share_page_path(&file.id);
     view! {
         <tr data-testid="file-row" data-file-id=file.id.clone()>
+            <td>
+                <input type="checkbox" name="files" value=file.id.clone() form="share-selected"
+                    aria-label=format!("Select {}", file.filename) data-testid="select-file"/>
+            </td>
             <td class="name">{file.filename.clone()}</td>
             <td>{human_bytes(file.size)}</td>
             <td><time datetime=file.created_at.to_string()>{uploaded}</time></td>

@@ -5,11 +5,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_params_map};
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
 
 use crate::app::{
     api::shares::{
-        file_shares, recipient_view, CreateShare, RevokeShare, ShareOverview, EXPIRY_CHOICES,
+        file_shares, recipient_view, selected_files, CreateMultiShare, CreateShare, RevokeShare,
+        Selection, ShareOverview, EXPIRY_CHOICES,
     },
     components::{
         copy_button::CopyField,
@@ -89,9 +93,6 @@ fn ShareManager(
         links,
         just_created,
     } = overview;
-    // The browser's time zone, so that "until a date" means the end of that day for the user.
-    let tz_offset = RwSignal::new(String::new());
-    Effect::new(move |_| tz_offset.set(browser::timezone_offset_minutes().to_string()));
     let newest = move || created.get().or_else(|| just_created.clone());
     let scan_note = (!file.scan_status.is_downloadable())
         .then_some("Recipients can download the file once its virus scan has found it clean.");
@@ -107,35 +108,113 @@ fn ShareManager(
                 <h2>"New link"</h2>
                 <FormError result=create_result flash/>
                 <input type="hidden" name="file_id" value=file_id/>
-                <input type="hidden" name="tz_offset" value=move || tz_offset.get()/>
-                <div class="row">
-                    <label>"Expires after"
-                        <select name="expiry" data-testid="expiry">
-                            {EXPIRY_CHOICES.iter().map(|(value, text)| view! {
-                                <option value=*value selected=*value == "24">{*text}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label>"Date (with “Until a date”)"
-                        <input type="date" name="until" data-testid="until"/>
-                    </label>
-                </div>
-                <div class="row">
-                    <label>"Download limit"
-                        <input type="number" name="max_downloads" min="1" max=MAX_LINK_DOWNLOADS step="1"
-                            placeholder="No limit" data-testid="max-downloads"/>
-                    </label>
-                    <label>"Password"
-                        <input type="password" name="password" autocomplete="new-password"
-                            placeholder="None" data-testid="share-password"/>
-                    </label>
-                </div>
+                <LinkOptions/>
                 <button type="submit" disabled=move || create.pending().get()>
                     {move || if create.pending().get() { "Creating…" } else { "Create link" }}
                 </button>
             </ActionForm>
         </section>
         <LinkTable links revoke/>
+    }
+}
+
+/// A new link's options: expiry, download limit and password (the fields of `create_share`
+/// and `create_multi_share`).
+#[component]
+fn LinkOptions() -> impl IntoView {
+    // The browser's time zone, so that "until a date" means the end of that day for the user.
+    let tz_offset = RwSignal::new(String::new());
+    Effect::new(move |_| tz_offset.set(browser::timezone_offset_minutes().to_string()));
+    view! {
+        <input type="hidden" name="tz_offset" value=move || tz_offset.get()/>
+        <div class="row">
+            <label>"Expires after"
+                <select name="expiry" data-testid="expiry">
+                    {EXPIRY_CHOICES.iter().map(|(value, text)| view! {
+                        <option value=*value selected=*value == "24">{*text}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Date (with “Until a date”)"
+                <input type="date" name="until" data-testid="until"/>
+            </label>
+        </div>
+        <div class="row">
+            <label>"Download limit"
+                <input type="number" name="max_downloads" min="1" max=MAX_LINK_DOWNLOADS step="1"
+                    placeholder="No limit" data-testid="max-downloads"/>
+            </label>
+            <label>"Password"
+                <input type="password" name="password" autocomplete="new-password"
+                    placeholder="None" data-testid="share-password"/>
+            </label>
+        </div>
+    }
+}
+
+/// `/shares/new?files=…&files=…`: one link for the files chosen on `/files`.
+#[component]
+pub fn ShareSelectedPage() -> impl IntoView {
+    let query = use_query_map();
+    let ids = move || query.read().get_all("files").unwrap_or_default().join(",");
+    let create = ServerAction::<CreateMultiShare>::new();
+    let selection = Resource::new(move || ids(), selected_files);
+    let flash = flash_error();
+    let created = Signal::derive(move || create.value().get().and_then(Result::ok));
+    let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
+    view! {
+        <Title text="Share files · Coffer"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || selection.get().map(|selection| match selection {
+                Ok(Some(Selection { files, just_created })) => {
+                    let file_ids = files.iter().map(|f| f.id.clone()).collect::<Vec<_>>().join(",");
+                    let newest = move || created.get().or_else(|| just_created.clone());
+                    let pending = files.iter().any(|f| !f.scan_status.is_downloadable());
+                    view! {
+                        <section class="card">
+                            <p><a href="/files">"← Your files"</a></p>
+                            <h1>{format!("Share {} file{}", files.len(), if files.len() == 1 { "" } else { "s" })}</h1>
+                            <ul class="shared-files" data-testid="selected-files">
+                                {files.into_iter().map(|f| view! {
+                                    <li data-testid="selected-file">
+                                        <span class="name">{f.filename}</span>
+                                        " " <span class="muted">{human_bytes(f.size)}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                            {pending.then(|| view! {
+                                <p class="notice">"Recipients can download a file once its virus scan has found it clean."</p>
+                            })}
+                            {move || newest().map(|link| view! { <NewLink link/> })}
+                            <ActionForm action=create attr:class="stack share-form" attr:aria-label="New share link">
+                                <h2>"New link"</h2>
+                                <FormError result=create_result flash/>
+                                <input type="hidden" name="file_ids" value=file_ids/>
+                                <LinkOptions/>
+                                <p class="muted small">"Every download through the link counts one against its limit: one file, or all of them as a zip."</p>
+                                <button type="submit" disabled=move || create.pending().get()>
+                                    {move || if create.pending().get() { "Creating…" } else { "Create link" }}
+                                </button>
+                            </ActionForm>
+                        </section>
+                    }.into_any()
+                }
+                Ok(None) => view! {
+                    <section class="card narrow">
+                        <h1>"Share files"</h1>
+                        <p>"Sign in to share your files."</p>
+                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! {
+                    <section class="card narrow">
+                        <h1>"Share files"</h1>
+                        <p class="form-error" role="alert">{e.detail}</p>
+                        <p><A href="/files">"Back to your files"</A></p>
+                    </section>
+                }.into_any(),
+            })}
+        </Transition>
     }
 }
 

@@ -125,7 +125,7 @@ fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
 
 /// The files a new link may point at: 1 to [`MAX_LINK_FILES`], each once, each one the actor
 /// may see; in the order given.
-async fn files_to_share(
+pub async fn selection(
     state: &AppState,
     actor: &UserRow,
     file_ids: &[String],
@@ -162,7 +162,7 @@ pub async fn create(
     file_ids: &[String],
     request: ShareRequest,
 ) -> Result<CreatedShare> {
-    let files = files_to_share(state, actor, file_ids).await?;
+    let files = selection(state, actor, file_ids).await?;
     let now = db::now();
     let expires_at = expiry(&request, now)?;
     let max_downloads = match request.max_downloads {
