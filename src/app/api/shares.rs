@@ -103,11 +103,19 @@ pub struct Selection {
 #[cfg(feature = "ssr")]
 const FLASH_CREATED_MULTI: &str = "flash_created_multi_share";
 
-/// The page path for sharing `file_ids` (comma-separated) together.
-pub fn selection_path(file_ids: &str) -> String {
-    let query: Vec<String> = file_ids
+/// File ids as the forms carry them: comma-separated (ids never hold a comma).
+fn split_ids(file_ids: &str) -> Vec<String> {
+    file_ids
         .split(',')
         .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The page path for sharing `file_ids` (comma-separated) together.
+pub fn selection_path(file_ids: &str) -> String {
+    let query: Vec<String> = split_ids(file_ids)
+        .iter()
         .map(|id| format!("files={id}"))
         .collect();
     format!("/shares/new?{}", query.join("&"))
@@ -125,7 +133,7 @@ pub async fn selected_files(file_ids: String) -> Result<Option<Selection>, PageE
     let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
         return Ok(None);
     };
-    let ids: Vec<String> = file_ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect();
+    let ids = split_ids(&file_ids);
     let files = shares::selection(&req.state, &user, &ids)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
@@ -155,7 +163,7 @@ pub async fn create_multi_share(
     let result = async {
         let user = web_sessions::require(&req.state, &req.session).await?;
         let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
-        let ids: Vec<String> = file_ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect();
+        let ids = split_ids(&file_ids);
         shares::create(&req.state, &user, &req.meta, &ids, request).await
     }
     .await;

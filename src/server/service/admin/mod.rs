@@ -61,9 +61,15 @@ mod filter_tests {
 
     #[test]
     fn a_filter_is_trimmed_but_its_length_is_counted_as_given() {
-        assert_eq!(filter_value("x", Some("  bob ")).unwrap().as_deref(), Some("bob"));
+        assert_eq!(
+            filter_value("x", Some("  bob ")).unwrap().as_deref(),
+            Some("bob")
+        );
         assert_eq!(filter_value("x", Some(" \r\n ")).unwrap(), None);
-        assert_eq!(filter_value("x", Some("a\0b")).unwrap().as_deref(), Some("ab"));
+        assert_eq!(
+            filter_value("x", Some("a\0b")).unwrap().as_deref(),
+            Some("ab")
+        );
         let padded = format!("bob{}", "\r".repeat(MAX_FILTER_CHARS));
         assert_eq!(
             filter_value("x", Some(&padded)).unwrap_err().code(),
