@@ -158,7 +158,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
     let query = use_query_map();
     let ids = move || query.read().get_all("files").unwrap_or_default().join(",");
     let create = ServerAction::<CreateMultiShare>::new();
-    let selection = Resource::new(move || ids(), selected_files);
+    let selection = Resource::new(ids, selected_files);
     let flash = flash_error();
     let created = Signal::derive(move || create.value().get().and_then(Result::ok));
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
