@@ -76,6 +76,35 @@ async fn mine(app: &TestApp, token: &str) -> Vec<Value> {
     res.json().await.unwrap()
 }
 
+async fn mark_pending(app: &TestApp, ids: &[&String]) {
+    for id in ids {
+        sqlx::query("UPDATE files SET scan_status = 'pending' WHERE id = $1")
+            .bind(id)
+            .execute(&app.state.db().pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// GETs every URL at once, each from a client of its own; the bodies of those that got 200.
+/// Every other answer must be 403 (the limit reached).
+async fn fetch_at_once(urls: Vec<String>) -> Vec<(usize, Vec<u8>)> {
+    let attempts = urls.into_iter().enumerate().map(|(i, url)| async move {
+        let res = new_client().get(url).send().await.unwrap();
+        let status = res.status();
+        (i, status, res.bytes().await.unwrap().to_vec())
+    });
+    let results = futures::future::join_all(attempts).await;
+    assert!(results
+        .iter()
+        .all(|(_, s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
+    results
+        .into_iter()
+        .filter(|(_, s, _)| *s == StatusCode::OK)
+        .map(|(i, _, body)| (i, body))
+        .collect()
+}
+
 #[tokio::test]
 async fn several_files_share_under_one_link_and_every_download_counts() {
     let Three {
@@ -288,27 +317,17 @@ async fn concurrent_downloads_of_different_files_never_pass_the_limit() {
         ..
     } = three_files(|s| s.rate_download_per_min = 0).await;
     let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 5})).await;
-    let attempts = (0..20).map(|i| {
-        let url = app.url(&format!(
-            "/api/v1/files/shared/{token}/files/{}",
-            ids[i % 3]
-        ));
-        async move {
-            let res = new_client().get(url).send().await.unwrap();
-            let status = res.status();
-            (i % 3, status, res.bytes().await.unwrap())
-        }
-    });
-    let results = futures::future::join_all(attempts).await;
-    let ok: Vec<_> = results
-        .iter()
-        .filter(|(_, s, _)| *s == StatusCode::OK)
+    let urls = (0..20)
+        .map(|i| {
+            app.url(&format!(
+                "/api/v1/files/shared/{token}/files/{}",
+                ids[i % 3]
+            ))
+        })
         .collect();
+    let ok = fetch_at_once(urls).await;
     assert_eq!(ok.len(), 5, "exactly max_downloads succeed");
-    assert!(ok.iter().all(|(i, _, body)| *body == contents[*i]));
-    assert!(results
-        .iter()
-        .all(|(_, s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
+    assert!(ok.iter().all(|(i, body)| *body == contents[*i % 3]));
     assert_eq!(mine(&app, &alice).await[0]["download_count"], 5);
 }
 
@@ -350,11 +369,7 @@ async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names(
     if app.settings.scan_worker {
         assert_eq!(app.scanned_status(&alice, &dup).await, "clean");
     }
-    sqlx::query("UPDATE files SET scan_status = 'pending' WHERE id = $1")
-        .bind(&ids[2])
-        .execute(&app.state.db().pool)
-        .await
-        .unwrap();
+    mark_pending(&app, &[&ids[2]]).await;
     let token = create_ok(
         &app,
         &alice,
@@ -392,13 +407,7 @@ async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names(
     assert_eq!(mine(&app, &alice).await[0]["download_count"], 2);
 
     // Nothing downloadable: the reason of the first file.
-    for id in [&ids[0], &dup, &ids[1]] {
-        sqlx::query("UPDATE files SET scan_status = 'pending' WHERE id = $1")
-            .bind(id)
-            .execute(&app.state.db().pool)
-            .await
-            .unwrap();
-    }
+    mark_pending(&app, &[&ids[0], &dup, &ids[1]]).await;
     let res = zip_of(&app, &token).await;
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
     assert_eq!(
@@ -418,26 +427,14 @@ async fn twenty_concurrent_zips_never_pass_the_limit_and_each_is_whole() {
         ..
     } = three_files(|s| s.rate_download_per_min = 0).await;
     let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 4})).await;
-    let attempts = (0..20).map(|_| {
-        let url = app.url(&format!("/api/v1/files/shared/{token}/zip"));
-        async move {
-            let res = new_client().get(url).send().await.unwrap();
-            let status = res.status();
-            (status, res.bytes().await.unwrap())
-        }
-    });
-    let results = futures::future::join_all(attempts).await;
-    let ok: Vec<_> = results
-        .iter()
-        .filter(|(s, _)| *s == StatusCode::OK)
+    let urls = (0..20)
+        .map(|_| app.url(&format!("/api/v1/files/shared/{token}/zip")))
         .collect();
+    let ok = fetch_at_once(urls).await;
     assert_eq!(ok.len(), 4, "exactly max_downloads succeed");
     for (_, archive) in ok {
-        let got: Vec<Vec<u8>> = entries(archive).into_iter().map(|(_, b)| b).collect();
+        let got: Vec<Vec<u8>> = entries(&archive).into_iter().map(|(_, b)| b).collect();
         assert_eq!(got, contents);
     }
-    assert!(results
-        .iter()
-        .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
     assert_eq!(mine(&app, &alice).await[0]["download_count"], 4);
 }
