@@ -28,6 +28,7 @@ use crate::app::{
         login::{LoginCodePage, LoginPage},
         not_found::NotFound,
         register::RegisterPage,
+        requests::{RequestSenderPage, RequestsPage},
         security::SecurityPage,
         share::{RecipientPage, ShareManagePage, ShareSelectedPage},
     },
@@ -109,6 +110,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>
                     <Route path=path!("/shares/new") view=ShareSelectedPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/s/:token") view=RecipientPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/requests") view=RequestsPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/r/:token") view=RequestSenderPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/admin") view=AdminOverviewPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/admin/users/:id/delete") view=AdminDeleteUserPage ssr=PAGE_RENDERING/>

@@ -78,6 +78,16 @@ pub enum Error {
     PasswordRequired,
     #[error("that password is not right")]
     WrongPassword,
+    #[error("this upload link is protected by a password; enter it to send files")]
+    RequestPasswordRequired,
+    #[error("this upload link has been closed by the person who made it")]
+    RequestClosed,
+    #[error("this upload link has expired")]
+    RequestExpired,
+    #[error("this upload link has received all the files it asked for")]
+    RequestFull,
+    #[error("this file would pass the {} this upload link takes in all ({} already received or arriving)", human_bytes(*max), human_bytes(*used))]
+    RequestNoRoom { max: u64, used: u64 },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     /// The per-client request rate (`COFFER_RATE_REQUESTS_PER_SEC`) was passed.
@@ -154,6 +164,7 @@ impl Error {
             | Error::Unauthenticated
             | Error::InvalidToken
             | Error::PasswordRequired
+            | Error::RequestPasswordRequired
             | Error::WrongPassword
             | Error::TotpRequired
             | Error::InvalidTotp
@@ -176,9 +187,11 @@ impl Error {
                 StatusCode::from_u16(460).expect("460 is a valid status code")
             }
             Error::TusVersion => StatusCode::PRECONDITION_FAILED,
-            Error::FileTooLarge(_) | Error::QuotaExceeded { .. } | Error::BodyTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            Error::FileTooLarge(_)
+            | Error::QuotaExceeded { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::RequestNoRoom { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RequestClosed | Error::RequestExpired | Error::RequestFull => StatusCode::GONE,
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
             Error::Infected(_) | Error::DownloadLimitReached => StatusCode::FORBIDDEN,
@@ -227,6 +240,11 @@ impl Error {
             Error::DownloadLimitReached => "download_limit_reached",
             Error::PasswordRequired => "password_required",
             Error::WrongPassword => "wrong_password",
+            Error::RequestPasswordRequired => "password_required",
+            Error::RequestClosed => "request_closed",
+            Error::RequestExpired => "request_expired",
+            Error::RequestFull => "request_full",
+            Error::RequestNoRoom { .. } => "request_limit_exceeded",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::TooManyUploads { .. } => "too_many_uploads",

@@ -21,6 +21,7 @@ mod multi_shares;
 mod platform;
 mod proxies;
 mod quotas;
+mod requests;
 mod rotation;
 mod scan_jobs;
 mod security;

@@ -5,5 +5,6 @@
 pub mod admin;
 pub mod auth;
 pub mod files;
+pub mod requests;
 pub mod security;
 pub mod shares;

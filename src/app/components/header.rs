@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                     {move || match user.get() {
                         Some(Ok(Some(user))) => view! {
                             <A href="/files">"Files"</A>
+                            <A href="/requests">"Requests"</A>
                             <A href="/settings/security">"Security"</A>
                             {user.is_admin().then(|| view! { <A href="/admin" attr:data-testid="admin-link">"Admin"</A> })}
                             <span class="whoami" data-testid="whoami">

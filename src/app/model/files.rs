@@ -24,6 +24,10 @@ pub struct FileInfo {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub download_count: u64,
+    /// The upload request it was sent through by someone without an account; `null` for the
+    /// owner's own uploads.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// Where a file's virus scan stands. Only a `clean` file can be downloaded.

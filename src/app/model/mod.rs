@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod files;
+mod requests;
 mod shares;
 pub mod whole_number;
 
@@ -16,6 +17,11 @@ pub use admin::{
 };
 pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
+pub use requests::{
+    CreatedUploadRequest, NewUploadRequest, Receipt, RequestForSender, RequestStatus,
+    UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
+    MAX_REQUEST_TITLE_CHARS,
+};
 pub use shares::{
     CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
     SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
@@ -114,6 +120,11 @@ pub fn user_deletion_path(user_id: &str) -> String {
 /// The recipient page of a share token (share links point here).
 pub fn recipient_path(token: &str) -> String {
     format!("/s/{}", path_segment(token))
+}
+
+/// The page senders open to send files through an upload request.
+pub fn request_path(token: &str) -> String {
+    format!("/r/{}", path_segment(token))
 }
 
 /// An id or token as a path segment: anything outside the alphabet ids and tokens are made of

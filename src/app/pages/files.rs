@@ -159,7 +159,12 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
                 <input type="checkbox" name="files" value=file.id.clone() form="share-selected"
                     aria-label=format!("Select {}", file.filename) data-testid="select-file"/>
             </td>
-            <td class="name">{file.filename.clone()}</td>
+            <td class="name">{file.filename.clone()}
+                {file.request_id.clone().map(|id| view! {
+                    " " <a class="badge" href=format!("/requests#request-{id}") data-testid="from-request"
+                        title="Sent to you through one of your upload requests">"received"</a>
+                })}
+            </td>
             <td>{human_bytes(file.size)}</td>
             <td><time datetime=file.created_at.to_string()>{uploaded}</time></td>
             <td>

@@ -4,5 +4,6 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod register;
+pub mod requests;
 pub mod security;
 pub mod share;

@@ -23,10 +23,13 @@ pub struct FileRow {
     pub created_at: i64,
     /// How many parts the blob is stored in (see `db::blob_parts`); 0: one object.
     pub blob_parts: i64,
+    /// The upload request it was sent through, by someone without an account.
+    pub request_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, owner_id, filename, size, mime_type, sha256, scan_status, scan_detail, \
-     blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at, blob_parts";
+     blob_key, master_key_id, wrapped_key, nonce_prefix, download_count, created_at, blob_parts, \
+     request_id";
 
 /// The columns of a `FileRow` read from `files` under another name in a join.
 pub(super) fn columns_of(alias: &str) -> String {
@@ -221,7 +224,7 @@ pub async fn insert_with_scan_job_in(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO files ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
     .bind(&file.id)
     .bind(&file.owner_id)
@@ -238,6 +241,7 @@ pub async fn insert_with_scan_job_in(
     .bind(file.download_count)
     .bind(file.created_at)
     .bind(file.blob_parts)
+    .bind(file.request_id.as_deref())
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM blob_uploads WHERE blob_key = $1")

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod files;
+pub mod requests;
 pub mod scan_jobs;
 pub mod sealed;
 pub mod shares;

@@ -15,6 +15,7 @@ pub mod session_store;
 pub mod transfer;
 pub mod web_admin;
 pub mod web_files;
+pub mod web_requests;
 pub mod web_shares;
 
 use axum::{
@@ -100,6 +101,10 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         )
         .route("/files/{id}/download", get(web_files::download))
         .route("/s/{token}/download", post(web_shares::download))
+        .route(
+            "/r/{token}/upload",
+            post(web_requests::upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/admin/audit.csv", get(web_admin::audit_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

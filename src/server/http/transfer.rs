@@ -3,37 +3,77 @@
 
 use axum::{
     body::Body,
-    extract::Multipart,
+    extract::{multipart::Field, Multipart},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::server::{
-    db::{files::FileRow, users::UserRow},
-    error::{Error, Result},
-    service::{
-        files::{self, Download, RangeSpec},
-        shares::{LinkDownload, ZipDownload},
-        RequestMeta,
+use crate::{
+    app::model::Receipt,
+    server::{
+        db::{files::FileRow, users::UserRow},
+        error::{Error, Result},
+        service::{
+            files::{self, Download, RangeSpec},
+            requests::{self, Pass},
+            shares::{LinkDownload, ZipDownload},
+            RequestMeta,
+        },
+        state::AppState,
     },
-    state::AppState,
 };
 
 /// The multipart field that carries the file.
 pub const FILE_FIELD: &str = "file";
 
-/// Streams the `file` parts of a multipart body into the files service, in order, and stops at
-/// the first failure. `all`: every file part (the page's form may carry several); otherwise the
-/// first only (the REST API answers with one file). Other fields are skipped, and so is the
-/// empty, unnamed part a form sends when no file was chosen; no file at all is 422.
-pub async fn upload_multipart(
-    state: &AppState,
-    owner: &UserRow,
-    meta: &RequestMeta,
+/// Where the files of a multipart upload go: the signed-in user's own files, or an upload
+/// request's owner's.
+pub(crate) trait FileSink {
+    type Stored;
+    async fn store(&self, name: &str, field: Field<'_>) -> Result<Self::Stored>;
+}
+
+/// The uploader's own files.
+pub struct OwnFiles<'a> {
+    pub state: &'a AppState,
+    pub owner: &'a UserRow,
+    pub meta: &'a RequestMeta,
+}
+
+impl FileSink for OwnFiles<'_> {
+    type Stored = FileRow;
+
+    async fn store(&self, name: &str, field: Field<'_>) -> Result<FileRow> {
+        files::upload(self.state, self.owner, self.meta, name, field).await
+    }
+}
+
+/// Files sent through an upload request.
+pub struct RequestFiles<'a> {
+    pub state: &'a AppState,
+    pub meta: &'a RequestMeta,
+    pub token: &'a str,
+    pub pass: &'a Pass,
+}
+
+impl FileSink for RequestFiles<'_> {
+    type Stored = Receipt;
+
+    async fn store(&self, name: &str, field: Field<'_>) -> Result<Receipt> {
+        requests::receive(self.state, self.meta, self.token, self.pass, name, field).await
+    }
+}
+
+/// Streams the `file` parts of a multipart body into `sink`, in order, and stops at the first
+/// failure. `all`: every file part (the page's form may carry several); otherwise the first
+/// only (the REST API answers with one file). Other fields are skipped, and so is the empty,
+/// unnamed part a form sends when no file was chosen; no file at all is 422.
+pub(crate) async fn upload_multipart<S: FileSink>(
+    sink: &S,
     mut multipart: Multipart,
     all: bool,
-) -> Result<Vec<FileRow>> {
+) -> Result<Vec<S::Stored>> {
     let mut stored = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -44,7 +84,7 @@ pub async fn upload_multipart(
         if field.name() != Some(FILE_FIELD) || name.is_empty() {
             continue;
         }
-        stored.push(files::upload(state, owner, meta, &name, field).await?);
+        stored.push(sink.store(&name, field).await?);
         if !all {
             break;
         }

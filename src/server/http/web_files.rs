@@ -40,8 +40,12 @@ pub async fn upload(
         Err(_) if plain_form => return Redirect::to("/login").into_response(),
         Err(e) => return e.into_response(),
     };
-    let outcome =
-        transfer::upload_multipart(&state, &user.user, &meta, multipart, plain_form).await;
+    let own = transfer::OwnFiles {
+        state: &state,
+        owner: &user.user,
+        meta: &meta,
+    };
+    let outcome = transfer::upload_multipart(&own, multipart, plain_form).await;
     if plain_form {
         if let Err(e) = outcome {
             keep_flash_error(&user.session, &PageError::from(e)).await;

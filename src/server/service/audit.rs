@@ -72,13 +72,17 @@ pub mod action {
     pub const SHARE_REVOKED: Action = Action::success("share.revoke");
     pub const SHARE_DOWNLOADED: Action = Action::success("share.download");
     pub const SHARE_PASSWORD_FAILED: Action = Action::failure("share.password_failed");
+    pub const REQUEST_CREATED: Action = Action::success("request.create");
+    pub const REQUEST_CLOSED: Action = Action::success("request.close");
+    pub const REQUEST_FILE_RECEIVED: Action = Action::success("request.file_received");
+    pub const REQUEST_PASSWORD_FAILED: Action = Action::failure("request.password_failed");
     pub const SIGNED_URL_CREATED: Action = Action::success("file.signed_url");
     pub const SIGNED_URL_DOWNLOADED: Action = Action::success("file.signed_url_download");
     pub const MASTER_KEY_ROTATED: Action = Action::success("admin.master_key_rotated");
     pub const AUDIT_PRUNED: Action = Action::success("audit.pruned");
 
     /// Every action, for the audit page's filter.
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 41] = [
         REGISTER,
         LOGIN_OK,
         LOGIN_FAILED,
@@ -112,6 +116,10 @@ pub mod action {
         SHARE_REVOKED,
         SHARE_DOWNLOADED,
         SHARE_PASSWORD_FAILED,
+        REQUEST_CREATED,
+        REQUEST_CLOSED,
+        REQUEST_FILE_RECEIVED,
+        REQUEST_PASSWORD_FAILED,
         SIGNED_URL_CREATED,
         SIGNED_URL_DOWNLOADED,
         MASTER_KEY_ROTATED,

@@ -31,6 +31,10 @@ pub enum Bucket {
     SharePasswordPerLink,
     /// Wrong second-factor codes for one account (from anywhere).
     TwoFactorPerAccount,
+    /// Files sent through upload requests from one client.
+    RequestUploadPerClient,
+    /// Files sent through one upload request, from anywhere: five clients' worth.
+    RequestUploadPerRequest,
 }
 
 impl Bucket {
@@ -56,6 +60,13 @@ impl Bucket {
                 Quota::per_minute("download-client", settings.rate_download_per_min)
             }
             Bucket::SharePasswordPerLink => Quota::per_minute("share-password", login),
+            Bucket::RequestUploadPerClient => {
+                Quota::per_minute("request-upload-client", settings.rate_upload_per_min)
+            }
+            Bucket::RequestUploadPerRequest => Quota::per_minute(
+                "request-upload-request",
+                settings.rate_upload_per_min.saturating_mul(5),
+            ),
             Bucket::TwoFactorPerAccount => {
                 Quota::per_minute("two-factor-account", TWO_FACTOR_PER_MIN)
             }

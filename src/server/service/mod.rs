@@ -11,6 +11,7 @@ pub mod key_rotation;
 pub mod limits;
 pub mod metrics;
 pub mod passwords;
+pub mod requests;
 pub mod scanning;
 pub mod secret_tokens;
 pub mod shares;

@@ -11,7 +11,11 @@ use argon2::{
     Argon2,
 };
 
-use crate::server::error::{Error, Result};
+use crate::server::{
+    error::{Error, Result},
+    service::limits::{self, Bucket},
+    state::AppState,
+};
 
 /// Compared against when the account does not exist, so that "no such user" and "wrong
 /// password" take the same time.
@@ -71,6 +75,19 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool> {
         }
     })
     .await
+}
+
+/// Checks the password a link (a share link or an upload request) is protected with. Every
+/// attempt counts against the link's own limit (the login rate, from anywhere), so it cannot be
+/// guessed from many addresses.
+pub async fn check_link(
+    state: &AppState,
+    link_id: &str,
+    hash: &str,
+    given: String,
+) -> Result<bool> {
+    limits::hit(state, Bucket::SharePasswordPerLink, link_id).await?;
+    verify(given, Some(hash.to_owned())).await
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ use crate::{
         service::{
             audit::{action, Event},
             files::{self, Download},
-            limits::{self, Bucket},
             passwords,
             secret_tokens::{self, digest as token_hash},
             RequestMeta,
@@ -508,8 +507,7 @@ async fn check_password(
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(Error::PasswordRequired);
     };
-    limits::hit(state, Bucket::SharePasswordPerLink, &link.id).await?;
-    if passwords::verify(password, Some(hash.clone())).await? {
+    if passwords::check_link(state, &link.id, hash, password).await? {
         return Ok(());
     }
     Event::new(action::SHARE_PASSWORD_FAILED)

@@ -63,8 +63,13 @@ fn send(uploader: Uploader, file: File) {
         item.state.set(UploadState::Failed(reason));
         return;
     }
+    let request = uploader.request.get_value();
     leptos::task::spawn_local(async move {
-        match upload(&item, &file).await {
+        let sent = match &request {
+            None => upload(&item, &file).await,
+            Some(token) => send_once(&item, &file, token).await,
+        };
+        match sent {
             Ok(()) => {
                 item.sent.set(total);
                 item.state.set(UploadState::Stored);
@@ -133,6 +138,48 @@ async fn upload(item: &UploadItem, file: &File) -> Result<(), String> {
     }
     remember(&key, None);
     Ok(())
+}
+
+/// Sends the file through an upload request in one multipart request (progress as it goes);
+/// a sender has no upload of their own to carry on.
+async fn send_once(item: &UploadItem, file: &File, token: &str) -> Result<(), String> {
+    let url = format!("{}/upload", crate::app::model::request_path(token));
+    let form = web_sys::FormData::new().map_err(|_| cannot_start())?;
+    form.append_with_blob_and_filename("file", file, &file.name())
+        .map_err(|_| cannot_start())?;
+    let xhr = XmlHttpRequest::new().map_err(|_| cannot_start())?;
+    xhr.open("POST", &url).map_err(|_| cannot_start())?;
+    xhr.set_request_header("Accept", "application/json")
+        .map_err(|_| cannot_start())?;
+    let sent = item.sent;
+    let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
+        if ev.length_computable() {
+            sent.set(ev.loaded() as u64);
+        }
+    });
+    let upload = xhr.upload().ok();
+    if let Some(upload) = &upload {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    let ended = js_sys::Promise::new(&mut |resolve, _| xhr.set_onloadend(Some(&resolve)));
+    let started = xhr.send_with_opt_form_data(Some(&form));
+    let finished = match started {
+        Ok(()) => JsFuture::from(ended).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    xhr.set_onloadend(None);
+    if let Some(upload) = &upload {
+        upload.set_onprogress(None);
+    }
+    drop(on_progress);
+    if finished.is_err() {
+        return Err(cannot_start());
+    }
+    match xhr.status().unwrap_or(0) {
+        201 => Ok(()),
+        0 => Err("The connection broke before the file arrived; send it again.".into()),
+        status => Err(error_detail(status, &body_of(&xhr))),
+    }
 }
 
 /// How an upload request ended.

@@ -1,9 +1,10 @@
-//! The upload area of `/files`: a drop zone and a file picker. Without JavaScript it is a plain
-//! multipart form posting to `/files/upload`. Hydrated, each file is checked against the size
-//! limit and the allowed types before a byte is sent, then uploaded resumably through tus
-//! (`/api/v1/uploads`) in 8 MiB requests with a progress bar, pause and resume; it carries on by
-//! itself after the network drops, and after a reload when the same file is chosen again
-//! ([`browser`]).
+//! The upload area of `/files` and of an upload request's sender page (`/r/{token}`): a drop
+//! zone and a file picker. Without JavaScript it is a plain multipart form posting to
+//! `/files/upload` (or `/r/{token}/upload`). Hydrated, each file is checked against the size
+//! limit and the allowed types before a byte is sent. The owner's files are then uploaded
+//! resumably through tus (`/api/v1/uploads`) in 8 MiB requests with a progress bar, pause and
+//! resume; they carry on by themselves after the network drops, and after a reload when the
+//! same file is chosen again ([`browser`]). A sender's file goes in one request, with progress.
 
 use leptos::{html, prelude::*};
 
@@ -30,6 +31,8 @@ pub struct UploadItem {
     pub state: RwSignal<UploadState>,
     /// Set by the pause button, cleared by resume; the sender stops between and within requests.
     pub paused: RwSignal<bool>,
+    /// Whether it can be paused (sent resumably).
+    pub resumable: bool,
 }
 
 /// What the browser side needs to start uploads; cheap to copy into event handlers. (Only the
@@ -42,6 +45,8 @@ pub struct Uploader {
     policy: StoredValue<UploadPolicy>,
     /// Called after each file the server stored.
     on_stored: Callback<()>,
+    /// The upload request the files are sent through (its token); `None`: the user's own.
+    request: StoredValue<Option<String>>,
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -56,6 +61,7 @@ impl Uploader {
             sent: RwSignal::new(0),
             state: RwSignal::new(UploadState::Sending),
             paused: RwSignal::new(false),
+            resumable: self.request.with_value(Option::is_none),
         };
         self.items.update(|items| items.insert(0, item.clone()));
         item
@@ -73,8 +79,17 @@ impl Uploader {
     }
 }
 
+/// `request`: the token of the upload request the files are sent through, on its sender page.
 #[component]
-pub fn UploadZone(policy: UploadPolicy, #[prop(into)] on_stored: Callback<()>) -> impl IntoView {
+pub fn UploadZone(
+    policy: UploadPolicy,
+    #[prop(into)] on_stored: Callback<()>,
+    #[prop(optional)] request: Option<String>,
+) -> impl IntoView {
+    let action = match &request {
+        Some(token) => format!("{}/upload", crate::app::model::request_path(token)),
+        None => "/files/upload".to_owned(),
+    };
     let max_bytes = policy.max_upload_bytes;
     let allowed = policy.allowed_extensions.clone();
     let uploader = Uploader {
@@ -82,6 +97,7 @@ pub fn UploadZone(policy: UploadPolicy, #[prop(into)] on_stored: Callback<()>) -
         next_id: StoredValue::new(0),
         policy: StoredValue::new(policy),
         on_stored,
+        request: StoredValue::new(request),
     };
     let dragging = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
@@ -104,7 +120,7 @@ pub fn UploadZone(policy: UploadPolicy, #[prop(into)] on_stored: Callback<()>) -
     };
 
     view! {
-        <form method="post" action="/files/upload" enctype="multipart/form-data"
+        <form method="post" action=action enctype="multipart/form-data"
             class="upload" on:submit=on_submit aria-label="Upload files">
             <div class="dropzone" class:dragging=move || dragging.get() data-testid="dropzone"
                 on:dragover=on_dragover on:dragenter=on_dragover
@@ -134,13 +150,15 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
         sent,
         state,
         paused,
+        resumable,
         ..
     } = item;
     let running = move || {
-        matches!(
-            state.get(),
-            UploadState::Sending | UploadState::Paused | UploadState::Reconnecting
-        )
+        resumable
+            && matches!(
+                state.get(),
+                UploadState::Sending | UploadState::Paused | UploadState::Reconnecting
+            )
     };
     let percent = move || {
         (sent.get() * 100)

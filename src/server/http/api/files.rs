@@ -69,8 +69,12 @@ pub async fn upload(
     auth: ApiUser,
     ApiMultipart(multipart): ApiMultipart,
 ) -> Result<(StatusCode, Json<FileInfo>)> {
-    let mut stored =
-        transfer::upload_multipart(&state, &auth.user, &meta, multipart, false).await?;
+    let own = transfer::OwnFiles {
+        state: &state,
+        owner: &auth.user,
+        meta: &meta,
+    };
+    let mut stored = transfer::upload_multipart(&own, multipart, false).await?;
     Ok((StatusCode::CREATED, Json(stored.remove(0).into())))
 }
 

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod files;
+pub mod requests;
 pub mod shares;
 pub mod two_factor;
 pub mod uploads;
@@ -38,6 +39,7 @@ use crate::server::{error::Error, state::AppState};
         (name = "files", description = "Encrypted file storage"),
         (name = "uploads", description = "Resumable uploads by the tus 1.0.0 protocol"),
         (name = "sharing", description = "Share links and pre-signed URLs, for recipients without an account"),
+        (name = "requests", description = "Upload requests: links through which people without an account send you files"),
         (name = "admin", description = "Administration"),
     ),
 )]
@@ -66,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(files::routes())
         .merge(uploads::routes())
         .merge(shares::routes())
+        .merge(requests::routes())
         .merge(admin::routes())
         .split_for_parts();
     document_common_errors(&mut doc);

@@ -16,6 +16,7 @@ pub use archive::zip;
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download};
 pub use slots::{UploadSlot, UploadSlots};
+pub(crate) use upload::store;
 pub use upload::{sweep_abandoned_uploads, upload};
 
 use crate::{
@@ -45,6 +46,7 @@ impl From<FileRow> for FileInfo {
             owner_id: row.owner_id,
             created_at: db::to_datetime(row.created_at),
             download_count: row.download_count.max(0) as u64,
+            request_id: row.request_id,
         }
     }
 }

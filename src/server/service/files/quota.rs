@@ -6,8 +6,9 @@ use crate::{
     app::model::Usage,
     server::{
         config::Settings,
-        db::{self, files::Reserved, users::UserRow},
+        db::{self, files::Reserved, requests::RequestRow, users::UserRow},
         error::{Error, Result},
+        service::requests,
         state::AppState,
     },
 };
@@ -87,4 +88,50 @@ impl<'a> Reservation<'a> {
 
 fn to_i64(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
+}
+
+/// The part of an upload request's byte limit an upload into it holds, grown as its bytes
+/// arrive; on the upload's `blob_uploads` row like [`Reservation`], so it ends the same way.
+pub(super) struct RequestBytes<'a> {
+    state: &'a AppState,
+    request_id: &'a str,
+    blob_key: &'a str,
+    held: u64,
+}
+
+impl<'a> RequestBytes<'a> {
+    pub(super) fn new(state: &'a AppState, request: &'a RequestRow, blob_key: &'a str) -> Self {
+        Self {
+            state,
+            request_id: &request.id,
+            blob_key,
+            held: 0,
+        }
+    }
+
+    /// Makes sure `size` received bytes are covered; refused when the request is no longer open
+    /// (410) or they would pass its limit (413).
+    pub(super) async fn cover(&mut self, size: u64) -> Result<()> {
+        if size <= self.held {
+            return Ok(());
+        }
+        let now = db::now();
+        let reserved = db::requests::reserve_bytes(
+            &self.state.db().pool,
+            self.request_id,
+            self.blob_key,
+            to_i64(size),
+            RESERVE_AHEAD,
+            now,
+            now - super::upload::UPLOAD_ABANDONED_SECS,
+        )
+        .await?;
+        match reserved {
+            Ok(held) => {
+                self.held = held.max(0) as u64;
+                Ok(())
+            }
+            Err(refused) => Err(requests::refusal(self.state, self.request_id, refused).await),
+        }
+    }
 }

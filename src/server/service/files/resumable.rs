@@ -470,6 +470,7 @@ impl Request<'_> {
                     download_count: 0,
                     created_at: db::now(),
                     blob_parts: index + 1,
+                    request_id: None,
                 };
                 let step = Advance {
                     mime_type: Some(mime_type),

@@ -6,19 +6,24 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::Digest;
 
-use super::{discard_blob, hasher::Hasher, quota::Reservation, storage_error};
+use super::{
+    discard_blob,
+    hasher::Hasher,
+    quota::{RequestBytes, Reservation},
+    storage_error,
+};
 use crate::{
     app::model::ScanStatus,
     server::{
         crypto::{DataKey, NoncePrefix, SegmentEncryptor},
-        db::{self, files::FileRow, users::UserRow},
+        db::{self, files::FileRow, requests::RequestRow, users::UserRow},
         error::{Error, Result},
         pace::Pace,
         service::{
             audit::{action, Event},
             file_types, key_rotation,
             limits::{self, Bucket},
-            RequestMeta,
+            requests, RequestMeta,
         },
         state::AppState,
         storage::{BlobKey, BlobWriter},
@@ -38,8 +43,9 @@ struct Received {
     mime_type: String,
 }
 
-/// Stores an upload: checks name, type and size while streaming, encrypts on the way, and makes
-/// the file visible only once its blob is complete. Any failure leaves no row and no blob.
+/// Stores an upload of the owner's own: checks name, type and size while streaming, encrypts
+/// on the way, and makes the file visible only once its blob is complete. Any failure leaves no
+/// row and no blob.
 pub async fn upload<S, E>(
     state: &AppState,
     owner: &UserRow,
@@ -53,6 +59,29 @@ where
 {
     limits::hit(state, Bucket::UploadPerUser, &owner.id).await?;
     let _slot = state.upload_slots().take(&owner.id)?;
+    let row = store(state, owner, None, raw_name, body).await?;
+    Event::by(&owner.id, action::FILE_UPLOADED)
+        .on(&row.id)
+        .detail(format!("name={:?} size={}", row.filename, row.size))
+        .record(state, meta)
+        .await;
+    Ok(row)
+}
+
+/// Stores a file for `owner`, sent by them or (with `request`) by someone through one of their
+/// upload requests, which then also holds one of the request's places and its bytes. The
+/// callers count the rate limits and upload places and write the audit entry.
+pub(crate) async fn store<S, E>(
+    state: &AppState,
+    owner: &UserRow,
+    request: Option<&RequestRow>,
+    raw_name: &str,
+    body: S,
+) -> Result<FileRow>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
     let filename = file_types::normalise_filename(raw_name)?;
     let ext = file_types::check_extension(&filename, &state.settings().upload_policy())?;
 
@@ -62,9 +91,12 @@ where
         data_key: DataKey::generate(),
         prefix: NoncePrefix::generate(),
     };
-    let pending = PendingBlob::begin(state, &target.blob_key, &owner.id).await?;
-    let quota = Reservation::new(state, owner, target.blob_key.as_str());
-    let received = match store_blob(state, &target, quota, body).await {
+    let pending = PendingBlob::begin(state, &target.blob_key, &owner.id, request).await?;
+    let limits = Limits {
+        quota: Reservation::new(state, owner, target.blob_key.as_str()),
+        request: request.map(|r| RequestBytes::new(state, r, target.blob_key.as_str())),
+    };
+    let received = match store_blob(state, &target, limits, body).await {
         Ok(received) => received,
         Err(e) => {
             pending.discard().await;
@@ -96,9 +128,22 @@ where
         download_count: 0,
         created_at: db::now(),
         blob_parts: 0,
+        request_id: request.map(|r| r.id.clone()),
     };
-    match db::files::insert_with_scan_job(&state.db().pool, &row).await {
-        Ok(()) => pending.claimed(),
+    let inserted = match request {
+        None => db::files::insert_with_scan_job(&state.db().pool, &row)
+            .await
+            .map(|()| Ok(())),
+        Some(request) => db::requests::insert_file(&state.db().pool, &row, &request.id).await,
+    };
+    match inserted {
+        Ok(Ok(())) => pending.claimed(),
+        Ok(Err(refused)) => {
+            pending.discard().await;
+            return Err(
+                requests::refusal(state, &row.request_id.unwrap_or_default(), refused).await,
+            );
+        }
         Err(e) => {
             pending.discard().await;
             // The owner was deleted while their upload ran.
@@ -110,12 +155,23 @@ where
         }
     }
     state.scan_queue().job_added();
-    Event::by(&owner.id, action::FILE_UPLOADED)
-        .on(&row.id)
-        .detail(format!("name={:?} size={}", row.filename, row.size))
-        .record(state, meta)
-        .await;
     Ok(row)
+}
+
+/// What an upload's bytes count against as they arrive: the owner's quota, and the request's
+/// byte limit for a file sent through a request.
+struct Limits<'a> {
+    quota: Reservation<'a>,
+    request: Option<RequestBytes<'a>>,
+}
+
+impl Limits<'_> {
+    async fn cover(&mut self, size: u64) -> Result<()> {
+        if let Some(request) = &mut self.request {
+            request.cover(size).await?;
+        }
+        self.quota.cover(size).await
+    }
 }
 
 /// Where and how an upload is stored: its blob, the extension its content must match, and the
@@ -131,7 +187,7 @@ struct Target {
 async fn store_blob<S, E>(
     state: &AppState,
     target: &Target,
-    quota: Reservation<'_>,
+    limits: Limits<'_>,
     body: S,
 ) -> Result<Received>
 where
@@ -143,7 +199,7 @@ where
         .create(&target.blob_key)
         .await
         .map_err(storage_error)?;
-    match receive(state, &mut writer, target, quota, body).await {
+    match receive(state, &mut writer, target, limits, body).await {
         Ok(received) => {
             writer.finish().await.map_err(storage_error)?;
             Ok(received)
@@ -165,8 +221,32 @@ struct PendingBlob {
 }
 
 impl PendingBlob {
-    async fn begin(state: &AppState, key: &BlobKey, owner_id: &str) -> Result<Self> {
-        db::files::begin_upload(&state.db().pool, key.as_str(), owner_id, db::now()).await?;
+    async fn begin(
+        state: &AppState,
+        key: &BlobKey,
+        owner_id: &str,
+        request: Option<&RequestRow>,
+    ) -> Result<Self> {
+        let pool = &state.db().pool;
+        let now = db::now();
+        match request {
+            None => db::files::begin_upload(pool, key.as_str(), owner_id, now).await?,
+            Some(request) => {
+                let live_since = now - UPLOAD_ABANDONED_SECS;
+                let begun = db::requests::begin_upload(
+                    pool,
+                    &request.id,
+                    owner_id,
+                    key.as_str(),
+                    now,
+                    live_since,
+                )
+                .await?;
+                if let Err(refused) = begun {
+                    return Err(requests::refusal(state, &request.id, refused).await);
+                }
+            }
+        }
         Ok(Self {
             state: state.clone(),
             key: Some(key.clone()),
@@ -205,7 +285,7 @@ async fn receive<S, E>(
     state: &AppState,
     writer: &mut BlobWriter,
     target: &Target,
-    quota: Reservation<'_>,
+    limits: Limits<'_>,
     body: S,
 ) -> Result<Received>
 where
@@ -213,7 +293,7 @@ where
     E: std::fmt::Display,
 {
     write_sealed(writer, |sealed| {
-        seal_body(state, target, quota, body, sealed)
+        seal_body(state, target, limits, body, sealed)
     })
     .await
 }
@@ -251,7 +331,7 @@ pub(super) fn writer_gone() -> Error {
 async fn seal_body<S, E>(
     state: &AppState,
     target: &Target,
-    mut quota: Reservation<'_>,
+    mut limits: Limits<'_>,
     mut body: S,
     sealed: tokio::sync::mpsc::Sender<Bytes>,
 ) -> Result<Received>
@@ -270,7 +350,7 @@ where
         let chunk = chunk.map_err(|e| Error::BadUpload(e.to_string()))?;
         size += chunk.len() as u64;
         policy.check_size(size).map_err(Error::FileTooLarge)?;
-        quota.cover(size).await?;
+        limits.cover(size).await?;
         content.feed(&chunk)?;
         hasher.update(chunk.clone()).await?;
         for segment in encryptor

@@ -1,0 +1,58 @@
+import { expect, test } from "@playwright/test";
+import { createHash } from "node:crypto";
+
+import { dropFile, row, signUp } from "./helpers";
+
+test("a sender without an account uploads into a request and the owner sees the file", async ({ page, browser }) => {
+  await signUp(page, "r");
+  await page.goto("/requests");
+  await page.waitForLoadState("networkidle");
+  await expect(page.getByTestId("no-requests")).toBeVisible();
+  await page.getByTestId("request-title").fill("Signed contract");
+  await page.getByTestId("request-message").fill("Please send the signed copy back.");
+  await page.getByTestId("request-max-files").fill("2");
+  await page.getByTestId("create-request").click();
+  const url = await page.getByTestId("new-request").getByTestId("copy-text").inputValue();
+  expect(url).toMatch(/\/r\/[A-Za-z0-9_-]{43}$/);
+  await expect(page.getByTestId("request-card")).toHaveCount(1);
+  await expect(page.getByTestId("request-status")).toHaveText("open");
+
+  // A sender in a fresh browser, signed in nowhere.
+  const stranger = await browser.newContext();
+  const sender = await stranger.newPage();
+  expect((await sender.goto(url))?.status()).toBe(200);
+  await expect(sender.getByTestId("request-title")).toHaveText("Signed contract");
+  await expect(sender.getByTestId("request-message")).toHaveText("Please send the signed copy back.");
+  await sender.waitForLoadState("networkidle");
+  const name = `contract-${Date.now()}.txt`;
+  const content = "I agree to the terms.\n".repeat(2000);
+  await dropFile(sender, name, content);
+  await expect(sender.getByTestId("upload-item").getByRole("status")).toHaveText("Stored");
+  const receipt = sender.getByTestId("receipt").filter({ hasText: name });
+  await expect(receipt).toHaveCount(1);
+  const sha256 = createHash("sha256").update(content).digest("hex");
+  await expect(receipt.getByTestId("receipt-sha256")).toHaveText(sha256);
+  // A file type the server refuses is refused before a byte is sent, with the reason.
+  await dropFile(sender, "setup.exe", "MZ");
+  await expect(sender.getByTestId("upload-item").filter({ hasText: "setup.exe" })).toContainText("not accepted");
+  await stranger.close();
+
+  // The owner finds it in their files, marked as received, and on the request.
+  await page.goto("/files");
+  await expect(row(page, name)).toHaveCount(1);
+  await expect(row(page, name).getByTestId("from-request")).toBeVisible();
+  await expect(row(page, name).getByTestId("scan-status")).toHaveText("clean");
+  await page.goto("/requests");
+  await expect(page.getByTestId("request-file")).toHaveCount(1);
+  await expect(page.getByTestId("request-received")).toContainText("1 file");
+
+  // Closed early, the link tells the next sender so.
+  await page.waitForLoadState("networkidle");
+  await page.getByTestId("close-request").click();
+  await expect(page.getByTestId("request-status")).toHaveText("closed");
+  const late = await browser.newContext();
+  const latePage = await late.newPage();
+  expect((await latePage.goto(url))?.status()).toBe(410);
+  await expect(latePage.getByTestId("request-unavailable")).toHaveAttribute("data-code", "request_closed");
+  await late.close();
+});

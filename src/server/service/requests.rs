@@ -1,0 +1,494 @@
+//! Upload requests ("reverse shares"): a user makes a link, `/r/<token>`, through which people
+//! without an account send files into the user's Coffer until it expires, is closed, or has
+//! the files or bytes it asked for.
+//!
+//! A sent file goes through the same pipeline as the owner's own uploads (name, type, size and
+//! content checks, encryption, the owner's quota, the virus scan) and also holds one of the
+//! request's places from its first byte and the request's bytes as they arrive, so concurrent
+//! senders cannot pass its limits together. Senders get a receipt (name, size, SHA-256), never
+//! a way to fetch the file back.
+
+use bytes::Bytes;
+use futures::Stream;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use crate::{
+    app::model::{
+        request_path, CreatedUploadRequest, FileInfo, NewUploadRequest, Receipt, RequestForSender,
+        RequestStatus, UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_EXPIRY_HOURS,
+        MAX_LINK_PASSWORD_CHARS, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
+        MAX_REQUEST_TITLE_CHARS,
+    },
+    server::{
+        db::{
+            self,
+            requests::{Received, Refused, RequestRow},
+            users::UserRow,
+        },
+        error::{Error, Result},
+        service::{
+            audit::{action, Event},
+            files,
+            limits::{self, Bucket},
+            passwords,
+            secret_tokens::{self, digest as token_hash},
+            RequestMeta,
+        },
+        state::AppState,
+    },
+};
+
+const HOUR: i64 = 3600;
+/// The receipts a browser keeps in its session per request (the newest).
+const MAX_RECEIPTS: usize = 200;
+
+fn status_of(row: &RequestRow, received: Received, now: i64) -> RequestStatus {
+    let full = row.max_files.is_some_and(|max| received.files >= max)
+        || row.max_bytes.is_some_and(|max| received.bytes >= max);
+    if row.closed_at.is_some() {
+        RequestStatus::Closed
+    } else if row.expires_at <= now {
+        RequestStatus::Expired
+    } else if full {
+        RequestStatus::Full
+    } else {
+        RequestStatus::Open
+    }
+}
+
+fn info(row: RequestRow, received: Received) -> UploadRequestInfo {
+    UploadRequestInfo {
+        status: status_of(&row, received, db::now()),
+        created_at: db::to_datetime(row.created_at),
+        expires_at: db::to_datetime(row.expires_at),
+        max_files: row.max_files.map(|n| n.max(0) as u64),
+        max_bytes: row.max_bytes.map(|n| n.max(0) as u64),
+        has_password: row.password_hash.is_some(),
+        notify: row.notify != 0,
+        closed_at: row.closed_at.map(db::to_datetime),
+        files_received: received.files.max(0) as u64,
+        bytes_received: received.bytes.max(0) as u64,
+        id: row.id,
+        title: row.title,
+        message: row.message,
+    }
+}
+
+/// Makes an upload request; its link is in the answer, and only there.
+pub async fn create(
+    state: &AppState,
+    owner: &UserRow,
+    meta: &RequestMeta,
+    new: NewUploadRequest,
+) -> Result<CreatedUploadRequest> {
+    let title = new.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > MAX_REQUEST_TITLE_CHARS {
+        return Err(Error::Validation(format!(
+            "Give the request a title of 1 to {MAX_REQUEST_TITLE_CHARS} characters"
+        )));
+    }
+    let message = new.message.trim().to_owned();
+    if message.chars().count() > MAX_REQUEST_MESSAGE_CHARS {
+        return Err(Error::Validation(format!(
+            "The message can have at most {MAX_REQUEST_MESSAGE_CHARS} characters"
+        )));
+    }
+    let hours = new.expires_hours.unwrap_or(DEFAULT_REQUEST_HOURS);
+    if !(1..=MAX_EXPIRY_HOURS).contains(&hours) {
+        return Err(Error::Validation(format!(
+            "A request can stay open from 1 to {MAX_EXPIRY_HOURS} hours"
+        )));
+    }
+    let max_files = match new.max_files {
+        Some(n) if !(1..=MAX_REQUEST_FILES).contains(&n) => {
+            return Err(Error::Validation(format!(
+                "A request can ask for 1 to {MAX_REQUEST_FILES} files"
+            )))
+        }
+        limit => limit.map(i64::from),
+    };
+    let max_bytes = match new.max_bytes {
+        Some(0) => {
+            return Err(Error::Validation(
+                "A request's byte limit must be at least 1".into(),
+            ))
+        }
+        limit => limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+    };
+    let password_hash = match new.password.filter(|p| !p.is_empty()) {
+        Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {
+            return Err(Error::Validation(format!(
+                "A request's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
+            )))
+        }
+        Some(p) => Some(passwords::hash(p).await?),
+        None => None,
+    };
+    let now = db::now();
+    let token = secret_tokens::generate("");
+    let row = RequestRow {
+        id: db::new_id(),
+        owner_id: owner.id.clone(),
+        token_hash: token_hash(&token),
+        title,
+        message,
+        created_at: now,
+        expires_at: now + i64::from(hours) * HOUR,
+        max_files,
+        max_bytes,
+        password_hash,
+        notify: i64::from(new.notify),
+        closed_at: None,
+    };
+    db::requests::insert(&state.db().pool, &row).await?;
+    Event::by(&owner.id, action::REQUEST_CREATED)
+        .on(&row.id)
+        .detail(format!(
+            "title={:?} expires_at={} max_files={max_files:?} max_bytes={max_bytes:?} password={}",
+            row.title,
+            row.expires_at,
+            row.password_hash.is_some()
+        ))
+        .record(state, meta)
+        .await;
+    Ok(CreatedUploadRequest {
+        url: state.settings().public_link(&request_path(&token)),
+        token,
+        request: info(row, Received::default()),
+    })
+}
+
+/// The owner's requests, newest first.
+pub async fn list_mine(state: &AppState, owner: &UserRow) -> Result<Vec<UploadRequestInfo>> {
+    let rows = db::requests::list_by_owner(&state.db().pool, &owner.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, received)| info(row, received))
+        .collect())
+}
+
+/// One of the owner's requests (another user's is unknown, as for files).
+async fn find_mine(state: &AppState, owner: &UserRow, id: &str) -> Result<RequestRow> {
+    db::requests::find(&state.db().pool, id)
+        .await?
+        .filter(|row| row.owner_id == owner.id)
+        .ok_or(Error::NotFound("upload request"))
+}
+
+/// One of the owner's requests with what it has received.
+pub async fn get(state: &AppState, owner: &UserRow, id: &str) -> Result<UploadRequestInfo> {
+    let row = find_mine(state, owner, id).await?;
+    let received = db::requests::received(&state.db().pool, &row.id).await?;
+    Ok(info(row, received))
+}
+
+/// The files a request of the owner's has received, newest first.
+pub async fn files(state: &AppState, owner: &UserRow, id: &str) -> Result<Vec<FileInfo>> {
+    let row = find_mine(state, owner, id).await?;
+    let files = db::requests::files(&state.db().pool, &row.id).await?;
+    Ok(files.into_iter().map(FileInfo::from).collect())
+}
+
+/// Closes a request early; closing a closed one changes nothing.
+pub async fn close(
+    state: &AppState,
+    owner: &UserRow,
+    meta: &RequestMeta,
+    id: &str,
+) -> Result<UploadRequestInfo> {
+    let row = find_mine(state, owner, id).await?;
+    if db::requests::close(&state.db().pool, &row.id, db::now()).await? {
+        Event::by(&owner.id, action::REQUEST_CLOSED)
+            .on(&row.id)
+            .record(state, meta)
+            .await;
+    }
+    get(state, owner, id).await
+}
+
+/// Why a request took no more, as the sender is told.
+pub(crate) async fn refusal(state: &AppState, id: &str, refused: Refused) -> Error {
+    match refused {
+        Refused::NoRoom { max, used } => Error::RequestNoRoom {
+            max: max.max(0) as u64,
+            used: used.max(0) as u64,
+        },
+        Refused::NoPlace => Error::RequestFull,
+        Refused::Closed => match db::requests::find(&state.db().pool, id).await {
+            Ok(Some(row)) if row.closed_at.is_some() => Error::RequestClosed,
+            Ok(Some(_)) => Error::RequestExpired,
+            Ok(None) => Error::NotFound("upload request"),
+            Err(e) => e.into(),
+        },
+    }
+}
+
+/// The request a token opens, while it takes files, with its owner.
+async fn open_request(state: &AppState, token: &str) -> Result<(RequestRow, UserRow, Received)> {
+    let unknown = || Error::NotFound("upload request");
+    let pool = &state.db().pool;
+    let hash = token_hash(token);
+    let row = db::requests::find_by_token_hash(pool, &hash)
+        .await?
+        .filter(|row| bool::from(row.token_hash.as_bytes().ct_eq(hash.as_bytes())))
+        .ok_or_else(unknown)?;
+    // A disabled owner's requests are unknown, like their share links.
+    let owner = db::users::find_by_id(pool, &row.owner_id)
+        .await?
+        .filter(|owner| owner.is_active())
+        .ok_or_else(unknown)?;
+    let received = db::requests::received(pool, &row.id).await?;
+    match status_of(&row, received, db::now()) {
+        RequestStatus::Open => Ok((row, owner, received)),
+        RequestStatus::Closed => Err(Error::RequestClosed),
+        RequestStatus::Expired => Err(Error::RequestExpired),
+        RequestStatus::Full => Err(Error::RequestFull),
+    }
+}
+
+/// How a sender shows they may use a password-protected request.
+pub enum Pass {
+    /// The password, with this request (the API's `X-Request-Password`).
+    Password(Option<String>),
+    /// This browser's session unlocked it (the page).
+    Session(Session),
+}
+
+const UNLOCKED_KEY: &str = "unlocked_requests";
+const RECEIPTS_KEY: &str = "request_receipts";
+
+fn session_error(e: tower_sessions::session::Error) -> Error {
+    Error::unavailable("session store", e)
+}
+
+async fn unlocked(session: &Session, id: &str) -> Result<bool> {
+    let ids: Vec<String> = session
+        .get(UNLOCKED_KEY)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default();
+    Ok(ids.iter().any(|known| known == id))
+}
+
+async fn check_pass(
+    state: &AppState,
+    meta: &RequestMeta,
+    row: &RequestRow,
+    pass: &Pass,
+) -> Result<()> {
+    let Some(hash) = &row.password_hash else {
+        return Ok(());
+    };
+    match pass {
+        Pass::Session(session) if unlocked(session, &row.id).await? => Ok(()),
+        Pass::Session(_) => Err(Error::RequestPasswordRequired),
+        Pass::Password(password) => check_password(state, meta, row, hash, password.clone()).await,
+    }
+}
+
+async fn check_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    row: &RequestRow,
+    hash: &str,
+    password: Option<String>,
+) -> Result<()> {
+    let Some(password) = password.filter(|p| !p.is_empty()) else {
+        return Err(Error::RequestPasswordRequired);
+    };
+    if passwords::check_link(state, &row.id, hash, password).await? {
+        return Ok(());
+    }
+    Event::new(action::REQUEST_PASSWORD_FAILED)
+        .on(&row.id)
+        .record(state, meta)
+        .await;
+    Err(Error::WrongPassword)
+}
+
+/// What the sender sees: the request's title and message, what it still takes, and the upload
+/// policy. A protected request shows nothing before its password.
+pub async fn for_sender(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+) -> Result<RequestForSender> {
+    let (row, owner, received) = open_request(state, token).await?;
+    check_pass(state, meta, &row, pass).await?;
+    let policy = state.settings().upload_policy();
+    Ok(RequestForSender {
+        title: row.title,
+        message: row.message,
+        requested_by: owner.username,
+        expires_at: db::to_datetime(row.expires_at),
+        files_left: row
+            .max_files
+            .map(|max| (max - received.files).max(0) as u64),
+        bytes_left: row
+            .max_bytes
+            .map(|max| (max - received.bytes).max(0) as u64),
+        max_upload_bytes: policy.max_upload_bytes,
+        allowed_extensions: policy.allowed_extensions,
+    })
+}
+
+/// Whether the request behind `token` is protected by a password (and so what its page asks
+/// first); errors as [`for_sender`] for a request that takes nothing.
+pub async fn needs_password(state: &AppState, token: &str) -> Result<bool> {
+    let (row, _, _) = open_request(state, token).await?;
+    Ok(row.password_hash.is_some())
+}
+
+/// The page's password form: unlocks the request for this browser's session.
+pub async fn unlock(
+    state: &AppState,
+    meta: &RequestMeta,
+    session: &Session,
+    token: &str,
+    password: String,
+) -> Result<()> {
+    let (row, _, _) = open_request(state, token).await?;
+    let Some(hash) = &row.password_hash else {
+        return Ok(());
+    };
+    check_password(state, meta, &row, hash, Some(password)).await?;
+    let mut ids: Vec<String> = session
+        .get(UNLOCKED_KEY)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default();
+    if !ids.contains(&row.id) {
+        ids.push(row.id);
+        session
+            .insert(UNLOCKED_KEY, ids)
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(())
+}
+
+/// Receives one file through a request: checked, encrypted and stored for the request's owner
+/// like their own uploads, within the request's limits. The sender's receipt.
+pub async fn receive<S, E>(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+    raw_name: &str,
+    body: S,
+) -> Result<Receipt>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let (row, owner, _) = open_request(state, token).await?;
+    check_pass(state, meta, &row, pass).await?;
+    limits::hit(state, Bucket::RequestUploadPerClient, meta.client()).await?;
+    limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
+    let _slot = state.upload_slots().take(&format!("request:{}", row.id))?;
+    let file = files::store(state, &owner, Some(&row), raw_name, body).await?;
+    Event::new(action::REQUEST_FILE_RECEIVED)
+        .on(&file.id)
+        .detail(format!(
+            "request={} owner={} name={:?} size={}",
+            row.id, owner.id, file.filename, file.size
+        ))
+        .record(state, meta)
+        .await;
+    let receipt = Receipt {
+        filename: file.filename,
+        size: file.size.max(0) as u64,
+        sha256: file.sha256,
+        received_at: db::to_datetime(file.created_at),
+    };
+    if let Pass::Session(session) = pass {
+        keep_receipt(session, &row.id, &receipt).await;
+    }
+    Ok(receipt)
+}
+
+/// The receipts of what this browser sent through the request behind `token`, newest first.
+pub async fn receipts(state: &AppState, session: &Session, token: &str) -> Result<Vec<Receipt>> {
+    let Some(row) = db::requests::find_by_token_hash(&state.db().pool, &token_hash(token)).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let all: Vec<(String, Receipt)> = session
+        .get(RECEIPTS_KEY)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default();
+    Ok(all
+        .into_iter()
+        .filter(|(id, _)| *id == row.id)
+        .map(|(_, receipt)| receipt)
+        .rev()
+        .collect())
+}
+
+/// Keeps a receipt in the sender's session for the page to show; a failure to keep it loses
+/// only the page's list (the upload answered with the receipt already).
+async fn keep_receipt(session: &Session, request_id: &str, receipt: &Receipt) {
+    let kept: Result<()> = async {
+        let mut all: Vec<(String, Receipt)> = session
+            .get(RECEIPTS_KEY)
+            .await
+            .map_err(session_error)?
+            .unwrap_or_default();
+        all.push((request_id.to_owned(), receipt.clone()));
+        if all.len() > MAX_RECEIPTS {
+            all.drain(..all.len() - MAX_RECEIPTS);
+        }
+        session
+            .insert(RECEIPTS_KEY, all)
+            .await
+            .map_err(session_error)
+    }
+    .await;
+    if let Err(e) = kept {
+        tracing::warn!(error = %e.chain(), "could not keep a request receipt in the session");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(max_files: Option<i64>, max_bytes: Option<i64>) -> RequestRow {
+        RequestRow {
+            id: "r".into(),
+            owner_id: "o".into(),
+            token_hash: "h".into(),
+            title: "t".into(),
+            message: String::new(),
+            created_at: 0,
+            expires_at: 100,
+            max_files,
+            max_bytes,
+            password_hash: None,
+            notify: 0,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_request_is_closed_before_expired_before_full() {
+        let got = |files, bytes| Received { files, bytes };
+        let open = row(Some(2), Some(10));
+        assert_eq!(status_of(&open, got(1, 9), 50), RequestStatus::Open);
+        assert_eq!(status_of(&open, got(2, 5), 50), RequestStatus::Full);
+        assert_eq!(status_of(&open, got(1, 10), 50), RequestStatus::Full);
+        assert_eq!(status_of(&open, got(2, 10), 100), RequestStatus::Expired);
+        let closed = RequestRow {
+            closed_at: Some(10),
+            ..open
+        };
+        assert_eq!(status_of(&closed, got(2, 10), 100), RequestStatus::Closed);
+        assert_eq!(
+            status_of(&row(None, None), got(1_000, 1 << 40), 50),
+            RequestStatus::Open
+        );
+    }
+}
