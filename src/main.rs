@@ -159,16 +159,24 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| cli_error(&e))?;
             println!(
-                "Master key is now {}; re-wrapped {} file key(s) and {} TOTP secret(s).",
-                rotation.new_key_id, rotation.rewrapped, rotation.totp_rewrapped
+                "Master key is now {}; re-wrapped {} file key(s), {} TOTP secret(s) and {} webhook secret(s).",
+                rotation.new_key_id,
+                rotation.rewrapped,
+                rotation.totp_rewrapped,
+                rotation.webhooks_rewrapped
             );
-            if !rotation.failed.is_empty() || !rotation.totp_failed.is_empty() {
+            if !rotation.failed.is_empty()
+                || !rotation.totp_failed.is_empty()
+                || !rotation.webhooks_failed.is_empty()
+            {
                 return Err(format!(
-                    "Left as they were, since no loaded key opens them: {} file key(s) ({}) and the TOTP secrets of {} user(s) ({})",
+                    "Left as they were, since no loaded key opens them: {} file key(s) ({}), the TOTP secrets of {} user(s) ({}) and {} webhook secret(s) ({})",
                     rotation.failed.len(),
                     rotation.failed.join(", "),
                     rotation.totp_failed.len(),
-                    rotation.totp_failed.join(", ")
+                    rotation.totp_failed.join(", "),
+                    rotation.webhooks_failed.len(),
+                    rotation.webhooks_failed.join(", ")
                 ));
             }
             if !rotation.retired.is_empty() {

@@ -31,6 +31,7 @@ use crate::app::{
         requests::{RequestSenderPage, RequestsPage},
         security::SecurityPage,
         share::{RecipientPage, ShareManagePage, ShareSelectedPage},
+        webhooks::WebhooksPage,
     },
 };
 
@@ -105,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/login/code") view=LoginCodePage ssr=PAGE_RENDERING/>
                     <Route path=path!("/settings/security") view=SecurityPage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/settings/webhooks") view=WebhooksPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>

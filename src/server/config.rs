@@ -65,6 +65,12 @@ pub struct Settings {
     pub clamd_addr: Option<String>,
     /// How long one step of a clamd conversation may take (`COFFER_CLAMD_TIMEOUT_SECS`, 120).
     pub clamd_timeout: Duration,
+    /// Whether webhooks may post to loopback, private and link-local addresses
+    /// (`COFFER_WEBHOOK_ALLOW_PRIVATE`, default false), that is, into the server's own network.
+    pub webhook_allow_private: bool,
+    /// The pause before a failed webhook delivery is tried again (`COFFER_WEBHOOK_RETRY_SECS`,
+    /// 30); it doubles with each attempt, up to an hour.
+    pub webhook_retry: Duration,
     /// The bearer token `/metrics` asks for (`COFFER_METRICS_TOKEN`); `None`: open to anyone
     /// who can reach it.
     pub metrics_token: Option<String>,
@@ -141,6 +147,8 @@ struct FileSettings {
     scan_worker: Option<bool>,
     clamd_addr: Option<String>,
     clamd_timeout_secs: Option<u64>,
+    webhook_allow_private: Option<bool>,
+    webhook_retry_secs: Option<u64>,
     metrics_token: Option<String>,
     sweep_interval_secs: Option<u64>,
     upload_expire_hours: Option<u64>,
@@ -329,20 +337,26 @@ impl Settings {
                 .or(file.scan_blocklist)
                 .unwrap_or_default(),
         )?;
-        let scan_worker = match env("COFFER_SCAN_WORKER") {
+        let flag = |name: &'static str, from_file: Option<bool>, default: bool| match env(name) {
             Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    return Err(ConfigError::Value {
-                        name: "COFFER_SCAN_WORKER",
-                        value: raw,
-                        message: "expected true or false".into(),
-                    })
-                }
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Value {
+                    name,
+                    value: raw,
+                    message: "expected true or false".into(),
+                }),
             },
-            None => file.scan_worker.unwrap_or(true),
+            None => Ok(from_file.unwrap_or(default)),
         };
+        let scan_worker = flag("COFFER_SCAN_WORKER", file.scan_worker, true)?;
+        let webhook_allow_private = flag(
+            "COFFER_WEBHOOK_ALLOW_PRIVATE",
+            file.webhook_allow_private,
+            false,
+        )?;
+        let webhook_retry_secs =
+            number("COFFER_WEBHOOK_RETRY_SECS", file.webhook_retry_secs, 30)?.max(1);
         let clamd_timeout_secs =
             number("COFFER_CLAMD_TIMEOUT_SECS", file.clamd_timeout_secs, 120)?.max(1);
         let sweep_interval_secs =
@@ -386,6 +400,8 @@ impl Settings {
             scan_worker,
             clamd_addr: env("CLAMD_ADDR").or(file.clamd_addr),
             clamd_timeout: Duration::from_secs(clamd_timeout_secs),
+            webhook_allow_private,
+            webhook_retry: Duration::from_secs(webhook_retry_secs),
             metrics_token: env("COFFER_METRICS_TOKEN").or(file.metrics_token),
             sweep_interval: Duration::from_secs(sweep_interval_secs),
             upload_expire: Duration::from_secs(upload_expire_hours * 3600),

@@ -18,7 +18,7 @@ use crate::server::{
     master_keys::{KeyError, MasterKeys},
     rate_limit::RateLimiter,
     scanner,
-    service::{audit, files, key_rotation, scanning},
+    service::{audit, files, key_rotation, scanning, webhooks},
     state::{AppState, Parts},
     storage::BlobStore,
 };
@@ -196,6 +196,7 @@ impl Application {
             .scan_worker
             .then(|| tokio::spawn(scanning::run_worker(self.state.clone())));
         tokio::spawn(scanning::log_scanner(self.state.clone()));
+        let webhook_worker = tokio::spawn(webhooks::run_worker(self.state.clone()));
         let metrics_upkeep = tokio::spawn(crate::server::metrics::run_upkeep());
         tracing::info!(addr = %self.local_addr(), "coffer is listening");
         let settings = self.state.settings();
@@ -205,6 +206,7 @@ impl Application {
         };
         http::serve::serve(self.listener, self.router, limits, shutdown).await;
         sweeper.abort();
+        webhook_worker.abort();
         metrics_upkeep.abort();
         if let Some(worker) = scan_worker {
             worker.abort();

@@ -29,3 +29,4 @@ mod shares;
 mod two_factor;
 mod uploads;
 mod web;
+mod webhooks;

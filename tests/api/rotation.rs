@@ -57,9 +57,18 @@ async fn rotating_the_key_file_under_a_running_server_loses_nothing() {
     let (app, token) = (alice.app, alice.token);
     let before = upload_scanned(&app, &token, "before.txt", b"sealed before").await;
     let old_key = app.state.keys().ring().current().id().to_owned();
+    let res = app
+        .post_bearer(
+            "/api/v1/webhooks",
+            &token,
+            serde_json::json!({"url": "https://hooks.example.org/x"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
 
     let printed = rotate_in_another_process(&app, None).await;
     assert!(printed.contains("Master key is now"), "{printed}");
+    assert!(printed.contains("1 webhook secret(s)"), "{printed}");
     // The running server seals this upload after the rotation, still holding the old key.
     let after = upload_scanned(&app, &token, "after.txt", b"sealed after").await;
     let files: [(&str, &[u8]); 2] = [(&before, b"sealed before"), (&after, b"sealed after")];
@@ -67,10 +76,12 @@ async fn rotating_the_key_file_under_a_running_server_loses_nothing() {
     let res = login(&app, Some(&code(&alice.secret, alice.t0, 0))).await;
     assert_eq!(res.status(), StatusCode::OK, "2FA login before the restart");
 
-    let key_ids: Vec<String> = sqlx::query_scalar("SELECT master_key_id FROM files")
-        .fetch_all(&app.state.db().pool)
-        .await
-        .unwrap();
+    let key_ids: Vec<String> = sqlx::query_scalar(
+        "SELECT master_key_id FROM files UNION ALL SELECT master_key_id FROM webhooks",
+    )
+    .fetch_all(&app.state.db().pool)
+    .await
+    .unwrap();
     assert!(key_ids.iter().all(|id| *id != old_key), "{key_ids:?}");
     let key_file = std::fs::read_to_string(app.data_dir().join(KEY_FILE)).unwrap();
     assert_eq!(key_file.lines().count(), 1, "the old key is retired");

@@ -8,3 +8,4 @@ pub mod files;
 pub mod requests;
 pub mod security;
 pub mod shares;
+pub mod webhooks;

@@ -26,6 +26,7 @@ pub fn Header() -> impl IntoView {
                             <A href="/files">"Files"</A>
                             <A href="/requests">"Requests"</A>
                             <A href="/settings/security">"Security"</A>
+                            <A href="/settings/webhooks">"Webhooks"</A>
                             {user.is_admin().then(|| view! { <A href="/admin" attr:data-testid="admin-link">"Admin"</A> })}
                             <span class="whoami" data-testid="whoami">
                                 "Signed in as " <strong>{user.username.clone()}</strong>

@@ -8,6 +8,7 @@ mod audit;
 mod files;
 mod requests;
 mod shares;
+mod webhooks;
 pub mod whole_number;
 
 pub use accounts::{Role, SessionInfo, TotpSetup, UserInfo};
@@ -26,6 +27,10 @@ pub use shares::{
     CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
     SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
     MAX_LINK_PASSWORD_CHARS,
+};
+pub use webhooks::{
+    CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo, EVENT_REQUEST_FILE_RECEIVED,
+    EVENT_SHARE_DOWNLOADED, MAX_WEBHOOKS, WEBHOOK_EVENTS,
 };
 
 use serde::{Deserialize, Serialize};

@@ -17,8 +17,11 @@ pub const MAX_REQUEST_MESSAGE_CHARS: usize = 4_000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewUploadRequest {
-    /// What is asked for, shown to senders: 1 to 200 characters.
-    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 200))]
+    /// What is asked for, shown to senders: 1 to 200 characters, not only spaces.
+    #[cfg_attr(
+        feature = "ssr",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub title: String,
     /// A message for senders, at most 4000 characters.
     #[serde(default)]

@@ -7,3 +7,4 @@ pub mod register;
 pub mod requests;
 pub mod security;
 pub mod share;
+pub mod webhooks;

@@ -116,7 +116,7 @@ fn RequestOptions() -> impl IntoView {
             </label>
             <label class="check">
                 <input type="checkbox" name="notify" value="on" data-testid="request-notify"/>
-                " Notify my webhooks when a file arrives"
+                " Notify my " <a href="/settings/webhooks">"webhooks"</a> " when a file arrives"
             </label>
         </div>
     }

@@ -7,10 +7,12 @@
 //!   a stable id, so the master key can be rotated by re-wrapping data keys alone.
 //! - [`aside`]: small values sealed under a file's data key outside its blob (a resumable
 //!   upload's unfinished segment between requests).
+//! - [`signature`]: the HMAC-SHA256 signatures of outgoing webhook bodies.
 
 pub mod aside;
 pub mod keyring;
 pub mod segments;
+pub mod signature;
 
 pub use keyring::{Binding, Keyring, MasterKey, WrappedKey};
 pub use segments::{DataKey, NoncePrefix, SegmentDecryptor, SegmentEncryptor};

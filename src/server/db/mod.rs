@@ -16,6 +16,7 @@ pub mod two_factor;
 pub mod uploads;
 pub mod users;
 pub mod web_sessions;
+pub mod webhooks;
 
 use std::{sync::Once, time::Duration};
 

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use super::files::FileRow;
+use super::{files::FileRow, webhooks::Event};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct RequestRow {
@@ -255,11 +255,13 @@ pub async fn reserve_bytes(
 }
 
 /// Adds a file received through a request (as `files::insert_with_scan_job` does) if the
-/// request is still open: one closed or expired while the file arrived does not take it.
+/// request is still open: one closed or expired while the file arrived does not take it. The
+/// owner's webhooks are told in the same transaction (`notify`).
 pub async fn insert_file(
     pool: &AnyPool,
     file: &FileRow,
     request_id: &str,
+    notify: Option<&Event>,
 ) -> Result<Result<(), Refused>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     if lock_open(&mut tx, request_id, file.created_at)
@@ -269,6 +271,9 @@ pub async fn insert_file(
         return Ok(Err(Refused::Closed));
     }
     super::files::insert_with_scan_job_in(&mut tx, file).await?;
+    if let Some(event) = notify {
+        super::webhooks::enqueue_in(&mut tx, event).await?;
+    }
     tx.commit().await?;
     Ok(Ok(()))
 }

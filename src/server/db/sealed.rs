@@ -13,6 +13,8 @@ pub enum SealedColumn {
     UploadDataKeys,
     /// `user_totp.secret`, by user id.
     TotpSecrets,
+    /// `webhooks.secret`, by webhook id.
+    WebhookSecrets,
 }
 
 impl SealedColumn {
@@ -22,6 +24,7 @@ impl SealedColumn {
             SealedColumn::FileDataKeys => ("files", "id", "wrapped_key"),
             SealedColumn::UploadDataKeys => ("resumable_uploads", "id", "wrapped_key"),
             SealedColumn::TotpSecrets => ("user_totp", "user_id", "secret"),
+            SealedColumn::WebhookSecrets => ("webhooks", "id", "secret"),
         }
     }
 }
@@ -126,6 +129,7 @@ pub async fn counts_by_key(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::E
         "SELECT master_key_id, COUNT(*) FROM ( \
            SELECT master_key_id FROM files UNION ALL SELECT master_key_id FROM user_totp \
            UNION ALL SELECT master_key_id FROM resumable_uploads \
+           UNION ALL SELECT master_key_id FROM webhooks \
          ) AS sealed GROUP BY master_key_id ORDER BY master_key_id",
     )
     .fetch_all(pool)

@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use super::files::FileRow;
+use super::{files::FileRow, webhooks::Event};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ShareRow {
@@ -187,8 +187,15 @@ pub async fn revoke(pool: &AnyPool, id: &str, now: i64) -> Result<bool, sqlx::Er
 }
 
 /// Counts one download if the link is still usable at `now`: not revoked, not expired, under
-/// its limit. One statement, so concurrent downloads cannot pass the limit together.
-pub async fn count_download(pool: &AnyPool, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+/// its limit. One statement, so concurrent downloads cannot pass the limit together; `event`
+/// is queued for the maker's webhooks in the same transaction.
+pub async fn count_download(
+    pool: &AnyPool,
+    id: &str,
+    now: i64,
+    event: &Event,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let result = sqlx::query(
         "UPDATE share_links SET download_count = download_count + 1 \
          WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
@@ -196,7 +203,12 @@ pub async fn count_download(pool: &AnyPool, id: &str, now: i64) -> Result<bool, 
     )
     .bind(id)
     .bind(now)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(result.rows_affected() == 1)
+    if result.rows_affected() != 1 {
+        return Ok(false);
+    }
+    super::webhooks::enqueue_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(true)
 }

@@ -22,7 +22,7 @@ use crate::server::{
     error::{Error, Result},
     service::{
         audit::{action, Event},
-        two_factor, RequestMeta,
+        two_factor, webhooks, RequestMeta,
     },
     state::AppState,
 };
@@ -42,6 +42,9 @@ pub struct Rotation {
     /// TOTP secrets re-sealed, and users whose secret could not be opened.
     pub totp_rewrapped: u64,
     pub totp_failed: Vec<String>,
+    /// Webhook secrets re-sealed, and webhooks whose secret could not be opened.
+    pub webhooks_rewrapped: u64,
+    pub webhooks_failed: Vec<String>,
     /// Previous keys no row needs any more (dropped from the key file; with
     /// `COFFER_MASTER_KEY`, the operator may remove them).
     pub retired: Vec<String>,
@@ -82,10 +85,13 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
             reseal_all(state, &ring, SealedColumn::UploadDataKeys).await?;
         failed.extend(failed_uploads);
         let (totp, totp_failed) = reseal_all(state, &ring, SealedColumn::TotpSecrets).await?;
+        let (hooks, hooks_failed) = reseal_all(state, &ring, SealedColumn::WebhookSecrets).await?;
         rotation.rewrapped += files + uploads;
         rotation.totp_rewrapped += totp;
+        rotation.webhooks_rewrapped += hooks;
         rotation.failed = failed;
         rotation.totp_failed = totp_failed;
+        rotation.webhooks_failed = hooks_failed;
     }
     let counts = db::sealed::counts_by_key(&state.db().pool).await?;
     for key in ring.previous() {
@@ -104,11 +110,13 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
     Event::new(action::MASTER_KEY_ROTATED)
         .on(&current)
         .detail(format!(
-            "rewrapped={} failed={} totp_rewrapped={} totp_failed={} retired={}",
+            "rewrapped={} failed={} totp_rewrapped={} totp_failed={} webhooks_rewrapped={} webhooks_failed={} retired={}",
             rotation.rewrapped,
             rotation.failed.len(),
             rotation.totp_rewrapped,
             rotation.totp_failed.len(),
+            rotation.webhooks_rewrapped,
+            rotation.webhooks_failed.len(),
             rotation.retired.len()
         ))
         .record(state, &RequestMeta::default())
@@ -121,6 +129,7 @@ fn binding(column: SealedColumn, row_id: &str) -> Binding<'_> {
     let purpose = match column {
         SealedColumn::FileDataKeys | SealedColumn::UploadDataKeys => DATA_KEY_PURPOSE,
         SealedColumn::TotpSecrets => two_factor::TOTP_PURPOSE,
+        SealedColumn::WebhookSecrets => webhooks::SECRET_PURPOSE,
     };
     Binding::row(purpose, row_id)
 }
@@ -131,6 +140,8 @@ fn legacy_binding(column: SealedColumn) -> Binding<'static> {
         purpose: match column {
             SealedColumn::FileDataKeys | SealedColumn::UploadDataKeys => LEGACY_DATA_KEY_PURPOSE,
             SealedColumn::TotpSecrets => two_factor::LEGACY_TOTP_PURPOSE,
+            // Sealed bound to their rows from the start.
+            SealedColumn::WebhookSecrets => webhooks::SECRET_PURPOSE,
         },
     }
 }

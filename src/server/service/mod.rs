@@ -18,6 +18,7 @@ pub mod shares;
 pub mod signed_urls;
 pub mod two_factor;
 pub mod web_sessions;
+pub mod webhooks;
 
 /// Who is asking and from where; recorded in the audit log.
 #[derive(Clone, Debug, Default)]

@@ -82,14 +82,15 @@ pub async fn create(
     meta: &RequestMeta,
     new: NewUploadRequest,
 ) -> Result<CreatedUploadRequest> {
+    // Lengths are counted as given (the schema's limits), emptiness after trimming.
     let title = new.title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > MAX_REQUEST_TITLE_CHARS {
+    if title.is_empty() || new.title.chars().count() > MAX_REQUEST_TITLE_CHARS {
         return Err(Error::Validation(format!(
             "Give the request a title of 1 to {MAX_REQUEST_TITLE_CHARS} characters"
         )));
     }
     let message = new.message.trim().to_owned();
-    if message.chars().count() > MAX_REQUEST_MESSAGE_CHARS {
+    if new.message.chars().count() > MAX_REQUEST_MESSAGE_CHARS {
         return Err(Error::Validation(format!(
             "The message can have at most {MAX_REQUEST_MESSAGE_CHARS} characters"
         )));

@@ -24,7 +24,7 @@ use crate::{
             files::{self, Download},
             passwords,
             secret_tokens::{self, digest as token_hash},
-            RequestMeta,
+            webhooks, RequestMeta,
         },
         state::AppState,
     },
@@ -392,7 +392,7 @@ pub async fn download(
         .ok_or(Error::NotFound("file"))?;
     let mut download = files::open_download(state, file, None).await?;
     download.accepts_ranges = false;
-    count_download(state, token, &link).await?;
+    count_download(state, token, &link, &[&download.file]).await?;
     files::record_download(
         state,
         meta,
@@ -462,7 +462,7 @@ pub async fn download_all(
         // Why the first file cannot be sent says why none can.
         files::ensure_scanned_clean(&left_out[0])?;
     }
-    count_download(state, token, &link).await?;
+    count_download(state, token, &link, &ready.iter().collect::<Vec<_>>()).await?;
     for file in &ready {
         files::record_download(
             state,
@@ -484,8 +484,15 @@ pub async fn download_all(
 }
 
 /// Counts a download through `link`, or says why it may not start.
-async fn count_download(state: &AppState, token: &str, link: &ShareRow) -> Result<()> {
-    if db::shares::count_download(&state.db().pool, &link.id, db::now()).await? {
+/// The link's maker's webhooks are told in the same transaction.
+async fn count_download(
+    state: &AppState,
+    token: &str,
+    link: &ShareRow,
+    files: &[&FileRow],
+) -> Result<()> {
+    let event = webhooks::share_downloaded(link, files);
+    if db::shares::count_download(&state.db().pool, &link.id, db::now(), &event).await? {
         return Ok(());
     }
     // Another download took the last one, or the link ran out or was revoked meanwhile.

@@ -9,6 +9,7 @@ pub mod requests;
 pub mod shares;
 pub mod two_factor;
 pub mod uploads;
+pub mod webhooks;
 
 use axum::{
     body::Bytes,
@@ -40,6 +41,7 @@ use crate::server::{error::Error, state::AppState};
         (name = "uploads", description = "Resumable uploads by the tus 1.0.0 protocol"),
         (name = "sharing", description = "Share links and pre-signed URLs, for recipients without an account"),
         (name = "requests", description = "Upload requests: links through which people without an account send you files"),
+        (name = "webhooks", description = "Signed JSON events posted to your URLs: files received on a request, share links downloaded"),
         (name = "admin", description = "Administration"),
     ),
 )]
@@ -69,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .merge(uploads::routes())
         .merge(shares::routes())
         .merge(requests::routes())
+        .merge(webhooks::routes())
         .merge(admin::routes())
         .split_for_parts();
     document_common_errors(&mut doc);

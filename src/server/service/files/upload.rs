@@ -23,7 +23,7 @@ use crate::{
             audit::{action, Event},
             file_types, key_rotation,
             limits::{self, Bucket},
-            requests, RequestMeta,
+            requests, webhooks, RequestMeta,
         },
         state::AppState,
         storage::{BlobKey, BlobWriter},
@@ -134,7 +134,10 @@ where
         None => db::files::insert_with_scan_job(&state.db().pool, &row)
             .await
             .map(|()| Ok(())),
-        Some(request) => db::requests::insert_file(&state.db().pool, &row, &request.id).await,
+        Some(request) => {
+            let notify = (request.notify != 0).then(|| webhooks::file_received(request, &row));
+            db::requests::insert_file(&state.db().pool, &row, &request.id, notify.as_ref()).await
+        }
     };
     match inserted {
         Ok(Ok(())) => pending.claimed(),

@@ -1,0 +1,140 @@
+//! `/settings/webhooks`: the URLs Coffer tells, by a signed JSON `POST`, when a file arrives
+//! through an upload request or someone downloads through a share link; each with its latest
+//! deliveries. Works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::app::{
+    api::webhooks::{
+        my_webhooks, CreateWebhook, DeleteWebhook, WebhookWithDeliveries, WebhooksOverview,
+    },
+    components::{
+        copy_button::CopyField,
+        form_error::{flash_error, FormError},
+    },
+    model::{format_utc, CreatedWebhook},
+    AuthActions,
+};
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let create = ServerAction::<CreateWebhook>::new();
+    let delete = ServerAction::<DeleteWebhook>::new();
+    let overview = Resource::new(
+        move || {
+            (
+                actions.version(),
+                create.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| my_webhooks(),
+    );
+    let flash = flash_error();
+    let created = Signal::derive(move || create.value().get().and_then(Result::ok));
+    let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
+    view! {
+        <Title text="Webhooks · Coffer"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || overview.get().map(|overview| match overview {
+                Ok(Some(WebhooksOverview { webhooks, just_created })) => {
+                    let newest = move || created.get().or_else(|| just_created.clone());
+                    view! {
+                        <section class="card">
+                            <h1>"Webhooks"</h1>
+                            <p class="muted">"Coffer posts a JSON event to each URL when a file arrives through one of your upload requests (those with “notify” on) or someone downloads through one of your share links. Each body is signed: "
+                                <code>"X-Coffer-Signature-256: sha256=<HMAC-SHA256 of the body under the secret>"</code>
+                                ". A receiver that does not answer 2xx gets the event again later, up to 10 times."</p>
+                            {move || newest().map(|created| view! { <NewWebhook created/> })}
+                            <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
+                                <FormError result=create_result flash/>
+                                <label>"URL"
+                                    <input type="url" name="url" required placeholder="https://example.org/coffer-events"
+                                        data-testid="webhook-url"/>
+                                </label>
+                                <label class="check"><input type="checkbox" name="on_request" value="on" checked/>
+                                    " A file arrives through an upload request"</label>
+                                <label class="check"><input type="checkbox" name="on_share" value="on" checked/>
+                                    " Someone downloads through a share link"</label>
+                                <button type="submit" data-testid="create-webhook">"Add webhook"</button>
+                            </ActionForm>
+                        </section>
+                        {if webhooks.is_empty() {
+                            view! { <p class="muted empty" data-testid="no-webhooks">"No webhooks yet."</p> }.into_any()
+                        } else {
+                            webhooks.into_iter().map(|hook| view! { <WebhookCard hook delete/> }).collect_view().into_any()
+                        }}
+                    }.into_any()
+                }
+                Ok(None) => view! {
+                    <section class="card narrow">
+                        <h1>"Webhooks"</h1>
+                        <p>"Sign in to manage your webhooks."</p>
+                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NewWebhook(created: CreatedWebhook) -> impl IntoView {
+    view! {
+        <div class="new-link" data-testid="new-webhook" role="status">
+            <p><strong>"Webhook added."</strong> " Copy its signing secret now: it is shown only this once."</p>
+            <CopyField text=created.secret label="Signing secret"/>
+        </div>
+    }
+}
+
+#[component]
+fn WebhookCard(hook: WebhookWithDeliveries, delete: ServerAction<DeleteWebhook>) -> impl IntoView {
+    let WebhookWithDeliveries {
+        webhook,
+        deliveries,
+    } = hook;
+    let id = webhook.id.clone();
+    view! {
+        <section class="card" data-testid="webhook-card">
+            <h2 class="name">{webhook.url.clone()}</h2>
+            <p class="muted small">"Events: " {webhook.events.join(", ")} " · added " {format_utc(webhook.created_at)}</p>
+            <ActionForm action=delete attr:class="inline">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit" class="danger" data-testid="delete-webhook">"Delete"</button>
+            </ActionForm>
+            {if deliveries.is_empty() {
+                view! { <p class="muted small">"Nothing sent yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="files" data-testid="deliveries">
+                        <thead><tr>
+                            <th scope="col">"Event"</th><th scope="col">"When"</th>
+                            <th scope="col">"Status"</th><th scope="col">"Attempts"</th><th scope="col">"Last answer"</th>
+                        </tr></thead>
+                        <tbody>
+                            {deliveries.into_iter().map(|d| {
+                                let answer = d.last_error.clone()
+                                    .or_else(|| d.last_status.map(|s| format!("HTTP {s}")))
+                                    .unwrap_or_default();
+                                view! {
+                                    <tr data-testid="delivery">
+                                        <td>{d.event}</td>
+                                        <td>{format_utc(d.created_at)}</td>
+                                        <td><span class=format!("status delivery-{}", d.status)>{d.status.clone()}</span></td>
+                                        <td>{d.attempts}</td>
+                                        <td class="muted small">{answer}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,471 @@
+//! Webhooks: `/api/v1/webhooks`, the signed deliveries from the outbox, their retries, and the
+//! refusal to post into private networks. The receiver is a real HTTP server on loopback.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::Bytes, extract::State, http::HeaderMap, http::StatusCode as AxumStatus, routing::post,
+    Router,
+};
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::helpers::{error_code, spawn_app_with, text, TestApp};
+
+/// What a receiver got: each request's headers and body, in order.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    /// Requests answered 500 before the receiver starts answering 200.
+    failures_left: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    fn requests(&self) -> Vec<(HeaderMap, Bytes)> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests have arrived (at most 30 s).
+    async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Bytes)> {
+        for _ in 0..300 {
+            let got = self.requests();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{} of {n} webhook requests arrived", self.requests().len());
+    }
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> AxumStatus {
+    receiver.got.lock().unwrap().push((headers, body));
+    let failing = receiver
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if failing {
+        AxumStatus::INTERNAL_SERVER_ERROR
+    } else {
+        AxumStatus::OK
+    }
+}
+
+/// A receiver on a loopback port that fails its first `failures` requests.
+async fn receiver(failures: usize) -> (Receiver, SocketAddr) {
+    let receiver = Receiver {
+        failures_left: Arc::new(AtomicUsize::new(failures)),
+        ..Receiver::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (receiver, addr)
+}
+
+/// An app whose webhooks may post to loopback and are retried after 1 s, 2 s, …
+async fn app() -> TestApp {
+    spawn_app_with(|s| {
+        s.webhook_allow_private = true;
+        s.webhook_retry = Duration::from_secs(1);
+    })
+    .await
+}
+
+async fn add_webhook(app: &TestApp, token: &str, body: Value) -> (String, String) {
+    let res = app.post_bearer("/api/v1/webhooks", token, body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    (
+        created["webhook"]["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
+    let res = app
+        .get_bearer(&format!("/api/v1/webhooks/{webhook}/deliveries"), token)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn send_to_request(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+    let res = crate::helpers::new_client()
+        .post(app.url(&format!("/api/v1/r/{token}/files")))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_receiver_fails_twice()
+{
+    let app = app().await;
+    let alice = app.user("alice").await.access;
+    let (receiver, addr) = receiver(2).await;
+    let (hook, secret) =
+        add_webhook(&app, &alice, json!({"url": format!("http://{addr}/hook")})).await;
+    assert!(secret.starts_with("whsec_"));
+    let listed: Vec<Value> = app
+        .get_bearer("/api/v1/webhooks", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].get("secret").is_none(),
+        "the secret is shown once"
+    );
+    assert_eq!(
+        listed[0]["events"],
+        json!(["request.file_received", "share.downloaded"])
+    );
+
+    let quiet: Value = app
+        .post_bearer("/api/v1/requests", &alice, json!({"title": "Quiet"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let told: Value = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice,
+            json!({"title": "Told", "notify": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    send_to_request(
+        &app,
+        quiet["token"].as_str().unwrap(),
+        "quiet.txt",
+        text(100),
+    )
+    .await;
+    let bytes = text(2000);
+    send_to_request(
+        &app,
+        told["token"].as_str().unwrap(),
+        "told.txt",
+        bytes.clone(),
+    )
+    .await;
+
+    // Three attempts: two answered 500, the third 200. Each the same signed body.
+    let got = receiver.wait_for(3).await;
+    for (headers, body) in &got {
+        assert_eq!(headers["x-coffer-event"], "request.file_received");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(
+            headers["x-coffer-signature-256"].to_str().unwrap(),
+            signature(&secret, body),
+            "signed with the webhook's secret"
+        );
+        assert_eq!(body, &got[0].1, "every attempt sends the same event");
+        assert_eq!(headers["x-coffer-delivery"], got[0].0["x-coffer-delivery"]);
+    }
+    let event: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(event["event"], "request.file_received");
+    assert_eq!(event["data"]["request"]["title"], "Told");
+    assert_eq!(event["data"]["file"]["filename"], "told.txt");
+    assert_eq!(event["data"]["file"]["size"], 2000);
+    assert_eq!(
+        event["data"]["file"]["sha256"],
+        hex::encode(<Sha256 as sha2::Digest>::digest(&bytes))
+    );
+
+    let mut listed = deliveries(&app, &alice, &hook).await;
+    for _ in 0..50 {
+        if listed[0]["status"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(&app, &alice, &hook).await;
+    }
+    assert_eq!(listed.len(), 1, "the request without notify told nobody");
+    assert_eq!(listed[0]["status"], "delivered");
+    assert_eq!(listed[0]["attempts"], 3);
+    assert_eq!(listed[0]["last_status"], 200);
+    // Nothing more comes.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn share_downloads_are_told_only_to_webhooks_that_chose_them() {
+    let app = app().await;
+    let alice = app.user("alice").await.access;
+    let (shares_receiver, shares_addr) = receiver(0).await;
+    let (requests_receiver, requests_addr) = receiver(0).await;
+    add_webhook(
+        &app,
+        &alice,
+        json!({"url": format!("http://{shares_addr}/hook"), "events": ["share.downloaded"]}),
+    )
+    .await;
+    add_webhook(
+        &app,
+        &alice,
+        json!({"url": format!("http://{requests_addr}/hook"), "events": ["request.file_received"]}),
+    )
+    .await;
+    let file = app.upload_ok(&alice, "report.txt", text(500)).await;
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(app.scanned_status(&alice, id).await, "clean");
+    let link = app.share_ok(&alice, id, json!({})).await;
+    let token = link["share_token"].as_str().unwrap();
+    let res = crate::helpers::new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.unwrap();
+
+    let got = shares_receiver.wait_for(1).await;
+    let event: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(event["event"], "share.downloaded");
+    assert_eq!(event["data"]["link"]["id"], link["id"]);
+    assert_eq!(event["data"]["files"][0]["filename"], "report.txt");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(requests_receiver.requests().is_empty());
+}
+
+#[tokio::test]
+async fn webhooks_are_checked_and_never_post_into_private_networks_unless_allowed() {
+    let app = spawn_app_with(|s| s.webhook_retry = Duration::from_secs(1)).await;
+    let alice = app.user("alice").await.access;
+    for (body, why) in [
+        (json!({"url": "ftp://example.org/hook"}), "scheme"),
+        (json!({"url": "not a url"}), "not a URL"),
+        (json!({"url": "http://127.0.0.1:9/hook"}), "loopback"),
+        (
+            json!({"url": "http://169.254.169.254/latest/meta-data"}),
+            "link-local",
+        ),
+        (json!({"url": "http://[::1]/hook"}), "IPv6 loopback"),
+        (
+            json!({"url": "http://user:pw@example.org/hook"}),
+            "credentials",
+        ),
+        (
+            json!({"url": "https://example.org/hook", "events": ["file.deleted"]}),
+            "unknown event",
+        ),
+        (
+            json!({"url": "https://example.org/hook", "events": []}),
+            "no event",
+        ),
+    ] {
+        let res = app.post_bearer("/api/v1/webhooks", &alice, body).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+            "validation_error",
+            "{why}"
+        );
+    }
+    // A name that resolves to loopback passes the check but is never posted to.
+    let (receiver, addr) = receiver(0).await;
+    let (hook, _) = add_webhook(
+        &app,
+        &alice,
+        json!({"url": format!("http://localhost:{}/hook", addr.port())}),
+    )
+    .await;
+    let request: Value = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice,
+            json!({"title": "T", "notify": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    send_to_request(&app, request["token"].as_str().unwrap(), "a.txt", text(10)).await;
+    let mut listed = deliveries(&app, &alice, &hook).await;
+    for _ in 0..50 {
+        if listed[0]["attempts"].as_u64() >= Some(1) && !listed[0]["last_error"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(&app, &alice, &hook).await;
+    }
+    assert_eq!(listed[0]["status"], "pending");
+    assert!(
+        listed[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no public address"),
+        "{}",
+        listed[0]
+    );
+    assert!(receiver.requests().is_empty());
+
+    // Ten at most; another user's cannot be deleted, one's own can.
+    for i in 1..10 {
+        add_webhook(
+            &app,
+            &alice,
+            json!({"url": format!("https://example.org/{i}")}),
+        )
+        .await;
+    }
+    let res = app
+        .post_bearer(
+            "/api/v1/webhooks",
+            &alice,
+            json!({"url": "https://example.org/11"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
+    let bob = app.user("bob").await.access;
+    let res = app
+        .delete_bearer(&format!("/api/v1/webhooks/{hook}"), &bob)
+        .await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let res = app
+        .get_bearer(&format!("/api/v1/webhooks/{hook}/deliveries"), &bob)
+        .await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let res = app
+        .delete_bearer(&format!("/api/v1/webhooks/{hook}"), &alice)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+/// The outbox is in the database: an event that could not be delivered before the server
+/// stopped is delivered by the next one.
+#[tokio::test]
+async fn an_undelivered_event_survives_a_restart() {
+    let app = app().await;
+    let alice = app.user("alice").await.access;
+    // A port nobody listens on yet.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let (hook, _) = add_webhook(
+        &app,
+        &alice,
+        json!({"url": format!("http://127.0.0.1:{port}/hook")}),
+    )
+    .await;
+    let request: Value = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice,
+            json!({"title": "T", "notify": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    send_to_request(&app, request["token"].as_str().unwrap(), "a.txt", text(10)).await;
+    let app = app.restart(|_| {}).await;
+
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let router = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let got = receiver.wait_for(1).await;
+    let event: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(event["data"]["file"]["filename"], "a.txt");
+    let alice = app.login("alice").await.access;
+    let mut listed = deliveries(&app, &alice, &hook).await;
+    for _ in 0..50 {
+        if listed[0]["status"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(&app, &alice, &hook).await;
+    }
+    assert_eq!(listed[0]["status"], "delivered");
+}
+
+/// The page without JavaScript: a plain form adds a webhook and the page shows its secret once.
+#[tokio::test]
+async fn the_webhooks_page_adds_shows_the_secret_once_and_deletes() {
+    let app = app().await;
+    app.user("alice").await;
+    let browser = app.browser_login("alice").await;
+    let (status, page) = app.page(&browser, "/settings/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No webhooks yet"));
+    let res = app
+        .form_post(
+            &browser,
+            "create_webhook",
+            &[
+                ("url", "https://hooks.example.org/coffer"),
+                ("on_share", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let (_, page) = app.page(&browser, "/settings/webhooks").await;
+    assert!(page.contains("https://hooks.example.org/coffer") && page.contains("whsec_"));
+    assert!(page.contains("share.downloaded") && !page.contains("request.file_received"));
+    let (_, page) = app.page(&browser, "/settings/webhooks").await;
+    assert!(!page.contains("whsec_"), "the secret is shown once");
+
+    let res = app
+        .form_post(&browser, "create_webhook", &[("url", "ftp://example.org")])
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let (_, page) = app.page(&browser, "/settings/webhooks").await;
+    assert!(page.contains("must start with http"), "{page}");
+
+    let alice = app.login("alice").await.access;
+    let hooks: Vec<Value> = app
+        .get_bearer("/api/v1/webhooks", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hooks.len(), 1);
+    let id = hooks[0]["id"].as_str().unwrap();
+    let res = app
+        .form_post(&browser, "delete_webhook", &[("id", id)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let hooks: Vec<Value> = app
+        .get_bearer("/api/v1/webhooks", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(hooks.is_empty());
+}
