@@ -280,6 +280,77 @@ async fn a_password_guards_the_list_and_every_file() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// The recipient's page: the password form opens a link to several files for that browser,
+/// which then sees the list and downloads each file without giving the password again.
+#[tokio::test]
+async fn the_page_unlocks_a_protected_link_to_several_files_for_its_browser() {
+    let Three {
+        app,
+        alice,
+        ids,
+        contents,
+        ..
+    } = three_files(|_| {}).await;
+    let token = create_ok(
+        &app,
+        &alice,
+        json!({"file_ids": [ids[0], ids[1]], "password": "open sesame", "max_downloads": 5}),
+    )
+    .await;
+    let browser = new_client();
+    let page = format!("/s/{token}");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (browser, url, origin) = (
+            browser.clone(),
+            app.url(&format!("{page}/download")),
+            app.base.clone(),
+        );
+        async move {
+            browser
+                .post(url)
+                .header("origin", origin)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("recipient-password") && !html.contains("a.txt"));
+
+    let res = post(vec![("password", "wrong".into())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("That password is not right") && !html.contains("a.txt"));
+
+    let res = post(vec![("password", "open sesame".into())]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "back to the list, no zip"
+    );
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("a.txt") && html.contains("b.txt") && html.contains("Download all"));
+    assert!(html.contains(">5<"), "nothing was counted yet");
+
+    let res = post(vec![("file_id", ids[1].clone())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), contents[1].as_slice());
+
+    // Another browser is still asked.
+    let stranger = new_client();
+    let (_, html) = app.page(&stranger, &page).await;
+    assert!(html.contains("recipient-password") && !html.contains("a.txt"));
+    let res = stranger
+        .post(app.url(&format!("{page}/download")))
+        .header("origin", &app.base)
+        .form(&[("file_id", ids[1].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
 #[tokio::test]
 async fn a_link_is_revoked_by_its_maker_only() {
     let Three {

@@ -144,7 +144,7 @@ pub async fn sender_view(token: String) -> Result<SenderPage, PageError> {
     use crate::server::{
         error::Error,
         http::server_fns::web_request,
-        service::requests::{self, Pass},
+        service::{requests, unlock::Pass},
     };
     let req = web_request().await?;
     let pass = Pass::Session(req.session.clone());

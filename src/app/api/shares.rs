@@ -191,9 +191,13 @@ pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageEr
 /// status (404, 410, 403) the page is served with.
 #[server(prefix = "/app", endpoint = "recipient_view")]
 pub async fn recipient_view(token: String) -> Result<SharedLink, PageError> {
-    use crate::server::{http::server_fns::web_request, service::shares};
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{shares, unlock::Pass},
+    };
     let req = web_request().await?;
-    let view = shares::view(&req.state, &req.meta, &token, None)
+    let pass = Pass::Session(req.session.clone());
+    let view = shares::view(&req.state, &req.meta, &token, &pass)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
     let infected = |f: &crate::app::model::SharedFile| {

@@ -430,7 +430,7 @@ fn ProtectedLinkCard(token: String, flash: Resource<Option<PageError>>) -> impl 
             <h1 class="name" data-testid="shared-name">"A password-protected file"</h1>
             <form method="post" action=action class="stack" aria-label="Download">
                 <FormError result=Signal::derive(|| None) flash/>
-                <p>"The sender protected this link with a password. Enter it to download what it shares (several files come as one zip)."</p>
+                <p>"The sender protected this link with a password. Enter it to download the file; a link to several files shows their list."</p>
                 <label>"Password"
                     <input type="password" name="password" required autocomplete="off"
                         data-testid="recipient-password"/>

@@ -16,8 +16,9 @@ use crate::{
         error::{Error, Result},
         service::{
             files::{self, Download, RangeSpec},
-            requests::{self, Pass},
+            requests,
             shares::{LinkDownload, ZipDownload},
+            unlock::Pass,
             RequestMeta,
         },
         state::AppState,

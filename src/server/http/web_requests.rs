@@ -19,7 +19,7 @@ use crate::{
             server_fns::{is_plain_form, keep_flash_error},
             transfer::{self, RequestFiles},
         },
-        service::requests::Pass,
+        service::unlock::Pass,
         state::AppState,
     },
 };

@@ -17,6 +17,7 @@ pub mod secret_tokens;
 pub mod shares;
 pub mod signed_urls;
 pub mod two_factor;
+pub mod unlock;
 pub mod web_sessions;
 pub mod webhooks;
 

@@ -33,6 +33,7 @@ use crate::{
             limits::{self, Bucket},
             passwords,
             secret_tokens::{self, digest as token_hash},
+            unlock::{self, Lock, Pass},
             RequestMeta,
         },
         state::AppState,
@@ -248,28 +249,10 @@ async fn open_request(state: &AppState, token: &str) -> Result<(RequestRow, User
     }
 }
 
-/// How a sender shows they may use a password-protected request.
-pub enum Pass {
-    /// The password, with this request (the API's `X-Request-Password`).
-    Password(Option<String>),
-    /// This browser's session unlocked it (the page).
-    Session(Session),
-}
-
-const UNLOCKED_KEY: &str = "unlocked_requests";
 const RECEIPTS_KEY: &str = "request_receipts";
 
 fn session_error(e: tower_sessions::session::Error) -> Error {
     Error::unavailable("session store", e)
-}
-
-async fn unlocked(session: &Session, id: &str) -> Result<bool> {
-    let ids: Vec<String> = session
-        .get(UNLOCKED_KEY)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
-    Ok(ids.iter().any(|known| known == id))
 }
 
 async fn check_pass(
@@ -282,7 +265,9 @@ async fn check_pass(
         return Ok(());
     };
     match pass {
-        Pass::Session(session) if unlocked(session, &row.id).await? => Ok(()),
+        Pass::Session(session) if unlock::is_unlocked(session, Lock::Request, &row.id).await? => {
+            Ok(())
+        }
         Pass::Session(_) => Err(Error::RequestPasswordRequired),
         Pass::Password(password) => check_password(state, meta, row, hash, password.clone()).await,
     }
@@ -355,19 +340,7 @@ pub async fn unlock(
         return Ok(());
     };
     check_password(state, meta, &row, hash, Some(password)).await?;
-    let mut ids: Vec<String> = session
-        .get(UNLOCKED_KEY)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
-    if !ids.contains(&row.id) {
-        ids.push(row.id);
-        session
-            .insert(UNLOCKED_KEY, ids)
-            .await
-            .map_err(session_error)?;
-    }
-    Ok(())
+    unlock::remember(session, Lock::Request, &row.id).await
 }
 
 /// Receives one file through a request: checked, encrypted and stored for the request's owner

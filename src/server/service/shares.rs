@@ -9,6 +9,7 @@
 //! however many run at once.
 
 use subtle::ConstantTimeEq;
+use tower_sessions::Session;
 
 use crate::{
     app::model::{
@@ -24,6 +25,7 @@ use crate::{
             files::{self, Download},
             passwords,
             secret_tokens::{self, digest as token_hash},
+            unlock::{self, Lock, Pass},
             webhooks, RequestMeta,
         },
         state::AppState,
@@ -354,18 +356,18 @@ async fn creator_name(state: &AppState, link: &ShareRow) -> Result<String> {
 }
 
 /// What the recipient's page shows for a token, or why the link cannot be used. A link with a
-/// password shows only that it needs one until `password` is right.
+/// password shows only that it needs one until the pass opens it.
 pub async fn view(
     state: &AppState,
     meta: &RequestMeta,
     token: &str,
-    password: Option<String>,
+    pass: &Pass,
 ) -> Result<SharedLink> {
     let (link, files) = usable_link(state, token).await?;
-    if link.password_hash.is_some() && password.as_deref().is_none_or(str::is_empty) {
-        return Ok(SharedLink::PasswordRequired);
+    match check_pass(state, meta, &link, &files, pass).await {
+        Err(Error::PasswordRequired) => return Ok(SharedLink::PasswordRequired),
+        checked => checked?,
     }
-    check_password(state, meta, &link, &files, password).await?;
     Ok(SharedLink::Open(shared_files(
         &link,
         &files,
@@ -380,12 +382,12 @@ pub async fn download(
     state: &AppState,
     meta: &RequestMeta,
     token: &str,
-    password: Option<String>,
+    pass: &Pass,
     file_id: &str,
 ) -> Result<Download> {
     files::limit_downloads(state, meta).await?;
     let (link, files) = usable_link(state, token).await?;
-    check_password(state, meta, &link, &files, password).await?;
+    check_pass(state, meta, &link, &files, pass).await?;
     let file = files
         .into_iter()
         .find(|f| f.id == file_id)
@@ -418,17 +420,17 @@ pub async fn download_link(
     state: &AppState,
     meta: &RequestMeta,
     token: &str,
-    password: Option<String>,
+    pass: &Pass,
 ) -> Result<LinkDownload> {
     let (_, files) = usable_link(state, token).await?;
     if files.len() == 1 {
         let id = files[0].id.clone();
         return Ok(LinkDownload::File(Box::new(
-            download(state, meta, token, password, &id).await?,
+            download(state, meta, token, pass, &id).await?,
         )));
     }
     Ok(LinkDownload::Zip(
-        download_all(state, meta, token, password).await?,
+        download_all(state, meta, token, pass).await?,
     ))
 }
 
@@ -450,11 +452,11 @@ pub async fn download_all(
     state: &AppState,
     meta: &RequestMeta,
     token: &str,
-    password: Option<String>,
+    pass: &Pass,
 ) -> Result<ZipDownload> {
     files::limit_downloads(state, meta).await?;
     let (link, all) = usable_link(state, token).await?;
-    check_password(state, meta, &link, &all, password).await?;
+    check_pass(state, meta, &link, &all, pass).await?;
     let (ready, left_out): (Vec<FileRow>, Vec<FileRow>) = all
         .into_iter()
         .partition(|f| f.scan_status.is_downloadable());
@@ -501,15 +503,39 @@ async fn count_download(
     Err(refused.unwrap_or(Error::DownloadLimitReached))
 }
 
-async fn check_password(
+/// The page's password form: checks the password and opens the link for this browser's
+/// session. How many files the link has.
+pub async fn unlock(
+    state: &AppState,
+    meta: &RequestMeta,
+    session: &Session,
+    token: &str,
+    password: String,
+) -> Result<usize> {
+    let (link, files) = usable_link(state, token).await?;
+    check_pass(state, meta, &link, &files, &Pass::Password(Some(password))).await?;
+    if link.password_hash.is_some() {
+        unlock::remember(session, Lock::Share, &link.id).await?;
+    }
+    Ok(files.len())
+}
+
+async fn check_pass(
     state: &AppState,
     meta: &RequestMeta,
     link: &ShareRow,
     files: &[FileRow],
-    password: Option<String>,
+    pass: &Pass,
 ) -> Result<()> {
     let Some(hash) = &link.password_hash else {
         return Ok(());
+    };
+    let password = match pass {
+        Pass::Session(session) if unlock::is_unlocked(session, Lock::Share, &link.id).await? => {
+            return Ok(())
+        }
+        Pass::Session(_) => None,
+        Pass::Password(password) => password.clone(),
     };
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(Error::PasswordRequired);

@@ -23,7 +23,7 @@ use crate::{
             extract::{ApiJson, ApiMultipart, ApiPath, ApiUser, ClientMeta},
             transfer,
         },
-        service::requests::{self, Pass},
+        service::{requests, unlock::Pass},
         state::AppState,
     },
 };

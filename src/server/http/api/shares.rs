@@ -21,7 +21,7 @@ use crate::{
             extract::{ApiJson, ApiPath, ApiQuery, ApiUser, ClientMeta},
             transfer,
         },
-        service::{shares, signed_urls},
+        service::{shares, signed_urls, unlock::Pass},
         state::AppState,
     },
 };
@@ -196,15 +196,17 @@ pub async fn download(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let download = shares::download_link(&state, &meta, &token, password_of(&headers)).await?;
+    let download = shares::download_link(&state, &meta, &token, &pass_of(&headers)).await?;
     Ok(transfer::link_response(download))
 }
 
-fn password_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(PASSWORD_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+fn pass_of(headers: &HeaderMap) -> Pass {
+    Pass::Password(
+        headers
+            .get(PASSWORD_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    )
 }
 
 /// What a link shares, without an account: its files with their scan status, who shared them,
@@ -228,8 +230,7 @@ pub async fn shared_info(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<SharedFiles>> {
-    let password = password_of(&headers).filter(|p| !p.is_empty());
-    match shares::view(&state, &meta, &token, password).await? {
+    match shares::view(&state, &meta, &token, &pass_of(&headers)).await? {
         SharedLink::Open(files) => Ok(Json(files)),
         SharedLink::PasswordRequired => Err(crate::server::error::Error::PasswordRequired),
     }
@@ -258,7 +259,7 @@ pub async fn download_one(
     ApiPath((token, file_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let download = shares::download(&state, &meta, &token, password_of(&headers), &file_id).await?;
+    let download = shares::download(&state, &meta, &token, &pass_of(&headers), &file_id).await?;
     Ok(transfer::download_response(download))
 }
 
@@ -286,7 +287,7 @@ pub async fn download_zip(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let zip = shares::download_all(&state, &meta, &token, password_of(&headers)).await?;
+    let zip = shares::download_all(&state, &meta, &token, &pass_of(&headers)).await?;
     Ok(transfer::zip_response(zip))
 }
 
