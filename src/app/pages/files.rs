@@ -11,6 +11,7 @@ use crate::app::{
     components::{
         form_error::{flash_error, FormError},
         scan_poll::refresh_while_scanning,
+        sign_in_card::SignInCard,
         upload_zone::UploadZone,
         usage_bar::UsageBar,
     },
@@ -56,11 +57,7 @@ pub fn FilesPage() -> impl IntoView {
                     </section>
                 }.into_any(),
                 Ok(None) => view! {
-                    <section class="card narrow">
-                        <h1>"Files"</h1>
-                        <p>"Sign in to upload and see your files."</p>
-                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
-                    </section>
+                    <SignInCard title="Files" text="Sign in to upload and see your files."/>
                 }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
             })}

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_params_map};
+use leptos_router::hooks::use_params_map;
 
 use crate::app::{
     api::requests::{
@@ -15,6 +15,7 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
+        sign_in_card::SignInCard,
         upload_zone::UploadZone,
     },
     error::PageError,
@@ -68,11 +69,7 @@ pub fn RequestsPage() -> impl IntoView {
                     }.into_any()
                 }
                 Ok(None) => view! {
-                    <section class="card narrow">
-                        <h1>"Ask for files"</h1>
-                        <p>"Sign in to ask people for files."</p>
-                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
-                    </section>
+                    <SignInCard title="Ask for files" text="Sign in to ask people for files."/>
                 }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
             })}

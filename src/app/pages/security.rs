@@ -5,7 +5,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::app::{
     api::security::{
@@ -15,6 +14,7 @@ use crate::app::{
     components::{
         copy_button::CopyButton,
         form_error::{flash_error, FormError},
+        sign_in_card::SignInCard,
     },
     model::{account_rules, format_utc, SessionInfo, TotpSetup},
     AuthActions,
@@ -73,11 +73,7 @@ pub fn SecurityPage() -> impl IntoView {
                     <Security overview forms/>
                 }.into_any(),
                 Ok(None) => view! {
-                    <section class="card narrow">
-                        <h1>"Security"</h1>
-                        <p>"Sign in to manage two-factor authentication, your sessions and your password."</p>
-                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
-                    </section>
+                    <SignInCard title="Security" text="Sign in to manage two-factor authentication, your sessions and your password."/>
                 }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
             })}

@@ -19,6 +19,7 @@ use crate::app::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
         scan_poll::refresh_while_scanning,
+        sign_in_card::SignInCard,
     },
     error::PageError,
     model::{
@@ -61,11 +62,7 @@ pub fn ShareManagePage() -> impl IntoView {
                     <ShareManager overview created create create_result revoke flash/>
                 }.into_any(),
                 Ok(None) => view! {
-                    <section class="card narrow">
-                        <h1>"Share a file"</h1>
-                        <p>"Sign in to share your files."</p>
-                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
-                    </section>
+                    <SignInCard title="Share a file" text="Sign in to share your files."/>
                 }.into_any(),
                 Err(e) => view! {
                     <section class="card narrow">
@@ -200,11 +197,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
                     }.into_any()
                 }
                 Ok(None) => view! {
-                    <section class="card narrow">
-                        <h1>"Share files"</h1>
-                        <p>"Sign in to share your files."</p>
-                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
-                    </section>
+                    <SignInCard title="Share files" text="Sign in to share your files."/>
                 }.into_any(),
                 Err(e) => view! {
                     <section class="card narrow">

@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::app::{
     api::webhooks::{
@@ -13,6 +12,7 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
+        sign_in_card::SignInCard,
     },
     model::{format_utc, CreatedWebhook},
     AuthActions,
@@ -70,11 +70,7 @@ pub fn WebhooksPage() -> impl IntoView {
                     }.into_any()
                 }
                 Ok(None) => view! {
-                    <section class="card narrow">
-                        <h1>"Webhooks"</h1>
-                        <p>"Sign in to manage your webhooks."</p>
-                        <p class="actions"><A href="/login" attr:class="button">"Sign in"</A></p>
-                    </section>
+                    <SignInCard title="Webhooks" text="Sign in to manage your webhooks."/>
                 }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
             })}
