@@ -427,6 +427,25 @@ async fn a_password_protected_request_shows_and_takes_nothing_without_it() {
     );
 }
 
+/// The sender page's form, posted as a browser without JavaScript posts it.
+async fn form_upload(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Response {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+    browser
+        .post(app.url(&format!("{page}/upload")))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The sender's page without JavaScript: a plain multipart form post, sent back to the page,
 /// which lists the receipt (name, size, SHA-256).
 #[tokio::test]
@@ -446,18 +465,7 @@ async fn the_sender_page_takes_a_plain_form_upload_and_shows_the_receipt() {
     assert!(page.contains("Photos") && page.contains("Holiday pictures") && page.contains("alice"));
 
     let bytes = text(3000);
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes.clone()).file_name("notes.txt"),
-    );
-    let res = browser
-        .post(app.url(&format!("{path}/upload")))
-        .header("accept", "text/html")
-        .header("origin", &app.base)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = form_upload(&app, &browser, &path, "notes.txt", bytes.clone()).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, page) = app.page(&browser, &path).await;
     assert!(
@@ -469,18 +477,8 @@ async fn the_sender_page_takes_a_plain_form_upload_and_shows_the_receipt() {
     assert!(!page.contains(&sha256(&bytes)));
 
     // A refused file is said on the page, once.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(text(10)).file_name("run.exe"),
-    );
-    browser
-        .post(app.url(&format!("{path}/upload")))
-        .header("accept", "text/html")
-        .header("origin", &app.base)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = form_upload(&app, &browser, &path, "run.exe", text(10)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, page) = app.page(&browser, &path).await;
     assert!(page.contains("are not accepted"), "{page}");
     assert_eq!(received(&app, &alice, &request.id).await.len(), 1);

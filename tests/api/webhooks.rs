@@ -119,6 +119,46 @@ async fn send_to_request(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>)
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
+/// Makes a request of `owner`'s, with "notify" as given, and sends a file into it.
+async fn send_through_new_request(
+    app: &TestApp,
+    owner: &str,
+    title: &str,
+    notify: bool,
+    name: &str,
+    bytes: Vec<u8>,
+) {
+    let request: Value = app
+        .post_bearer(
+            "/api/v1/requests",
+            owner,
+            json!({"title": title, "notify": notify}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    send_to_request(app, request["token"].as_str().unwrap(), name, bytes).await;
+}
+
+/// A webhook's deliveries, once the newest one is `done` (waiting at most 5 s).
+async fn deliveries_once(
+    app: &TestApp,
+    token: &str,
+    webhook: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let mut listed = deliveries(app, token, webhook).await;
+    for _ in 0..50 {
+        if listed.first().is_some_and(&done) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(app, token, webhook).await;
+    }
+    listed
+}
+
 #[tokio::test]
 async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_receiver_fails_twice()
 {
@@ -144,37 +184,9 @@ async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_rec
         json!(["request.file_received", "share.downloaded"])
     );
 
-    let quiet: Value = app
-        .post_bearer("/api/v1/requests", &alice, json!({"title": "Quiet"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let told: Value = app
-        .post_bearer(
-            "/api/v1/requests",
-            &alice,
-            json!({"title": "Told", "notify": true}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    send_to_request(
-        &app,
-        quiet["token"].as_str().unwrap(),
-        "quiet.txt",
-        text(100),
-    )
-    .await;
+    send_through_new_request(&app, &alice, "Quiet", false, "quiet.txt", text(100)).await;
     let bytes = text(2000);
-    send_to_request(
-        &app,
-        told["token"].as_str().unwrap(),
-        "told.txt",
-        bytes.clone(),
-    )
-    .await;
+    send_through_new_request(&app, &alice, "Told", true, "told.txt", bytes.clone()).await;
 
     // Three attempts: two answered 500, the third 200. Each the same signed body.
     let got = receiver.wait_for(3).await;
@@ -199,14 +211,7 @@ async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_rec
         hex::encode(<Sha256 as sha2::Digest>::digest(&bytes))
     );
 
-    let mut listed = deliveries(&app, &alice, &hook).await;
-    for _ in 0..50 {
-        if listed[0]["status"] == "delivered" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        listed = deliveries(&app, &alice, &hook).await;
-    }
+    let listed = deliveries_once(&app, &alice, &hook, |d| d["status"] == "delivered").await;
     assert_eq!(listed.len(), 1, "the request without notify told nobody");
     assert_eq!(listed[0]["status"], "delivered");
     assert_eq!(listed[0]["attempts"], 3);
@@ -297,25 +302,8 @@ async fn webhooks_are_checked_and_never_post_into_private_networks_unless_allowe
         json!({"url": format!("http://localhost:{}/hook", addr.port())}),
     )
     .await;
-    let request: Value = app
-        .post_bearer(
-            "/api/v1/requests",
-            &alice,
-            json!({"title": "T", "notify": true}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    send_to_request(&app, request["token"].as_str().unwrap(), "a.txt", text(10)).await;
-    let mut listed = deliveries(&app, &alice, &hook).await;
-    for _ in 0..50 {
-        if listed[0]["attempts"].as_u64() >= Some(1) && !listed[0]["last_error"].is_null() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        listed = deliveries(&app, &alice, &hook).await;
-    }
+    send_through_new_request(&app, &alice, "T", true, "a.txt", text(10)).await;
+    let listed = deliveries_once(&app, &alice, &hook, |d| !d["last_error"].is_null()).await;
     assert_eq!(listed[0]["status"], "pending");
     assert!(
         listed[0]["last_error"]
@@ -379,17 +367,7 @@ async fn an_undelivered_event_survives_a_restart() {
         json!({"url": format!("http://127.0.0.1:{port}/hook")}),
     )
     .await;
-    let request: Value = app
-        .post_bearer(
-            "/api/v1/requests",
-            &alice,
-            json!({"title": "T", "notify": true}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    send_to_request(&app, request["token"].as_str().unwrap(), "a.txt", text(10)).await;
+    send_through_new_request(&app, &alice, "T", true, "a.txt", text(10)).await;
     let app = app.restart(|_| {}).await;
 
     let receiver = Receiver::default();
@@ -404,14 +382,7 @@ async fn an_undelivered_event_survives_a_restart() {
     let event: Value = serde_json::from_slice(&got[0].1).unwrap();
     assert_eq!(event["data"]["file"]["filename"], "a.txt");
     let alice = app.login("alice").await.access;
-    let mut listed = deliveries(&app, &alice, &hook).await;
-    for _ in 0..50 {
-        if listed[0]["status"] == "delivered" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        listed = deliveries(&app, &alice, &hook).await;
-    }
+    let listed = deliveries_once(&app, &alice, &hook, |d| d["status"] == "delivered").await;
     assert_eq!(listed[0]["status"], "delivered");
 }
 
