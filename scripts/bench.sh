@@ -10,7 +10,10 @@
 #   1 GiB to S3 and to the filesystem: MB/s and the server's peak RSS;
 # - tus: a 1 GiB upload by tus in 8 MiB requests (curl on one connection, and tuspy) against
 #   the plain streaming upload of the same file (curl, one request), alternately, in the same
-#   run: MB/s and the server's peak RSS.
+#   run: MB/s and the server's peak RSS;
+# - zip: "Download all" of a share link to 4 files of 256 MiB (stored: already compressed) and to
+#   4 text files of 64 MiB (deflated), against downloading the same files one by one through
+#   the same link, alternately in the same run: MB/s and the server's peak RSS.
 #
 #   scripts/bench.sh                               # all; builds the release binary if needed
 #   BENCH_SIZES_MIB="1 100" scripts/bench.sh
@@ -26,7 +29,7 @@ source scripts/ensure-tools.sh
 log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
 
 SIZES_MIB=${BENCH_SIZES_MIB:-"1 100 1024"}
-PARTS=${BENCH_PARTS:-"transfer tus latency fleet"}
+PARTS=${BENCH_PARTS:-"transfer tus zip latency fleet"}
 LOAD_SECS=${BENCH_LOAD_SECS:-20}
 # The load's two halves, to tell their costs apart: uploaders and login loops (4 and 4).
 UPLOADERS=${BENCH_UPLOADERS:-4}
@@ -243,6 +246,86 @@ if part tus; then
   printf 'plain (curl, one request)        %5.0f  %-25s |  1.00  | %5.1f MiB\n' "$plain" "${plain_up[*]}" "$plain_rss"
   printf 'tus (curl, 8 MiB requests)       %5.0f  %-25s |  %s  | %5.1f MiB\n' "$tus" "${tus_up[*]}" "$(ratio "$tus" "$plain")" "$tus_rss"
   printf 'tus (tuspy 1.1, 8 MiB requests)  %5.0f  %-25s |  %s  | %5.1f MiB\n' "$tuspy" "${tuspy_up[*]}" "$(ratio "$tuspy" "$plain")" "$tuspy_rss"
+fi
+
+if part zip; then
+  ZIP_RUNS=${BENCH_ZIP_RUNS:-3}
+  ZIP_TOKEN=$(token_for "$BASE" zipper)
+  ZIP_AUTH="Authorization: Bearer $ZIP_TOKEN"
+  # zip_set KIND COUNT MIB: uploads COUNT files, waits for their scans; prints the link's token.
+  zip_set() {
+    local kind=$1 count=$2 mib=$3 ids=() file id
+    for n in $(seq "$count"); do
+      file="$WORK/zip-$kind-$n.$kind"
+      if [ "$kind" = zip ]; then
+        { printf 'PK\003\004'; head -c $((mib * 1048576 - 4)) /dev/urandom; } >"$file"
+      else
+        yes "line $n of a text file that deflates well, like logs and CSV exports do" \
+          | head -c $((mib * 1048576)) >"$file"
+      fi
+      id=$(curl -sf -H "$ZIP_AUTH" -F "file=@$file" "$BASE/api/v1/files/upload" | json id)
+      for _ in $(seq 600); do
+        [ "$(curl -sf -H "$ZIP_AUTH" "$BASE/api/v1/files/$id" | json scan_status)" = clean ] && break
+        sleep 0.2
+      done
+      ids+=("\"$id\"")
+      rm -f "$file"
+    done
+    local list
+    list=$(IFS=,; echo "${ids[*]}")
+    curl -sf -H "$ZIP_AUTH" -H 'Content-Type: application/json' \
+      -d "{\"file_ids\": [$list], \"expires_hours\": 2}" "$BASE/api/v1/shares" | json share_token
+  }
+  # zip_run TOKEN: "singles_mbps zip_mbps singles_rss zip_rss", one run of each.
+  zip_run() {
+    local token=$1 total=0 secs=0 id size s zsecs zsize srss zrss
+    reset_peak "$SERVER"
+    for id in $(curl -sf "$BASE/api/v1/files/shared/$token/files" \
+        | python3 -c "import json, sys; print(' '.join(f['id'] for f in json.load(sys.stdin)['files']))"); do
+      read -r s size < <(curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' \
+        "$BASE/api/v1/files/shared/$token/files/$id")
+      secs=$(python3 -c "print($secs + $s)")
+      total=$((total + size))
+    done
+    srss=$(peak_mib "$SERVER")
+    reset_peak "$SERVER"
+    read -r zsecs zsize < <(curl -sf -o "$WORK/all.zip" -w '%{time_total} %{size_download}\n' \
+      "$BASE/api/v1/files/shared/$token/zip")
+    zrss=$(peak_mib "$SERVER")
+    python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None" "$WORK/all.zip" \
+      || { log "the zip does not read back"; exit 1; }
+    rm -f "$WORK/all.zip"
+    echo "$(mbps "$total" "$secs") $(mbps "$total" "$zsecs") $srss $zrss $zsize $total"
+  }
+  log "zip: uploading 4 x 256 MiB (stored) and 4 x 64 MiB of text (deflated)"
+  STORED=$(zip_set zip 4 256)
+  DEFLATED=$(zip_set txt 4 64)
+  declare -A zip_single zip_all zip_srss zip_zrss zip_bytes
+  for kind in stored deflated; do
+    token=$STORED; [ "$kind" = deflated ] && token=$DEFLATED
+    singles=() alls=() srss=0 zrss=0
+    for run in $(seq "$ZIP_RUNS"); do
+      log "zip: $kind, run $run"
+      read -r single all s_rss z_rss zsize total < <(zip_run "$token")
+      singles+=("$single") alls+=("$all")
+      srss=$(python3 -c "print(max($srss, $s_rss))") zrss=$(python3 -c "print(max($zrss, $z_rss))")
+    done
+    zip_single[$kind]=$(median "${singles[@]}") zip_all[$kind]=$(median "${alls[@]}")
+    zip_srss[$kind]=$srss zip_zrss[$kind]=$zrss
+    zip_bytes[$kind]="$zsize of $total"
+  done
+  echo
+  echo "Coffer zip benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build"
+  echo "\"Download all\" of a share link against its files one by one through the same link;"
+  echo "MB/s of the files' bytes, medians of $ZIP_RUNS runs, alternating."
+  echo
+  echo "files                        one by one  zip   | zip/one | peak RSS one / zip | zip bytes of files' bytes"
+  for kind in stored deflated; do
+    label="4 x 256 MiB (stored)"; [ "$kind" = deflated ] && label="4 x 64 MiB text (deflated)"
+    printf '%-28s %6.0f    %6.0f  |  %s   | %5.1f / %5.1f MiB  | %s\n' "$label" "${zip_single[$kind]}" \
+      "${zip_all[$kind]}" "$(ratio "${zip_all[$kind]}" "${zip_single[$kind]}")" \
+      "${zip_srss[$kind]}" "${zip_zrss[$kind]}" "${zip_bytes[$kind]}"
+  done
 fi
 
 if part latency; then
