@@ -86,6 +86,9 @@ pub enum Error {
     RequestExpired,
     #[error("this upload link has received all the files it asked for")]
     RequestFull,
+    /// A sender's file would pass the request owner's quota (told without the owner's figures).
+    #[error("the person who asked for these files has no room left for this one; let them know")]
+    OwnerQuotaExceeded,
     #[error("this file would pass the {} this upload link takes in all ({} already received or arriving)", human_bytes(*max), human_bytes(*used))]
     RequestNoRoom { max: u64, used: u64 },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
@@ -190,7 +193,8 @@ impl Error {
             Error::FileTooLarge(_)
             | Error::QuotaExceeded { .. }
             | Error::BodyTooLarge { .. }
-            | Error::RequestNoRoom { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            | Error::RequestNoRoom { .. }
+            | Error::OwnerQuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RequestClosed | Error::RequestExpired | Error::RequestFull => StatusCode::GONE,
             Error::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::ScanPending | Error::ScanFailed => StatusCode::CONFLICT,
@@ -222,7 +226,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::BadUpload(_) => "bad_upload",
             Error::FileTooLarge(_) => "file_too_large",
-            Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::QuotaExceeded { .. } | Error::OwnerQuotaExceeded => "quota_exceeded",
             Error::UnsupportedType(_) => "unsupported_type",
             Error::ScanPending => "scan_pending",
             Error::ScanFailed => "scan_error",

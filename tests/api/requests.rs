@@ -321,9 +321,14 @@ async fn a_sent_file_meets_the_same_rules_as_an_upload_and_counts_against_the_ow
         StatusCode::CREATED
     );
     let res = send(&app, &request.token, "more.txt", text(50 * KB), None).await;
-    assert_eq!(
-        error_code(res, StatusCode::PAYLOAD_TOO_LARGE).await,
-        "quota_exceeded"
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "quota_exceeded");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("no room left"), "{detail}");
+    assert!(
+        !detail.contains("KiB") && !detail.contains("kB"),
+        "the owner's figures are not told: {detail}"
     );
 
     let mine = info(&app, &alice, &request.id).await;

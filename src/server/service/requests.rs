@@ -362,7 +362,13 @@ where
     limits::hit(state, Bucket::RequestUploadPerClient, meta.client()).await?;
     limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
     let _slot = state.upload_slots().take(&format!("request:{}", row.id))?;
-    let file = files::store(state, &owner, Some(&row), raw_name, body).await?;
+    let file = files::store(state, &owner, Some(&row), raw_name, body)
+        .await
+        .map_err(|e| match e {
+            // The sender is not told the owner's quota or what the owner stores.
+            Error::QuotaExceeded { .. } => Error::OwnerQuotaExceeded,
+            e => e,
+        })?;
     Event::new(action::REQUEST_FILE_RECEIVED)
         .on(&file.id)
         .detail(format!(
