@@ -236,6 +236,9 @@ async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
         }
         state.limiter().sweep();
         state.storage().sweep_abandoned_writes();
+        if let Err(e) = webhooks::prune_finished(&state).await {
+            tracing::warn!(error = %e.chain(), "could not prune finished webhook deliveries");
+        }
         match files::sweep_abandoned_uploads(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),

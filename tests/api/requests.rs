@@ -261,6 +261,10 @@ async fn bad_requests_are_refused_with_their_reasons() {
         (json!({"title": "t", "max_files": 10_001}), "too many files"),
         (json!({"title": "t", "max_bytes": 0}), "no bytes"),
         (
+            json!({"title": "t", "max_bytes": 9_223_372_036_854_775_808_u64}),
+            "past i64",
+        ),
+        (
             json!({"title": "t", "password": "p".repeat(1025)}),
             "long password",
         ),

@@ -216,6 +216,16 @@ async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_rec
     assert_eq!(listed[0]["status"], "delivered");
     assert_eq!(listed[0]["attempts"], 3);
     assert_eq!(listed[0]["last_status"], 200);
+    // Finished deliveries are kept for the list, then pruned by the sweeper.
+    use coffer::server::service::webhooks::{prune_finished, DELIVERY_RETENTION_DAYS};
+    assert_eq!(prune_finished(&app.state).await.unwrap(), 0);
+    sqlx::query("UPDATE webhook_deliveries SET delivered_at = delivered_at - $1")
+        .bind(DELIVERY_RETENTION_DAYS * 86_400 + 1)
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(prune_finished(&app.state).await.unwrap(), 1);
+    assert!(deliveries(&app, &alice, &hook).await.is_empty());
     // Nothing more comes.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.requests().len(), 3);

@@ -35,9 +35,12 @@ pub struct NewUploadRequest {
     #[serde(default, deserialize_with = "whole_number::option")]
     #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 10000))]
     pub max_files: Option<u32>,
-    /// The most bytes all files together may have; no limit when absent.
+    /// The most bytes all files together may have (1 to 2^63 - 1); no limit when absent.
     #[serde(default, deserialize_with = "whole_number::option")]
-    #[cfg_attr(feature = "ssr", schema(minimum = 1))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)
+    )]
     pub max_bytes: Option<u64>,
     /// Senders must give it (header `X-Request-Password`, or the link's page). Empty means
     /// none; at most 1024 characters.

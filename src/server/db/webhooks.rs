@@ -214,3 +214,16 @@ pub async fn record(
     };
     query.execute(pool).await.map(|_| ())
 }
+
+/// Deletes deliveries that arrived or were given up before `before`; how many.
+pub async fn prune(pool: &AnyPool, before: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM webhook_deliveries \
+         WHERE (delivered_at IS NOT NULL AND delivered_at < $1) \
+            OR (gave_up_at IS NOT NULL AND gave_up_at < $1)",
+    )
+    .bind(before)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+}

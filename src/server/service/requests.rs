@@ -110,13 +110,15 @@ pub async fn create(
         }
         limit => limit.map(i64::from),
     };
-    let max_bytes = match new.max_bytes {
-        Some(0) => {
-            return Err(Error::Validation(
-                "A request's byte limit must be at least 1".into(),
-            ))
+    let max_bytes = match new.max_bytes.map(i64::try_from) {
+        None => None,
+        Some(Ok(n)) if n >= 1 => Some(n),
+        Some(_) => {
+            return Err(Error::Validation(format!(
+                "A request's byte limit must be from 1 to {}",
+                i64::MAX
+            )))
         }
-        limit => limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
     };
     let password_hash = match new.password.filter(|p| !p.is_empty()) {
         Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {

@@ -58,6 +58,8 @@ const POLL: Duration = Duration::from_secs(1);
 const MAX_URL_CHARS: usize = 2048;
 /// Deliveries listed per webhook.
 const LISTED_DELIVERIES: i64 = 50;
+/// Deliveries that arrived or were given up are kept this long (for the list), then pruned.
+pub const DELIVERY_RETENTION_DAYS: i64 = 30;
 
 fn info(row: &WebhookRow) -> WebhookInfo {
     WebhookInfo {
@@ -281,6 +283,13 @@ fn event(user_id: &str, name: &'static str, data: serde_json::Value) -> Event {
         payload: payload.to_string(),
         created_at,
     }
+}
+
+/// Deletes deliveries finished more than [`DELIVERY_RETENTION_DAYS`] ago (the sweeper's job);
+/// how many.
+pub async fn prune_finished(state: &AppState) -> Result<u64> {
+    let before = db::now() - DELIVERY_RETENTION_DAYS * 86_400;
+    Ok(db::webhooks::prune(&state.db().pool, before).await?)
 }
 
 /// Delivers due webhook events until the process ends.
