@@ -152,25 +152,20 @@ pub async fn list_by_creator(
     ))
 }
 
-/// Revokes one of a file's active links, found by its id or by its token's hash; returns the
-/// revoked link's id, or `None` when the file has no such active link.
-pub async fn revoke_for_file(
+/// One of a file's links (revoked or not), found by its id or by its token's hash.
+pub async fn find_for_file(
     pool: &AnyPool,
     file_id: &str,
     id: &str,
     token_hash: &str,
-    now: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE share_links SET revoked_at = $4 \
-         WHERE (id = $2 OR token_hash = $3) AND revoked_at IS NULL \
-         AND id IN (SELECT share_id FROM share_link_files WHERE file_id = $1) \
-         RETURNING id",
-    )
+) -> Result<Option<ShareRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM share_links WHERE (id = $2 OR token_hash = $3) \
+         AND id IN (SELECT share_id FROM share_link_files WHERE file_id = $1)"
+    ))
     .bind(file_id)
     .bind(id)
     .bind(token_hash)
-    .bind(now)
     .fetch_optional(pool)
     .await
 }

@@ -257,20 +257,18 @@ pub async fn revoke(
     id_or_token: &str,
 ) -> Result<()> {
     let file = files::find_visible(state, actor, file_id).await?;
-    let revoked = db::shares::revoke_for_file(
-        &state.db().pool,
-        &file.id,
-        id_or_token,
-        &token_hash(id_or_token),
-        db::now(),
-    )
-    .await?
-    .ok_or(Error::NotFound("share link"))?;
-    Event::by(&actor.id, action::SHARE_REVOKED)
-        .on(&file.id)
-        .detail(format!("link={revoked}"))
-        .record(state, meta)
-        .await;
+    let pool = &state.db().pool;
+    let link = db::shares::find_for_file(pool, &file.id, id_or_token, &token_hash(id_or_token))
+        .await?
+        .ok_or(Error::NotFound("share link"))?;
+    // Revoking a revoked link changes nothing (DELETE is idempotent), and is not audited again.
+    if db::shares::revoke(pool, &link.id, db::now()).await? {
+        Event::by(&actor.id, action::SHARE_REVOKED)
+            .on(&file.id)
+            .detail(format!("link={}", link.id))
+            .record(state, meta)
+            .await;
+    }
     Ok(())
 }
 
@@ -288,7 +286,8 @@ pub async fn revoke_link(
         return Err(unknown());
     }
     if !db::shares::revoke(pool, &link.id, db::now()).await? {
-        return Err(unknown());
+        // Revoked already: nothing changes (DELETE is idempotent).
+        return Ok(());
     }
     let first = db::shares::files(pool, &link.id).await?.into_iter().next();
     let event = Event::by(&actor.id, action::SHARE_REVOKED).detail(format!("link={}", link.id));

@@ -118,13 +118,13 @@ pub async fn list_mine(
     Ok(Json(shares::list_mine(&state, &auth.user).await?))
 }
 
-/// Revoke one of the caller's links by its id.
+/// Revoke one of the caller's links by its id. Revoking a revoked link changes nothing.
 #[utoipa::path(delete, path = "/api/v1/shares/{id}", tag = "sharing", operation_id = "revoke_link",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The link's id")),
     responses(
-        (status = 204, description = "Revoked"),
-        (status = 404, description = "No such active link of yours", body = ErrorBody),
+        (status = 204, description = "Revoked (now or before)"),
+        (status = 404, description = "No such link of yours", body = ErrorBody),
     ))]
 pub async fn revoke_link(
     State(state): State<AppState>,
@@ -152,7 +152,7 @@ pub async fn list(
     Ok(Json(shares::list(&state, &auth.user, &id).await?))
 }
 
-/// Revoke a link, named by its token or by its id.
+/// Revoke a link, named by its token or by its id. Revoking a revoked link changes nothing.
 #[utoipa::path(delete, path = "/api/v1/files/{id}/share/{share_token}", tag = "sharing",
     operation_id = "revoke_share", security(("bearer" = [])),
     params(
@@ -160,8 +160,8 @@ pub async fn list(
         ("share_token" = String, Path, description = "The link's token, or its id"),
     ),
     responses(
-        (status = 204, description = "Revoked"),
-        (status = 404, description = "No such file or active link", body = ErrorBody),
+        (status = 204, description = "Revoked (now or before)"),
+        (status = 404, description = "No such file, or no such link of it", body = ErrorBody),
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
