@@ -21,7 +21,7 @@ ENV COFFER_CACHE=/var/cache/coffer
 RUN --mount=type=cache,target=/var/cache/coffer \
     --mount=type=cache,target=/usr/local/cargo/registry \
     bash -c 'source scripts/ensure-tools.sh \
-      && cargo leptos build --release \
+      && scripts/build.sh \
       && mkdir -p /out/data \
       && cp "$CARGO_TARGET_DIR/release/coffer" /out/coffer \
       && cp -r target/site /out/site'

@@ -7,7 +7,7 @@ pub mod model;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -45,6 +45,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // The build's content-hashed names when it made them (`server::http::site`).
+                <HashedStylesheet options=options.clone() id="coffer"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -96,7 +98,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="coffer" href="/pkg/coffer.css"/>
         <Title text="Coffer"/>
         <Router>
             <Header/>

@@ -451,12 +451,23 @@ impl Settings {
         }
     }
 
-    pub fn leptos_options(&self) -> leptos::config::LeptosOptions {
-        leptos::config::LeptosOptions::builder()
+    /// Leptos' options; `hash_file` is the build's hash file when its files carry hashes
+    /// (`http::site::SiteFiles`).
+    pub fn leptos_options(
+        &self,
+        hash_file: Option<&std::path::Path>,
+    ) -> leptos::config::LeptosOptions {
+        let options = leptos::config::LeptosOptions::builder()
             .output_name(self.output_name.as_str())
             .site_root(self.site_root.as_str())
-            .site_addr(self.site_addr)
-            .build()
+            .site_addr(self.site_addr);
+        match hash_file {
+            Some(path) => options
+                .hash_files(true)
+                .hash_file(std::sync::Arc::from(path.to_string_lossy()))
+                .build(),
+            None => options.build(),
+        }
     }
 }
 

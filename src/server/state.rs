@@ -9,6 +9,7 @@ use tower_sessions_redis_store::fred::clients::Pool as RedisPool;
 use crate::server::{
     config::Settings,
     db::Database,
+    http::site::SiteFiles,
     master_keys::MasterKeys,
     rate_limit::RateLimiter,
     scanner::{ScanQueue, Scanner},
@@ -30,6 +31,7 @@ struct Inner {
     scan_queue: ScanQueue,
     upload_slots: UploadSlots,
     leptos_options: LeptosOptions,
+    site: SiteFiles,
 }
 
 /// What the state is built from, besides the settings.
@@ -44,7 +46,8 @@ pub struct Parts {
 
 impl AppState {
     pub fn new(settings: Settings, parts: Parts) -> Self {
-        let leptos_options = settings.leptos_options();
+        let site = SiteFiles::locate(&settings.site_root, &settings.output_name);
+        let leptos_options = settings.leptos_options(site.hash_file());
         Self(Arc::new(Inner {
             db: parts.db,
             limiter: parts.limiter,
@@ -58,6 +61,7 @@ impl AppState {
                 settings.max_uploads_per_user,
             ),
             leptos_options,
+            site,
             settings,
         }))
     }
@@ -100,6 +104,10 @@ impl AppState {
 
     pub fn leptos_options(&self) -> &LeptosOptions {
         &self.0.leptos_options
+    }
+
+    pub fn site(&self) -> &SiteFiles {
+        &self.0.site
     }
 }
 

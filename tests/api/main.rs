@@ -26,6 +26,7 @@ mod rotation;
 mod scan_jobs;
 mod security;
 mod shares;
+mod site;
 mod two_factor;
 mod uploads;
 mod web;

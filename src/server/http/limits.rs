@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
-    extract::Request,
+    extract::{Request, State},
     http::{self, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -18,7 +18,9 @@ use tower_governor::{
     GovernorError, GovernorLayer,
 };
 
-use crate::server::{config::Settings, error::Error, http::client_addr::ClientAddr};
+use crate::server::{
+    config::Settings, error::Error, http::client_addr::ClientAddr, state::AppState,
+};
 
 /// The largest body of anything but an upload: forms and JSON are far smaller.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -124,7 +126,7 @@ struct Throttled;
 
 /// Middleware outside the rate limiter: a browser navigating to a page that was refused gets a
 /// page saying so in words, not a JSON body.
-pub async fn throttled_pages(req: Request, next: Next) -> Response {
+pub async fn throttled_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let wants_page = req.method() == http::Method::GET
         && !req.uri().path().starts_with("/api/")
         && req
@@ -146,10 +148,11 @@ pub async fn throttled_pages(req: Request, next: Next) -> Response {
     let page = Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Too many requests · Coffer</title><link rel=\"stylesheet\" href=\"/pkg/coffer.css\">\
+         <title>Too many requests · Coffer</title><link rel=\"stylesheet\" href=\"{css}\">\
          </head><body><main class=\"page narrow\"><h1>Too many requests</h1>\
          <p class=\"error\" role=\"alert\">Your address has sent more requests than Coffer takes \
-         in a short time. Wait {wait} seconds, then reload this page.</p></main></body></html>"
+         in a short time. Wait {wait} seconds, then reload this page.</p></main></body></html>",
+        css = state.site().stylesheet_href(),
     ))
     .into_response();
     parts.headers.insert(

@@ -12,6 +12,7 @@ pub mod redact;
 pub mod serve;
 pub mod server_fns;
 pub mod session_store;
+pub mod site;
 pub mod transfer;
 pub mod web_admin;
 pub mod web_files;
@@ -106,6 +107,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
             post(web_requests::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/admin/audit.csv", get(web_admin::audit_csv))
+        .nest_service("/pkg", state.site().pkg_service())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -133,7 +135,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         None => routes,
     };
     routes
-        .layer(from_fn(limits::throttled_pages))
+        .layer(from_fn_with_state(state.clone(), limits::throttled_pages))
         .layer(from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(from_fn_with_state(state.clone(), client_addr::client_address))
         // Outside everything but the request id, so refusals (429, 413) are counted too.
