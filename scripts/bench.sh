@@ -14,6 +14,14 @@
 # - zip: "Download all" of a share link to 4 files of 256 MiB (stored: already compressed) and to
 #   4 text files of 64 MiB (deflated), against downloading the same files one by one through
 #   the same link, alternately in the same run: MB/s and the server's peak RSS.
+# - peer: a 1 GiB download from Coffer (decrypting as it streams) against the same file from
+#   rustypaste (a plaintext Rust file server), alternately, page cache warm for both, in the
+#   same run: MB/s, the ratio, and each server's peak RSS; the uploads too, for context.
+# - page: the site's script, wasm and styles as sent (raw, and the brotli and gzip copies the
+#   build made), then the time until a page is interactive in Chromium (the `coffer-hydrated`
+#   mark, end2end/bench/page-load.mjs) for `/files` listing 100 files and for a share link's
+#   recipient page, cold and warm cache, on loopback and on an emulated 10 Mbit/s link; each
+#   against the same build served without its compressed copies, in the same run.
 #
 #   scripts/bench.sh                               # all; builds the release binary if needed
 #   BENCH_SIZES_MIB="1 100" scripts/bench.sh
@@ -29,7 +37,7 @@ source scripts/ensure-tools.sh
 log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
 
 SIZES_MIB=${BENCH_SIZES_MIB:-"1 100 1024"}
-PARTS=${BENCH_PARTS:-"transfer tus zip latency fleet"}
+PARTS=${BENCH_PARTS:-"transfer peer tus zip page latency fleet"}
 LOAD_SECS=${BENCH_LOAD_SECS:-20}
 # The load's two halves, to tell their costs apart: uploaders and login loops (4 and 4).
 UPLOADERS=${BENCH_UPLOADERS:-4}
@@ -40,12 +48,19 @@ BASE="http://127.0.0.1:$PORT"
 BIN=${BENCH_BIN:-"$CARGO_TARGET_DIR/release/coffer"}
 if [ ! -x "$BIN" ] || [ -n "${BENCH_REBUILD:-}" ]; then
   log "building the release binary"
-  cargo leptos build --release
+  scripts/build.sh
 fi
 
 source scripts/services.sh
 part fleet && install_services postgres redis s3 wrk
 part tus && install_services tuspy
+part page && install_services playwright
+RUSTYPASTE_VERSION=0.18.1
+if part peer && ! command -v rustypaste >/dev/null; then
+  log "installing rustypaste $RUSTYPASTE_VERSION (crates.io), the plaintext peer"
+  CARGO_TARGET_DIR="$COFFER_CACHE/peer-target" cargo install "rustypaste@$RUSTYPASTE_VERSION" --locked \
+    --root "$COFFER_CACHE/tools"
+fi
 WORK=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}" coffer-bench.XXXXXX)
 trap stop_services EXIT
 
@@ -163,6 +178,74 @@ echo "dd: write with conv=fdatasync, read with iflag=direct, same disk, same run
 echo
 echo "   size    n | upload      /same  /${largest}M | download    /same  /${largest}M | dd write / read | peak RSS up / down"
 for row in "${rows[@]}"; do echo "$row"; done
+fi
+
+if part peer; then
+  PEER_RUNS=${BENCH_PEER_RUNS:-5}
+  PEER_SIZE=$((1024 * 1048576))
+  PEER_FILE="$WORK/peer-1024.zip"
+  { printf 'PK\003\004'; head -c $((PEER_SIZE - 4)) /dev/urandom; } >"$PEER_FILE"
+  PEER_PORT=$((PORT + 7))
+  mkdir -p "$WORK/rustypaste"
+  cat >"$WORK/rustypaste.toml" <<TOML
+[server]
+address = "127.0.0.1:$PEER_PORT"
+max_content_length = "4GB"
+upload_path = "$WORK/rustypaste"
+timeout = "600s"
+[paste]
+default_extension = "txt"
+duplicate_files = true
+TOML
+  CONFIG="$WORK/rustypaste.toml" rustypaste >"$WORK/rustypaste.log" 2>&1 &
+  PEER_PID=$!
+  PIDS+=("$PEER_PID")
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PEER_PORT/" && break; sleep 0.1; done
+  log "peer: 1 GiB to Coffer and to rustypaste"
+  reset_peak "$SERVER"; reset_peak "$PEER_PID"
+  up_c=$(curl -sf -o "$WORK/resp.json" -w '%{time_total}' -H "$AUTH" \
+    -F "file=@$PEER_FILE;filename=peer.zip" "$BASE/api/v1/files/upload")
+  up_c_rss=$(peak_mib "$SERVER")
+  peer_id=$(json id <"$WORK/resp.json")
+  up_p=$(curl -sf -o "$WORK/peer-url.txt" -w '%{time_total}' -F "file=@$PEER_FILE;filename=peer.zip" \
+    "http://127.0.0.1:$PEER_PORT/")
+  up_p_rss=$(peak_mib "$PEER_PID")
+  PEER_URL=$(tr -d '\r\n' <"$WORK/peer-url.txt")
+  for _ in $(seq 600); do
+    [ "$(curl -sf -H "$AUTH" "$BASE/api/v1/files/$peer_id" | json scan_status)" = clean ] && break
+    sleep 0.2
+  done
+  # Both files into the page cache first: the comparison is of the servers, not the disk.
+  curl -sf -o /dev/null -H "$AUTH" "$BASE/api/v1/files/$peer_id/download"
+  curl -sf -o /dev/null "$PEER_URL"
+  downs_c=() downs_p=() down_c_rss=0 down_p_rss=0
+  for run in $(seq "$PEER_RUNS"); do
+    log "peer: downloads, run $run"
+    reset_peak "$SERVER"
+    read -r secs got < <(curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' -H "$AUTH" \
+      "$BASE/api/v1/files/$peer_id/download")
+    [ "$got" = "$PEER_SIZE" ] || { log "Coffer sent $got of $PEER_SIZE bytes"; exit 1; }
+    downs_c+=("$(mbps "$PEER_SIZE" "$secs")")
+    down_c_rss=$(python3 -c "print(max($down_c_rss, $(peak_mib "$SERVER")))")
+    reset_peak "$PEER_PID"
+    read -r secs got < <(curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' "$PEER_URL")
+    [ "$got" = "$PEER_SIZE" ] || { log "rustypaste sent $got of $PEER_SIZE bytes"; exit 1; }
+    downs_p+=("$(mbps "$PEER_SIZE" "$secs")")
+    down_p_rss=$(python3 -c "print(max($down_p_rss, $(peak_mib "$PEER_PID")))")
+  done
+  curl -sf -X DELETE -H "$AUTH" "$BASE/api/v1/files/$peer_id"
+  kill "$PEER_PID" 2>/dev/null || true
+  down_c=$(median "${downs_c[@]}") down_p=$(median "${downs_p[@]}")
+  echo
+  echo "Coffer against rustypaste $RUSTYPASTE_VERSION, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, 1 GiB, curl on loopback"
+  echo "Downloads: medians of $PEER_RUNS alternating runs, page cache warm for both. Uploads: one each."
+  echo
+  echo "              Coffer (encrypted) | rustypaste (plaintext) | Coffer / rustypaste"
+  printf 'download   %8.0f MB/s %6s MiB | %8.0f MB/s %6s MiB | %.2fx\n' "$down_c" "$down_c_rss" "$down_p" "$down_p_rss" \
+    "$(ratio "$down_c" "$down_p")"
+  printf 'upload     %8.0f MB/s %6s MiB | %8.0f MB/s %6s MiB | %.2fx\n' "$(mbps "$PEER_SIZE" "$up_c")" "$up_c_rss" \
+    "$(mbps "$PEER_SIZE" "$up_p")" "$up_p_rss" "$(ratio "$(mbps "$PEER_SIZE" "$up_c")" "$(mbps "$PEER_SIZE" "$up_p")")"
+  echo "(MB/s, then the server's peak RSS during that transfer)"
 fi
 
 if part tus; then
@@ -408,6 +491,67 @@ PY
       | grep -v '^#' | grep -v '^$' | head -20 >>"${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}" || true
     log "perf profile written to ${BENCH_PERF_OUT:-/tmp/coffer-perf.txt}"
   fi
+fi
+
+if part page; then
+  PAGE_RUNS=${BENCH_PAGE_RUNS:-5}
+  echo
+  echo "Coffer page weight, $(date -u +%Y-%m-%dT%H:%MZ), release build (scripts/build.sh)"
+  echo "file                                     raw |  brotli |    gzip"
+  for kind in js wasm css; do
+    hash=$(awk -v k="$kind:" '$1 == k { print $2 }' target/site/hash.txt)
+    file="target/site/pkg/coffer.$hash.$kind"
+    printf '%-36s %8d | %7d | %7d\n' "$(basename "$file")" "$(stat -c %s "$file")" \
+      "$(stat -c %s "$file.br")" "$(stat -c %s "$file.gz")"
+  done
+  # The same build without its compressed copies: what every visitor downloaded before.
+  rm -rf "$WORK/site-plain" && cp -r target/site "$WORK/site-plain"
+  find "$WORK/site-plain" \( -name '*.br' -o -name '*.gz' \) -delete
+  PAGE_ENV=(COFFER_RATE_UPLOAD_PER_MIN=0 COFFER_RATE_DOWNLOAD_PER_MIN=0 COFFER_RATE_LOGIN_PER_MIN=0
+    COFFER_RATE_REQUESTS_PER_SEC=0 RUST_LOG=warn)
+  PP1=$((PORT + 5)) PP2=$((PORT + 6))
+  PPID1=$(start_instance "$PP1" "${PAGE_ENV[@]}" LEPTOS_SITE_ROOT=target/site)
+  PPID2=$(start_instance "$PP2" "${PAGE_ENV[@]}" LEPTOS_SITE_ROOT="$WORK/site-plain")
+  PIDS+=("$PPID1" "$PPID2")
+  # page_user BASE: a user with 100 files, one shared; prints the share link's path.
+  page_user() {
+    local base=$1 token auth id share
+    token=$(token_for "$base" pages)
+    auth="Authorization: Bearer $token"
+    for i in $(seq 100); do
+      printf 'Quarterly report %s\n' "$i" >"$WORK/page-$i.txt"
+      id=$(curl -sf -H "$auth" -F "file=@$WORK/page-$i.txt;filename=report-$i.txt" \
+        "$base/api/v1/files/upload" | json id)
+    done
+    for _ in $(seq 100); do
+      [ "$(curl -sf -H "$auth" "$base/api/v1/files/$id" | json scan_status)" = clean ] && break
+      sleep 0.2
+    done
+    share=$(curl -sf -H "$auth" -H 'Content-Type: application/json' -d '{}' \
+      "$base/api/v1/files/$id/share" | json share_token)
+    echo "/s/$share"
+  }
+  log "page: 100 files for a user on each of two instances"
+  SHARE1=$(page_user "http://127.0.0.1:$PP1")
+  SHARE2=$(page_user "http://127.0.0.1:$PP2")
+  log "page: loading /files and a recipient page in Chromium, $PAGE_RUNS runs each"
+  page_load() { # BASE SHARE_PATH LABEL
+    node end2end/bench/page-load.mjs "$1" pages@example.org "benchmark password" "$PAGE_RUNS" /files "$2" \
+      | python3 -c "
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    page = '/files (100)' if r['path'] == '/files' else 'recipient /s/…'
+    print(f\"{sys.argv[1]:14} {page:15} {r['network']:17} | {r['cold_ms']:6.0f} ms {r['dcl_ms']:6.0f} ms \"
+          f\"{r['wasm_bytes']:8d} B {r['wasm_encoding']:8} | {r['warm_ms']:6.0f} ms {r['warm_wasm_bytes']:6d} B\")
+" "$3"
+  }
+  page_rows=$(page_load "http://127.0.0.1:$PP1" "$SHARE1" precompressed; page_load "http://127.0.0.1:$PP2" "$SHARE2" "not compressed")
+  echo
+  echo "Time to interactive (the coffer-hydrated mark, from navigation start), medians of $PAGE_RUNS runs,"
+  echo "each in a new browser context; then the same page again in that context (warm cache)."
+  echo "site           page            network           |  cold: interactive  DOMContentLoaded  wasm sent | warm: interactive  wasm sent"
+  echo "$page_rows"
 fi
 
 if part fleet; then

@@ -8,8 +8,8 @@ PG_BIN=/usr/lib/postgresql/15/bin
 PIDS=()
 
 # Installs, when missing, what the named services need: clamd, postgres, redis, s3, nginx,
-# deploy-tools (hadolint, dclint, systemd-analyze, sqlite3, PyYAML), rclone, wrk, chromium,
-# tuspy (the official Python tus client, in a venv of its own: COFFER_TEST_PYTHON).
+# deploy-tools (hadolint, dclint, systemd-analyze, sqlite3, PyYAML), rclone, wrk, playwright
+# (Debian's Chromium and end2end's npm packages), tuspy (the official Python tus client, in a venv of its own: COFFER_TEST_PYTHON).
 install_services() {
   local need=() service
   for service in "$@"; do
@@ -23,7 +23,7 @@ install_services() {
         command -v sqlite3 >/dev/null || need+=(sqlite3) ;;
       wrk) command -v wrk >/dev/null || need+=(wrk) ;;
       rclone) command -v rclone >/dev/null || need+=(rclone) ;;
-      chromium) command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core) ;;
+      playwright) command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core) ;;
     esac
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -46,6 +46,11 @@ install_services() {
           "$venv/bin/pip" install --quiet tuspy==1.1.0
         fi
         export COFFER_TEST_PYTHON="$venv/bin/python" ;;
+      playwright)
+        if [ ! -d end2end/node_modules/@playwright/test ]; then
+          log "installing Playwright (npm, no browser download: it drives Debian's Chromium)"
+          PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund >/dev/null
+        fi ;;
       deploy-tools)
         # The fleet harness and check-deploy.sh read compose.yaml with PyYAML.
         python3 -c 'import yaml' 2>/dev/null || { log "installing PyYAML"; pip install --quiet pyyaml; }

@@ -49,12 +49,8 @@ if wants sqlite || wants postgres || wants s3 || wants fleet || wants e2e; then 
 if wants postgres || wants fleet; then services+=(postgres redis); fi
 if wants s3 || wants fleet; then services+=(s3); fi
 if wants fleet; then services+=(nginx deploy-tools rclone); fi
-if wants e2e; then services+=(chromium); fi
+if wants e2e; then services+=(playwright); fi
 install_services "${services[@]}"
-if wants e2e && [ ! -d end2end/node_modules/@playwright/test ]; then
-  log "installing Playwright (npm, no browser download)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund >/dev/null
-fi
 
 WORK=$(mktemp -d)
 trap stop_services EXIT

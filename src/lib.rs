@@ -15,4 +15,9 @@ pub mod server;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    // When the page became interactive: every handler is attached. The page-load benchmark
+    // (end2end/bench/page-load.mjs) measures up to this mark.
+    if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+        let _ = performance.mark("coffer-hydrated");
+    }
 }

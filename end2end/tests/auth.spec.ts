@@ -1,10 +1,10 @@
 import { expect, Page, test } from "@playwright/test";
 
-import { password, uniqueUser } from "./helpers";
+import { hydrated, password, uniqueUser } from "./helpers";
 
 async function waitForHydration(page: Page) {
-  // The wasm bundle finishes loading before forms are handled client-side.
-  await page.waitForLoadState("networkidle");
+  // Forms are handled client-side once the wasm has hydrated the page.
+  await hydrated(page);
 }
 
 test("register, sign out, sign in, and see a wrong password rejected", async ({ page }) => {
@@ -56,15 +56,20 @@ test("registration errors are shown in words", async ({ page }) => {
   await expect(page.getByRole("alert")).toContainText("already registered");
 });
 
-test("no hydration or CSP errors in the console", async ({ page }) => {
+test("no hydration or CSP errors in the console; the build's files cached for good", async ({ page }) => {
   const problems: string[] = [];
   page.on("console", (msg) => {
     if (msg.type() === "error") problems.push(msg.text());
   });
   page.on("pageerror", (err) => problems.push(err.message));
+  const wasm = page.waitForResponse((res) => res.url().endsWith(".wasm"));
   await page.goto("/login");
   await waitForHydration(page);
   expect(problems).toEqual([]);
+  // The wasm's name carries its content hash, so browsers may keep it without asking again.
+  const response = await wasm;
+  expect(response.url()).toMatch(/\/pkg\/coffer\.[A-Za-z0-9_-]+\.wasm$/);
+  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
 });
 
 test("@nojs sign in and a wrong password work with JavaScript off", async ({ page }) => {

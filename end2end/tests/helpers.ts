@@ -1,5 +1,5 @@
 // Shared steps of the browser tests.
-import { expect, Page } from "@playwright/test";
+import { expect, Page, test } from "@playwright/test";
 
 export const password = "correct horse battery";
 
@@ -8,11 +8,19 @@ export function uniqueUser(prefix = "u") {
   return { username: `${prefix}${id}`, email: `${prefix}${id}@example.org` };
 }
 
+/** Waits until the wasm has hydrated the page: every handler attached (the `coffer-hydrated`
+ * performance mark, set by the wasm entry point in src/lib.rs). With JavaScript off (the
+ * no-javascript project) there is nothing to wait for. */
+export async function hydrated(page: Page) {
+  if (test.info().project.use.javaScriptEnabled === false) return;
+  await page.waitForFunction(() => performance.getEntriesByName("coffer-hydrated").length > 0);
+}
+
 /** Registers a fresh account in the page (which is then signed in); returns it. */
 export async function signUp(page: Page, prefix = "f") {
   const user = uniqueUser(prefix);
   await page.goto("/register");
-  await page.waitForLoadState("networkidle");
+  await hydrated(page);
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Username").fill(user.username);
   await page.getByLabel("Password").fill(password);

@@ -1,7 +1,7 @@
-import { expect, Page, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { createHmac } from "node:crypto";
 
-import { password, signUp } from "./helpers";
+import { hydrated, password, signUp } from "./helpers";
 
 /** RFC 4648 base32 to bytes (the secret as the page shows it, spaces allowed). */
 function base32(text: string): Buffer {
@@ -23,10 +23,6 @@ function totp(secret: string, unixSeconds: number): string {
   const offset = mac[mac.length - 1] & 0xf;
   const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, "0");
-}
-
-async function hydrated(page: Page) {
-  await page.waitForLoadState("networkidle");
 }
 
 test("enrol in 2FA from the QR page, see the recovery codes, then sign in with password and code", async ({ page }) => {

@@ -1,0 +1,91 @@
+// Page-load benchmark (scripts/bench.sh, part "page"): how long a first visit takes until the
+// page is interactive, in Debian's Chromium, with a cold browser cache and then a warm one.
+//
+// "Interactive" is the `coffer-hydrated` performance mark the wasm entry point sets once
+// hydration has attached every handler (src/lib.rs); it is measured from navigation start.
+// Each page is loaded in a new browser context (an empty cache) RUNS times, on loopback and on
+// an emulated 10 Mbit/s, 40 ms link; the figures are medians.
+//
+//   node end2end/bench/page-load.mjs BASE EMAIL PASSWORD RUNS PATH…
+// prints one JSON object per (path, network): {path, network, cold_ms, warm_ms, dcl_ms,
+// wasm_bytes, wasm_encoding, warm_wasm_bytes}.
+import { chromium } from "@playwright/test";
+
+const [base, email, password, runsArg, ...paths] = process.argv.slice(2);
+const runs = Number(runsArg);
+const networks = {
+  loopback: null,
+  "10 Mbit/s, 40 ms": { offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8 },
+};
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+});
+
+// A signed-in session for the pages that need one, by the login form as a user would.
+const login = await browser.newContext({ baseURL: base });
+const loginPage = await login.newPage();
+await loginPage.goto("/login");
+await loginPage.waitForFunction(() => performance.getEntriesByName("coffer-hydrated").length > 0);
+await loginPage.getByLabel("Email").fill(email);
+await loginPage.getByLabel("Password").fill(password);
+await loginPage.getByRole("button", { name: "Sign in" }).click();
+await loginPage.waitForURL((url) => !url.pathname.startsWith("/login"));
+const storageState = await login.storageState();
+await login.close();
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function visit(page, path) {
+  await page.goto(path, { waitUntil: "commit" });
+  await page.waitForFunction(() => performance.getEntriesByName("coffer-hydrated").length > 0, null, {
+    timeout: 60_000,
+  });
+  return page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const wasm = performance.getEntriesByType("resource").find((r) => r.name.endsWith(".wasm"));
+    return {
+      hydrated: performance.getEntriesByName("coffer-hydrated")[0].startTime,
+      dcl: nav.domContentLoadedEventEnd,
+      wasmBytes: wasm ? wasm.transferSize : -1,
+    };
+  });
+}
+
+for (const path of paths) {
+  for (const [network, conditions] of Object.entries(networks)) {
+    const cold = [], warm = [], dcl = [];
+    let wasmBytes = 0, warmWasmBytes = 0, encoding = "";
+    for (let i = 0; i < runs; i++) {
+      const context = await browser.newContext({ baseURL: base, storageState });
+      const page = await context.newPage();
+      if (conditions) {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send("Network.enable");
+        await cdp.send("Network.emulateNetworkConditions", conditions);
+      }
+      page.on("response", (res) => {
+        if (res.url().endsWith(".wasm")) encoding = res.headers()["content-encoding"] ?? "identity";
+      });
+      const first = await visit(page, path);
+      const second = await visit(page, path);
+      cold.push(first.hydrated);
+      dcl.push(first.dcl);
+      warm.push(second.hydrated);
+      wasmBytes = first.wasmBytes;
+      warmWasmBytes = second.wasmBytes;
+      await context.close();
+    }
+    console.log(
+      JSON.stringify({
+        path, network, cold_ms: median(cold), warm_ms: median(warm), dcl_ms: median(dcl),
+        wasm_bytes: wasmBytes, wasm_encoding: encoding, warm_wasm_bytes: warmWasmBytes,
+      }),
+    );
+  }
+}
+await browser.close();
