@@ -46,8 +46,10 @@ part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PORT=${BENCH_PORT:-3490}
 BASE="http://127.0.0.1:$PORT"
 BIN=${BENCH_BIN:-"$CARGO_TARGET_DIR/release/coffer"}
-if [ ! -x "$BIN" ] || [ -n "${BENCH_REBUILD:-}" ]; then
-  log "building the release binary"
+# scripts/build.sh leaves hash.txt in the site; without it the site is a debug build's (the tests
+# build one in the same place), whose files the release binary does not name.
+if [ ! -x "$BIN" ] || [ ! -f target/site/hash.txt ] || [ -n "${BENCH_REBUILD:-}" ]; then
+  log "building the release binary and site"
   scripts/build.sh
 fi
 
