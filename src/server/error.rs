@@ -320,6 +320,13 @@ impl Error {
     }
 }
 
+/// The session store (SQL or Redis) failing: 503, like any dependency that is down.
+impl From<tower_sessions::session::Error> for Error {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Error::unavailable("session store", e)
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::internal("database query", e)

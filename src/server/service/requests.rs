@@ -253,10 +253,6 @@ async fn open_request(state: &AppState, token: &str) -> Result<(RequestRow, User
 
 const RECEIPTS_KEY: &str = "request_receipts";
 
-fn session_error(e: tower_sessions::session::Error) -> Error {
-    Error::unavailable("session store", e)
-}
-
 async fn check_pass(
     state: &AppState,
     meta: &RequestMeta,
@@ -397,11 +393,7 @@ pub async fn receipts(state: &AppState, session: &Session, token: &str) -> Resul
     else {
         return Ok(Vec::new());
     };
-    let all: Vec<(String, Receipt)> = session
-        .get(RECEIPTS_KEY)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
+    let all: Vec<(String, Receipt)> = session.get(RECEIPTS_KEY).await?.unwrap_or_default();
     Ok(all
         .into_iter()
         .filter(|(id, _)| *id == row.id)
@@ -414,19 +406,12 @@ pub async fn receipts(state: &AppState, session: &Session, token: &str) -> Resul
 /// only the page's list (the upload answered with the receipt already).
 async fn keep_receipt(session: &Session, request_id: &str, receipt: &Receipt) {
     let kept: Result<()> = async {
-        let mut all: Vec<(String, Receipt)> = session
-            .get(RECEIPTS_KEY)
-            .await
-            .map_err(session_error)?
-            .unwrap_or_default();
+        let mut all: Vec<(String, Receipt)> = session.get(RECEIPTS_KEY).await?.unwrap_or_default();
         all.push((request_id.to_owned(), receipt.clone()));
         if all.len() > MAX_RECEIPTS {
             all.drain(..all.len() - MAX_RECEIPTS);
         }
-        session
-            .insert(RECEIPTS_KEY, all)
-            .await
-            .map_err(session_error)
+        session.insert(RECEIPTS_KEY, all).await.map_err(Error::from)
     }
     .await;
     if let Err(e) = kept {

@@ -33,16 +33,8 @@ impl Lock {
 /// The most links of a kind one session remembers (the oldest are forgotten).
 const MAX_REMEMBERED: usize = 100;
 
-fn session_error(e: tower_sessions::session::Error) -> Error {
-    Error::unavailable("session store", e)
-}
-
 async fn remembered(session: &Session, lock: Lock) -> Result<Vec<String>> {
-    Ok(session
-        .get(lock.key())
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default())
+    Ok(session.get(lock.key()).await?.unwrap_or_default())
 }
 
 /// Whether this session was given the password of link `id`.
@@ -63,5 +55,5 @@ pub async fn remember(session: &Session, lock: Lock, id: &str) -> Result<()> {
     if ids.len() > MAX_REMEMBERED {
         ids.drain(..ids.len() - MAX_REMEMBERED);
     }
-    session.insert(lock.key(), ids).await.map_err(session_error)
+    session.insert(lock.key(), ids).await.map_err(Error::from)
 }

@@ -27,10 +27,6 @@ const PENDING_LOGIN_SECS: i64 = 5 * 60;
 /// `last_seen_at` is refreshed at most this often, to keep page views from writing every time.
 const TOUCH_EVERY_SECS: i64 = 60;
 
-fn session_error(e: tower_sessions::session::Error) -> Error {
-    Error::unavailable("session store", e)
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 struct PendingLogin {
     user_id: String,
@@ -57,15 +53,12 @@ pub async fn sign_in(
 ) -> Result<SignInStep> {
     let user = accounts::authenticate(state, email, password, meta).await?;
     if user.has_two_factor() {
-        session.cycle_id().await.map_err(session_error)?;
+        session.cycle_id().await?;
         let pending = PendingLogin {
             user_id: user.id,
             since: db::now(),
         };
-        session
-            .insert(PENDING_LOGIN_KEY, &pending)
-            .await
-            .map_err(session_error)?;
+        session.insert(PENDING_LOGIN_KEY, &pending).await?;
         return Ok(SignInStep::NeedsCode);
     }
     let login = two_factor::complete_login(state, user, None, meta).await?;
@@ -79,10 +72,7 @@ pub async fn has_pending_login(session: &Session) -> Result<bool> {
 }
 
 async fn pending_login(session: &Session) -> Result<Option<PendingLogin>> {
-    let pending = session
-        .get::<PendingLogin>(PENDING_LOGIN_KEY)
-        .await
-        .map_err(session_error)?;
+    let pending = session.get::<PendingLogin>(PENDING_LOGIN_KEY).await?;
     Ok(pending.filter(|p| db::now() - p.since < PENDING_LOGIN_SECS))
 }
 
@@ -101,10 +91,7 @@ pub async fn second_step(
         .await?
         .ok_or(Error::LoginStepExpired)?;
     let login = two_factor::complete_login(state, user, Some(code), meta).await?;
-    session
-        .remove::<PendingLogin>(PENDING_LOGIN_KEY)
-        .await
-        .map_err(session_error)?;
+    session.remove::<PendingLogin>(PENDING_LOGIN_KEY).await?;
     start(state, session, &login, meta).await
 }
 
@@ -117,7 +104,7 @@ pub async fn start(
     meta: &RequestMeta,
 ) -> Result<()> {
     let user = login.user();
-    session.cycle_id().await.map_err(session_error)?;
+    session.cycle_id().await?;
     let now = db::now();
     let row = WebSessionRow {
         id: db::new_id(),
@@ -132,32 +119,25 @@ pub async fn start(
             .map(|ua| ua.chars().take(256).collect()),
     };
     db::web_sessions::insert(&state.db().pool, &row).await?;
-    session
-        .insert(WEB_SESSION_KEY, &row.id)
-        .await
-        .map_err(session_error)?;
+    session.insert(WEB_SESSION_KEY, &row.id).await?;
     accounts::login_succeeded(state, login, "browser", meta).await
 }
 
 /// The signed-in user of this browser, if any.
 pub async fn current(state: &AppState, session: &Session) -> Result<Option<(UserRow, String)>> {
-    let Some(id) = session
-        .get::<String>(WEB_SESSION_KEY)
-        .await
-        .map_err(session_error)?
-    else {
+    let Some(id) = session.get::<String>(WEB_SESSION_KEY).await? else {
         return Ok(None);
     };
     let pool = &state.db().pool;
     let now = db::now();
     let Some(row) = db::web_sessions::find_live(pool, &id, now).await? else {
         // Ended elsewhere (logout everywhere, password change, disabled) or past its lifetime.
-        session.flush().await.map_err(session_error)?;
+        session.flush().await?;
         return Ok(None);
     };
     let Some(user) = accounts::find_active(state, &row.user_id).await? else {
         db::web_sessions::delete(pool, &id).await?;
-        session.flush().await.map_err(session_error)?;
+        session.flush().await?;
         return Ok(None);
     };
     if now - row.last_seen_at >= TOUCH_EVERY_SECS {
@@ -185,7 +165,7 @@ pub async fn end(state: &AppState, session: &Session, meta: &RequestMeta) -> Res
             .record(state, meta)
             .await;
     }
-    session.flush().await.map_err(session_error)
+    session.flush().await.map_err(Error::from)
 }
 
 /// The user's signed-in browsers, marking `current` (the one asking).
