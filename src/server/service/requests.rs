@@ -10,7 +10,6 @@
 
 use bytes::Bytes;
 use futures::Stream;
-use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use crate::{
@@ -228,15 +227,19 @@ pub(crate) async fn refusal(state: &AppState, id: &str, refused: Refused) -> Err
     }
 }
 
+/// The request a token names, whatever its state.
+async fn by_token(state: &AppState, token: &str) -> Result<Option<RequestRow>> {
+    let hash = token_hash(token);
+    Ok(db::requests::find_by_token_hash(&state.db().pool, &hash)
+        .await?
+        .filter(|row| secret_tokens::same_digest(&row.token_hash, &hash)))
+}
+
 /// The request a token opens, while it takes files, with its owner.
 async fn open_request(state: &AppState, token: &str) -> Result<(RequestRow, UserRow, Received)> {
     let unknown = || Error::NotFound("upload request");
     let pool = &state.db().pool;
-    let hash = token_hash(token);
-    let row = db::requests::find_by_token_hash(pool, &hash)
-        .await?
-        .filter(|row| bool::from(row.token_hash.as_bytes().ct_eq(hash.as_bytes())))
-        .ok_or_else(unknown)?;
+    let row = by_token(state, token).await?.ok_or_else(unknown)?;
     // A disabled owner's requests are unknown, like their share links.
     let owner = db::users::find_by_id(pool, &row.owner_id)
         .await?
@@ -389,8 +392,7 @@ where
 
 /// The receipts of what this browser sent through the request behind `token`, newest first.
 pub async fn receipts(state: &AppState, session: &Session, token: &str) -> Result<Vec<Receipt>> {
-    let Some(row) = db::requests::find_by_token_hash(&state.db().pool, &token_hash(token)).await?
-    else {
+    let Some(row) = by_token(state, token).await? else {
         return Ok(Vec::new());
     };
     let all: Vec<(String, Receipt)> = session.get(RECEIPTS_KEY).await?.unwrap_or_default();

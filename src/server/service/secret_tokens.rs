@@ -6,6 +6,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// A fresh secret: `prefix` and 43 URL-safe characters.
 pub fn generate(prefix: &str) -> String {
@@ -17,6 +18,12 @@ pub fn generate(prefix: &str) -> String {
 /// What is stored of a secret: its SHA-256, hex.
 pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether a row found by its digest really holds `digest`, compared in constant time: the
+/// lookup's own comparison is the database's, and this one cannot leak by timing.
+pub fn same_digest(stored: &str, digest: &str) -> bool {
+    bool::from(stored.as_bytes().ct_eq(digest.as_bytes()))
 }
 
 #[cfg(test)]
@@ -35,5 +42,7 @@ mod tests {
         assert_eq!(digest(&a).len(), 64);
         assert!(!digest(&a).contains(body));
         assert_ne!(digest(&a), digest(&b));
+        assert!(same_digest(&digest(&a), &digest(&a)));
+        assert!(!same_digest(&digest(&a), &digest(&b)));
     }
 }

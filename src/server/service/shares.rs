@@ -8,7 +8,6 @@
 //! starts, through one conditional UPDATE, so a limit of N lets at most N downloads start
 //! however many run at once.
 
-use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use crate::{
@@ -308,7 +307,7 @@ async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<Fil
     let hash = token_hash(token);
     let link = db::shares::find_by_token_hash(pool, &hash)
         .await?
-        .filter(|link| bool::from(link.token_hash.as_bytes().ct_eq(hash.as_bytes())))
+        .filter(|link| secret_tokens::same_digest(&link.token_hash, &hash))
         .ok_or_else(unknown)?;
     if let Some(refused) = LinkState::of(&link, db::now()).refusal() {
         return Err(refused);
