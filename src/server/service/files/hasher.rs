@@ -5,9 +5,11 @@ use sha2::{Digest, Sha256};
 
 use crate::server::error::{Error, Result};
 
-/// SHA-256 of an upload (or of a request's bytes), computed on a task of its own so that it runs on another core while
-/// the upload's own task encrypts. Chunks are shared, not copied, and handed over in batches of
-/// about 256 KiB so that the two tasks do not wake each other for every small body chunk.
+/// SHA-256 of an upload (or of a request's bytes), computed on a task of its own so that it
+/// runs on another core while the upload's own task encrypts. Chunks are shared, not copied, and
+/// handed over in batches of about 64 KiB so that the two tasks do not wake each other for every
+/// small body chunk. At most one batch waits while another is hashed: the chunks they hold are
+/// memory the upload keeps (and they can keep the larger buffers they were cut from alive).
 pub(super) struct Hasher {
     batches: tokio::sync::mpsc::Sender<Vec<Bytes>>,
     batch: Vec<Bytes>,
@@ -15,7 +17,7 @@ pub(super) struct Hasher {
     digest: tokio::task::JoinHandle<Sha256>,
 }
 
-const HASH_BATCH_BYTES: usize = 256 * 1024;
+const HASH_BATCH_BYTES: usize = 64 * 1024;
 
 impl Hasher {
     pub(super) fn start() -> Self {
@@ -24,7 +26,7 @@ impl Hasher {
 
     /// Carries on from a hash of the bytes before (a resumable upload's earlier requests).
     pub(super) fn resume(mut hash: Sha256) -> Self {
-        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(1);
         let digest = tokio::spawn(async move {
             while let Some(batch) = rx.recv().await {
                 batch.iter().for_each(|chunk| hash.update(chunk));

@@ -278,9 +278,11 @@ impl Drop for PendingBlob {
 }
 
 /// Sealed segments waiting for the storage writer: enough that reading, hashing and encrypting
-/// go on while a write is in flight, few enough to keep memory per upload small (16 × 64 KiB).
-/// The writer takes whatever has queued up in one storage call.
-const WRITE_QUEUE_SEGMENTS: usize = 16;
+/// go on while a write is in flight, few enough to keep memory per upload small. The writer
+/// takes whatever has queued up in one storage call, so an upload holds at most twice this many
+/// segments (2 × 2 × 64 KiB). With 16, each upload running beside others added about 4.8 MiB to
+/// the server's peak RSS (`scripts/bench.sh`, part "concurrent").
+const WRITE_QUEUE_SEGMENTS: usize = 2;
 
 /// Reads the body into the writer: size limit, quota, content check, hash and encryption on the
 /// way.
