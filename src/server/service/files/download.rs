@@ -11,7 +11,10 @@ use super::{access::find_visible, integrity_error, storage_error};
 use crate::{
     app::model::ScanStatus,
     server::{
-        crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey},
+        crypto::{
+                segments::{Layout, SEALED_SEGMENT_LEN},
+                NoncePrefix, SegmentDecryptor, WrappedKey,
+            },
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         metrics,
@@ -176,7 +179,7 @@ async fn first_chunk_checked(mut body: PlainStream) -> Result<PlainStream> {
 }
 
 /// The decrypted content of a file (or of the inclusive byte range `range`), as a stream that
-/// holds at most one segment and one storage chunk. A segment that fails its integrity check
+/// holds at most one storage chunk and one segment of plaintext. A segment that fails its integrity check
 /// ends the stream with an error: no byte of it is released.
 pub async fn plaintext(
     state: &AppState,
@@ -225,6 +228,7 @@ pub async fn plaintext(
         file_id: file.id.clone(),
         sealed,
         decryptor: Some(decryptor),
+        unread: Bytes::new(),
         skip,
         remaining: take,
         ready: VecDeque::new(),
@@ -237,6 +241,8 @@ struct Unsealing {
     file_id: String,
     sealed: BoxStream<'static, std::result::Result<Bytes, StorageError>>,
     decryptor: Option<SegmentDecryptor>,
+    /// What is left of the storage chunk read last, still sealed.
+    unread: Bytes,
     skip: u64,
     remaining: u64,
     ready: VecDeque<Bytes>,
@@ -252,16 +258,24 @@ impl Unsealing {
             let Some(decryptor) = self.decryptor.as_mut() else {
                 return Ok(None);
             };
-            match self.sealed.try_next().await.map_err(storage_error)? {
-                Some(chunk) => {
-                    let segments = decryptor
-                        .update(&chunk)
-                        .map_err(|e| integrity_error(&self.file_id, e))?;
-                    for segment in segments {
-                        self.release(segment);
-                    }
-                    self.pace.processed(chunk.len()).await;
+            // A storage chunk holds several segments: they are opened one at a time as the
+            // client takes them, rather than all at once into a queue that held a chunk's
+            // worth of plaintext beside the chunk.
+            if !self.unread.is_empty() {
+                let piece = self
+                    .unread
+                    .split_to(self.unread.len().min(SEALED_SEGMENT_LEN));
+                let segments = decryptor
+                    .update(&piece)
+                    .map_err(|e| integrity_error(&self.file_id, e))?;
+                for segment in segments {
+                    self.release(segment);
                 }
+                self.pace.processed(piece.len()).await;
+                continue;
+            }
+            match self.sealed.try_next().await.map_err(storage_error)? {
+                Some(chunk) => self.unread = chunk,
                 None => {
                     let decryptor = self.decryptor.take().expect("checked above");
                     decryptor
