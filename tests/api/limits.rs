@@ -161,6 +161,35 @@ async fn a_client_that_sends_headers_slowly_is_disconnected() {
 }
 
 #[tokio::test]
+async fn a_request_head_over_32_kib_is_answered_431() {
+    let app = spawn_app_with(|_| {}).await;
+    // A large head that fits (a browser with many cookies sends a few KiB) is served.
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header(header::COOKIE, format!("big={}", "a".repeat(16 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // One past 32 KiB is refused with its own status, not dropped in silence.
+    let mut conn = TcpStream::connect(addr(&app)).await.unwrap();
+    let head = format!(
+        "GET /health HTTP/1.1\r\nHost: coffer\r\nCookie: big={}\r\n\r\n",
+        "a".repeat(40 * 1024)
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let (answer, closed) = read_until_closed(&mut conn, Duration::from_secs(5)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+    assert!(closed, "the connection is closed after the refusal");
+}
+
+#[tokio::test]
 async fn an_upload_whose_body_stalls_fails_and_keeps_nothing() {
     let app = spawn_app_with(|s| s.body_idle_timeout = Duration::from_secs(1)).await;
     let user = app.user("alice").await;

@@ -27,6 +27,12 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
 }
 
+/// The largest request head accepted (request line and headers); a larger one is answered 431.
+/// hyper's own bound is its connection buffer (~400 KiB), and a loose one: a head that arrives
+/// in one read can overrun it. 32 KiB is what nginx' default (four 8 KiB header buffers) lets
+/// through in front of Coffer.
+const MAX_REQUEST_HEAD: usize = 32 * 1024;
+
 /// How long requests in flight may take to finish once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -43,7 +49,8 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .keep_alive(true);
+        .keep_alive(true)
+        .max_header_size(MAX_REQUEST_HEAD);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
