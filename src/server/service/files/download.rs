@@ -12,9 +12,9 @@ use crate::{
     app::model::ScanStatus,
     server::{
         crypto::{
-                segments::{Layout, SEALED_SEGMENT_LEN},
-                NoncePrefix, SegmentDecryptor, WrappedKey,
-            },
+            segments::{Layout, SEALED_SEGMENT_LEN},
+            NoncePrefix, SegmentDecryptor, WrappedKey,
+        },
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         metrics,
