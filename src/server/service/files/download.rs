@@ -179,8 +179,9 @@ async fn first_chunk_checked(mut body: PlainStream) -> Result<PlainStream> {
 }
 
 /// The decrypted content of a file (or of the inclusive byte range `range`), as a stream that
-/// holds at most one storage chunk and one segment of plaintext. A segment that fails its integrity check
-/// ends the stream with an error: no byte of it is released.
+/// holds at most one storage chunk and a segment or two of plaintext (a short last segment can
+/// complete with the one before it). A segment that fails its integrity check ends the stream
+/// with an error: no byte of it is released.
 pub async fn plaintext(
     state: &AppState,
     file: &FileRow,
