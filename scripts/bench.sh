@@ -89,6 +89,17 @@ token_for() {
     -d "{\"email\":\"$2@example.org\",\"password\":\"benchmark password\"}" "$1/api/v1/auth/login" \
     | json access_token
 }
+# scanned BASE AUTH_HEADER ID: waits (up to 4 minutes) until the file's scan is done, and stops
+# the benchmark unless it came out clean: every part downloads or times files scanned clean.
+scanned() {
+  local status=pending
+  for _ in $(seq 1200); do
+    status=$(curl -sf -H "$2" "$1/api/v1/files/$3" | json scan_status)
+    [ "$status" != pending ] && break
+    sleep 0.2
+  done
+  [ "$status" = clean ] || { log "file $3: scan ended as $status"; exit 1; }
+}
 # Peak RSS of a server since its last reset, in MiB (writing 5 to clear_refs resets VmHWM).
 reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
 peak_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
@@ -101,6 +112,8 @@ for mib in $SIZES_MIB; do
   [ "$mib" -gt "$largest" ] && largest=$mib
 done
 
+# since START: seconds since START (a `date +%s.%N`).
+since() { python3 -c "import time, sys; print(time.time() - float(sys.argv[1]))" "$1"; }
 mbps() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1e6 / float(sys.argv[2]):.0f}')" "$1" "$2"; }
 dd_rate() { # the MB/s dd prints on its last line, whatever unit it chose
   python3 -c "
@@ -151,12 +164,7 @@ for mib in $SIZES_MIB; do
       -F "file=@$WORK/in-$mib.zip;filename=bench-$mib.zip" "$BASE/api/v1/files/upload")
     up_rss=$(python3 -c "print(max($up_rss, $(peak_mib "$SERVER")))")
     id=$(json id <"$WORK/resp.json")
-    for _ in $(seq 600); do
-      status=$(curl -sf -H "$AUTH" "$BASE/api/v1/files/$id" | json scan_status)
-      [ "$status" != pending ] && break
-      sleep 0.2
-    done
-    [ "$status" = clean ] || { log "scan ended as $status"; exit 1; }
+    scanned "$BASE" "$AUTH" "$id"
     reset_peak "$SERVER"
     read -r down_secs down_bytes < <(curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' \
       -H "$AUTH" "$BASE/api/v1/files/$id/download")
@@ -216,10 +224,7 @@ TOML
     "http://127.0.0.1:$PEER_PORT/")
   up_p_rss=$(peak_mib "$PEER_PID")
   PEER_URL=$(tr -d '\r\n' <"$WORK/peer-url.txt")
-  for _ in $(seq 600); do
-    [ "$(curl -sf -H "$AUTH" "$BASE/api/v1/files/$peer_id" | json scan_status)" = clean ] && break
-    sleep 0.2
-  done
+  scanned "$BASE" "$AUTH" "$peer_id"
   # Both files into the page cache first: the comparison is of the servers, not the disk.
   curl -sf -o /dev/null -H "$AUTH" "$BASE/api/v1/files/$peer_id/download"
   curl -sf -o /dev/null "$PEER_URL"
@@ -278,16 +283,11 @@ if part concurrent; then
     done
     wait
     conc_up[$n]=$(peak_mib "$CONC")
-    conc_up_rate[$n]=$(python3 -c "import time, sys; print(f'{$n * $CONC_SIZE / 1e6 / (time.time() - float(sys.argv[1])):.0f}')" "$start")
+    conc_up_rate[$n]=$(mbps $((n * CONC_SIZE)) "$(since "$start")")
     ids=()
     for i in $(seq "$n"); do ids+=("$(json id <"$WORK/conc-$i.json")"); done
     # Every scan done first, so that the downloads' peak is theirs alone.
-    for id in "${ids[@]}"; do
-      for _ in $(seq 1200); do
-        [ "$(curl -sf -H "$CONC_AUTH" "$CONC_BASE/api/v1/files/$id" | json scan_status)" = clean ] && break
-        sleep 0.2
-      done
-    done
+    for id in "${ids[@]}"; do scanned "$CONC_BASE" "$CONC_AUTH" "$id"; done
     log "concurrent: $n downloads of 256 MiB at once"
     reset_peak "$CONC"
     start=$(date +%s.%N)
@@ -297,7 +297,7 @@ if part concurrent; then
     done
     wait
     conc_down[$n]=$(peak_mib "$CONC")
-    conc_down_rate[$n]=$(python3 -c "import time, sys; print(f'{$n * $CONC_SIZE / 1e6 / (time.time() - float(sys.argv[1])):.0f}')" "$start")
+    conc_down_rate[$n]=$(mbps $((n * CONC_SIZE)) "$(since "$start")")
     for id in "${ids[@]}"; do
       [ "$(cat "$WORK/conc-got-$id")" = "$CONC_SIZE" ] || { log "a download sent $(cat "$WORK/conc-got-$id") bytes"; exit 1; }
       curl -sf -X DELETE -H "$CONC_AUTH" "$CONC_BASE/api/v1/files/$id"
@@ -333,10 +333,7 @@ if part tus; then
   TUS_AUTH="Authorization: Bearer $TUS_TOKEN"
   # Waits for a file's scan and deletes the file, so that no scan runs under the next upload.
   settle() {
-    for _ in $(seq 600); do
-      [ "$(curl -sf -H "$TUS_AUTH" "$BASE/api/v1/files/$1" | json scan_status)" != pending ] && break
-      sleep 0.2
-    done
+    scanned "$BASE" "$TUS_AUTH" "$1"
     curl -sf -X DELETE -H "$TUS_AUTH" "$BASE/api/v1/files/$1"
   }
   # tus_by_curl: creates an upload, sends the parts; prints "seconds id".
@@ -384,7 +381,7 @@ if part tus; then
     start=$(date +%s.%N)
     out=$("$COFFER_TEST_PYTHON" tests/clients/tuspy_upload.py --endpoint "$BASE/api/v1/uploads" \
       --token "$TUS_TOKEN" --file "$TUS_FILE" --storage "$WORK/tus-urls.json" --chunk-size $((8 * 1048576)))
-    secs=$(python3 -c "import time, sys; print(time.time() - float(sys.argv[1]))" "$start")
+    secs=$(since "$start")
     tuspy_rss=$(python3 -c "print(max($tuspy_rss, $(peak_mib "$SERVER")))")
     tuspy_up+=("$(mbps "$TUS_SIZE" "$secs")")
     settle "$(echo "$out" | python3 -c "import json, sys; print(json.load(sys.stdin)['url'].rsplit('/', 1)[1])")"
@@ -419,10 +416,7 @@ if part zip; then
           | head -c $((mib * 1048576)) >"$file"
       fi
       id=$(curl -sf -H "$ZIP_AUTH" -F "file=@$file" "$BASE/api/v1/files/upload" | json id)
-      for _ in $(seq 600); do
-        [ "$(curl -sf -H "$ZIP_AUTH" "$BASE/api/v1/files/$id" | json scan_status)" = clean ] && break
-        sleep 0.2
-      done
+      scanned "$BASE" "$ZIP_AUTH" "$id"
       ids+=("\"$id\"")
       rm -f "$file"
     done
@@ -595,10 +589,7 @@ if part page; then
       id=$(curl -sf -H "$auth" -F "file=@$WORK/page-$i.txt;filename=report-$i.txt" \
         "$base/api/v1/files/upload" | json id)
     done
-    for _ in $(seq 100); do
-      [ "$(curl -sf -H "$auth" "$base/api/v1/files/$id" | json scan_status)" = clean ] && break
-      sleep 0.2
-    done
+    scanned "$base" "$auth" "$id"
     share=$(curl -sf -H "$auth" -H 'Content-Type: application/json' -d '{}' \
       "$base/api/v1/files/$id/share" | json share_token)
     echo "/s/$share"
@@ -647,10 +638,7 @@ if part fleet; then
   { printf 'PK\003\004'; head -c $((1048576 - 4)) /dev/urandom; } >"$WORK/share-1.zip"
   fid=$(curl -sf -H "Authorization: Bearer $FTOKEN" -F "file=@$WORK/share-1.zip;filename=share.zip" \
     "$F1/api/v1/files/upload" | json id)
-  for _ in $(seq 100); do
-    [ "$(curl -sf -H "Authorization: Bearer $FTOKEN" "$F1/api/v1/files/$fid" | json scan_status)" = clean ] && break
-    sleep 0.2
-  done
+  scanned "$F1" "Authorization: Bearer $FTOKEN" "$fid"
   share=$(curl -sf -H "Authorization: Bearer $FTOKEN" -H 'Content-Type: application/json' -d '{}' \
     "$F1/api/v1/files/$fid/share" | json share_token)
   SHARE_PATH="/api/v1/files/shared/$share"
