@@ -62,8 +62,8 @@ export RUSTFLAGS="--cfg erase_components"
 export LEPTOS_OUTPUT_NAME=coffer
 
 if wants e2e; then
-  log "building the app (cargo leptos build)"
-  cargo leptos build
+  log "building the app (cargo leptos build --split, as scripts/build.sh)"
+  cargo leptos build --split
 fi
 
 if wants sqlite; then

@@ -70,6 +70,18 @@ test("no hydration or CSP errors in the console; the build's files cached for go
   const response = await wasm;
   expect(response.url()).toMatch(/\/pkg\/coffer\.[A-Za-z0-9_-]+\.wasm$/);
   expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+
+  // Most pages are split off the main wasm and fetched when first shown: that code, too, loads
+  // under the CSP, as wasm, cached for good, and hydrates its page cleanly.
+  const split = page.waitForResponse((res) => /\/pkg\/(split_|chunk_)[^/]+\.wasm$/.test(res.url()));
+  await page.goto("/register");
+  await waitForHydration(page);
+  await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
+  expect(problems).toEqual([]);
+  const piece = await split;
+  expect(piece.status()).toBe(200);
+  expect(piece.headers()["content-type"]).toBe("application/wasm");
+  expect(piece.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
 });
 
 test("@nojs sign in and a wrong password work with JavaScript off", async ({ page }) => {

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::app::{
@@ -87,6 +87,47 @@ impl AuthActions {
 /// response has not started yet.
 const PAGE_RENDERING: SsrMode = SsrMode::Async;
 
+/// Declares routes whose pages are split off the main wasm (`cargo leptos build --split`): the
+/// browser fetches a page's code when it first shows that page, so the pages most first visits
+/// land on (sign-in, a share link's), which stay in the main wasm, load only what they use. The
+/// server renders a lazy page as any other and names the pieces it needs in
+/// `<link rel="preload">`, so the browser fetches them alongside the main wasm on a first load;
+/// hydration waits for them (`hydrate_from_async` in `lib.rs`).
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        #[doc = concat!("The lazily loaded route of [`", stringify!($page), "`].")]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    HomeRoute => HomePage,
+    SecurityRoute => SecurityPage,
+    WebhooksRoute => WebhooksPage,
+    RegisterRoute => RegisterPage,
+    FilesRoute => FilesPage,
+    ShareManageRoute => ShareManagePage,
+    ShareSelectedRoute => ShareSelectedPage,
+    RequestsRoute => RequestsPage,
+    RequestSenderRoute => RequestSenderPage,
+    AdminOverviewRoute => AdminOverviewPage,
+    AdminUsersRoute => AdminUsersPage,
+    AdminDeleteUserRoute => AdminDeleteUserPage,
+    AdminFilesRoute => AdminFilesPage,
+    AdminAuditRoute => AdminAuditPage,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -103,23 +144,75 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=PAGE_RENDERING/>
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=PAGE_RENDERING/>
                     <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>
                     <Route path=path!("/login/code") view=LoginCodePage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/settings/security") view=SecurityPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/settings/webhooks") view=WebhooksPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/register") view=RegisterPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/files") view=FilesPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/files/:id/share") view=ShareManagePage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/shares/new") view=ShareSelectedPage ssr=PAGE_RENDERING/>
+                    <Route
+                        path=path!("/settings/security")
+                        view={Lazy::<SecurityRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/settings/webhooks")
+                        view={Lazy::<WebhooksRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/register")
+                        view={Lazy::<RegisterRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/files")
+                        view={Lazy::<FilesRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/files/:id/share")
+                        view={Lazy::<ShareManageRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/shares/new")
+                        view={Lazy::<ShareSelectedRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
                     <Route path=path!("/s/:token") view=RecipientPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/requests") view=RequestsPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/r/:token") view=RequestSenderPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/admin") view=AdminOverviewPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/admin/users/:id/delete") view=AdminDeleteUserPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/admin/files") view=AdminFilesPage ssr=PAGE_RENDERING/>
-                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=PAGE_RENDERING/>
+                    <Route
+                        path=path!("/requests")
+                        view={Lazy::<RequestsRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/r/:token")
+                        view={Lazy::<RequestSenderRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/admin")
+                        view={Lazy::<AdminOverviewRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/admin/users")
+                        view={Lazy::<AdminUsersRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/admin/users/:id/delete")
+                        view={Lazy::<AdminDeleteUserRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/admin/files")
+                        view={Lazy::<AdminFilesRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
+                    <Route
+                        path=path!("/admin/audit")
+                        view={Lazy::<AdminAuditRoute>::new()}
+                        ssr=PAGE_RENDERING
+                    />
                 </Routes>
             </main>
         </Router>
