@@ -7,8 +7,9 @@
 //! for a year as immutable: a new build has new names. Without a hash file (a debug build run by
 //! hand) the same files are revalidated on every load instead.
 //!
-//! cargo-leptos writes the hash file (`hash.txt`: `js: …`, `wasm: …`, `css: …`) beside the
-//! server binary; an installation may keep it in the site root instead, so that the site
+//! cargo-leptos writes the hash file (`hash.txt`: `js: …`, `wasm: …`, `css: …`, and with
+//! `--split` the loader of the split-off pages and its manifest, `split: …`, `manifest: …`)
+//! beside the server binary; an installation may keep it in the site root instead, so that the site
 //! directory describes itself. Leptos reads it when it renders the scripts and the stylesheet.
 
 use std::path::{Path, PathBuf};
@@ -58,7 +59,7 @@ impl SiteFiles {
             None => format!("{output_name}.{ext}"),
         };
         if let Some(path) = &hash_file {
-            for file in ["js", "wasm", "css"].map(name) {
+            for file in named_files(&hashes, output_name) {
                 if !root.join("pkg").join(&file).is_file() {
                     tracing::error!(
                         hash_file = %path.display(),
@@ -119,6 +120,20 @@ fn cache_headers(mut res: Response, caching: HeaderValue) -> Response {
     res
 }
 
+/// The `pkg/` files a hash file names: the main script, wasm and styles, and for a split build
+/// (`cargo leptos build --split`) the script that loads the split-off pages and their manifest.
+fn named_files(hashes: &[(String, String)], output_name: &str) -> Vec<String> {
+    hashes
+        .iter()
+        .filter_map(|(kind, hash)| match kind.as_str() {
+            "js" | "wasm" | "css" => Some(format!("{output_name}.{hash}.{kind}")),
+            "split" => Some(format!("__wasm_split.{hash}.js")),
+            "manifest" => Some(format!("__wasm_split_manifest.{hash}.json")),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `js: abc\nwasm: def\ncss: ghi` → `[("js", "abc"), …]`.
 fn parse_hashes(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -139,6 +154,21 @@ mod tests {
             hashes,
             [("js", "aaa"), ("wasm", "bbb"), ("css", "ccc")]
                 .map(|(k, h)| (k.to_owned(), h.to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_split_build_names_its_loader_and_manifest_too() {
+        let hashes = parse_hashes("js: j1\nwasm: w1\ncss: c1\nmanifest: m1\nsplit: s1\n");
+        assert_eq!(
+            named_files(&hashes, "coffer"),
+            [
+                "coffer.j1.js",
+                "coffer.w1.wasm",
+                "coffer.c1.css",
+                "__wasm_split_manifest.m1.json",
+                "__wasm_split.s1.js"
+            ]
         );
     }
 
