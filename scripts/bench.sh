@@ -570,6 +570,18 @@ if part page; then
     printf '%-36s %8d | %7d | %7d\n' "$(basename "$file")" "$(stat -c %s "$file")" \
       "$(stat -c %s "$file.br")" "$(stat -c %s "$file.gz")"
   done
+  # The pages split off the main wasm (cargo leptos --split): fetched only by the routes using
+  # them, with the loader that fetches them.
+  split_js=$(awk '$1 == "split:" { print $2 }' target/site/hash.txt)
+  if [ -n "$split_js" ]; then
+    file="target/site/pkg/__wasm_split.$split_js.js"
+    printf '%-36s %8d | %7d | %7d\n' "$(basename "$file")" "$(stat -c %s "$file")" \
+      "$(stat -c %s "$file.br")" "$(stat -c %s "$file.gz")"
+    pieces=(target/site/pkg/split_*.wasm target/site/pkg/chunk_*.wasm)
+    sizes() { stat -c %s "$@" | awk '{ s += $1 } END { print s }'; }
+    printf '%-36s %8d | %7d | %7d\n' "split-off wasm (${#pieces[@]} files)" "$(sizes "${pieces[@]}")" \
+      "$(sizes "${pieces[@]/%/.br}")" "$(sizes "${pieces[@]/%/.gz}")"
+  fi
   # The same build without its compressed copies: what every visitor downloaded before.
   rm -rf "$WORK/site-plain" && cp -r target/site "$WORK/site-plain"
   find "$WORK/site-plain" \( -name '*.br' -o -name '*.gz' \) -delete
@@ -606,14 +618,14 @@ for line in sys.stdin:
     r = json.loads(line)
     page = '/files (100)' if r['path'] == '/files' else 'recipient /s/…'
     print(f\"{sys.argv[1]:14} {page:15} {r['network']:17} | {r['cold_ms']:6.0f} ms {r['dcl_ms']:6.0f} ms \"
-          f\"{r['wasm_bytes']:8d} B {r['wasm_encoding']:8} | {r['warm_ms']:6.0f} ms {r['warm_wasm_bytes']:6d} B\")
+          f\"{r['wasm_bytes']:8d} B in {r['wasm_files']:2d} {r['wasm_encoding']:8} | {r['warm_ms']:6.0f} ms {r['warm_wasm_bytes']:6d} B\")
 " "$3"
   }
   page_rows=$(page_load "http://127.0.0.1:$PP1" "$SHARE1" precompressed; page_load "http://127.0.0.1:$PP2" "$SHARE2" "not compressed")
   echo
   echo "Time to interactive (the coffer-hydrated mark, from navigation start), medians of $PAGE_RUNS runs,"
   echo "each in a new browser context; then the same page again in that context (warm cache)."
-  echo "site           page            network           |  cold: interactive  DOMContentLoaded  wasm sent | warm: interactive  wasm sent"
+  echo "site           page            network           |  cold: interactive  DOMContentLoaded  wasm sent (files) | warm: interactive  wasm sent"
   echo "$page_rows"
 fi
 

@@ -8,7 +8,8 @@
 //
 //   node end2end/bench/page-load.mjs BASE EMAIL PASSWORD RUNS PATH…
 // prints one JSON object per (path, network): {path, network, cold_ms, warm_ms, dcl_ms,
-// wasm_bytes, wasm_encoding, warm_wasm_bytes}.
+// wasm_bytes, wasm_files, wasm_encoding, warm_wasm_bytes}. The wasm counted is all of it the page
+// fetched: the main module and the split-off pieces (`cargo leptos --split`) its route needed.
 import { chromium } from "@playwright/test";
 
 const [base, email, password, runsArg, ...paths] = process.argv.slice(2);
@@ -47,11 +48,12 @@ async function visit(page, path) {
   });
   return page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
-    const wasm = performance.getEntriesByType("resource").find((r) => r.name.endsWith(".wasm"));
+    const wasm = performance.getEntriesByType("resource").filter((r) => r.name.endsWith(".wasm"));
     return {
       hydrated: performance.getEntriesByName("coffer-hydrated")[0].startTime,
       dcl: nav.domContentLoadedEventEnd,
-      wasmBytes: wasm ? wasm.transferSize : -1,
+      wasmBytes: wasm.reduce((sum, r) => sum + r.transferSize, 0),
+      wasmFiles: wasm.length,
     };
   });
 }
@@ -59,7 +61,7 @@ async function visit(page, path) {
 for (const path of paths) {
   for (const [network, conditions] of Object.entries(networks)) {
     const cold = [], warm = [], dcl = [];
-    let wasmBytes = 0, warmWasmBytes = 0, encoding = "";
+    let wasmBytes = 0, wasmFiles = 0, warmWasmBytes = 0, encoding = "";
     for (let i = 0; i < runs; i++) {
       const context = await browser.newContext({ baseURL: base, storageState });
       const page = await context.newPage();
@@ -77,13 +79,14 @@ for (const path of paths) {
       dcl.push(first.dcl);
       warm.push(second.hydrated);
       wasmBytes = first.wasmBytes;
+      wasmFiles = first.wasmFiles;
       warmWasmBytes = second.wasmBytes;
       await context.close();
     }
     console.log(
       JSON.stringify({
         path, network, cold_ms: median(cold), warm_ms: median(warm), dcl_ms: median(dcl),
-        wasm_bytes: wasmBytes, wasm_encoding: encoding, warm_wasm_bytes: warmWasmBytes,
+        wasm_bytes: wasmBytes, wasm_files: wasmFiles, wasm_encoding: encoding, warm_wasm_bytes: warmWasmBytes,
       }),
     );
   }
