@@ -592,9 +592,9 @@ impl Request<'_> {
                 )));
             }
             content.feed(&chunk)?;
-            hasher.update(chunk.clone()).await?;
+            hasher.update(&chunk).await?;
             if let Some(request_hash) = request_hash.as_mut() {
-                request_hash.update(chunk.clone()).await?;
+                request_hash.update(&chunk).await?;
             }
             for segment in encryptor
                 .update(&chunk)

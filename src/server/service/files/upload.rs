@@ -357,7 +357,7 @@ where
         policy.check_size(size).map_err(Error::FileTooLarge)?;
         limits.cover(size).await?;
         content.feed(&chunk)?;
-        hasher.update(chunk.clone()).await?;
+        hasher.update(&chunk).await?;
         for segment in encryptor
             .update(&chunk)
             .map_err(|e| Error::internal("encrypt", e))?
