@@ -19,13 +19,14 @@
 
 use aes_gcm::{
     aead::{
+        self,
         generic_array::GenericArray,
         stream::{NewStream, StreamBE32, StreamPrimitive},
         KeyInit,
     },
     Aes256Gcm, Key,
 };
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -157,7 +158,12 @@ impl SegmentCipher {
             .map_err(|_| CryptoError::TooLarge)
     }
 
-    fn open(&self, index: u64, last: bool, segment: &mut Vec<u8>) -> Result<(), CryptoError> {
+    fn open(
+        &self,
+        index: u64,
+        last: bool,
+        segment: &mut dyn aead::Buffer,
+    ) -> Result<(), CryptoError> {
         let index = u32::try_from(index).map_err(|_| CryptoError::Integrity)?;
         self.0
             .decrypt_in_place(index, last, &[], segment)
@@ -236,13 +242,21 @@ impl SegmentEncryptor {
 }
 
 /// Opens sealed segments as they arrive and releases each one's plaintext only once its tag
-/// verified. Holds at most one segment.
+/// verified. The plaintext of the segments opened so far stays in one buffer, back to back, with
+/// the sealed bytes of the segment being received after it, until [`take_opened`]
+/// (Self::take_opened) hands it over: a caller can send several segments as one frame without
+/// copying them together. Each segment is copied once, from the sealed input into that buffer,
+/// and decrypted where it lies.
 pub struct SegmentDecryptor {
     cipher: SegmentCipher,
     layout: Layout,
     next_index: u64,
     end_index: u64,
-    pending: Vec<u8>,
+    /// `opened` bytes of verified plaintext, then the sealed bytes of segment `next_index`.
+    buf: BytesMut,
+    opened: usize,
+    /// The capacity the buffer is given each time its plaintext is taken.
+    frame_capacity: usize,
 }
 
 impl SegmentDecryptor {
@@ -259,8 +273,19 @@ impl SegmentDecryptor {
             layout: Layout::new(plain_len),
             next_index: *segments.start(),
             end_index: *segments.end(),
-            pending: Vec::with_capacity(SEALED_SEGMENT_LEN),
+            buf: BytesMut::with_capacity(SEALED_SEGMENT_LEN),
+            opened: 0,
+            frame_capacity: SEALED_SEGMENT_LEN,
         }
+    }
+
+    /// Sizes the buffer for `segments` whole segments of plaintext between calls to
+    /// [`take_opened`](Self::take_opened), so that it never grows (nor copies what it holds)
+    /// while a frame fills.
+    pub fn with_frame_segments(mut self, segments: usize) -> Self {
+        self.frame_capacity = segments.max(1) * SEALED_SEGMENT_LEN;
+        self.buf = BytesMut::with_capacity(self.frame_capacity);
+        self
     }
 
     /// Decrypts the whole file.
@@ -269,30 +294,50 @@ impl SegmentDecryptor {
         Self::new(key, prefix, plain_len, 0..=last)
     }
 
-    /// Takes more sealed bytes; returns the plaintext of the segments they completed. Bytes past
-    /// the last expected segment, or a segment that fails its tag, are an integrity error, and a
-    /// call that fails releases nothing (not even segments it verified before the damage).
-    pub fn update(&mut self, mut data: &[u8]) -> Result<Vec<Bytes>, CryptoError> {
-        let mut plain = Vec::new();
+    /// Takes more sealed bytes and opens the segments they complete. Bytes past the last
+    /// expected segment, or a segment that fails its tag, are an integrity error, and the
+    /// decryptor then holds no plaintext: what it had opened and not handed over is dropped,
+    /// so a caller that stops at the error has released nothing after the damage.
+    pub fn update(&mut self, mut data: &[u8]) -> Result<(), CryptoError> {
         while !data.is_empty() {
-            if self.next_index > self.end_index {
-                return Err(CryptoError::Integrity);
-            }
-            let want = self.sealed_len_of(self.next_index) - self.pending.len();
-            let take = want.min(data.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if take == want {
-                plain.push(self.open_pending()?);
+            let outcome = self.feed(&mut data);
+            if outcome.is_err() {
+                self.buf.as_mut().zeroize();
+                self.buf.clear();
+                self.opened = 0;
+                return outcome;
             }
         }
-        Ok(plain)
+        Ok(())
+    }
+
+    /// Sealed bytes still missing from the segment being received (0 once all expected
+    /// segments are in): a caller feeding exactly that much completes it.
+    pub fn wants(&self) -> usize {
+        if self.next_index > self.end_index {
+            return 0;
+        }
+        self.sealed_len_of(self.next_index) - (self.buf.len() - self.opened)
+    }
+
+    /// Bytes of verified plaintext waiting to be taken.
+    pub fn opened(&self) -> usize {
+        self.opened
+    }
+
+    /// Hands over the verified plaintext opened so far, as one piece.
+    pub fn take_opened(&mut self) -> Bytes {
+        let opened = self.buf.split_to(self.opened);
+        self.opened = 0;
+        // A fresh frame; what moves is at most the part of a segment received so far.
+        self.buf.reserve(self.frame_capacity);
+        opened.freeze()
     }
 
     /// Checks that every expected segment arrived whole: a blob cut short fails here. An empty
     /// file's only segment is 16 bytes of tag, so it, too, must have arrived.
     pub fn finish(self) -> Result<(), CryptoError> {
-        if self.next_index > self.end_index && self.pending.is_empty() {
+        if self.next_index > self.end_index && self.buf.len() == self.opened {
             Ok(())
         } else {
             Err(CryptoError::Integrity)
@@ -303,13 +348,60 @@ impl SegmentDecryptor {
         (self.layout.plain_len_of(index) + TAG_LEN as u64) as usize
     }
 
-    fn open_pending(&mut self) -> Result<Bytes, CryptoError> {
+    /// Moves sealed bytes from `data` into the buffer, up to the end of the current segment,
+    /// and opens it if that completed it.
+    fn feed(&mut self, data: &mut &[u8]) -> Result<(), CryptoError> {
+        if self.next_index > self.end_index {
+            return Err(CryptoError::Integrity);
+        }
+        let want = self.wants();
+        let take = want.min(data.len());
+        // Room for the whole segment at once (a frame taken in time always has it).
+        self.buf.reserve(want);
+        self.buf.extend_from_slice(&data[..take]);
+        *data = &data[take..];
+        if take < want {
+            return Ok(());
+        }
         let last = self.next_index == self.layout.segment_count() - 1;
-        let mut segment =
-            std::mem::replace(&mut self.pending, Vec::with_capacity(SEALED_SEGMENT_LEN));
+        let mut segment = Tail {
+            buf: &mut self.buf,
+            start: self.opened,
+        };
         self.cipher.open(self.next_index, last, &mut segment)?;
+        self.opened = self.buf.len();
         self.next_index += 1;
-        Ok(Bytes::from(segment))
+        Ok(())
+    }
+}
+
+/// The end of a buffer from `start` on, as the buffer a segment is opened in: the tag comes
+/// off its end, and the plaintext before `start` is not touched.
+struct Tail<'a> {
+    buf: &'a mut BytesMut,
+    start: usize,
+}
+
+impl AsRef<[u8]> for Tail<'_> {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+impl AsMut<[u8]> for Tail<'_> {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..]
+    }
+}
+
+impl aead::Buffer for Tail<'_> {
+    fn extend_from_slice(&mut self, other: &[u8]) -> aead::Result<()> {
+        self.buf.extend_from_slice(other);
+        Ok(())
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.buf.truncate(self.start + len);
     }
 }
 
@@ -359,8 +451,11 @@ mod tests {
         let mut released = Vec::new();
         for piece in blob.chunks(chunk.max(1)) {
             match dec.update(piece) {
-                Ok(plain) => plain.iter().for_each(|p| released.extend_from_slice(p)),
-                Err(e) => return (released, Err(e)),
+                Ok(()) => released.extend_from_slice(&dec.take_opened()),
+                Err(e) => {
+                    assert_eq!(dec.opened(), 0, "a failed decryptor holds no plaintext");
+                    return (released, Err(e));
+                }
             }
         }
         (released, dec.finish())
@@ -522,6 +617,53 @@ mod tests {
         let blob = seal(&key(), &prefix(), &plaintext(5000), 5000).concat();
         let mut dec = SegmentDecryptor::whole(&DataKey::generate(), &prefix(), 5000);
         assert_eq!(dec.update(&blob), Err(CryptoError::Integrity));
+    }
+
+    /// Frames of several segments: the plaintext of each stays in one buffer until taken, whole
+    /// and in order whatever the input's chunking; a damaged segment drops the frame it was in.
+    #[test]
+    fn segments_gather_into_frames_without_releasing_a_damaged_one() {
+        let size = 9 * SEGMENT_LEN + 7;
+        let data = plaintext(size);
+        let blob = seal(&key(), &prefix(), &data, size).concat();
+        let frame = 4 * SEGMENT_LEN;
+        for chunk in [1000, SEALED_SEGMENT_LEN, 256 * 1024, blob.len()] {
+            let mut dec =
+                SegmentDecryptor::whole(&key(), &prefix(), size as u64).with_frame_segments(4);
+            let mut frames = Vec::new();
+            let mut input = &blob[..];
+            while !input.is_empty() {
+                // As a download feeds it: never more than the segment being received wants.
+                let take = dec.wants().min(chunk).min(input.len());
+                dec.update(&input[..take]).unwrap();
+                input = &input[take..];
+                if dec.opened() >= frame {
+                    frames.push(dec.take_opened());
+                }
+            }
+            frames.push(dec.take_opened());
+            assert_eq!(dec.finish(), Ok(()));
+            let lens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
+            assert_eq!(lens, [frame, frame, SEGMENT_LEN + 7], "chunk {chunk}");
+            assert!(frames.concat() == data, "chunk {chunk}");
+        }
+        // The sixth segment damaged: the frame holding the fifth (opened, not yet taken) and
+        // the sixth is dropped, and nothing of it can be taken after the error.
+        let mut damaged = blob.clone();
+        damaged[5 * SEALED_SEGMENT_LEN + 10] ^= 1;
+        let mut dec =
+            SegmentDecryptor::whole(&key(), &prefix(), size as u64).with_frame_segments(4);
+        dec.update(&damaged[..4 * SEALED_SEGMENT_LEN]).unwrap();
+        assert_eq!(dec.take_opened().len(), frame);
+        dec.update(&damaged[4 * SEALED_SEGMENT_LEN..5 * SEALED_SEGMENT_LEN])
+            .unwrap();
+        assert_eq!(dec.opened(), SEGMENT_LEN);
+        assert_eq!(
+            dec.update(&damaged[5 * SEALED_SEGMENT_LEN..]),
+            Err(CryptoError::Integrity)
+        );
+        assert_eq!(dec.opened(), 0);
+        assert!(dec.take_opened().is_empty());
     }
 
     #[test]

@@ -28,10 +28,17 @@ pub struct ConnectionLimits {
 }
 
 /// The largest request head accepted (request line and headers); a larger one is answered 431.
-/// hyper's own bound is its connection buffer (~400 KiB), and a loose one: a head that arrives
-/// in one read can overrun it. 32 KiB is what nginx' default (four 8 KiB header buffers) lets
-/// through in front of Coffer.
+/// hyper's own bound is its connection buffer ([`CONNECTION_BUFFER`]), and a loose one: a head
+/// that arrives in one read can overrun it. 32 KiB is what nginx' default (four 8 KiB header
+/// buffers) lets through in front of Coffer.
 const MAX_REQUEST_HEAD: usize = 32 * 1024;
+
+/// hyper's buffer per connection: the most a read takes from the socket, and the most it gathers
+/// before writing (a larger body frame goes out in one write of its own). hyper's default,
+/// ~400 KiB, let every upload hold several buffers of that size: the body chunks cut from one
+/// keep it alive while they wait to be hashed and sealed. Downloads send 256 KiB frames, so they
+/// do not need the buffer to gather writes (`service::files::download`).
+const CONNECTION_BUFFER: usize = 64 * 1024;
 
 /// How long requests in flight may take to finish once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,7 +57,8 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true)
-        .max_header_size(MAX_REQUEST_HEAD);
+        .max_header_size(MAX_REQUEST_HEAD)
+        .max_buf_size(CONNECTION_BUFFER);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {

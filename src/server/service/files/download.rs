@@ -2,8 +2,6 @@
 //! segment by segment as it streams (a byte range reads only the segments it covers), and
 //! counted once per download that starts at the first byte.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 use futures::{stream::BoxStream, StreamExt, TryStreamExt};
 
@@ -12,7 +10,7 @@ use crate::{
     app::model::ScanStatus,
     server::{
         crypto::{
-            segments::{Layout, SEALED_SEGMENT_LEN},
+            segments::{Layout, SEGMENT_LEN},
             NoncePrefix, SegmentDecryptor, WrappedKey,
         },
         db::{self, files::FileRow, users::UserRow},
@@ -178,9 +176,9 @@ async fn first_chunk_checked(mut body: PlainStream) -> Result<PlainStream> {
     }
 }
 
-/// The decrypted content of a file (or of the inclusive byte range `range`), as a stream that
-/// holds at most one storage chunk and a segment or two of plaintext (a short last segment can
-/// complete with the one before it). A segment that fails its integrity check ends the stream
+/// The decrypted content of a file (or of the inclusive byte range `range`), as a stream of
+/// frames of up to four segments, that holds at most one storage chunk and the frame being
+/// filled beside the one being sent. A segment that fails its integrity check ends the stream
 /// with an error: no byte of it is released.
 pub async fn plaintext(
     state: &AppState,
@@ -211,7 +209,8 @@ pub async fn plaintext(
             size,
         ),
     };
-    let decryptor = SegmentDecryptor::new(&key, &prefix, size, segments);
+    let decryptor =
+        SegmentDecryptor::new(&key, &prefix, size, segments).with_frame_segments(FRAME_SEGMENTS);
     let parts = super::stored_parts(state, file).await?;
     let layout = match &parts {
         Some(parts) => BlobLayout::Parts(parts),
@@ -232,11 +231,15 @@ pub async fn plaintext(
         unread: Bytes::new(),
         skip,
         remaining: take,
-        ready: VecDeque::new(),
+        ready: None,
         pace: Pace::default(),
     };
     Ok(futures::stream::try_unfold(unsealing, Unsealing::next).boxed())
 }
+
+/// Segments sent as one frame: the socket takes a download in writes of this many segments
+/// (256 KiB), while the server's connection buffer stays small (`http::serve`).
+const FRAME_SEGMENTS: usize = 4;
 
 struct Unsealing {
     file_id: String,
@@ -246,31 +249,33 @@ struct Unsealing {
     unread: Bytes,
     skip: u64,
     remaining: u64,
-    ready: VecDeque<Bytes>,
+    ready: Option<Bytes>,
     pace: Pace,
 }
 
 impl Unsealing {
     async fn next(mut self) -> Result<Option<(Bytes, Self)>> {
         loop {
-            if let Some(bytes) = self.ready.pop_front() {
+            if let Some(bytes) = self.ready.take() {
                 return Ok(Some((bytes, self)));
             }
             let Some(decryptor) = self.decryptor.as_mut() else {
                 return Ok(None);
             };
-            // A storage chunk holds several segments: they are opened one at a time as the
-            // client takes them, rather than all at once into a queue that held a chunk's
-            // worth of plaintext beside the chunk.
+            // A storage chunk holds several segments: they are opened one at a time, into the
+            // frame being filled, which goes out once it holds `FRAME_SEGMENTS` of them.
             if !self.unread.is_empty() {
-                let piece = self
-                    .unread
-                    .split_to(self.unread.len().min(SEALED_SEGMENT_LEN));
-                let segments = decryptor
+                let take = match decryptor.wants() {
+                    0 => self.unread.len(), // more than the file holds: an integrity error
+                    wants => wants.min(self.unread.len()),
+                };
+                let piece = self.unread.split_to(take);
+                decryptor
                     .update(&piece)
                     .map_err(|e| integrity_error(&self.file_id, e))?;
-                for segment in segments {
-                    self.release(segment);
+                if decryptor.opened() >= FRAME_SEGMENTS * SEGMENT_LEN {
+                    let frame = decryptor.take_opened();
+                    self.release(frame);
                 }
                 self.pace.processed(piece.len()).await;
                 continue;
@@ -278,25 +283,27 @@ impl Unsealing {
             match self.sealed.try_next().await.map_err(storage_error)? {
                 Some(chunk) => self.unread = chunk,
                 None => {
-                    let decryptor = self.decryptor.take().expect("checked above");
+                    let mut decryptor = self.decryptor.take().expect("checked above");
+                    let last = decryptor.take_opened();
                     decryptor
                         .finish()
                         .map_err(|e| integrity_error(&self.file_id, e))?;
+                    self.release(last);
                 }
             }
         }
     }
 
-    /// Queues the part of a verified segment that lies inside the requested range.
-    fn release(&mut self, mut segment: Bytes) {
-        let skip = self.skip.min(segment.len() as u64) as usize;
+    /// Readies the part of verified plaintext that lies inside the requested range.
+    fn release(&mut self, mut plain: Bytes) {
+        let skip = self.skip.min(plain.len() as u64) as usize;
         self.skip -= skip as u64;
-        let _ = segment.split_to(skip);
-        let keep = self.remaining.min(segment.len() as u64) as usize;
-        segment.truncate(keep);
+        let _ = plain.split_to(skip);
+        let keep = self.remaining.min(plain.len() as u64) as usize;
+        plain.truncate(keep);
         self.remaining -= keep as u64;
-        if !segment.is_empty() {
-            self.ready.push_back(segment);
+        if !plain.is_empty() {
+            self.ready = Some(plain);
         }
     }
 }
