@@ -255,8 +255,8 @@ pub struct SegmentDecryptor {
     /// `opened` bytes of verified plaintext, then the sealed bytes of segment `next_index`.
     buf: BytesMut,
     opened: usize,
-    /// The capacity the buffer is given each time its plaintext is taken.
-    frame_capacity: usize,
+    /// Whole segments of plaintext gathered before the caller takes them as one frame.
+    frame_segments: usize,
 }
 
 impl SegmentDecryptor {
@@ -275,16 +275,16 @@ impl SegmentDecryptor {
             end_index: *segments.end(),
             buf: BytesMut::with_capacity(SEALED_SEGMENT_LEN),
             opened: 0,
-            frame_capacity: SEALED_SEGMENT_LEN,
+            frame_segments: 1,
         }
     }
 
-    /// Sizes the buffer for `segments` whole segments of plaintext between calls to
-    /// [`take_opened`](Self::take_opened), so that it never grows (nor copies what it holds)
-    /// while a frame fills.
+    /// Gathers `segments` whole segments of plaintext into a frame (see
+    /// [`frame_full`](Self::frame_full)), in a buffer sized so that it never grows (nor copies
+    /// what it holds) while the frame fills.
     pub fn with_frame_segments(mut self, segments: usize) -> Self {
-        self.frame_capacity = segments.max(1) * SEALED_SEGMENT_LEN;
-        self.buf = BytesMut::with_capacity(self.frame_capacity);
+        self.frame_segments = segments.max(1);
+        self.buf = BytesMut::with_capacity(self.frame_capacity());
         self
     }
 
@@ -325,12 +325,23 @@ impl SegmentDecryptor {
         self.opened
     }
 
+    /// Whether the plaintext waiting makes a whole frame, to take now.
+    pub fn frame_full(&self) -> bool {
+        self.opened >= self.frame_segments * SEGMENT_LEN
+    }
+
+    /// A frame's plaintext and the next segment's tag: the most the buffer holds when frames
+    /// are taken as soon as they are full.
+    fn frame_capacity(&self) -> usize {
+        self.frame_segments * SEALED_SEGMENT_LEN
+    }
+
     /// Hands over the verified plaintext opened so far, as one piece.
     pub fn take_opened(&mut self) -> Bytes {
         let opened = self.buf.split_to(self.opened);
         self.opened = 0;
         // A fresh frame; what moves is at most the part of a segment received so far.
-        self.buf.reserve(self.frame_capacity);
+        self.buf.reserve(self.frame_capacity());
         opened.freeze()
     }
 
@@ -637,7 +648,8 @@ mod tests {
                 let take = dec.wants().min(chunk).min(input.len());
                 dec.update(&input[..take]).unwrap();
                 input = &input[take..];
-                if dec.opened() >= frame {
+                if dec.frame_full() {
+                    assert_eq!(dec.opened(), frame);
                     frames.push(dec.take_opened());
                 }
             }

@@ -9,10 +9,7 @@ use super::{access::find_visible, integrity_error, storage_error};
 use crate::{
     app::model::ScanStatus,
     server::{
-        crypto::{
-            segments::{Layout, SEGMENT_LEN},
-            NoncePrefix, SegmentDecryptor, WrappedKey,
-        },
+        crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey},
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         metrics,
@@ -273,7 +270,7 @@ impl Unsealing {
                 decryptor
                     .update(&piece)
                     .map_err(|e| integrity_error(&self.file_id, e))?;
-                if decryptor.opened() >= FRAME_SEGMENTS * SEGMENT_LEN {
+                if decryptor.frame_full() {
                     let frame = decryptor.take_opened();
                     self.release(frame);
                 }
