@@ -263,20 +263,34 @@ impl Api {
 
     /// Waits until the background worker has scanned the file; returns its status.
     pub async fn scanned_status(&self, token: &str, id: &str) -> String {
-        for _ in 0..200 {
+        self.scanned(token, id).await["scan_status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits until the background worker has scanned the file; returns the file's JSON. The
+    /// wait is long enough for the largest test files on the tests' unoptimised server, which
+    /// seals and opens a few MB/s, on a busy 2-core machine: it only matters when a scan never
+    /// finishes.
+    pub async fn scanned(&self, token: &str, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + SCAN_WAIT;
+        loop {
             let file: Value = self
                 .get_bearer(&format!("/api/v1/files/{id}"), token)
                 .await
                 .json()
                 .await
                 .unwrap();
-            let status = file["scan_status"].as_str().unwrap().to_owned();
-            if status != "pending" {
-                return status;
+            if file["scan_status"] != "pending" {
+                return file;
             }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "file {id} still pending after {SCAN_WAIT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("file {id} still pending after 10 s");
     }
 
     pub async fn download_range(&self, token: &str, id: &str, range: impl AsRef<str>) -> Response {
@@ -464,11 +478,19 @@ pub fn tus_metadata(name: &str) -> String {
     )
 }
 
+/// The longest a scan may take in the tests (see [`Api::scanned`]).
+const SCAN_WAIT: Duration = Duration::from_secs(120);
+
+/// The longest a request may take in the tests, body included: a hung server fails the test
+/// instead of stalling the run, while the fleet's 100 MiB transfers through nginx, at the few
+/// MB/s of the tests' unoptimised server on a busy 2-core machine, have room to finish.
+const REQUEST_WAIT: Duration = Duration::from_secs(120);
+
 pub fn new_client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
-        .timeout(Duration::from_secs(30))
+        .timeout(REQUEST_WAIT)
         .build()
         .unwrap()
 }

@@ -28,7 +28,7 @@ async fn behind_nginx_requests_reach_both_instances_and_large_files_stream_throu
     let proxy = fleet.proxy.as_ref().unwrap();
     let alice = proxy.user("alice").await;
     // Above nginx's default 1 MiB body limit, far above its buffers.
-    let content = text(40 * 1024 * 1024);
+    let content = text(16 * 1024 * 1024);
     let res = proxy
         .upload(&alice.access, "big.txt", content.clone())
         .await;

@@ -24,23 +24,6 @@ fn content(len: usize) -> Vec<u8> {
     bytes
 }
 
-/// The file's metadata once clamd has scanned it (a large file takes a while).
-async fn scanned(api: &Api, token: &str, id: &str) -> Value {
-    for _ in 0..600 {
-        let file: Value = api
-            .get_bearer(&format!("/api/v1/files/{id}"), token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if file["scan_status"] != "pending" {
-            return file;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("file {id} still pending after 2 minutes");
-}
-
 #[tokio::test]
 async fn behind_a_proxy_that_takes_10_mib_a_request_tus_brings_in_100_mib_and_a_plain_upload_cannot(
 ) {
@@ -92,7 +75,7 @@ async fn behind_a_proxy_that_takes_10_mib_a_request_tus_brings_in_100_mib_and_a_
         .next()
         .unwrap()
         .to_owned();
-    let stored = scanned(proxy, &alice.access, &id).await;
+    let stored = proxy.scanned(&alice.access, &id).await;
     assert_eq!(stored["scan_status"], "clean");
     assert_eq!(stored["size"], 100 * MIB);
     assert_eq!(stored["sha256"], hex::encode(Sha256::digest(&bytes)));
@@ -153,7 +136,7 @@ async fn an_upload_carries_on_through_the_other_instance_when_the_one_it_was_sen
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let id = path.rsplit('/').next().unwrap();
-    let stored = scanned(&b, &alice.access, id).await;
+    let stored = b.scanned(&alice.access, id).await;
     assert_eq!(stored["scan_status"], "clean");
     let res = b.download(&alice.access, id).await;
     assert_eq!(res.status(), StatusCode::OK);
