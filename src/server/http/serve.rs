@@ -36,7 +36,7 @@ const MAX_REQUEST_HEAD: usize = 32 * 1024;
 /// hyper's buffer per connection: the most a read takes from the socket, and the most it gathers
 /// before writing (a larger body frame goes out in one write of its own). hyper's default,
 /// ~400 KiB, let every upload hold several buffers of that size: the body chunks cut from one
-/// keep it alive while they wait to be hashed and sealed. Downloads send 256 KiB frames, so they
+/// keep it alive while they wait to be hashed and sealed. Downloads send 128 KiB frames, so they
 /// do not need the buffer to gather writes (`service::files::download`).
 const CONNECTION_BUFFER: usize = 64 * 1024;
 

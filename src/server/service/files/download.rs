@@ -174,8 +174,8 @@ async fn first_chunk_checked(mut body: PlainStream) -> Result<PlainStream> {
 }
 
 /// The decrypted content of a file (or of the inclusive byte range `range`), as a stream of
-/// frames of up to four segments, that holds at most one storage chunk and the frame being
-/// filled beside the one being sent. A segment that fails its integrity check ends the stream
+/// frames of up to [`FRAME_SEGMENTS`] segments, that holds at most one storage chunk and the
+/// frame being filled beside the one being sent. A segment that fails its integrity check ends the stream
 /// with an error: no byte of it is released.
 pub async fn plaintext(
     state: &AppState,
@@ -235,8 +235,11 @@ pub async fn plaintext(
 }
 
 /// Segments sent as one frame: the socket takes a download in writes of this many segments
-/// (256 KiB), while the server's connection buffer stays small (`http::serve`).
-const FRAME_SEGMENTS: usize = 4;
+/// (128 KiB), while the server's connection buffer stays small (`http::serve`). A download holds
+/// two frames (one filling, one being sent) beside its storage chunk: with 4 segments each
+/// download past the first added 1.03 to 1.10 MiB to the server's peak, with 2 segments 0.80 to
+/// 0.88, at the same throughput (`scripts/bench.sh`, part "concurrent", same run).
+const FRAME_SEGMENTS: usize = 2;
 
 struct Unsealing {
     file_id: String,
