@@ -81,12 +81,11 @@ fn cli_error(e: &coffer::server::error::Error) -> String {
 /// - one heap for every thread. glibc gives threads heaps of their own (up to eight per core),
 ///   and a buffer stays in the heap of the thread that allocated it: the blocking threads that
 ///   read from the disk grew heaps of their own, each keeping its free megabyte. With one heap
-///   (and 128 KiB download frames), each download past the first added 0.80 to 0.88 MiB to the
-///   peak instead of 1.14 to 1.50, each upload 0.80 to 0.97 instead of 1.09 to 1.23, and 16 at
-///   once peaked 2 to 6 MiB lower, at the same throughput (`scripts/bench.sh`, part
-///   "concurrent"). Threads still take small blocks from caches of their own (glibc's tcache)
-///   without the heap's lock, and a transfer takes a buffer from the heap once per 64 to 256 KiB
-///   it moves.
+///   alone, each download past the first added 1.03 to 1.10 MiB to the peak instead of 1.14 to
+///   1.50, each upload 0.83 to 1.14 instead of 1.09 to 1.23, and 16 at once peaked 3 to 6 MiB
+///   lower, at the same throughput (`scripts/bench.sh`, part "concurrent"). Threads still take
+///   small blocks from caches of their own (glibc's tcache) without the heap's lock, and a
+///   transfer takes a buffer from the heap once per 64 to 256 KiB it moves.
 ///
 /// Smaller buffers (64 KiB segments, 256 KiB reads) stay on the heap, reused without a syscall.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -175,8 +175,8 @@ async fn first_chunk_checked(mut body: PlainStream) -> Result<PlainStream> {
 
 /// The decrypted content of a file (or of the inclusive byte range `range`), as a stream of
 /// frames of up to [`FRAME_SEGMENTS`] segments, that holds at most one storage chunk and the
-/// frame being filled beside the one being sent. A segment that fails its integrity check ends the stream
-/// with an error: no byte of it is released.
+/// frame being filled beside the one being sent. A segment that fails its integrity check ends
+/// the stream with an error: no byte of it is released.
 pub async fn plaintext(
     state: &AppState,
     file: &FileRow,
