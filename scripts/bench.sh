@@ -22,9 +22,10 @@
 #   transfer past the first added, and the transfers' combined MB/s;
 # - page: the site's script, wasm and styles as sent (raw, and the brotli and gzip copies the
 #   build made), then the time until a page is interactive in Chromium (the `coffer-hydrated`
-#   mark, end2end/bench/page-load.mjs) for `/files` listing 100 files and for a share link's
-#   recipient page, cold and warm cache, on loopback and on an emulated 10 Mbit/s link; each
-#   against the same build served without its compressed copies, in the same run.
+#   mark, end2end/bench/page-load.mjs; DOMContentLoaded on the pages sent without wasm) for
+#   `/files` listing 100 files, a share link's recipient page and `/login`, cold and warm
+#   cache, on loopback and on an emulated 10 Mbit/s link; each against the same build served
+#   without its compressed copies, in the same run.
 #
 #   scripts/bench.sh                               # all; builds the release binary if needed
 #   BENCH_SIZES_MIB="1 100" scripts/bench.sh
@@ -609,21 +610,22 @@ if part page; then
   log "page: 100 files for a user on each of two instances"
   SHARE1=$(page_user "http://127.0.0.1:$PP1")
   SHARE2=$(page_user "http://127.0.0.1:$PP2")
-  log "page: loading /files and a recipient page in Chromium, $PAGE_RUNS runs each"
+  log "page: loading /files, a recipient page and /login in Chromium, $PAGE_RUNS runs each"
   page_load() { # BASE SHARE_PATH LABEL
-    node end2end/bench/page-load.mjs "$1" pages@example.org "benchmark password" "$PAGE_RUNS" /files "$2" \
+    node end2end/bench/page-load.mjs "$1" pages@example.org "benchmark password" "$PAGE_RUNS" /files "$2" /login \
       | python3 -c "
 import json, sys
 for line in sys.stdin:
     r = json.loads(line)
-    page = '/files (100)' if r['path'] == '/files' else 'recipient /s/…'
+    page = {'/files': '/files (100)', '/login': 'sign-in /login'}.get(r['path'], 'recipient /s/…')
     print(f\"{sys.argv[1]:14} {page:15} {r['network']:17} | {r['cold_ms']:6.0f} ms {r['dcl_ms']:6.0f} ms \"
-          f\"{r['wasm_bytes']:8d} B in {r['wasm_files']:2d} {r['wasm_encoding']:8} | {r['warm_ms']:6.0f} ms {r['warm_wasm_bytes']:6d} B\")
+          f\"{r['wasm_bytes']:8d} B in {r['wasm_files']:2d} {r['wasm_encoding'] or '-':8} | {r['warm_ms']:6.0f} ms {r['warm_wasm_bytes']:6d} B\")
 " "$3"
   }
   page_rows=$(page_load "http://127.0.0.1:$PP1" "$SHARE1" precompressed; page_load "http://127.0.0.1:$PP2" "$SHARE2" "not compressed")
   echo
-  echo "Time to interactive (the coffer-hydrated mark, from navigation start), medians of $PAGE_RUNS runs,"
+  echo "Time to interactive (the coffer-hydrated mark; on a page sent without wasm, DOMContentLoaded;"
+  echo "from navigation start), medians of $PAGE_RUNS runs,"
   echo "each in a new browser context; then the same page again in that context (warm cache)."
   echo "site           page            network           |  cold: interactive  DOMContentLoaded  wasm sent (files) | warm: interactive  wasm sent"
   echo "$page_rows"

@@ -1,6 +1,6 @@
 import { expect, Page, test } from "@playwright/test";
 
-import { hydrated, password, uniqueUser } from "./helpers";
+import { hydrated, loadsWasm, password, uniqueUser } from "./helpers";
 
 async function waitForHydration(page: Page) {
   // Forms are handled client-side once the wasm has hydrated the page.
@@ -56,21 +56,26 @@ test("registration errors are shown in words", async ({ page }) => {
   await expect(page.getByRole("alert")).toContainText("already registered");
 });
 
-test("no hydration or CSP errors in the console; the build's files cached for good", async ({ page }) => {
+test("sign-in loads no wasm; other pages hydrate cleanly from files cached for good", async ({ page }) => {
   const problems: string[] = [];
   page.on("console", (msg) => {
     if (msg.type() === "error") problems.push(msg.text());
   });
   page.on("pageerror", (err) => problems.push(err.message));
-  const wasm = page.waitForResponse((res) => res.url().endsWith(".wasm"));
-  await page.goto("/login");
-  await waitForHydration(page);
-  expect(problems).toEqual([]);
-  // The wasm's name carries its content hash, so browsers may keep it without asking again.
-  const response = await wasm;
-  expect(response.url()).toMatch(/\/pkg\/coffer\.[A-Za-z0-9_-]+\.wasm$/);
-  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  const fetched: string[] = [];
+  page.on("request", (req) => fetched.push(req.url()));
 
+  // Where first visits land, the page is plain HTML: no script, no wasm.
+  for (const path of ["/login", "/login/code"]) {
+    await page.goto(path);
+    await page.waitForLoadState("load");
+    expect(await loadsWasm(page), `${path} has no hydration script`).toBe(false);
+  }
+  expect(fetched.filter((url) => /\.(wasm|js)$/.test(url)), "nothing but the page and its stylesheet").toEqual([]);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Two-factor code");
+
+  // The wasm's name carries its content hash, so browsers may keep it without asking again.
+  const wasm = page.waitForResponse((res) => /\/pkg\/coffer\.[A-Za-z0-9_-]+\.wasm$/.test(res.url()));
   // Most pages are split off the main wasm and fetched when first shown: that code, too, loads
   // under the CSP, as wasm, cached for good, and hydrates its page cleanly.
   const split = page.waitForResponse((res) => /\/pkg\/(split_|chunk_)[^/]+\.wasm$/.test(res.url()));
@@ -78,10 +83,18 @@ test("no hydration or CSP errors in the console; the build's files cached for go
   await waitForHydration(page);
   await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
   expect(problems).toEqual([]);
-  const piece = await split;
-  expect(piece.status()).toBe(200);
-  expect(piece.headers()["content-type"]).toBe("application/wasm");
-  expect(piece.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  for (const response of [await wasm, await split]) {
+    expect(response.status()).toBe(200);
+    expect(response.headers()["content-type"]).toBe("application/wasm");
+    expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  }
+
+  // From a hydrated page, the router shows the sign-in page with the wasm already running.
+  await page.getByRole("link", { name: "Sign in" }).first().click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Sign in");
+  expect(await loadsWasm(page)).toBe(true);
+  expect(problems).toEqual([]);
 });
 
 test("@nojs sign in and a wrong password work with JavaScript off", async ({ page }) => {

@@ -8,11 +8,19 @@ export function uniqueUser(prefix = "u") {
   return { username: `${prefix}${id}`, email: `${prefix}${id}@example.org` };
 }
 
+/** Whether the page in `page` was sent with the wasm that hydrates it: all but the sign-in and
+ * share link pages (`served_without_wasm` in src/app/mod.rs), unless the app's router rendered
+ * those after another page. */
+export async function loadsWasm(page: Page) {
+  return (await page.locator("script[type=module]").count()) > 0;
+}
+
 /** Waits until the wasm has hydrated the page: every handler attached (the `coffer-hydrated`
  * performance mark, set by the wasm entry point in src/lib.rs). With JavaScript off (the
- * no-javascript project) there is nothing to wait for. */
+ * no-javascript project), or on a page sent without the wasm, there is nothing to wait for. */
 export async function hydrated(page: Page) {
   if (test.info().project.use.javaScriptEnabled === false) return;
+  if (!(await loadsWasm(page))) return;
   await page.waitForFunction(() => performance.getEntriesByName("coffer-hydrated").length > 0);
 }
 

@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute, SsrMode,
+    lazy_route,
+    location::RequestUrl,
+    path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::app::{
@@ -35,8 +37,15 @@ use crate::app::{
     },
 };
 
-/// The HTML document around the app (server side only).
+/// The HTML document around the app (server side only). A page [`served_without_wasm`] gets
+/// no hydration scripts, and its components find [`WithoutWasm`] in their context.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let without_wasm = use_context::<RequestUrl>()
+        .and_then(|url| url.parse().ok())
+        .is_some_and(|url| served_without_wasm(url.path()));
+    if without_wasm {
+        provide_context(WithoutWasm);
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -47,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 // The build's content-hashed names when it made them (`server::http::site`).
                 <HashedStylesheet options=options.clone() id="coffer"/>
-                <HydrationScripts options/>
+                {(!without_wasm).then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -56,6 +65,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// Whether the page at `path` (a request's path, without its query) is sent without the
+/// wasm: sign-in, its two-factor step and a share link's page. Most first visits land on these,
+/// a share link's often on a phone, and each is plain HTML forms that work without JavaScript
+/// (the `@nojs` browser tests), so a visitor there downloads and compiles no wasm at all. Reached
+/// from another page by the router of a page that did load it, they are rendered by that wasm
+/// like any other page.
+pub fn served_without_wasm(path: &str) -> bool {
+    match path.strip_prefix("/s/") {
+        Some(token) => !token.is_empty() && !token.contains('/'),
+        None => matches!(path, "/login" | "/login/code"),
+    }
+}
+
+/// In the context of a page [`served_without_wasm`] as the server renders it: such a page does
+/// in HTML what the wasm would otherwise do for it (a share link's page reloads itself while a
+/// scan runs).
+#[derive(Clone, Copy, Debug)]
+pub struct WithoutWasm;
 
 /// The actions that change who is signed in. Anything showing the current user re-reads it
 /// when one of them completes.
@@ -216,5 +244,29 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_without_wasm;
+
+    #[test]
+    fn sign_in_and_share_link_pages_are_sent_without_the_wasm() {
+        for path in ["/login", "/login/code", "/s/Abc123-_x"] {
+            assert!(served_without_wasm(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/files",
+            "/register",
+            "/login/other",
+            "/s/",
+            "/s/abc/download",
+            "/settings/security",
+            "/r/abc",
+        ] {
+            assert!(!served_without_wasm(path), "{path}");
+        }
     }
 }

@@ -392,6 +392,33 @@ async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
 }
 
 #[tokio::test]
+async fn a_links_page_reloads_itself_while_the_scan_runs() {
+    let Shared { app, alice, id, .. } = shared_file(|s| s.scan_worker = false).await;
+    let token = token_of(&app.share_ok(&alice, &id, json!({})).await);
+    let page = || async {
+        let (status, html) = app.page(&new_client(), &format!("/s/{token}")).await;
+        assert_eq!(status, StatusCode::OK);
+        html
+    };
+    // Sent without the wasm, the page does its own checking again: every 3 s in HTML.
+    let html = page().await;
+    assert!(html.contains("Still being scanned"), "{html}");
+    assert!(
+        html.contains(r#"<meta http-equiv="refresh" content="3""#),
+        "{html}"
+    );
+    assert!(!html.contains("recipient-download"), "{html}");
+
+    app.run_scans().await;
+    let html = page().await;
+    assert!(html.contains("recipient-download"), "{html}");
+    assert!(
+        !html.contains("http-equiv"),
+        "a clean file's page stays put: {html}"
+    );
+}
+
+#[tokio::test]
 async fn concurrent_downloads_never_pass_the_limit() {
     let Shared {
         app,

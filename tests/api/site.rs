@@ -49,7 +49,7 @@ async fn hashed_files_are_named_in_pages_sent_precompressed_and_cached_for_good(
     let app = spawn_app_with(|s| s.site_root = root).await;
 
     // Every page names the build's files.
-    let html = app.get("/login").await.text().await.unwrap();
+    let html = app.get("/register").await.text().await.unwrap();
     for name in ["/pkg/coffer.Ch.css", "/pkg/coffer.Jh.js", "coffer.Wh.wasm"] {
         assert!(html.contains(name), "{name} not in the page: {html}");
     }
@@ -97,6 +97,34 @@ async fn hashed_files_are_named_in_pages_sent_precompressed_and_cached_for_good(
             .map(|v| v.to_str().unwrap()),
         Some("public, max-age=31536000, immutable")
     );
+}
+
+#[tokio::test]
+async fn sign_in_and_share_link_pages_load_no_script_and_no_wasm() {
+    let site = tempfile::tempdir().unwrap();
+    hashed_site(site.path());
+    let root = site.path().to_str().unwrap().to_owned();
+    let app = spawn_app_with(|s| s.site_root = root).await;
+
+    for path in ["/login", "/login/code", "/s/no-such-link"] {
+        let res = app.get(path).await;
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("/pkg/coffer.Ch.css"),
+            "{path} keeps its styles: {html}"
+        );
+        for script in ["<script type=\"module\"", "coffer.Jh.js", "coffer.Wh.wasm"] {
+            assert!(!html.contains(script), "{path} names {script}: {html}");
+        }
+    }
+    // The pages past sign-in, and the one before it, still hydrate.
+    for path in ["/", "/files", "/register"] {
+        let html = app.get(path).await.text().await.unwrap();
+        assert!(
+            html.contains("coffer.Wh.wasm"),
+            "{path} loads no wasm: {html}"
+        );
+    }
 }
 
 #[tokio::test]

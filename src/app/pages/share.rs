@@ -4,7 +4,7 @@
 //! any). Both work without JavaScript.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::{
     components::A,
     hooks::{use_params_map, use_query_map},
@@ -26,7 +26,7 @@ use crate::app::{
         format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
         SharedLink, MAX_LINK_DOWNLOADS,
     },
-    AuthActions,
+    AuthActions, WithoutWasm,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -409,6 +409,10 @@ fn SharedFilesCard(
                 <p class="muted small" data-testid="counting-rule">"Every download through this link counts one against its limit: one file, or all of them as a zip."</p>
             })}
             {pending.then(|| view! { <p><a href="">"Check again"</a></p> })}
+            // Sent without the wasm, the page checks again by reloading itself.
+            {(pending && use_context::<WithoutWasm>().is_some()).then(|| view! {
+                <Meta http_equiv="refresh" content=SCAN_POLL.as_secs().to_string()/>
+            })}
             <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
         </section>
     }
