@@ -44,14 +44,18 @@ const median = (xs) => {
 
 async function visit(page, path) {
   await page.goto(path, { waitUntil: "commit" });
-  await page.waitForFunction(
-    () =>
-      document.querySelector("script[type=module]")
-        ? performance.getEntriesByName("coffer-hydrated").length > 0
-        : performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd > 0,
-    null,
-    { timeout: 60_000 },
-  );
+  await page
+    .waitForFunction(
+      () =>
+        document.querySelector("script[type=module]")
+          ? performance.getEntriesByName("coffer-hydrated").length > 0
+          : performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd > 0,
+      null,
+      { timeout: 60_000 },
+    )
+    .catch((e) => {
+      throw new Error(`${path} on ${page.url()} was not interactive within 60 s: ${e.message}`);
+    });
   return page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
     const wasm = performance.getEntriesByType("resource").filter((r) => r.name.endsWith(".wasm"));

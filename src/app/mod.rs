@@ -79,11 +79,16 @@ pub fn served_without_wasm(path: &str) -> bool {
     }
 }
 
-/// In the context of a page [`served_without_wasm`] as the server renders it: such a page does
-/// in HTML what the wasm would otherwise do for it (a share link's page reloads itself while a
-/// scan runs).
+/// In the context of a page [`served_without_wasm`] as the server renders it.
 #[derive(Clone, Copy, Debug)]
-pub struct WithoutWasm;
+struct WithoutWasm;
+
+/// Whether the page being rendered is one [`served_without_wasm`]: such a page does in HTML what
+/// the wasm would otherwise do for it (a share link's page reloads itself while a scan runs).
+/// Only ever true on the server, so the wasm build leaves out what depends on it.
+pub fn rendered_without_wasm() -> bool {
+    cfg!(feature = "ssr") && use_context::<WithoutWasm>().is_some()
+}
 
 /// The actions that change who is signed in. Anything showing the current user re-reads it
 /// when one of them completes.

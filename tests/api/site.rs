@@ -25,6 +25,22 @@ fn hashed_site(root: &Path) {
     std::fs::write(pkg.join("coffer.Wh.wasm.gz"), WASM_GZ).unwrap();
 }
 
+/// An app serving a [`hashed_site`], configured further by `configure`; the site lives as long
+/// as the returned directory.
+async fn app_with_hashed_site(
+    configure: impl FnOnce(&mut coffer::server::config::Settings),
+) -> (tempfile::TempDir, TestApp) {
+    let site = tempfile::tempdir().unwrap();
+    hashed_site(site.path());
+    let root = site.path().to_str().unwrap().to_owned();
+    let app = spawn_app_with(|s| {
+        s.site_root = root;
+        configure(s);
+    })
+    .await;
+    (site, app)
+}
+
 async fn get(app: &TestApp, path: &str, accept_encoding: &str) -> reqwest::Response {
     app.client
         .get(app.url(path))
@@ -43,10 +59,7 @@ fn header_of(res: &reqwest::Response, name: header::HeaderName) -> &str {
 
 #[tokio::test]
 async fn hashed_files_are_named_in_pages_sent_precompressed_and_cached_for_good() {
-    let site = tempfile::tempdir().unwrap();
-    hashed_site(site.path());
-    let root = site.path().to_str().unwrap().to_owned();
-    let app = spawn_app_with(|s| s.site_root = root).await;
+    let (_site, app) = app_with_hashed_site(|_| {}).await;
 
     // Every page names the build's files.
     let html = app.get("/register").await.text().await.unwrap();
@@ -101,10 +114,7 @@ async fn hashed_files_are_named_in_pages_sent_precompressed_and_cached_for_good(
 
 #[tokio::test]
 async fn sign_in_and_share_link_pages_load_no_script_and_no_wasm() {
-    let site = tempfile::tempdir().unwrap();
-    hashed_site(site.path());
-    let root = site.path().to_str().unwrap().to_owned();
-    let app = spawn_app_with(|s| s.site_root = root).await;
+    let (_site, app) = app_with_hashed_site(|_| {}).await;
 
     for path in ["/login", "/login/code", "/s/no-such-link"] {
         let res = app.get(path).await;
@@ -145,11 +155,7 @@ async fn files_without_hashes_are_revalidated_on_every_load() {
 
 #[tokio::test]
 async fn the_too_many_requests_page_names_the_hashed_stylesheet() {
-    let site = tempfile::tempdir().unwrap();
-    hashed_site(site.path());
-    let root = site.path().to_str().unwrap().to_owned();
-    let app = spawn_app_with(|s| {
-        s.site_root = root;
+    let (_site, app) = app_with_hashed_site(|s| {
         s.rate_requests_per_sec = 1;
         s.rate_requests_burst = 1;
     })

@@ -26,7 +26,7 @@ use crate::app::{
         format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
         SharedLink, MAX_LINK_DOWNLOADS,
     },
-    AuthActions, WithoutWasm,
+    rendered_without_wasm, AuthActions,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -410,9 +410,11 @@ fn SharedFilesCard(
             })}
             {pending.then(|| view! { <p><a href="">"Check again"</a></p> })}
             // Sent without the wasm, the page checks again by reloading itself.
-            {(pending && use_context::<WithoutWasm>().is_some()).then(|| view! {
-                <Meta http_equiv="refresh" content=SCAN_POLL.as_secs().to_string()/>
-            })}
+            {if rendered_without_wasm() && pending {
+                Some(view! { <Meta http_equiv="refresh" content=SCAN_POLL.as_secs().to_string()/> })
+            } else {
+                None
+            }}
             <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
         </section>
     }
