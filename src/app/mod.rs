@@ -38,7 +38,7 @@ use crate::app::{
 };
 
 /// The HTML document around the app (server side only). A page [`served_without_wasm`] gets
-/// no hydration scripts, and its components find [`WithoutWasm`] in their context.
+/// no hydration scripts, and [`rendered_without_wasm`] is true for its components.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let without_wasm = use_context::<RequestUrl>()
         .and_then(|url| url.parse().ok())
