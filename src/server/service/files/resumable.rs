@@ -592,9 +592,9 @@ impl Request<'_> {
                 )));
             }
             content.feed(&chunk)?;
-            hasher.update(&chunk).await?;
+            hasher.update(&chunk);
             if let Some(request_hash) = request_hash.as_mut() {
-                request_hash.update(&chunk).await?;
+                request_hash.update(&chunk);
             }
             for segment in encryptor
                 .update(&chunk)
@@ -610,7 +610,7 @@ impl Request<'_> {
             pace.processed(chunk.len()).await;
         }
         if let (Some(expected), Some(request_hash)) = (self.checksum, request_hash) {
-            if request_hash.finish().await?.finalize().as_slice() != expected {
+            if request_hash.finish().finalize().as_slice() != expected {
                 return Err(Error::ChecksumMismatch);
             }
         }
@@ -621,7 +621,7 @@ impl Request<'_> {
                 .map_err(|e| Error::internal("encrypt", e))?;
             sealed_bytes += last.len() as u64;
             sealed.send(last).await.map_err(|_| writer_gone())?;
-            let sha256 = hex::encode(hasher.finish().await?.finalize());
+            let sha256 = hex::encode(hasher.finish().finalize());
             return Ok(Read {
                 received,
                 sealed_bytes,
@@ -636,7 +636,7 @@ impl Request<'_> {
             sealed_bytes += full.len() as u64;
             sealed.send(full).await.map_err(|_| writer_gone())?;
         }
-        let mut plain = Zeroizing::new(hasher.finish().await?.serialize().to_vec());
+        let mut plain = Zeroizing::new(hasher.finish().serialize().to_vec());
         plain.extend_from_slice(&partial);
         let carried = aside::seal(key, &self.context(received), &plain)
             .map_err(|e| Error::internal("encrypt", e))?;

@@ -280,9 +280,10 @@ impl Drop for PendingBlob {
 /// Sealed segments waiting for the storage writer: enough that reading, hashing and encrypting
 /// go on while a write is in flight, few enough to keep memory per upload small. The writer
 /// takes whatever has queued up in one storage call, so an upload holds at most twice this many
-/// segments (2 × 2 × 64 KiB). With 16, each upload running beside others added about 4.8 MiB to
-/// the server's peak RSS (`scripts/bench.sh`, part "concurrent").
-const WRITE_QUEUE_SEGMENTS: usize = 2;
+/// segments (2 × 1 × 64 KiB), beside the one being sealed. With 16, each upload running beside
+/// others added about 4.8 MiB to the server's peak RSS (`scripts/bench.sh`, part "concurrent");
+/// 1 came in with hashing on the upload's own task (see `hasher`, for the figures of both).
+const WRITE_QUEUE_SEGMENTS: usize = 1;
 
 /// Reads the body into the writer: size limit, quota, content check, hash and encryption on the
 /// way.
@@ -357,7 +358,7 @@ where
         policy.check_size(size).map_err(Error::FileTooLarge)?;
         limits.cover(size).await?;
         content.feed(&chunk)?;
-        hasher.update(&chunk).await?;
+        hasher.update(&chunk);
         for segment in encryptor
             .update(&chunk)
             .map_err(|e| Error::internal("encrypt", e))?
@@ -378,7 +379,7 @@ where
     sealed.send(last).await.map_err(|_| writer_gone())?;
     Ok(Received {
         size,
-        sha256: hex::encode(hasher.finish().await?.finalize()),
+        sha256: hex::encode(hasher.finish().finalize()),
         mime_type,
     })
 }
