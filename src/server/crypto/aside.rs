@@ -14,7 +14,7 @@
 
 use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
-    Aes256Gcm, Key, Nonce,
+    Aes256Gcm, Nonce,
 };
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -31,7 +31,7 @@ fn cipher(key: &DataKey) -> Aes256Gcm {
         .expect("HMAC takes any key length");
     mac.update(LABEL);
     let derived: Zeroizing<[u8; 32]> = Zeroizing::new(mac.finalize().into_bytes().into());
-    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(derived.as_ref()))
+    Aes256Gcm::new((&*derived).into())
 }
 
 /// Seals `plain` under `key`, bound to `context`.
@@ -40,7 +40,7 @@ pub fn seal(key: &DataKey, context: &[u8], plain: &[u8]) -> Result<Vec<u8>, Cryp
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let sealed = cipher(key)
         .encrypt(
-            Nonce::from_slice(&nonce),
+            &Nonce::from(nonce),
             Payload {
                 msg: plain,
                 aad: context,
@@ -59,13 +59,12 @@ pub fn open(
     context: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    if sealed.len() < NONCE_LEN {
-        return Err(CryptoError::Integrity);
-    }
-    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    let (nonce, body) = sealed
+        .split_first_chunk::<NONCE_LEN>()
+        .ok_or(CryptoError::Integrity)?;
     cipher(key)
         .decrypt(
-            Nonce::from_slice(nonce),
+            &Nonce::from(*nonce),
             Payload {
                 msg: body,
                 aad: context,
@@ -122,14 +121,10 @@ mod tests {
     fn the_aside_key_is_not_the_data_key() {
         // A value sealed under the data key itself (as a segment is) does not open here.
         let data_key = key(3);
-        let direct = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(data_key.as_bytes()));
+        let direct = Aes256Gcm::new(data_key.as_bytes().into());
         let nonce = [9u8; NONCE_LEN];
         let mut sealed = nonce.to_vec();
-        sealed.extend(
-            direct
-                .encrypt(Nonce::from_slice(&nonce), &b"x"[..])
-                .unwrap(),
-        );
+        sealed.extend(direct.encrypt(&Nonce::from(nonce), &b"x"[..]).unwrap());
         assert_eq!(open(&data_key, b"", &sealed), Err(CryptoError::Integrity));
     }
 }

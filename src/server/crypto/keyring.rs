@@ -12,7 +12,7 @@
 
 use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
-    Aes256Gcm, Key, Nonce,
+    Aes256Gcm, Nonce,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use hmac::{Hmac, Mac};
@@ -101,7 +101,7 @@ impl MasterKey {
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.bytes.as_ref()))
+        Aes256Gcm::new((&*self.bytes).into())
     }
 }
 
@@ -199,7 +199,7 @@ impl Keyring {
             .current
             .cipher()
             .encrypt(
-                Nonce::from_slice(&nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: secret,
                     aad: &binding.aad(),
@@ -223,13 +223,13 @@ impl Keyring {
         let key = self
             .key(&wrapped.master_key_id)
             .ok_or_else(|| CryptoError::UnknownMasterKey(wrapped.master_key_id.clone()))?;
-        if wrapped.sealed.len() < NONCE_LEN {
-            return Err(CryptoError::Integrity);
-        }
-        let (nonce, ciphertext) = wrapped.sealed.split_at(NONCE_LEN);
+        let (nonce, ciphertext) = wrapped
+            .sealed
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or(CryptoError::Integrity)?;
         key.cipher()
             .decrypt(
-                Nonce::from_slice(nonce),
+                &Nonce::from(*nonce),
                 Payload {
                     msg: ciphertext,
                     aad: &binding.aad(),

@@ -4,7 +4,7 @@
 //! empty: an empty file is one empty segment). Segment `i` is sealed with the file's own
 //! [`DataKey`] under the nonce `prefix (7 bytes) ‖ i (32-bit big endian) ‖ last (1 byte)`, the
 //! STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, as implemented by
-//! `aead::stream::StreamBE32`. The sealed blob is the segments back to back, each followed by
+//! `aead_stream::StreamBE32`. The sealed blob is the segments back to back, each followed by
 //! its 16-byte tag; nothing else is stored in it.
 //!
 //! What that guarantees, given the plaintext length recorded beside the wrapped key:
@@ -17,14 +17,10 @@
 //! A segment's plaintext is released only after its tag verified, so a corrupted blob never
 //! yields a byte of wrong plaintext; the segments before the damage are genuine.
 
+use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
 use aes_gcm::{
-    aead::{
-        self,
-        generic_array::GenericArray,
-        stream::{NewStream, StreamBE32, StreamPrimitive},
-        KeyInit,
-    },
-    Aes256Gcm, Key,
+    aead::{self, KeyInit},
+    Aes256Gcm,
 };
 use bytes::{Bytes, BytesMut};
 use rand::RngCore;
@@ -144,11 +140,8 @@ struct SegmentCipher(StreamBE32<Aes256Gcm>);
 
 impl SegmentCipher {
     fn new(key: &DataKey, prefix: &NoncePrefix) -> Self {
-        let aead = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.as_bytes()));
-        Self(StreamBE32::from_aead(
-            aead,
-            GenericArray::from_slice(&prefix.0),
-        ))
+        let aead = Aes256Gcm::new(key.as_bytes().into());
+        Self(StreamBE32::from_aead(aead, &prefix.0.into()))
     }
 
     fn seal(&self, index: u64, last: bool, segment: &mut Vec<u8>) -> Result<(), CryptoError> {
