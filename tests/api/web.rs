@@ -179,3 +179,33 @@ async fn unknown_pages_return_404_in_words() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found"));
 }
+
+/// A page renders while other servers start in the same process. Starting a server once walked
+/// the app's routes, and Leptos holds back every resource load in the process while it walks
+/// (leptos-rs/leptos#4773): a render caught in that window never finished. The test suites run
+/// many servers in one process; a page request here must never wait on another's start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_servers_start() {
+    let app = spawn_app().await;
+    let starting = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            for _ in 0..8 {
+                drop(spawn_app().await);
+            }
+        });
+    });
+    let mut renders = 0;
+    while !starting.is_finished() || renders < 20 {
+        let page = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            app.page(&app.client, "/files"),
+        )
+        .await;
+        let (status, html) = page.expect("the page is sent, not held while servers start");
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Sign in to upload"), "{html}");
+        renders += 1;
+    }
+    starting.join().unwrap();
+}

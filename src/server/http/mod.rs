@@ -19,6 +19,8 @@ pub mod web_files;
 pub mod web_requests;
 pub mod web_shares;
 
+use std::sync::LazyLock;
+
 use axum::{
     body::Body,
     extract::{DefaultBodyLimit, Request, State},
@@ -29,7 +31,7 @@ use axum::{
     Router,
 };
 use leptos::{nonce::Nonce, prelude::*};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -80,8 +82,15 @@ fn session_layer(state: &AppState, store: SessionBackend) -> SessionManagerLayer
         .with_expiry(Expiry::OnInactivity(idle))
 }
 
+/// The pages' routes, walked from [`App`] once per process. Leptos suppresses every resource
+/// load while it walks the app, through a flag global to the process, and a page render whose
+/// resource first polls while the flag is up waits forever (leptos-rs/leptos#4773). Walking once,
+/// before any router exists, keeps that window away from requests even where one process runs
+/// several servers (the test suites do).
+static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 pub fn router(state: AppState, sessions: SessionBackend) -> Router {
-    let routes = generate_route_list(App);
+    let routes = PAGE_ROUTES.clone();
     let context = {
         let state = state.clone();
         move || leptos_context(&state)
