@@ -5,7 +5,6 @@
 mod access;
 mod archive;
 mod download;
-mod hasher;
 pub mod quota;
 pub mod resumable;
 mod slots;

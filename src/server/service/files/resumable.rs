@@ -29,9 +29,7 @@ use sha2::{digest::common::hazmat::SerializableState, Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{
-    discard_blob,
-    hasher::Hasher,
-    integrity_error,
+    discard_blob, integrity_error,
     quota::Reservation,
     storage_error,
     upload::{write_sealed, writer_gone},
@@ -573,8 +571,8 @@ impl Request<'_> {
         // Until the type is checked, the file's first bytes are all in the partial segment.
         let mut content =
             file_types::ContentCheck::resume(ext, row.mime_type.clone(), &carried.partial);
-        let mut hasher = Hasher::resume(carried.hash);
-        let mut request_hash = self.checksum.map(|_| Hasher::start());
+        let mut hasher = carried.hash;
+        let mut request_hash = self.checksum.map(|_| Sha256::new());
         let mut sealed_bytes = 0u64;
         let mut last_renewal = db::now();
         let mut pace = Pace::default();
@@ -610,7 +608,7 @@ impl Request<'_> {
             pace.processed(chunk.len()).await;
         }
         if let (Some(expected), Some(request_hash)) = (self.checksum, request_hash) {
-            if request_hash.finish().finalize().as_slice() != expected {
+            if request_hash.finalize().as_slice() != expected {
                 return Err(Error::ChecksumMismatch);
             }
         }
@@ -621,7 +619,7 @@ impl Request<'_> {
                 .map_err(|e| Error::internal("encrypt", e))?;
             sealed_bytes += last.len() as u64;
             sealed.send(last).await.map_err(|_| writer_gone())?;
-            let sha256 = hex::encode(hasher.finish().finalize());
+            let sha256 = hex::encode(hasher.finalize());
             return Ok(Read {
                 received,
                 sealed_bytes,
@@ -636,7 +634,7 @@ impl Request<'_> {
             sealed_bytes += full.len() as u64;
             sealed.send(full).await.map_err(|_| writer_gone())?;
         }
-        let mut plain = Zeroizing::new(hasher.finish().serialize().to_vec());
+        let mut plain = Zeroizing::new(hasher.serialize().to_vec());
         plain.extend_from_slice(&partial);
         let carried = aside::seal(key, &self.context(received), &plain)
             .map_err(|e| Error::internal("encrypt", e))?;
