@@ -71,6 +71,9 @@ pub struct Settings {
     /// The pause before a failed webhook delivery is tried again (`COFFER_WEBHOOK_RETRY_SECS`,
     /// 30); it doubles with each attempt, up to an hour.
     pub webhook_retry: Duration,
+    /// Failed attempts in a row after which a webhook is suspended until its owner resumes it
+    /// (`COFFER_WEBHOOK_SUSPEND_AFTER`, 15; 0: never).
+    pub webhook_suspend_after: u32,
     /// The bearer token `/metrics` asks for (`COFFER_METRICS_TOKEN`); `None`: open to anyone
     /// who can reach it.
     pub metrics_token: Option<String>,
@@ -149,6 +152,7 @@ struct FileSettings {
     clamd_timeout_secs: Option<u64>,
     webhook_allow_private: Option<bool>,
     webhook_retry_secs: Option<u64>,
+    webhook_suspend_after: Option<u64>,
     metrics_token: Option<String>,
     sweep_interval_secs: Option<u64>,
     upload_expire_hours: Option<u64>,
@@ -357,6 +361,11 @@ impl Settings {
         )?;
         let webhook_retry_secs =
             number("COFFER_WEBHOOK_RETRY_SECS", file.webhook_retry_secs, 30)?.max(1);
+        let webhook_suspend_after = number(
+            "COFFER_WEBHOOK_SUSPEND_AFTER",
+            file.webhook_suspend_after,
+            15,
+        )?;
         let clamd_timeout_secs =
             number("COFFER_CLAMD_TIMEOUT_SECS", file.clamd_timeout_secs, 120)?.max(1);
         let sweep_interval_secs =
@@ -402,6 +411,7 @@ impl Settings {
             clamd_timeout: Duration::from_secs(clamd_timeout_secs),
             webhook_allow_private,
             webhook_retry: Duration::from_secs(webhook_retry_secs),
+            webhook_suspend_after: u32::try_from(webhook_suspend_after).unwrap_or(u32::MAX),
             metrics_token: env("COFFER_METRICS_TOKEN").or(file.metrics_token),
             sweep_interval: Duration::from_secs(sweep_interval_secs),
             upload_expire: Duration::from_secs(upload_expire_hours * 3600),

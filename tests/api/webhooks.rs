@@ -94,8 +94,12 @@ async fn add_webhook(app: &TestApp, token: &str, body: Value) -> (String, String
     )
 }
 
-fn signature(secret: &str, body: &[u8]) -> String {
+/// The signature a receiver computes: over the timestamp header, a dot and the body.
+fn signature(secret: &str, headers: &HeaderMap, body: &[u8]) -> String {
+    let timestamp = headers["x-coffer-timestamp"].to_str().unwrap();
     let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -193,10 +197,28 @@ async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_rec
     for (headers, body) in &got {
         assert_eq!(headers["x-coffer-event"], "request.file_received");
         assert_eq!(headers["content-type"], "application/json");
+        let sent_at: i64 = headers["x-coffer-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!(
+            (now - sent_at).abs() < 120,
+            "the timestamp is the time of sending"
+        );
         assert_eq!(
             headers["x-coffer-signature-256"].to_str().unwrap(),
-            signature(&secret, body),
-            "signed with the webhook's secret"
+            signature(&secret, headers, body),
+            "signed with the webhook's secret, over the timestamp and the body"
+        );
+        let other_time = headers["x-coffer-timestamp"].to_str().unwrap().to_owned() + "0";
+        let mut replayed = headers.clone();
+        replayed.insert("x-coffer-timestamp", other_time.parse().unwrap());
+        assert_ne!(
+            headers["x-coffer-signature-256"].to_str().unwrap(),
+            signature(&secret, &replayed, body),
+            "a changed timestamp does not verify"
         );
         assert_eq!(body, &got[0].1, "every attempt sends the same event");
         assert_eq!(headers["x-coffer-delivery"], got[0].0["x-coffer-delivery"]);
@@ -285,6 +307,19 @@ async fn webhooks_are_checked_and_never_post_into_private_networks_unless_allowe
         ),
         (json!({"url": "http://[::1]/hook"}), "IPv6 loopback"),
         (
+            json!({"url": "http://[::127.0.0.1]/hook"}),
+            "IPv4-compatible",
+        ),
+        (json!({"url": "http://[64:ff9b::7f00:1]/hook"}), "NAT64"),
+        (json!({"url": "http://[2002:7f00:1::]/hook"}), "6to4"),
+        (json!({"url": "http://[fec0::1]/hook"}), "site-local"),
+        (json!({"url": "http://198.18.0.1/hook"}), "benchmarking"),
+        (json!({"url": "http://240.0.0.1/hook"}), "reserved"),
+        (
+            json!({"url": "http://192.0.0.1/hook"}),
+            "IETF protocol assignments",
+        ),
+        (
             json!({"url": "http://user:pw@example.org/hook"}),
             "credentials",
         ),
@@ -319,7 +354,7 @@ async fn webhooks_are_checked_and_never_post_into_private_networks_unless_allowe
         listed[0]["last_error"]
             .as_str()
             .unwrap()
-            .contains("no public address"),
+            .contains("does not resolve to a public address"),
         "{}",
         listed[0]
     );
@@ -449,4 +484,199 @@ async fn the_webhooks_page_adds_shows_the_secret_once_and_deletes() {
         .await
         .unwrap();
     assert!(hooks.is_empty());
+}
+
+/// A receiver that takes connections and never answers: every attempt on it waits out the
+/// delivery timeout. Counts the connections it took.
+async fn hanging_receiver() -> (Arc<AtomicUsize>, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = taken.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (taken, addr)
+}
+
+/// An account whose three webhooks hang takes at most its share of the delivery pool: another
+/// user's delivery goes out while those three are still waiting for an answer (one at a time,
+/// it would wait for each to time out first).
+#[tokio::test]
+async fn a_receiver_that_never_answers_does_not_delay_another_users_deliveries() {
+    let app = app().await;
+    let mallory = app.user("mallory").await.access;
+    let alice = app.user("alice").await.access;
+    let (hung, hung_addr) = hanging_receiver().await;
+    let mut mallorys = Vec::new();
+    for i in 0..3 {
+        let url = format!("http://{hung_addr}/hook/{i}");
+        mallorys.push(add_webhook(&app, &mallory, json!({"url": url})).await.0);
+    }
+    let (receiver, addr) = receiver(0).await;
+    add_webhook(&app, &alice, json!({"url": format!("http://{addr}/hook")})).await;
+
+    send_through_new_request(&app, &mallory, "Slow", true, "m.txt", text(10)).await;
+    for _ in 0..100 {
+        if hung.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        hung.load(Ordering::SeqCst) > 0,
+        "mallory's deliveries started"
+    );
+    send_through_new_request(&app, &alice, "Fast", true, "a.txt", text(10)).await;
+    receiver.wait_for(1).await;
+
+    // Alice's arrived while every attempt on mallory's receiver was still unanswered, and
+    // mallory held no more places than a user may.
+    for hook in &mallorys {
+        let listed = deliveries(&app, &mallory, hook).await;
+        assert_eq!(listed[0]["status"], "pending");
+        assert!(listed[0]["last_error"].is_null(), "{}", listed[0]);
+    }
+    let in_flight = hung.load(Ordering::SeqCst);
+    assert!(
+        (1..=coffer::server::service::webhooks::PER_USER).contains(&in_flight),
+        "{in_flight} of mallory's deliveries in flight at once"
+    );
+}
+
+/// Failed attempts in a row suspend a webhook: nothing more is tried, events still queue, the
+/// page and the API say so, and resuming sends what waited.
+#[tokio::test]
+async fn a_webhook_that_keeps_failing_is_suspended_until_its_owner_resumes_it() {
+    let app = spawn_app_with(|s| {
+        s.webhook_allow_private = true;
+        s.webhook_retry = Duration::from_secs(3600);
+        s.webhook_suspend_after = 3;
+    })
+    .await;
+    let alice = app.user("alice").await.access;
+    // Fails the first three requests it gets, then answers 200.
+    let (receiver, addr) = receiver(3).await;
+    let (hook, _) = add_webhook(&app, &alice, json!({"url": format!("http://{addr}/hook")})).await;
+    let request: Value = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice,
+            json!({"title": "T", "notify": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = request["token"].as_str().unwrap();
+    for i in 0..3 {
+        send_to_request(&app, token, &format!("{i}.txt"), text(10)).await;
+    }
+    receiver.wait_for(3).await;
+    let mut listed: Vec<Value> = Vec::new();
+    for _ in 0..100 {
+        listed = app
+            .get_bearer("/api/v1/webhooks", &alice)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if !listed[0]["suspended_at"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!listed[0]["suspended_at"].is_null(), "{}", listed[0]);
+    assert_eq!(listed[0]["consecutive_failures"], 3);
+
+    // Suspended: a new event queues, and nothing is sent.
+    send_to_request(&app, token, "3.txt", text(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.requests().len(), 3);
+    assert_eq!(deliveries(&app, &alice, &hook).await.len(), 4);
+
+    // The page says so and resumes it (no JavaScript).
+    let browser = app.browser_login("alice").await;
+    let (_, page) = app.page(&browser, "/settings/webhooks").await;
+    assert!(page.contains("webhook-suspended") && page.contains("3 failed attempts in a row"));
+    let res = app
+        .form_post(&browser, "resume_webhook", &[("id", &hook)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    // Everything that waited goes out now (the receiver answers 200 from here on).
+    let got = receiver.wait_for(7).await;
+    assert_eq!(got.len(), 7);
+    let listed = deliveries_once(&app, &alice, &hook, |d| d["status"] == "delivered").await;
+    assert!(
+        listed.iter().all(|d| d["status"] == "delivered"),
+        "{listed:?}"
+    );
+    let (_, page) = app.page(&browser, "/settings/webhooks").await;
+    assert!(!page.contains("webhook-suspended"));
+    let hooks: Vec<Value> = app
+        .get_bearer("/api/v1/webhooks", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(hooks[0]["suspended_at"].is_null());
+    assert_eq!(hooks[0]["consecutive_failures"], 0);
+
+    // Only the owner resumes it.
+    let bob = app.user("bob").await.access;
+    let res = app
+        .post_bearer(&format!("/api/v1/webhooks/{hook}/resume"), &bob, json!({}))
+        .await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+}
+
+/// A webhook with the most deliveries waiting gets no more: the event is counted as missed
+/// instead, and the outbox stops growing.
+#[tokio::test]
+async fn a_webhook_with_a_full_queue_misses_new_events_and_counts_them() {
+    use coffer::server::service::webhooks::MAX_PENDING_DELIVERIES;
+    let app = spawn_app_with(|s| s.webhook_retry = Duration::from_secs(3600)).await;
+    let alice = app.user("alice").await.access;
+    let (hook, _) = add_webhook(&app, &alice, json!({"url": "https://hooks.example.org/x"})).await;
+    let (other, _) = add_webhook(&app, &alice, json!({"url": "https://hooks.example.org/y"})).await;
+    // A full queue for `hook`, due in an hour.
+    let due = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+         INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at) \
+         SELECT 'old' || CAST(i AS TEXT), $2, 'request.file_received', '{}', $3, $3 FROM n",
+    )
+    .bind(MAX_PENDING_DELIVERIES)
+    .bind(&hook)
+    .bind(due)
+    .execute(&app.state.db().pool)
+    .await
+    .unwrap();
+    send_through_new_request(&app, &alice, "T", true, "a.txt", text(10)).await;
+
+    let count = |id: &str| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_deliveries WHERE webhook_id = $1",
+        )
+        .bind(id.to_owned())
+        .fetch_one(&app.state.db().pool)
+    };
+    assert_eq!(count(&hook).await.unwrap(), MAX_PENDING_DELIVERIES);
+    assert_eq!(count(&other).await.unwrap(), 1, "the other webhook got it");
+    let hooks: Vec<Value> = app
+        .get_bearer("/api/v1/webhooks", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let missed = |id: &str| hooks.iter().find(|h| h["id"] == id).unwrap()["missed_events"].clone();
+    assert_eq!(missed(&hook), 1);
+    assert_eq!(missed(&other), 0);
+    let browser = app.browser_login("alice").await;
+    let (_, page) = app.page(&browser, "/settings/webhooks").await;
+    assert!(page.contains("webhook-missed"), "the page tells");
 }

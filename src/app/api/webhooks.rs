@@ -101,3 +101,19 @@ pub async fn delete_webhook(id: String) -> Result<(), PageError> {
     .await;
     req.finish(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), result).await
 }
+
+/// Resumes a webhook suspended for failing: what it kept waiting is sent now.
+#[server(prefix = "/app", endpoint = "resume_webhook")]
+pub async fn resume_webhook(id: String) -> Result<(), PageError> {
+    use crate::server::{
+        http::server_fns::web_request,
+        service::{web_sessions, webhooks},
+    };
+    let req = web_request().await?;
+    let result = async {
+        let user = web_sessions::require(&req.state, &req.session).await?;
+        webhooks::resume(&req.state, &user, &id).await.map(|_| ())
+    }
+    .await;
+    req.finish(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), result).await
+}

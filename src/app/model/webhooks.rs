@@ -34,6 +34,14 @@ pub struct WebhookInfo {
     pub events: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Attempts that failed in a row (a delivery that arrives resets it).
+    pub consecutive_failures: u64,
+    /// When it was suspended for failing too often in a row: nothing is sent to it until it is
+    /// resumed (`POST /api/v1/webhooks/{id}/resume`). Events still queue meanwhile.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub suspended_at: Option<OffsetDateTime>,
+    /// Events it did not get because 1,000 deliveries were already waiting for it.
+    pub missed_events: u64,
 }
 
 /// A webhook just made, with its signing secret, shown this once.

@@ -7,7 +7,8 @@ use leptos_meta::Title;
 
 use crate::app::{
     api::webhooks::{
-        my_webhooks, CreateWebhook, DeleteWebhook, WebhookWithDeliveries, WebhooksOverview,
+        my_webhooks, CreateWebhook, DeleteWebhook, ResumeWebhook, WebhookWithDeliveries,
+        WebhooksOverview,
     },
     components::{
         copy_button::CopyField,
@@ -23,12 +24,14 @@ pub fn WebhooksPage() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
     let create = ServerAction::<CreateWebhook>::new();
     let delete = ServerAction::<DeleteWebhook>::new();
+    let resume = ServerAction::<ResumeWebhook>::new();
     let overview = Resource::new(
         move || {
             (
                 actions.version(),
                 create.version().get(),
                 delete.version().get(),
+                resume.version().get(),
             )
         },
         |_| my_webhooks(),
@@ -46,8 +49,8 @@ pub fn WebhooksPage() -> impl IntoView {
                         <section class="card">
                             <h1>"Webhooks"</h1>
                             <p class="muted">"Coffer posts a JSON event to each URL when a file arrives through one of your upload requests (those with “notify” on) or someone downloads through one of your share links. Each body is signed: "
-                                <code>"X-Coffer-Signature-256: sha256=<HMAC-SHA256 of the body under the secret>"</code>
-                                ". A receiver that does not answer 2xx gets the event again later, up to 10 times."</p>
+                                <code>"X-Coffer-Signature-256: sha256=<HMAC-SHA256 of “<X-Coffer-Timestamp>.<body>” under the secret>"</code>
+                                ". A receiver that does not answer 2xx gets the event again later, up to 10 times; a webhook that keeps failing is suspended until you resume it."</p>
                             {move || newest().map(|created| view! { <NewWebhook created/> })}
                             <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
                                 <FormError result=create_result flash/>
@@ -65,7 +68,7 @@ pub fn WebhooksPage() -> impl IntoView {
                         {if webhooks.is_empty() {
                             view! { <p class="muted empty" data-testid="no-webhooks">"No webhooks yet."</p> }.into_any()
                         } else {
-                            webhooks.into_iter().map(|hook| view! { <WebhookCard hook delete/> }).collect_view().into_any()
+                            webhooks.into_iter().map(|hook| view! { <WebhookCard hook delete resume/> }).collect_view().into_any()
                         }}
                     }.into_any()
                 }
@@ -89,16 +92,42 @@ fn NewWebhook(created: CreatedWebhook) -> impl IntoView {
 }
 
 #[component]
-fn WebhookCard(hook: WebhookWithDeliveries, delete: ServerAction<DeleteWebhook>) -> impl IntoView {
+fn WebhookCard(
+    hook: WebhookWithDeliveries,
+    delete: ServerAction<DeleteWebhook>,
+    resume: ServerAction<ResumeWebhook>,
+) -> impl IntoView {
     let WebhookWithDeliveries {
         webhook,
         deliveries,
     } = hook;
     let id = webhook.id.clone();
+    let suspended = webhook.suspended_at.map(|at| {
+        let id = webhook.id.clone();
+        let failures = webhook.consecutive_failures;
+        view! {
+            <div class="notice stack" role="status" data-testid="webhook-suspended">
+                <p><strong>"Suspended"</strong>
+                    {format!(" since {} after {failures} failed attempts in a row. Nothing is sent to this URL until you resume it; events wait meanwhile.", format_utc(at))}</p>
+                <ActionForm action=resume attr:class="inline">
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" data-testid="resume-webhook">"Resume"</button>
+                </ActionForm>
+            </div>
+        }
+    });
+    let missed = (webhook.missed_events > 0).then(|| view! {
+        <p class="notice small" data-testid="webhook-missed">{format!(
+            "{} events were not queued for this webhook because 1,000 deliveries were already waiting for it.",
+            webhook.missed_events,
+        )}</p>
+    });
     view! {
         <section class="card" data-testid="webhook-card">
             <h2 class="name">{webhook.url.clone()}</h2>
             <p class="muted small">"Events: " {webhook.events.join(", ")} " · added " {format_utc(webhook.created_at)}</p>
+            {suspended}
+            {missed}
             <ActionForm action=delete attr:class="inline">
                 <input type="hidden" name="id" value=id/>
                 <button type="submit" class="danger" data-testid="delete-webhook">"Delete"</button>

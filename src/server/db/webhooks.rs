@@ -14,14 +14,28 @@ pub struct WebhookRow {
     pub master_key_id: String,
     pub secret: Vec<u8>,
     pub created_at: i64,
+    /// Attempts that failed in a row, across its deliveries (a delivered one resets it).
+    pub consecutive_failures: i64,
+    /// When it was suspended for failing: no delivery is attempted until its owner resumes it.
+    pub suspended_at: Option<i64>,
+    /// Events not queued for it because [`MAX_PENDING_DELIVERIES`] were already waiting.
+    pub missed_events: i64,
 }
 
-const COLUMNS: &str = "id, user_id, url, events, master_key_id, secret, created_at";
+const COLUMNS: &str = "id, user_id, url, events, master_key_id, secret, created_at, \
+     consecutive_failures, suspended_at, missed_events";
+
+/// The most deliveries one webhook may have waiting: past it, an event is not queued for that
+/// webhook (and counted in `missed_events`), so a receiver that is down cannot grow the outbox
+/// without bound.
+pub const MAX_PENDING_DELIVERIES: i64 = 1000;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct DeliveryRow {
     pub id: String,
     pub webhook_id: String,
+    /// The webhook's owner.
+    pub user_id: String,
     pub event: String,
     pub payload: String,
     pub created_at: i64,
@@ -35,7 +49,9 @@ pub struct DeliveryRow {
     pub lease_token: Option<String>,
 }
 
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event, payload, created_at, attempts, \
+const DELIVERY_COLUMNS: &str = "id, webhook_id, \
+     (SELECT w.user_id FROM webhooks w WHERE w.id = webhook_id) AS user_id, \
+     event, payload, created_at, attempts, \
      next_attempt_at, last_status, last_error, delivered_at, gave_up_at, lease_token";
 
 /// Something that happened, for the webhooks of `user_id` that listen to `event`.
@@ -50,9 +66,10 @@ pub struct Event {
 }
 
 pub async fn insert(pool: &AnyPool, row: &WebhookRow) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO webhooks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    ))
+    sqlx::query(
+        "INSERT INTO webhooks (id, user_id, url, events, master_key_id, secret, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
     .bind(&row.id)
     .bind(&row.user_id)
     .bind(&row.url)
@@ -100,22 +117,36 @@ pub async fn delete(pool: &AnyPool, user_id: &str, id: &str) -> Result<bool, sql
 
 /// Queues `event` for each of its user's webhooks that listen to it, within the transaction of
 /// what happened: it is delivered if and only if that is committed. Each delivery's id is the
-/// event's id and the webhook's.
+/// event's id and the webhook's. A webhook that already has [`MAX_PENDING_DELIVERIES`] waiting
+/// does not get it: its `missed_events` counts it instead.
 pub async fn enqueue_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at) \
-         SELECT CAST($1 AS TEXT) || '.' || w.id, w.id, $2, $3, $4, $4 FROM webhooks w \
-         WHERE w.user_id = $5 \
-           AND (',' || w.events || ',') LIKE ('%,' || CAST($2 AS TEXT) || ',%')",
-    )
-    .bind(&event.id)
+    const LISTENING: &str = "w.user_id = $1 \
+         AND (',' || w.events || ',') LIKE ('%,' || CAST($2 AS TEXT) || ',%')";
+    const PENDING: &str = "(SELECT COUNT(*) FROM webhook_deliveries d \
+         WHERE d.webhook_id = w.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL)";
+    sqlx::query(&format!(
+        "UPDATE webhooks SET missed_events = missed_events + 1 WHERE id IN \
+         (SELECT w.id FROM webhooks w WHERE {LISTENING} AND {PENDING} >= $3)"
+    ))
+    .bind(&event.user_id)
     .bind(event.event)
+    .bind(MAX_PENDING_DELIVERIES)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at) \
+         SELECT CAST($3 AS TEXT) || '.' || w.id, w.id, $2, $4, $5, $5 FROM webhooks w \
+         WHERE {LISTENING} AND {PENDING} < $6"
+    ))
+    .bind(&event.user_id)
+    .bind(event.event)
+    .bind(&event.id)
     .bind(&event.payload)
     .bind(event.created_at)
-    .bind(&event.user_id)
+    .bind(MAX_PENDING_DELIVERIES)
     .execute(&mut **tx)
     .await
     .map(|_| ())
@@ -138,34 +169,47 @@ pub async fn deliveries(
 }
 
 /// Leases the next due delivery until `lease_until`, counting the attempt (as `scan_jobs`
-/// leases a job: one worker of one instance gets it).
+/// leases a job: one worker of one instance gets it). Deliveries of suspended webhooks, and of
+/// the users in `busy` (who have as many in flight as they may), are left for later.
 pub async fn lease_next(
     db: &Database,
     now: i64,
     lease_until: i64,
+    busy: &[&str],
 ) -> Result<Option<DeliveryRow>, sqlx::Error> {
     let skip_locked = match db.backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    sqlx::query_as(&format!(
+    let not_busy = if busy.is_empty() {
+        String::new()
+    } else {
+        let places: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 4)).collect();
+        format!("AND w.user_id NOT IN ({})", places.join(", "))
+    };
+    let sql = format!(
         "UPDATE webhook_deliveries \
          SET locked_until = $2, attempts = attempts + 1, lease_token = $3 \
-         WHERE id = (SELECT id FROM webhook_deliveries \
-                     WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1 \
-                       AND (locked_until IS NULL OR locked_until < $1) \
-                     ORDER BY next_attempt_at, id LIMIT 1 {skip_locked}) \
+         WHERE id = (SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                     WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= $1 \
+                       AND (d.locked_until IS NULL OR d.locked_until < $1) \
+                       AND w.suspended_at IS NULL {not_busy} \
+                     ORDER BY d.next_attempt_at, d.id LIMIT 1 {skip_locked}) \
            AND (locked_until IS NULL OR locked_until < $1) \
          RETURNING {DELIVERY_COLUMNS}",
-    ))
-    .bind(now)
-    .bind(lease_until)
-    .bind(super::new_id())
-    .fetch_optional(&db.pool)
-    .await
+    );
+    let mut query = sqlx::query_as(&sql)
+        .bind(now)
+        .bind(lease_until)
+        .bind(super::new_id());
+    for user in busy {
+        query = query.bind(*user);
+    }
+    query.fetch_optional(&db.pool).await
 }
 
 /// How a delivery attempt ended.
+#[derive(Clone, Copy, Debug)]
 pub enum Outcome<'a> {
     Delivered {
         status: i64,
@@ -178,15 +222,19 @@ pub enum Outcome<'a> {
     },
 }
 
-/// Records an attempt's outcome, if the delivery is still leased to it.
+/// Records an attempt's outcome, if the delivery is still leased to it, and its webhook's
+/// failures in a row: reset by a delivery, counted by a failure, and suspending the webhook
+/// when they reach `suspend_after` (never when 0).
 pub async fn record(
     pool: &AnyPool,
     delivery: &DeliveryRow,
     outcome: Outcome<'_>,
     now: i64,
+    suspend_after: i64,
 ) -> Result<(), sqlx::Error> {
     let token = delivery.lease_token.as_deref().unwrap_or_default();
-    let query = match outcome {
+    let mut tx = pool.begin().await?;
+    let recorded = match outcome {
         Outcome::Delivered { status } => sqlx::query(
             "UPDATE webhook_deliveries SET delivered_at = $3, last_status = $4, last_error = NULL, \
              locked_until = NULL WHERE id = $1 AND lease_token = $2",
@@ -211,8 +259,61 @@ pub async fn record(
         .bind(error)
         .bind(retry_at)
         .bind(now),
-    };
-    query.execute(pool).await.map(|_| ())
+    }
+    .execute(&mut *tx)
+    .await?;
+    if recorded.rows_affected() == 1 {
+        let webhook = match outcome {
+            Outcome::Delivered { .. } => {
+                sqlx::query("UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1")
+                    .bind(&delivery.webhook_id)
+            }
+            Outcome::Failed { .. } => sqlx::query(
+                "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
+                 suspended_at = CASE WHEN suspended_at IS NULL AND $2 > 0 \
+                     AND consecutive_failures + 1 >= $2 THEN $3 ELSE suspended_at END \
+                 WHERE id = $1",
+            )
+            .bind(&delivery.webhook_id)
+            .bind(suspend_after)
+            .bind(now),
+        };
+        webhook.execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+/// Lifts a user's webhook's suspension: its failures in a row start again from 0 and the
+/// deliveries it kept waiting are due now. `false` when the user has no such webhook.
+pub async fn resume(
+    pool: &AnyPool,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query(
+        "UPDATE webhooks SET suspended_at = NULL, consecutive_failures = 0 \
+         WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if found {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $2 \
+             WHERE webhook_id = $1 AND delivered_at IS NULL AND gave_up_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Deletes deliveries that arrived or were given up before `before`; how many.

@@ -1,4 +1,5 @@
-//! `/api/v1/webhooks`: the caller's webhooks (add, list, delete) and each one's deliveries.
+//! `/api/v1/webhooks`: the caller's webhooks (add, list, delete, resume after a suspension) and
+//! each one's deliveries.
 
 use axum::{extract::State, http::StatusCode, Json};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -18,10 +19,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(delete))
         .routes(routes!(deliveries))
+        .routes(routes!(resume))
 }
 
 /// Add a webhook: Coffer will `POST` the chosen events to it as JSON, signed with the secret in
-/// the answer (shown this once) as `X-Coffer-Signature-256: sha256=<HMAC-SHA256 of the body>`.
+/// the answer (shown this once) as `X-Coffer-Signature-256: sha256=<HMAC-SHA256 of
+/// "<X-Coffer-Timestamp>.<body>">`.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", operation_id = "create_webhook",
     security(("bearer" = [])),
     request_body = NewWebhook,
@@ -81,4 +84,21 @@ pub async fn deliveries(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<DeliveryInfo>>> {
     Ok(Json(webhooks::deliveries(&state, &auth.user, &id).await?))
+}
+
+/// Resume a webhook that was suspended after failing too many attempts in a row: the deliveries
+/// it kept waiting are tried at once.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/resume", tag = "webhooks", operation_id = "resume_webhook",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The webhook, no longer suspended", body = WebhookInfo),
+        (status = 404, description = "No such webhook of yours", body = ErrorBody),
+    ))]
+pub async fn resume(
+    State(state): State<AppState>,
+    auth: ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<WebhookInfo>> {
+    Ok(Json(webhooks::resume(&state, &auth.user, &id).await?))
 }
