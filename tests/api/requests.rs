@@ -583,3 +583,37 @@ async fn concurrent_senders_cannot_pass_the_byte_limit() {
 fn pattern_text(len: usize) -> Vec<u8> {
     pattern(len).iter().map(|b| b'a' + b % 26).collect()
 }
+
+/// Files far past the 1 MiB cap on other bodies arrive through both routes a sender has: the
+/// REST one and the page's. (Both were once missing from the routes the cap leaves to the
+/// upload rules, so every file over 1 MiB was refused with 413.)
+#[tokio::test]
+async fn files_of_several_mib_arrive_through_the_api_and_the_senders_page() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await.access;
+    let request = create_ok(&app, &alice, json!({"title": "Scans"})).await;
+    let six_mib = pattern_text(6 * 1024 * 1024);
+    let res = send(&app, &request.token, "scan-a.txt", six_mib.clone(), None).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+
+    let browser = new_client();
+    let page = format!("/r/{}", request.token);
+    let five_mib = pattern_text(5 * 1024 * 1024 + 7);
+    let res = form_upload(&app, &browser, &page, "scan-b.txt", five_mib.clone()).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, shown) = app.page(&browser, &page).await;
+    assert!(shown.contains(&sha256(&five_mib)), "the receipt is shown");
+
+    let mut got = received(&app, &alice, &request.id).await;
+    got.sort_by_key(|f| f["filename"].as_str().unwrap().to_owned());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["size"], six_mib.len());
+    assert_eq!(got[0]["sha256"], sha256(&six_mib));
+    assert_eq!(got[1]["size"], five_mib.len());
+    assert_eq!(got[1]["sha256"], sha256(&five_mib));
+}

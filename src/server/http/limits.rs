@@ -19,24 +19,20 @@ use tower_governor::{
 };
 
 use crate::server::{
-    config::Settings, error::Error, http::client_addr::ClientAddr, state::AppState,
+    config::Settings,
+    error::Error,
+    http::{client_addr::ClientAddr, routes},
+    state::AppState,
 };
 
 /// The largest body of anything but an upload: forms and JSON are far smaller.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Routes whose bodies are files, bounded instead by the upload rules while they stream.
-pub fn is_upload_route(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/v1/files/upload" | "/files/upload" | "/api/v1/uploads"
-    ) || path.starts_with("/api/v1/uploads/")
-}
-
-/// Middleware: refuses a body declared larger than [`MAX_BODY_BYTES`] at once (413), and cuts
-/// off one that grows past it while being read.
+/// Middleware on the router (where the matched route is known): refuses a body declared larger
+/// than [`MAX_BODY_BYTES`] at once (413), and cuts off one that grows past it while being read;
+/// except on the routes whose bodies are files ([`routes::UPLOADS`]).
 pub async fn cap_body(req: Request, next: Next) -> Response {
-    if is_upload_route(req.uri().path()) {
+    if routes::takes_file(&req) {
         return next.run(req).await;
     }
     let declared = req

@@ -102,7 +102,7 @@ pub async fn reject_cross_site(
     {
         next.run(req).await
     } else {
-        let path = super::redact::uri_for_logs(req.uri());
+        let path = super::routes::path_for_logs(&req);
         tracing::warn!(path, "cross-site request refused");
         Error::CrossSiteRequest.into_response()
     }

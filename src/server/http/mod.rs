@@ -8,7 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod limits;
 pub mod middleware;
-pub mod redact;
+pub mod routes;
 pub mod serve;
 pub mod server_fns;
 pub mod session_store;
@@ -27,7 +27,7 @@ use axum::{
     http::{request::Parts, HeaderName},
     middleware::{from_fn, from_fn_with_state},
     response::IntoResponse,
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Router,
 };
 use leptos::{nonce::Nonce, prelude::*};
@@ -89,6 +89,43 @@ fn session_layer(state: &AppState, store: SessionBackend) -> SessionManagerLayer
 /// several servers (the test suites do).
 static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
+/// The routes that are neither the REST API's (`api::router`, documented in its OpenAPI
+/// document) nor the pages' ([`PAGE_ROUTES`]): the probes, the pages' server functions and
+/// their streaming routes. One list, so that [`route_templates`] names them too.
+fn plain_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/health", get(health::health)),
+        ("/ready", get(health::ready)),
+        ("/metrics", get(health::metrics)),
+        ("/app/{*fn_name}", post(server_fn_handler)),
+        (
+            "/files/upload",
+            post(web_files::upload).layer(DefaultBodyLimit::disable()),
+        ),
+        ("/files/{id}/download", get(web_files::download)),
+        ("/s/{token}/download", post(web_shares::download)),
+        (
+            "/r/{token}/upload",
+            post(web_requests::upload).layer(DefaultBodyLimit::disable()),
+        ),
+        ("/admin/audit.csv", get(web_admin::audit_csv)),
+    ]
+}
+
+/// The template of every route the router has: the plain ones, the REST API's (its OpenAPI
+/// document's paths, its document and its JSON 404) and the pages'. For tests that must cover
+/// every route, such as the one that keeps tokens out of the logs.
+pub fn route_templates() -> Vec<String> {
+    let mut templates: Vec<String> = plain_routes()
+        .into_iter()
+        .map(|(path, _)| path.to_owned())
+        .collect();
+    templates.extend(api::route_templates());
+    templates.extend(PAGE_ROUTES.iter().map(|route| route.path().to_owned()));
+    templates.extend(["/docs".to_owned(), "/docs/{*rest}".to_owned()]);
+    templates
+}
+
 pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let routes = PAGE_ROUTES.clone();
     let context = {
@@ -98,24 +135,13 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let options = state.leptos_options().clone();
     let docs = SwaggerUi::new("/docs").config(Config::new(["/api/v1/openapi.json"]));
 
-    let routes = Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
+    let routes = plain_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
         .merge(api::router())
         .merge(docs)
-        .route("/app/{*fn_name}", post(server_fn_handler))
-        .route(
-            "/files/upload",
-            post(web_files::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/files/{id}/download", get(web_files::download))
-        .route("/s/{token}/download", post(web_shares::download))
-        .route(
-            "/r/{token}/upload",
-            post(web_requests::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/admin/audit.csv", get(web_admin::audit_csv))
         .nest_service("/pkg", state.site().pkg_service())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
@@ -156,11 +182,89 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     // `user_id` is filled in once the request's user is known (`accounts::find_active`).
-                    // Tokens in share links and pre-signed URLs never reach a log line.
-                    let path = redact::uri_for_logs(req.uri());
+                    // Tokens (share links, upload requests, pre-signed URLs) never reach a log line.
+                    let path = routes::path_for_logs(req);
                     tracing::info_span!("request", method = %req.method(), path, request_id, client = tracing::field::Empty, user_id = tracing::field::Empty)
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{route_templates, routes};
+
+    /// The parameters of a template, by name (without a wildcard's `*`).
+    fn params(template: &str) -> Vec<&str> {
+        template
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|p| p.trim_start_matches('*'))
+            .collect()
+    }
+
+    /// Every route of the router, each parameter filled with a value of its own: no token, nor
+    /// what a catch-all caught, reaches the log line; only the parameters named as shown do.
+    // The pages' routes are walked by Leptos, which wants a runtime.
+    #[tokio::test]
+    async fn no_route_of_the_router_logs_a_token() {
+        let templates = route_templates();
+        let mut with_token = Vec::new();
+        for template in &templates {
+            let path: Vec<String> = template
+                .split('/')
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(p) => format!("VALUE-OF-{}", p.trim_start_matches('*')),
+                        None => s.to_owned(),
+                    },
+                )
+                .collect();
+            let logged = routes::redact_path(template, &path.join("/"));
+            for param in params(template) {
+                let value = format!("VALUE-OF-{param}");
+                let shown = routes::SHOWN_PARAMS.contains(&param);
+                assert!(
+                    !param.contains("token") || !shown,
+                    "{template}: a token is never shown"
+                );
+                assert_eq!(
+                    logged.contains(&value),
+                    shown,
+                    "{template} logs as {logged}"
+                );
+                if param.contains("token") {
+                    with_token.push(template.as_str());
+                }
+            }
+        }
+        // The walk reached the routes that take a token through each of the router's parts:
+        // pages, their plain routes, and the REST API.
+        for expected in [
+            "/s/{token}",
+            "/r/{token}",
+            "/s/{token}/download",
+            "/r/{token}/upload",
+            "/api/v1/files/shared/{token}",
+            "/api/v1/r/{token}",
+            "/api/v1/r/{token}/files",
+            "/api/v1/files/{id}/share/{share_token}",
+        ] {
+            assert!(with_token.contains(&expected), "{expected} not walked");
+        }
+    }
+
+    /// Each upload template is a route the router has (a typo would leave the real route
+    /// under the 1 MiB cap).
+    #[tokio::test]
+    async fn every_upload_template_is_a_route() {
+        let templates = route_templates();
+        for upload in routes::UPLOADS {
+            assert!(
+                templates.iter().any(|t| t == upload),
+                "{upload} is no route"
+            );
+        }
+    }
 }

@@ -61,10 +61,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API's routes, `/api/v1/openapi.json` (made from the same list), and a JSON 404 for
-/// anything else under `/api/v1`.
-pub fn router() -> Router<AppState> {
-    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API's documented routes, and the document they make.
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(two_factor::routes())
         .merge(files::routes())
@@ -73,18 +72,34 @@ pub fn router() -> Router<AppState> {
         .merge(requests::routes())
         .merge(webhooks::routes())
         .merge(admin::routes())
-        .split_for_parts();
+        .split_for_parts()
+}
+
+/// Where the API's own document is served.
+const DOCUMENT: &str = "/api/v1/openapi.json";
+/// Anything else under `/api/v1`: a JSON 404.
+const NOT_FOUND: &str = "/api/v1/{*rest}";
+
+/// The template of every route [`router`] has.
+pub fn route_templates() -> Vec<String> {
+    let (_, doc) = documented();
+    let mut templates: Vec<String> = doc.paths.paths.keys().cloned().collect();
+    templates.extend([DOCUMENT.to_owned(), NOT_FOUND.to_owned()]);
+    templates
+}
+
+/// The API's routes, `/api/v1/openapi.json` (made from the same list), and a JSON 404 for
+/// anything else under `/api/v1`.
+pub fn router() -> Router<AppState> {
+    let (router, mut doc) = documented();
     document_common_errors(&mut doc);
     let doc = Bytes::from(served_document(&doc).to_string());
     router
         .route(
-            "/api/v1/openapi.json",
+            DOCUMENT,
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc) }),
         )
-        .route(
-            "/api/v1/{*rest}",
-            any(|| async { Error::NotFound("API route") }),
-        )
+        .route(NOT_FOUND, any(|| async { Error::NotFound("API route") }))
 }
 
 /// The answers every operation of a kind can give, written once instead of on each route:
