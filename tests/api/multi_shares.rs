@@ -468,6 +468,20 @@ async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names(
             ("b.txt".to_owned(), contents[1].clone()),
         ]
     );
+    // One audit row for the zip, naming every file in it.
+    assert_eq!(crate::helpers::audit_count(&app, "share.download").await, 1);
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'share.download'")
+            .fetch_one(&app.state.db().pool)
+            .await
+            .unwrap();
+    for id in [&ids[0], &dup, &ids[1]] {
+        assert!(detail.contains(id.as_str()), "{detail}");
+    }
+    assert!(
+        !detail.contains(ids[2].as_str()),
+        "the file left out is not named"
+    );
 
     // The link's own download is the same zip for a link to several files; both count.
     let res = new_client()
@@ -477,7 +491,27 @@ async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names(
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(entries(&res.bytes().await.unwrap()).len(), 3);
+    assert_eq!(crate::helpers::audit_count(&app, "share.download").await, 2);
     assert_eq!(mine(&app, &alice).await[0]["download_count"], 2);
+    let files: Vec<Value> = app
+        .get_bearer("/api/v1/files", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let counts: Vec<(String, Value)> = files
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["download_count"].clone(),
+            )
+        })
+        .collect();
+    for (id, count) in counts {
+        let zipped = [&ids[0], &dup, &ids[1]].iter().any(|z| **z == id);
+        assert_eq!(count, if zipped { 2 } else { 0 }, "{id}");
+    }
 
     // Nothing downloadable: the reason of the first file.
     mark_pending(&app, &[&ids[0], &dup, &ids[1]]).await;

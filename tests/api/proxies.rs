@@ -157,3 +157,37 @@ async fn registrations_are_limited_per_client_per_hour() {
         StatusCode::CREATED
     );
 }
+
+/// An IPv6 client is counted by its /64: a host that owns one (as most do) cannot get a fresh
+/// allowance by changing the low bits of its address, while another /64 keeps its own.
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_64() {
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    app.register("alice").await;
+    for i in 1..=10 {
+        let res = login_via(&app, &format!("2001:db8:7:1::{i:x}"), "wrong-password-1").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_via(&app, "2001:db8:7:1:ffff:1:2:3", PASSWORD).await;
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+    let res = login_via(&app, "2001:db8:7:2::1", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "another /64 is another client"
+    );
+    // The audit log keeps each full address.
+    let ips: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT ip FROM audit_log WHERE action = 'login.failed'")
+            .fetch_all(&app.state.db().pool)
+            .await
+            .unwrap();
+    assert!(
+        ips.iter()
+            .any(|ip| ip.as_deref() == Some("2001:db8:7:1::a")),
+        "{ips:?}"
+    );
+}

@@ -340,6 +340,23 @@ pub async fn delete(pool: &AnyPool, id: &str) -> Result<bool, sqlx::Error> {
         .map(|r| r.rows_affected() > 0)
 }
 
+/// Counts one download of each of `ids` (the files of one zip), in one statement.
+pub async fn increment_downloads_of(pool: &AnyPool, ids: &[&str]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let places: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "UPDATE files SET download_count = download_count + 1 WHERE id IN ({})",
+        places.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(pool).await.map(|_| ())
+}
+
 pub async fn increment_downloads(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE files SET download_count = download_count + 1 WHERE id = $1")
         .bind(id)

@@ -22,6 +22,7 @@ use crate::server::{
     config::Settings,
     error::Error,
     http::{client_addr::ClientAddr, routes},
+    service,
     state::AppState,
 };
 
@@ -51,7 +52,8 @@ pub async fn cap_body(req: Request, next: Next) -> Response {
 }
 
 /// The rate limiter's key: the client address `client_addr` decided (behind trusted proxies,
-/// the forwarded one). Requests without one (in-process callers) share a key.
+/// the forwarded one), an IPv6 one by its /64 (`service::client_network`). Requests without
+/// one (in-process callers) share a key.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientKey;
 
@@ -59,7 +61,10 @@ impl KeyExtractor for ClientKey {
     type Key = Option<IpAddr>;
 
     fn extract<T>(&self, req: &http::Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(req.extensions().get::<ClientAddr>().map(|c| c.0))
+        Ok(req
+            .extensions()
+            .get::<ClientAddr>()
+            .map(|c| service::client_network(c.0)))
     }
 }
 

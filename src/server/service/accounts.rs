@@ -70,12 +70,12 @@ pub async fn register(
     input: Registration,
     meta: &RequestMeta,
 ) -> Result<UserRow> {
-    limits::hit(state, Bucket::RegisterPerClient, meta.client()).await?;
+    limits::hit(state, Bucket::RegisterPerClient, &meta.client()).await?;
     let user = match create(state, input, None).await {
         Ok(user) => user,
         Err(e) => {
             if matches!(e, Error::Validation(_)) {
-                limits::forgive(state, Bucket::RegisterPerClient, meta.client()).await;
+                limits::forgive(state, Bucket::RegisterPerClient, &meta.client()).await;
             }
             return Err(e);
         }
@@ -157,7 +157,7 @@ pub async fn authenticate(
             Bucket::LoginFailuresPerAccountClient,
             account_client.as_str(),
         ),
-        (Bucket::LoginFailuresPerClient, client),
+        (Bucket::LoginFailuresPerClient, client.as_str()),
         (Bucket::LoginFailuresPerAccount, email.as_str()),
     ];
     for (i, (bucket, key)) in buckets.iter().enumerate() {

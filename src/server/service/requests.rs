@@ -360,7 +360,7 @@ where
 {
     let (row, owner, _) = open_request(state, token).await?;
     check_pass(state, meta, &row, pass).await?;
-    limits::hit(state, Bucket::RequestUploadPerClient, meta.client()).await?;
+    limits::hit(state, Bucket::RequestUploadPerClient, &meta.client()).await?;
     limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
     let _slot = state.upload_slots().take(&format!("request:{}", row.id))?;
     let file = files::store(state, &owner, Some(&row), raw_name, body)

@@ -463,18 +463,14 @@ pub async fn download_all(
         files::ensure_scanned_clean(&left_out[0])?;
     }
     count_download(state, token, &link, &ready.iter().collect::<Vec<_>>()).await?;
-    for file in &ready {
-        files::record_download(
-            state,
-            meta,
-            None,
-            file,
-            None,
-            action::SHARE_DOWNLOADED,
-            Some(format!("link={} zip", link.id)),
-        )
-        .await?;
-    }
+    files::record_zip_download(
+        state,
+        meta,
+        &ready,
+        action::SHARE_DOWNLOADED,
+        format!("link={} zip", link.id),
+    )
+    .await?;
     Ok(ZipDownload {
         filename: "shared-files.zip".to_owned(),
         body: files::zip(state, ready.clone()),

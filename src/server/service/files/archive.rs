@@ -91,9 +91,18 @@ fn is_compressed(name: &str) -> bool {
         .is_some_and(|(_, ext)| COMPRESSED.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
+/// Names Windows keeps for devices, whatever the extension (`CON.txt` and `nul.tar.gz` too):
+/// extracting such an entry writes to the device or fails.
+const WINDOWS_DEVICES: &[&str] = &[
+    "CON", "PRN", "AUX", "NUL", "COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7",
+    "COM8", "COM9", "COM¹", "COM²", "COM³", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6",
+    "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³", "CONIN$", "CONOUT$",
+];
+
 /// A name that extracts to a file in the folder extracted into: path separators, control
 /// characters and characters Windows refuses become `_`; leading dots and spaces go, so no
-/// `..` and no hidden file; an empty result is `file`.
+/// `..` and no hidden file; a Windows device name gets a leading `_`; an empty result is
+/// `file`.
 fn safe_name(name: &str) -> String {
     let replaced: String = name
         .chars()
@@ -107,7 +116,16 @@ fn safe_name(name: &str) -> String {
         .trim_start_matches(['.', ' '])
         .trim_end_matches(['.', ' ']);
     if trimmed.is_empty() {
-        "file".to_owned()
+        return "file".to_owned();
+    }
+    let stem = trimmed
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .trim_end()
+        .to_uppercase();
+    if WINDOWS_DEVICES.contains(&stem.as_str()) {
+        format!("_{trimmed}")
     } else {
         trimmed.to_owned()
     }
@@ -151,6 +169,17 @@ mod tests {
             ("a\u{0}b\nc.txt", "a_b_c.txt"),
             ("", "file"),
             ("trailing. ", "trailing"),
+            ("CON.txt", "_CON.txt"),
+            ("nul.txt", "_nul.txt"),
+            ("Aux", "_Aux"),
+            ("com1.tar.gz", "_com1.tar.gz"),
+            ("LPT9 .log", "_LPT9 .log"),
+            ("prn", "_prn"),
+            ("conin$.txt", "_conin$.txt"),
+            ("COM¹.txt", "_COM¹.txt"),
+            ("console.txt", "console.txt"),
+            ("com10.txt", "com10.txt"),
+            ("nullable.txt", "nullable.txt"),
         ] {
             assert_eq!(safe_name(name), safe, "{name:?}");
         }

@@ -93,7 +93,7 @@ pub async fn download(
 
 /// The per-client download limit, for every way of downloading.
 pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
-    limits::hit(state, Bucket::DownloadPerClient, meta.client()).await
+    limits::hit(state, Bucket::DownloadPerClient, &meta.client()).await
 }
 
 /// Starts sending a file the caller may have: refused unless scanned clean, and the first chunk
@@ -144,6 +144,28 @@ pub(crate) async fn record_download(
         .by_opt(actor_id)
         .on(&file.id)
         .detail_opt(detail)
+        .record(state, meta)
+        .await;
+    Ok(())
+}
+
+/// Counts a download of several files as one zip and audits it in one row, naming them all
+/// (`files=` in the detail, after `detail`): one statement and one row whatever their number.
+pub(crate) async fn record_zip_download(
+    state: &AppState,
+    meta: &RequestMeta,
+    files: &[FileRow],
+    action: Action,
+    detail: String,
+) -> Result<()> {
+    let Some(first) = files.first() else {
+        return Ok(());
+    };
+    let ids: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
+    db::files::increment_downloads_of(&state.db().pool, &ids).await?;
+    Event::new(action)
+        .on(&first.id)
+        .detail(format!("{detail} files={}", ids.join(",")))
         .record(state, meta)
         .await;
     Ok(())

@@ -13,7 +13,7 @@ mod upload;
 pub use access::{find_visible, list, owner_is_active};
 pub use archive::zip;
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
-pub(crate) use download::{limit_downloads, open_download, record_download};
+pub(crate) use download::{limit_downloads, open_download, record_download, record_zip_download};
 pub use slots::{UploadSlot, UploadSlots};
 pub(crate) use upload::store;
 pub use upload::{sweep_abandoned_uploads, upload};
