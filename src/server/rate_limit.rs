@@ -52,6 +52,13 @@ impl Quota {
     }
 }
 
+/// An attempt [`RateLimiter::hit`] counted: the window it was counted in, so that
+/// [`RateLimiter::forgive`] takes it back from that window even once the next has begun.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counted {
+    window: i64,
+}
+
 /// A key's attempts in the window that ends at `ends_at`, and in the window before it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Counts {
@@ -121,15 +128,15 @@ impl RateLimiter {
 
     /// Counts one attempt of `key` against `quota`; `Err(RateLimited)` once the key is over it
     /// for this window (the refused attempt counts too).
-    pub async fn hit(&self, quota: Quota, key: &str) -> Result<()> {
+    pub async fn hit(&self, quota: Quota, key: &str) -> Result<Counted> {
         self.hit_at(quota, key, crate::server::db::now()).await
     }
 
-    async fn hit_at(&self, quota: Quota, key: &str, now: i64) -> Result<()> {
-        if quota.limit == 0 {
-            return Ok(());
-        }
+    async fn hit_at(&self, quota: Quota, key: &str, now: i64) -> Result<Counted> {
         let (window, left) = quota.window(now);
+        if quota.limit == 0 {
+            return Ok(Counted { window });
+        }
         let len = quota.window_secs as i64;
         let (current, previous) = match &self.backend {
             Backend::Memory(counters) => {
@@ -162,28 +169,27 @@ impl RateLimiter {
                 retry_after_secs: left,
             })
         } else {
-            Ok(())
+            Ok(Counted { window })
         }
     }
 
-    /// Takes back one attempt counted by [`hit`](Self::hit) in this window: for quotas that
-    /// count failures, the caller hits before trying and forgives when the attempt succeeds,
-    /// so concurrent attempts can never slip past the count. Best effort.
-    pub async fn forgive(&self, quota: Quota, key: &str) {
-        self.forgive_at(quota, key, crate::server::db::now()).await
-    }
-
-    async fn forgive_at(&self, quota: Quota, key: &str, now: i64) {
+    /// Takes back one attempt [`hit`](Self::hit) counted, from the window it was counted in
+    /// (also when the next window has begun since): for quotas that count failures, the caller
+    /// hits before trying and forgives when the attempt succeeds, so concurrent attempts can
+    /// never slip past the count. Best effort.
+    pub async fn forgive(&self, quota: Quota, key: &str, counted: Counted) {
         if quota.limit == 0 {
             return;
         }
-        let (window, _) = quota.window(now);
+        let window = counted.window;
         match &self.backend {
             Backend::Memory(counters) => {
                 let mut counters = counters.lock().expect("rate limit lock");
                 if let Some(entry) = counters.get_mut(&format!("{}:{key}", quota.name)) {
                     if entry.ends_at == window {
                         entry.current = entry.current.saturating_sub(1);
+                    } else if entry.ends_at == window + entry.len {
+                        entry.previous = entry.previous.saturating_sub(1);
                     }
                 }
             }
@@ -236,8 +242,8 @@ mod tests {
         let limiter = RateLimiter::in_memory();
         let one = Quota::per_hour("one", 1);
         let start = 7200;
-        limiter.hit_at(one, "k", start).await.unwrap();
-        limiter.forgive_at(one, "k", start + 1).await;
+        let counted = limiter.hit_at(one, "k", start).await.unwrap();
+        limiter.forgive(one, "k", counted).await;
         limiter.hit_at(one, "k", start + 2).await.unwrap();
         let refused = limiter.hit_at(one, "k", start + 3).await.unwrap_err();
         assert!(
@@ -268,5 +274,24 @@ mod tests {
             limiter.hit_at(ten, "k", 150).await.unwrap();
         }
         assert!(limiter.hit_at(ten, "k", 150).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_is_forgiven_in_its_window_after_the_next_has_begun() {
+        let limiter = RateLimiter::in_memory();
+        let two = Quota::per_minute("two", 2);
+        // Counted in the last second of a window, forgiven once the next began: it weighs
+        // nothing in the next window, so two attempts fit there.
+        let counted = limiter.hit_at(two, "a", 119).await.unwrap();
+        limiter.forgive(two, "a", counted).await;
+        limiter.hit_at(two, "a", 120).await.unwrap();
+        limiter.hit_at(two, "a", 120).await.unwrap();
+        assert!(limiter.hit_at(two, "a", 120).await.is_err());
+        // The same with another attempt counted in the next window before the forgiving.
+        let counted = limiter.hit_at(two, "b", 119).await.unwrap();
+        limiter.hit_at(two, "b", 120).await.unwrap();
+        limiter.forgive(two, "b", counted).await;
+        limiter.hit_at(two, "b", 120).await.unwrap();
+        assert!(limiter.hit_at(two, "b", 120).await.is_err());
     }
 }

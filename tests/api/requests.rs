@@ -436,6 +436,99 @@ async fn a_password_protected_request_shows_and_takes_nothing_without_it() {
     );
 }
 
+/// A protected request says it was closed, has expired or is full only to whoever gives its
+/// password; before it, the API and the page ask for the password as for an open one.
+#[tokio::test]
+async fn a_protected_request_tells_its_state_only_after_the_password() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await.access;
+    let closed = create_ok(
+        &app,
+        &alice,
+        json!({"title": "Shut", "password": "open sesame"}),
+    )
+    .await;
+    let res = app
+        .post_bearer(
+            &format!("/api/v1/requests/{}/close", closed.id),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let expired = create_ok(
+        &app,
+        &alice,
+        json!({"title": "Old", "password": "open sesame"}),
+    )
+    .await;
+    sqlx::query("UPDATE upload_requests SET expires_at = 1 WHERE id = $1")
+        .bind(&expired.id)
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let full = create_ok(
+        &app,
+        &alice,
+        json!({"title": "One", "password": "open sesame", "max_files": 1}),
+    )
+    .await;
+    let res = send(&app, &full.token, "a.txt", text(10), Some("open sesame")).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    for (request, code) in [
+        (&closed, "request_closed"),
+        (&expired, "request_expired"),
+        (&full, "request_full"),
+    ] {
+        let res = view(&app, &request.token, None).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNAUTHORIZED).await,
+            "password_required",
+            "{code}"
+        );
+        let res = send(&app, &request.token, "b.txt", text(10), Some("guess")).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNAUTHORIZED).await,
+            "wrong_password",
+            "{code}"
+        );
+        let res = view(&app, &request.token, Some("open sesame")).await;
+        assert_eq!(error_code(res, StatusCode::GONE).await, code);
+        let (_, page) = app
+            .page(&new_client(), &format!("/r/{}", request.token))
+            .await;
+        assert!(page.contains("protected by a password"), "{code}: {page}");
+    }
+}
+
+/// Senders who know the password are never refused for using it: only wrong ones count.
+#[tokio::test]
+async fn the_right_request_password_never_counts_against_the_guesses() {
+    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let alice = app.user("alice").await.access;
+    let request = create_ok(
+        &app,
+        &alice,
+        json!({"title": "T", "password": "open sesame"}),
+    )
+    .await;
+    for _ in 0..8 {
+        let res = view(&app, &request.token, Some("open sesame")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    for _ in 0..3 {
+        let res = view(&app, &request.token, Some("guess")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = view(&app, &request.token, Some("open sesame")).await;
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited",
+        "after three wrong ones this client waits"
+    );
+}
+
 /// The sender page's form, posted as a browser without JavaScript posts it.
 async fn form_upload(
     app: &TestApp,

@@ -325,7 +325,11 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
         id,
         bytes,
         ..
-    } = shared_file(|s| s.rate_login_per_min = 3).await;
+    } = shared_file(|s| {
+        s.rate_login_per_min = 3;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
     let link = app
         .share_ok(&alice, &id, json!({"password": "open sesame"}))
         .await;
@@ -347,22 +351,107 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
         error_code(res, StatusCode::UNAUTHORIZED).await,
         "wrong_password"
     );
-    let res = fetch_shared(&app, &token, Some("open sesame")).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.bytes().await.unwrap() == bytes);
-    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 1);
+    // The right password never counts against the guesses: the owner's scripts and the
+    // recipients who know it use the link as often as they like.
+    for _ in 0..5 {
+        let res = fetch_shared(&app, &token, Some("open sesame")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.bytes().await.unwrap() == bytes);
+    }
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 5);
     assert_eq!(audit_count(&app, "share.password_failed").await, 1);
 
-    // The third attempt within the minute was the last; the fourth is refused, even a right one.
-    let res = fetch_shared(&app, &token, Some("guess")).await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Three wrong ones within the minute from one client are the most: then that client is
+    // refused, even with the right one...
+    for _ in 0..2 {
+        let res = fetch_shared(&app, &token, Some("guess")).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNAUTHORIZED).await,
+            "wrong_password"
+        );
+    }
     let res = fetch_shared(&app, &token, Some("open sesame")).await;
     assert_eq!(
         error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
         "rate_limited"
     );
+    // ...while the guesser has not locked anyone else out.
+    let res = new_client()
+        .get(app.url(&format!("/api/v1/files/shared/{token}")))
+        .header("X-Share-Password", "open sesame")
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     // Failed attempts did not count as downloads.
-    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 1);
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 6);
+}
+
+/// A protected link says whether it was revoked, has expired or is used up only to whoever
+/// gives its password: before it, every link asks for the password alike.
+#[tokio::test]
+async fn a_protected_link_tells_its_state_only_after_the_password() {
+    let Shared { app, alice, id, .. } = shared_file(|_| {}).await;
+    let protected = |extra: Value| {
+        let mut body = json!({"password": "open sesame"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let revoked = app.share_ok(&alice, &id, protected(json!({}))).await;
+    let res = app
+        .delete_bearer(
+            &format!("/api/v1/files/{id}/share/{}", token_of(&revoked)),
+            &alice,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let expired = app.share_ok(&alice, &id, protected(json!({}))).await;
+    sqlx::query("UPDATE share_links SET expires_at = 1 WHERE id = $1")
+        .bind(expired["id"].as_str().unwrap())
+        .execute(&app.state.db().pool)
+        .await
+        .unwrap();
+    let used_up = app
+        .share_ok(&alice, &id, protected(json!({"max_downloads": 1})))
+        .await;
+    let res = fetch_shared(&app, &token_of(&used_up), Some("open sesame")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.unwrap();
+
+    for (link, status, code) in [
+        (&revoked, StatusCode::NOT_FOUND, "link_revoked"),
+        (&expired, StatusCode::GONE, "link_expired"),
+        (&used_up, StatusCode::FORBIDDEN, "download_limit_reached"),
+    ] {
+        let token = token_of(link);
+        let res = fetch_shared(&app, &token, None).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNAUTHORIZED).await,
+            "password_required",
+            "{code}"
+        );
+        let res = fetch_shared(&app, &token, Some("guess")).await;
+        assert_eq!(
+            error_code(res, StatusCode::UNAUTHORIZED).await,
+            "wrong_password",
+            "{code}"
+        );
+        let res = fetch_shared(&app, &token, Some("open sesame")).await;
+        assert_eq!(error_code(res, status).await, code);
+        // The recipient's page asks for the password, and says nothing else.
+        let html = new_client()
+            .get(app.url(&format!("/s/{token}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("recipient-password"), "{code}: {html}");
+    }
 }
 
 #[tokio::test]

@@ -70,12 +70,13 @@ pub async fn register(
     input: Registration,
     meta: &RequestMeta,
 ) -> Result<UserRow> {
-    limits::hit(state, Bucket::RegisterPerClient, &meta.client()).await?;
+    let client = meta.client();
+    let counted = limits::hit(state, Bucket::RegisterPerClient, &client).await?;
     let user = match create(state, input, None).await {
         Ok(user) => user,
         Err(e) => {
             if matches!(e, Error::Validation(_)) {
-                limits::forgive(state, Bucket::RegisterPerClient, &meta.client()).await;
+                limits::forgive(state, Bucket::RegisterPerClient, &client, counted).await;
             }
             return Err(e);
         }
@@ -160,16 +161,7 @@ pub async fn authenticate(
         (Bucket::LoginFailuresPerClient, client.as_str()),
         (Bucket::LoginFailuresPerAccount, email.as_str()),
     ];
-    for (i, (bucket, key)) in buckets.iter().enumerate() {
-        if let Err(refused) = limits::hit(state, *bucket, key).await {
-            // A refused attempt is not a guess: only the buckets that let it through
-            // would otherwise keep counting it.
-            for (bucket, key) in &buckets[..i] {
-                limits::forgive(state, *bucket, key).await;
-            }
-            return Err(refused);
-        }
-    }
+    let counted = limits::hit_all(state, &buckets).await?;
 
     let pool = &state.db().pool;
     let overlong = password.len() > MAX_CHECKED_PASSWORD_BYTES;
@@ -195,9 +187,7 @@ pub async fn authenticate(
             return Err(Error::InvalidCredentials);
         }
     };
-    for (bucket, key) in &buckets {
-        limits::forgive(state, *bucket, key).await;
-    }
+    limits::forgive_all(state, &buckets, &counted).await;
     if !user.is_active() {
         Event::by(&user.id, action::LOGIN_FAILED)
             .detail("reason=account_disabled")
@@ -269,9 +259,9 @@ pub async fn confirm_password(
             "Enter your current password to confirm this change".into(),
         ));
     }
-    limits::hit(state, Bucket::PasswordCheckPerAccount, &user.id).await?;
+    let counted = limits::hit(state, Bucket::PasswordCheckPerAccount, &user.id).await?;
     if passwords::verify(current_password, Some(user.password_hash.clone())).await? {
-        limits::forgive(state, Bucket::PasswordCheckPerAccount, &user.id).await;
+        limits::forgive(state, Bucket::PasswordCheckPerAccount, &user.id, counted).await;
         return Ok(());
     }
     Event::by(&user.id, action::PASSWORD_CHECK_FAILED)

@@ -6,6 +6,7 @@
 //! accounts at three times that, and per account from everywhere only as a slow backstop
 //! against a distributed guesser (ten times the login rate per hour).
 
+pub use crate::server::rate_limit::Counted;
 use crate::server::{config::Settings, error::Result, rate_limit::Quota, state::AppState};
 
 /// Wrong second-factor codes per account per minute, whatever the login setting says: six
@@ -27,8 +28,12 @@ pub enum Bucket {
     PasswordCheckPerAccount,
     UploadPerUser,
     DownloadPerClient,
-    /// Password attempts on one share link (from anywhere): the login limit.
-    SharePasswordPerLink,
+    /// Wrong passwords for one protected link (share link or upload request) from one client:
+    /// the login limit.
+    LinkPasswordPerLinkClient,
+    /// Wrong passwords for one protected link from anywhere: ten times that per hour, a slow
+    /// backstop like logins'.
+    LinkPasswordPerLink,
     /// Wrong second-factor codes for one account (from anywhere).
     TwoFactorPerAccount,
     /// Files sent through upload requests from one client.
@@ -59,7 +64,10 @@ impl Bucket {
             Bucket::DownloadPerClient => {
                 Quota::per_minute("download-client", settings.rate_download_per_min)
             }
-            Bucket::SharePasswordPerLink => Quota::per_minute("share-password", login),
+            Bucket::LinkPasswordPerLinkClient => Quota::per_minute("link-password-client", login),
+            Bucket::LinkPasswordPerLink => {
+                Quota::per_hour("link-password", login.saturating_mul(10))
+            }
             Bucket::RequestUploadPerClient => {
                 Quota::per_minute("request-upload-client", settings.rate_upload_per_min)
             }
@@ -75,7 +83,7 @@ impl Bucket {
 }
 
 /// Counts one attempt in `bucket` for `key`; 429 once the key is over the bucket's quota.
-pub async fn hit(state: &AppState, bucket: Bucket, key: &str) -> Result<()> {
+pub async fn hit(state: &AppState, bucket: Bucket, key: &str) -> Result<Counted> {
     state
         .limiter()
         .hit(bucket.quota(state.settings()), key)
@@ -85,9 +93,33 @@ pub async fn hit(state: &AppState, bucket: Bucket, key: &str) -> Result<()> {
 /// Takes back an attempt [`hit`] counted, when it turned out not to be a failure: buckets that
 /// count failures are hit before the attempt (so concurrent ones cannot slip past) and
 /// forgiven after a success.
-pub async fn forgive(state: &AppState, bucket: Bucket, key: &str) {
+pub async fn forgive(state: &AppState, bucket: Bucket, key: &str, counted: Counted) {
     state
         .limiter()
-        .forgive(bucket.quota(state.settings()), key)
+        .forgive(bucket.quota(state.settings()), key, counted)
         .await
+}
+
+/// Counts one attempt in each of `buckets`, in order; at the first one over its quota (429),
+/// takes back what the earlier ones counted (a refused attempt is not a guess) and refuses.
+pub async fn hit_all(state: &AppState, buckets: &[(Bucket, &str)]) -> Result<Vec<Counted>> {
+    let mut counted = Vec::with_capacity(buckets.len());
+    for (bucket, key) in buckets {
+        match hit(state, *bucket, key).await {
+            Ok(one) => counted.push(one),
+            Err(refused) => {
+                forgive_all(state, buckets, &counted).await;
+                return Err(refused);
+            }
+        }
+    }
+    Ok(counted)
+}
+
+/// Takes back what [`hit_all`] counted (`counted`, bucket by bucket): the attempt was not a
+/// failure.
+pub async fn forgive_all(state: &AppState, buckets: &[(Bucket, &str)], counted: &[Counted]) {
+    for ((bucket, key), counted) in buckets.iter().zip(counted) {
+        forgive(state, *bucket, key, *counted).await;
+    }
 }

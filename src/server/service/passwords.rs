@@ -13,7 +13,10 @@ use argon2::{
 
 use crate::server::{
     error::{Error, Result},
-    service::limits::{self, Bucket},
+    service::{
+        limits::{self, Bucket},
+        RequestMeta,
+    },
     state::AppState,
 };
 
@@ -77,17 +80,30 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool> {
     .await
 }
 
-/// Checks the password a link (a share link or an upload request) is protected with. Every
-/// attempt counts against the link's own limit (the login rate, from anywhere), so it cannot be
-/// guessed from many addresses.
+/// Checks the password a link (a share link or an upload request) is protected with. Wrong
+/// ones are limited as failed logins are: per link and client at the login rate, and per link
+/// from everywhere at ten times that an hour (a backstop against guessing from many
+/// addresses). Each attempt is counted before the check, so parallel guesses cannot slip past,
+/// and taken back when the password was right: recipients and the owner's scripts that know
+/// it are never refused for using it often.
 pub async fn check_link(
     state: &AppState,
+    meta: &RequestMeta,
     link_id: &str,
     hash: &str,
     given: String,
 ) -> Result<bool> {
-    limits::hit(state, Bucket::SharePasswordPerLink, link_id).await?;
-    verify(given, Some(hash.to_owned())).await
+    let link_client = format!("{link_id}|{}", meta.client());
+    let buckets = [
+        (Bucket::LinkPasswordPerLinkClient, link_client.as_str()),
+        (Bucket::LinkPasswordPerLink, link_id),
+    ];
+    let counted = limits::hit_all(state, &buckets).await?;
+    let right = verify(given, Some(hash.to_owned())).await?;
+    if right {
+        limits::forgive_all(state, &buckets, &counted).await;
+    }
+    Ok(right)
 }
 
 #[cfg(test)]

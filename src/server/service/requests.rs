@@ -235,23 +235,43 @@ async fn by_token(state: &AppState, token: &str) -> Result<Option<RequestRow>> {
         .filter(|row| secret_tokens::same_digest(&row.token_hash, &hash)))
 }
 
-/// The request a token opens, while it takes files, with its owner.
-async fn open_request(state: &AppState, token: &str) -> Result<(RequestRow, UserRow, Received)> {
+/// The request a token names, with its owner: unknown (or its owner disabled) is 404.
+/// Whether it still takes files is [`ensure_open`]'s, asked only once the password (if any)
+/// was given: a protected request tells nothing of itself before.
+async fn known_request(state: &AppState, token: &str) -> Result<(RequestRow, UserRow)> {
     let unknown = || Error::NotFound("upload request");
-    let pool = &state.db().pool;
     let row = by_token(state, token).await?.ok_or_else(unknown)?;
     // A disabled owner's requests are unknown, like their share links.
-    let owner = db::users::find_by_id(pool, &row.owner_id)
+    let owner = db::users::find_by_id(&state.db().pool, &row.owner_id)
         .await?
         .filter(|owner| owner.is_active())
         .ok_or_else(unknown)?;
-    let received = db::requests::received(pool, &row.id).await?;
-    match status_of(&row, received, db::now()) {
-        RequestStatus::Open => Ok((row, owner, received)),
+    Ok((row, owner))
+}
+
+/// What a known request has received, while it takes files; else why not (410).
+async fn ensure_open(state: &AppState, row: &RequestRow) -> Result<Received> {
+    let received = db::requests::received(&state.db().pool, &row.id).await?;
+    match status_of(row, received, db::now()) {
+        RequestStatus::Open => Ok(received),
         RequestStatus::Closed => Err(Error::RequestClosed),
         RequestStatus::Expired => Err(Error::RequestExpired),
         RequestStatus::Full => Err(Error::RequestFull),
     }
+}
+
+/// The request a token names, once the pass opens it, while it takes files: with its owner
+/// and what it has received.
+async fn open_request(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+) -> Result<(RequestRow, UserRow, Received)> {
+    let (row, owner) = known_request(state, token).await?;
+    check_pass(state, meta, &row, pass).await?;
+    let received = ensure_open(state, &row).await?;
+    Ok((row, owner, received))
 }
 
 const RECEIPTS_KEY: &str = "request_receipts";
@@ -284,7 +304,7 @@ async fn check_password(
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(Error::RequestPasswordRequired);
     };
-    if passwords::check_link(state, &row.id, hash, password).await? {
+    if passwords::check_link(state, meta, &row.id, hash, password).await? {
         return Ok(());
     }
     Event::new(action::REQUEST_PASSWORD_FAILED)
@@ -302,8 +322,7 @@ pub async fn for_sender(
     token: &str,
     pass: &Pass,
 ) -> Result<RequestForSender> {
-    let (row, owner, received) = open_request(state, token).await?;
-    check_pass(state, meta, &row, pass).await?;
+    let (row, owner, received) = open_request(state, meta, token, pass).await?;
     let policy = state.settings().upload_policy();
     Ok(RequestForSender {
         title: row.title,
@@ -322,9 +341,9 @@ pub async fn for_sender(
 }
 
 /// Whether the request behind `token` is protected by a password (and so what its page asks
-/// first); errors as [`for_sender`] for a request that takes nothing.
+/// first, whatever the request's state); 404 for an unknown one.
 pub async fn needs_password(state: &AppState, token: &str) -> Result<bool> {
-    let (row, _, _) = open_request(state, token).await?;
+    let (row, _) = known_request(state, token).await?;
     Ok(row.password_hash.is_some())
 }
 
@@ -336,11 +355,12 @@ pub async fn unlock(
     token: &str,
     password: String,
 ) -> Result<()> {
-    let (row, _, _) = open_request(state, token).await?;
+    let (row, _) = known_request(state, token).await?;
     let Some(hash) = &row.password_hash else {
         return Ok(());
     };
     check_password(state, meta, &row, hash, Some(password)).await?;
+    ensure_open(state, &row).await?;
     unlock::remember(session, Lock::Request, &row.id).await
 }
 
@@ -358,8 +378,7 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
-    let (row, owner, _) = open_request(state, token).await?;
-    check_pass(state, meta, &row, pass).await?;
+    let (row, owner, _) = open_request(state, meta, token, pass).await?;
     limits::hit(state, Bucket::RequestUploadPerClient, &meta.client()).await?;
     limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
     let _slot = state.upload_slots().take(&format!("request:{}", row.id))?;

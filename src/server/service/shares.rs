@@ -299,9 +299,10 @@ pub async fn revoke_link(
     Ok(())
 }
 
-/// The link a token names and its files, or why it cannot be used: unknown (or its owner
-/// disabled) 404, revoked 404 (`link_revoked`), expired 410, used up 403.
-async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<FileRow>)> {
+/// The link a token names and its files: unknown (or its owner disabled, or all its files
+/// gone) is 404. Whether it can still be used is [`ensure_usable`]'s, asked only once the
+/// password (if any) was given: a protected link tells nothing of itself before.
+async fn known_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<FileRow>)> {
     let unknown = || Error::NotFound("share link");
     let pool = &state.db().pool;
     let hash = token_hash(token);
@@ -309,9 +310,6 @@ async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<Fil
         .await?
         .filter(|link| secret_tokens::same_digest(&link.token_hash, &hash))
         .ok_or_else(unknown)?;
-    if let Some(refused) = LinkState::of(&link, db::now()).refusal() {
-        return Err(refused);
-    }
     // Deleted files have left the link (ON DELETE CASCADE), and a disabled owner's files are
     // not shown; a link with nothing left is unknown.
     let mut files = Vec::new();
@@ -323,6 +321,28 @@ async fn usable_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<Fil
     if files.is_empty() {
         return Err(unknown());
     }
+    Ok((link, files))
+}
+
+/// Why a known link cannot be used now: revoked 404 (`link_revoked`), expired 410, used up 403.
+fn ensure_usable(link: &ShareRow) -> Result<()> {
+    match LinkState::of(link, db::now()).refusal() {
+        Some(refused) => Err(refused),
+        None => Ok(()),
+    }
+}
+
+/// The link a token names and its files, once the pass opens it (a protected link asks for
+/// its password before anything else), if it can still be used.
+async fn open_link(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+) -> Result<(ShareRow, Vec<FileRow>)> {
+    let (link, files) = known_link(state, token).await?;
+    check_pass(state, meta, &link, &files, pass).await?;
+    ensure_usable(&link)?;
     Ok((link, files))
 }
 
@@ -361,11 +381,12 @@ pub async fn view(
     token: &str,
     pass: &Pass,
 ) -> Result<SharedLink> {
-    let (link, files) = usable_link(state, token).await?;
+    let (link, files) = known_link(state, token).await?;
     match check_pass(state, meta, &link, &files, pass).await {
         Err(Error::PasswordRequired) => return Ok(SharedLink::PasswordRequired),
         checked => checked?,
     }
+    ensure_usable(&link)?;
     Ok(SharedLink::Open(shared_files(
         &link,
         &files,
@@ -384,8 +405,7 @@ pub async fn download(
     file_id: &str,
 ) -> Result<Download> {
     files::limit_downloads(state, meta).await?;
-    let (link, files) = usable_link(state, token).await?;
-    check_pass(state, meta, &link, &files, pass).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
     let file = files
         .into_iter()
         .find(|f| f.id == file_id)
@@ -420,7 +440,7 @@ pub async fn download_link(
     token: &str,
     pass: &Pass,
 ) -> Result<LinkDownload> {
-    let (_, files) = usable_link(state, token).await?;
+    let (_, files) = known_link(state, token).await?;
     if files.len() == 1 {
         let id = files[0].id.clone();
         return Ok(LinkDownload::File(Box::new(
@@ -453,8 +473,7 @@ pub async fn download_all(
     pass: &Pass,
 ) -> Result<ZipDownload> {
     files::limit_downloads(state, meta).await?;
-    let (link, all) = usable_link(state, token).await?;
-    check_pass(state, meta, &link, &all, pass).await?;
+    let (link, all) = open_link(state, meta, token, pass).await?;
     let (ready, left_out): (Vec<FileRow>, Vec<FileRow>) = all
         .into_iter()
         .partition(|f| f.scan_status.is_downloadable());
@@ -492,9 +511,9 @@ async fn count_download(
         return Ok(());
     }
     // Another download took the last one, or the link ran out or was revoked meanwhile.
-    let (link, _) = usable_link(state, token).await?;
-    let refused = LinkState::of(&link, db::now()).refusal();
-    Err(refused.unwrap_or(Error::DownloadLimitReached))
+    let (link, _) = known_link(state, token).await?;
+    ensure_usable(&link)?;
+    Err(Error::DownloadLimitReached)
 }
 
 /// The page's password form: checks the password and opens the link for this browser's
@@ -506,8 +525,7 @@ pub async fn unlock(
     token: &str,
     password: String,
 ) -> Result<usize> {
-    let (link, files) = usable_link(state, token).await?;
-    check_pass(state, meta, &link, &files, &Pass::Password(Some(password))).await?;
+    let (link, files) = open_link(state, meta, token, &Pass::Password(Some(password))).await?;
     if link.password_hash.is_some() {
         unlock::remember(session, Lock::Share, &link.id).await?;
     }
@@ -534,7 +552,7 @@ async fn check_pass(
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(Error::PasswordRequired);
     };
-    if passwords::check_link(state, &link.id, hash, password).await? {
+    if passwords::check_link(state, meta, &link.id, hash, password).await? {
         return Ok(());
     }
     Event::new(action::SHARE_PASSWORD_FAILED)

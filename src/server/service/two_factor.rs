@@ -22,7 +22,7 @@ use crate::{
             accounts::{self, CurrentSession, SignedIn},
             audit::{action, Action, Event},
             key_rotation,
-            limits::{self, Bucket},
+            limits::{self, Bucket, Counted},
             secret_tokens, RequestMeta,
         },
         state::AppState,
@@ -169,7 +169,7 @@ pub async fn enable(
         Some(row) => row,
     };
     accounts::confirm_password(state, user, current_password, meta).await?;
-    before_code(state, user, &row).await?;
+    let counted = before_code(state, user, &row).await?;
     let Some(step) = totp(&open_secret(state, &row)?, &user.email)?.check(code.trim(), unix_now())
     else {
         code_failed(state, meta, user, "enrolment").await?;
@@ -179,7 +179,7 @@ pub async fn enable(
     if !db::two_factor::enable(pool, &user.id, step as i64, db::now(), &hashes).await? {
         return Err(Error::TwoFactorNotStarted);
     }
-    code_accepted(state, user).await?;
+    code_accepted(state, user, counted).await?;
     accounts::end_other_sessions(state, &user.id, current).await?;
     record(state, meta, user, action::TWO_FACTOR_ENABLED, None).await;
     Ok(codes)
@@ -269,7 +269,7 @@ async fn check_code(
         .await?
         .filter(TotpRow::is_enabled)
         .ok_or(Error::TwoFactorOff)?;
-    before_code(state, user, &row).await?;
+    let counted = before_code(state, user, &row).await?;
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let factor = if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
         let step = totp(&open_secret(state, &row)?, &user.email)?.check(&digits, unix_now());
@@ -287,7 +287,7 @@ async fn check_code(
     };
     match factor {
         Some(factor) => {
-            code_accepted(state, user).await?;
+            code_accepted(state, user, counted).await?;
             if factor == Factor::RecoveryCode {
                 record(state, meta, user, action::RECOVERY_CODE_USED, None).await;
             }
@@ -303,7 +303,7 @@ const LOCK_SECS: i64 = 15 * 60;
 
 /// Before a code is checked: refused while the code step is locked, and wrong codes limited
 /// per minute (whatever the login limit says; counted now, forgiven if the code was right).
-async fn before_code(state: &AppState, user: &UserRow, row: &TotpRow) -> Result<()> {
+async fn before_code(state: &AppState, user: &UserRow, row: &TotpRow) -> Result<Counted> {
     let now = db::now();
     if let Some(until) = row.locked_until.filter(|until| *until > now) {
         return Err(Error::TwoFactorLocked {
@@ -314,8 +314,8 @@ async fn before_code(state: &AppState, user: &UserRow, row: &TotpRow) -> Result<
 }
 
 /// A right code: it was no failure, and it ends a run of wrong ones.
-async fn code_accepted(state: &AppState, user: &UserRow) -> Result<()> {
-    limits::forgive(state, Bucket::TwoFactorPerAccount, &user.id).await;
+async fn code_accepted(state: &AppState, user: &UserRow, counted: Counted) -> Result<()> {
+    limits::forgive(state, Bucket::TwoFactorPerAccount, &user.id, counted).await;
     Ok(db::two_factor::code_accepted(&state.db().pool, &user.id).await?)
 }
 

@@ -93,7 +93,8 @@ pub async fn download(
 
 /// The per-client download limit, for every way of downloading.
 pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
-    limits::hit(state, Bucket::DownloadPerClient, &meta.client()).await
+    limits::hit(state, Bucket::DownloadPerClient, &meta.client()).await?;
+    Ok(())
 }
 
 /// Starts sending a file the caller may have: refused unless scanned clean, and the first chunk
