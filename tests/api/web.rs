@@ -46,20 +46,93 @@ async fn session_cookie_is_httponly_lax_and_rotates_at_login() {
     let app = spawn_app().await;
     app.register("alice").await;
     let browser = new_client();
-    // A failed attempt gives the browser a session (it carries the error to the page).
-    let res = app.login_form(&browser, "alice", "wrong one").await;
-    let before = session_cookie(&res).expect("session cookie after failed login");
+    let res = app.login_form(&browser, "alice", PASSWORD).await;
+    let before = session_cookie(&res).expect("session cookie at login");
     assert!(before.contains("HttpOnly"), "{before}");
     assert!(before.contains("SameSite=Lax"), "{before}");
     assert!(
         !before.contains("Secure"),
         "plain http: no Secure flag: {before}"
     );
+    // Signing in again from a browser that has a session gives it a new id.
     let res = app.login_form(&browser, "alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let after = session_cookie(&res).expect("new session cookie at login");
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(id(&before), id(&after), "session id must rotate at login");
+}
+
+/// A failed form from a visitor without a session carries its error in a short-lived signed
+/// cookie, not in a new session: fifty bad logins from clients that keep no cookies leave no
+/// session behind (a session is saved exactly when its cookie is set).
+#[tokio::test]
+async fn failed_forms_from_visitors_without_a_session_make_no_session() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    for _ in 0..50 {
+        let res = app.login_form(&new_client(), "alice", "wrong one").await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert_eq!(session_cookie(&res), None, "no session for a failed login");
+        let flash = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("coffer_flash="))
+            .expect("the error travels in the flash cookie")
+            .to_owned();
+        assert!(
+            flash.contains("HttpOnly")
+                && flash.contains("SameSite=Lax")
+                && flash.contains("Max-Age=120"),
+            "{flash}"
+        );
+    }
+    // A registration refused for its content, too.
+    let res = app
+        .form_post(
+            &new_client(),
+            "register",
+            &[
+                ("email", "not an email"),
+                ("username", "x"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(session_cookie(&res), None);
+}
+
+/// The flash cookie is signed: one made by anyone else puts no words on the page.
+#[tokio::test]
+async fn a_forged_flash_cookie_shows_nothing() {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let app = spawn_app().await;
+    let forged = URL_SAFE_NO_PAD.encode(
+        br#"{"flash_error":{"detail":"Call +1 555 0100 to unlock your files","code":"x"}}"#,
+    );
+    for cookie in [
+        format!("coffer_flash={forged}"),
+        format!(
+            "coffer_flash={forged}.{}",
+            URL_SAFE_NO_PAD.encode([0u8; 32])
+        ),
+    ] {
+        let html = new_client()
+            .get(app.url("/login"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("Sign in") && !html.contains("555 0100"),
+            "{html}"
+        );
+    }
 }
 
 #[tokio::test]

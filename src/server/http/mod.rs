@@ -5,6 +5,7 @@ pub mod api;
 pub mod audit_csv;
 pub mod client_addr;
 pub mod extract;
+pub mod flash;
 pub mod health;
 pub mod limits;
 pub mod middleware;
@@ -150,6 +151,8 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
             AppState,
             _,
         >(context, shell))
+        // Inside the session layer: a flash kept in the cookie only when there is no session.
+        .layer(from_fn_with_state(state.clone(), flash::carry))
         .layer(session_layer(&state, sessions))
         .layer(from_fn_with_state(
             state.clone(),

@@ -10,7 +10,7 @@ use crate::{
     server::{
         db::users::UserRow,
         error::Error,
-        http::extract::request_meta,
+        http::{extract::request_meta, flash::Flash},
         service::{admin, web_sessions, RequestMeta},
         state::AppState,
     },
@@ -34,28 +34,18 @@ fn admin_back(back: Option<&str>, fallback: &str) -> String {
 
 const FLASH_ERROR_KEY: &str = "flash_error";
 
-/// Keeps a value in the session for the next page to read once: how a plain form post (no
-/// JavaScript) hands its outcome to the page it is redirected to.
-async fn keep_flash<T: serde::Serialize>(session: &Session, key: &str, value: &T) {
-    if let Err(e) = session.insert(key, value).await {
-        tracing::warn!(error = %e, key, "could not keep a form's outcome for the next page");
-    }
-}
-
-/// Reads, and forgets, what [`keep_flash`] kept.
-async fn take_flash<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
-    session.remove::<T>(key).await.ok().flatten()
-}
-
-/// Keeps an error in the session for the next page to show once (plain form posts).
-pub async fn keep_flash_error(session: &Session, error: &PageError) {
-    keep_flash(session, FLASH_ERROR_KEY, error).await
+/// Keeps an error for the next page to show once (plain form posts): in the session, or for a
+/// visitor without one in the flash cookie ([`Flash`]).
+pub async fn keep_flash_error(flash: &Flash, error: &PageError) {
+    flash.keep(FLASH_ERROR_KEY, error).await
 }
 
 /// What a server function needs to call the service layer.
 pub struct WebRequest {
     pub state: AppState,
     pub session: Session,
+    /// Where a plain form's outcome waits for the next page.
+    pub flash: Flash,
     pub meta: RequestMeta,
     /// A plain HTML form post (JavaScript off): outcomes become redirects.
     pub plain_form: bool,
@@ -70,6 +60,7 @@ pub async fn web_request() -> Result<WebRequest, PageError> {
         .await
         .map_err(|e| Error::internal("server fn", format!("no session: {e:?}")))?;
     Ok(WebRequest {
+        flash: Flash::of(&parts)?,
         state,
         session,
         meta: request_meta(&parts),
@@ -116,7 +107,7 @@ impl WebRequest {
                 }
                 let page_error = PageError::from(e);
                 if self.plain_form {
-                    keep_flash_error(&self.session, &page_error).await;
+                    keep_flash_error(&self.flash, &page_error).await;
                     leptos_axum::redirect(form_page);
                 }
                 Err(page_error)
@@ -135,19 +126,19 @@ impl WebRequest {
         result: Result<T, Error>,
     ) -> Result<T, PageError> {
         if let (Ok(value), true) = (&result, self.plain_form) {
-            keep_flash(&self.session, flash_key, value).await;
+            self.flash.keep(flash_key, value).await;
         }
         self.finish(form_page, success_to, result).await
     }
 
     /// What [`finish_keeping`](Self::finish_keeping) kept under `flash_key`, read once.
     pub async fn take_flash<T: serde::de::DeserializeOwned>(&self, flash_key: &str) -> Option<T> {
-        take_flash(&self.session, flash_key).await
+        self.flash.take(flash_key).await
     }
 
     /// The error a plain form post left for this page, read once.
     pub async fn take_flash_error(&self) -> Option<PageError> {
-        take_flash(&self.session, FLASH_ERROR_KEY).await
+        self.flash.take(FLASH_ERROR_KEY).await
     }
 
     /// The signed-in admin: the admin pages' gate. Anyone else, signed in or not, is refused

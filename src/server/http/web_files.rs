@@ -15,6 +15,7 @@ use crate::{
         error::{Error, Result},
         http::{
             extract::{ClientMeta, WebUser},
+            flash::Flash,
             server_fns::{is_plain_form, keep_flash_error},
             transfer,
         },
@@ -31,6 +32,7 @@ pub async fn upload(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     headers: HeaderMap,
+    flash: Flash,
     user: std::result::Result<WebUser, Error>,
     multipart: Multipart,
 ) -> Response {
@@ -48,7 +50,7 @@ pub async fn upload(
     let outcome = transfer::upload_multipart(&own, multipart, plain_form).await;
     if plain_form {
         if let Err(e) = outcome {
-            keep_flash_error(&user.session, &PageError::from(e)).await;
+            keep_flash_error(&flash, &PageError::from(e)).await;
         }
         return Redirect::to(FILES_PAGE).into_response();
     }

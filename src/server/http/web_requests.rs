@@ -16,6 +16,7 @@ use crate::{
     server::{
         http::{
             extract::ClientMeta,
+            flash::Flash,
             server_fns::{is_plain_form, keep_flash_error},
             transfer::{self, RequestFiles},
         },
@@ -28,6 +29,7 @@ pub async fn upload(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     session: Session,
+    flash: Flash,
     headers: HeaderMap,
     Path(token): Path<String>,
     multipart: Multipart,
@@ -43,7 +45,7 @@ pub async fn upload(
     let outcome = transfer::upload_multipart(&sink, multipart, plain_form).await;
     if plain_form {
         if let Err(e) = outcome {
-            keep_flash_error(&session, &PageError::from(e)).await;
+            keep_flash_error(&flash, &PageError::from(e)).await;
         }
         return Redirect::to(&request_path(&token)).into_response();
     }

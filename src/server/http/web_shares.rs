@@ -16,7 +16,7 @@ use crate::{
     app::{error::PageError, model::recipient_path},
     server::{
         error::Error,
-        http::{extract::ClientMeta, server_fns::keep_flash_error, transfer},
+        http::{extract::ClientMeta, flash::Flash, server_fns::keep_flash_error, transfer},
         service::{
             shares::{self, LinkDownload},
             unlock::Pass,
@@ -38,6 +38,7 @@ pub async fn download(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     session: Session,
+    flash: Flash,
     Path(token): Path<String>,
     Form(form): Form<DownloadForm>,
 ) -> Response {
@@ -48,7 +49,7 @@ pub async fn download(
         match shares::unlock(&state, &meta, &session, &token, password).await {
             Ok(1) => {}
             Ok(_) => return Redirect::to(&page).into_response(),
-            Err(e) => return refused(&session, &page, e).await,
+            Err(e) => return refused(&flash, &page, e).await,
         }
     }
     let pass = Pass::Session(session.clone());
@@ -60,20 +61,20 @@ pub async fn download(
     };
     match result {
         Ok(download) => transfer::link_response(download),
-        Err(e) => refused(&session, &page, e).await,
+        Err(e) => refused(&flash, &page, e).await,
     }
 }
 
 /// Back to the recipient's page. The page shows a link that cannot be used by itself; anything
 /// else (a wrong password, a scan not finished, too many attempts) it shows once from the
-/// session.
-async fn refused(session: &Session, page: &str, e: Error) -> Response {
+/// flash.
+async fn refused(flash: &Flash, page: &str, e: Error) -> Response {
     let link_state = matches!(
         e,
         Error::NotFound(_) | Error::LinkRevoked | Error::LinkExpired | Error::DownloadLimitReached
     );
     if !link_state {
-        keep_flash_error(session, &PageError::from(e)).await;
+        keep_flash_error(flash, &PageError::from(e)).await;
     }
     Redirect::to(page).into_response()
 }

@@ -3,6 +3,7 @@
 //! whichever store keeps the cookie session, which is how logout, password changes and
 //! disabling a user take effect immediately.
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use tower_sessions::Session;
 
 use crate::{
@@ -31,6 +32,33 @@ const TOUCH_EVERY_SECS: i64 = 60;
 struct PendingLogin {
     user_id: String,
     since: i64,
+}
+
+/// What a flash cookie's signature is bound to.
+const FLASH_PURPOSE: &[u8] = b"coffer/flash-cookie/v1";
+
+/// A plain form's outcome for a visitor without a session, as its cookie carries it (the
+/// `http::flash` layer keeps it there): base64url of `json`, a dot, base64url of its HMAC under
+/// the master keyring, so nobody else can put words on our pages through it.
+pub fn seal_flash(state: &AppState, json: &[u8]) -> String {
+    let tag = state.keys().ring().sign(FLASH_PURPOSE, json);
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(json),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
+/// The JSON a cookie [`seal_flash`] made carries; `None` for anything else.
+pub fn open_flash(state: &AppState, sealed: &str) -> Option<Vec<u8>> {
+    let (json, tag) = sealed.split_once('.')?;
+    let json = URL_SAFE_NO_PAD.decode(json).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    state
+        .keys()
+        .ring()
+        .verify(FLASH_PURPOSE, &json, &tag)
+        .then_some(json)
 }
 
 /// Where a browser login stands after its password.
