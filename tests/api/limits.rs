@@ -333,3 +333,146 @@ async fn uploads_at_once_are_capped_per_user_and_per_instance() {
     assert_eq!(bob_upload.await.unwrap().status(), StatusCode::CREATED);
     assert_eq!(app.state.upload_slots().running(&alice_id), 0);
 }
+
+/// Making share links and upload requests is limited per user, and the protected ones (each
+/// costs a password hash) at the login rate; plain ones go on when protected ones are refused.
+#[tokio::test]
+async fn making_protected_links_and_requests_is_limited_per_user() {
+    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let alice = app.user("alice").await.access;
+    let bob = app.user("bob").await.access;
+    let file = app.upload_ok(&alice, "a.txt", b"hello".to_vec()).await;
+    let id = file["id"].as_str().unwrap();
+    let protected = json!({"password": "open sesame"});
+    for _ in 0..2 {
+        assert_eq!(
+            app.share(&alice, id, protected.clone()).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let res = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice,
+            json!({"title": "T", "password": "open sesame"}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "requests count in the same allowance"
+    );
+    let res = app.share(&alice, id, protected.clone()).await;
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+    let res = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice,
+            json!({"title": "T", "password": "open sesame"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+    // Links without a password, and other users, are not held up.
+    assert_eq!(
+        app.share(&alice, id, json!({})).await.status(),
+        StatusCode::CREATED
+    );
+    let res = app
+        .post_bearer(
+            "/api/v1/requests",
+            &bob,
+            json!({"title": "T", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+/// One user holds at most MAX_ACTIVE_LINKS usable links and MAX_OPEN_REQUESTS open requests;
+/// revoked, expired and closed ones do not count.
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_links_and_requests() {
+    use coffer::app::model::{MAX_ACTIVE_LINKS, MAX_OPEN_REQUESTS};
+    let app = spawn_app_with(|_| {}).await;
+    let alice = app.user("alice").await;
+    let file = app
+        .upload_ok(&alice.access, "a.txt", b"hello".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap();
+    let pool = &app.state.db().pool;
+    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    // All but one of each, written straight into the database.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+         INSERT INTO share_links (id, token_hash, created_by, created_at, expires_at) \
+         SELECT 'link' || CAST(i AS TEXT), 'hash' || CAST(i AS TEXT), $2, 0, $3 FROM n",
+    )
+    .bind(MAX_ACTIVE_LINKS - 1)
+    .bind(&alice.id)
+    .bind(later)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+         INSERT INTO upload_requests (id, owner_id, token_hash, title, message, created_at, expires_at) \
+         SELECT 'req' || CAST(i AS TEXT), $2, 'rhash' || CAST(i AS TEXT), 'T', '', 0, $3 FROM n",
+    )
+    .bind(MAX_OPEN_REQUESTS - 1)
+    .bind(&alice.id)
+    .bind(later)
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let link = app.share_ok(&alice.access, id, json!({})).await;
+    let res = app.share(&alice.access, id, json!({})).await;
+    let (status, body) = (res.status(), res.text().await.unwrap());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("revoke some"), "{body}");
+    let created: Value = app
+        .post_bearer("/api/v1/requests", &alice.access, json!({"title": "Last"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = app
+        .post_bearer(
+            "/api/v1/requests",
+            &alice.access,
+            json!({"title": "One more"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
+    // A revoked link and a closed request make room again.
+    let link_id = link["id"].as_str().unwrap();
+    let res = app
+        .delete_bearer(&format!("/api/v1/shares/{link_id}"), &alice.access)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.share(&alice.access, id, json!({})).await.status(),
+        StatusCode::CREATED
+    );
+    let request_id = created["request"]["id"].as_str().unwrap();
+    let res = app
+        .post_bearer(
+            &format!("/api/v1/requests/{request_id}/close"),
+            &alice.access,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .post_bearer("/api/v1/requests", &alice.access, json!({"title": "Again"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}

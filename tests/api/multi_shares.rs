@@ -545,3 +545,31 @@ async fn twenty_concurrent_zips_never_pass_the_limit_and_each_is_whole() {
     }
     assert_eq!(mine(&app, &alice).await[0]["download_count"], 4);
 }
+
+/// The caller's links page by `limit` and `offset`, newest first.
+#[tokio::test]
+async fn my_links_are_listed_a_page_at_a_time() {
+    let Three {
+        app, alice, ids, ..
+    } = three_files(|_| {}).await;
+    for id in &ids {
+        create_ok(&app, &alice, json!({"file_ids": [id]})).await;
+    }
+    let res = app.get_bearer("/api/v1/shares?limit=2", &alice).await;
+    let first: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(first.len(), 2);
+    let res = app
+        .get_bearer("/api/v1/shares?limit=2&offset=2", &alice)
+        .await;
+    let rest: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(
+        rest[0]["file_ids"][0],
+        json!(ids[0]),
+        "the oldest comes last"
+    );
+    let res = app
+        .get_bearer(&format!("/api/v1/files/{}/shares?limit=1", ids[1]), &alice)
+        .await;
+    assert_eq!(res.json::<Vec<Value>>().await.unwrap().len(), 1);
+}

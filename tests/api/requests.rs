@@ -710,3 +710,69 @@ async fn files_of_several_mib_arrive_through_the_api_and_the_senders_page() {
     assert_eq!(got[1]["size"], five_mib.len());
     assert_eq!(got[1]["sha256"], sha256(&five_mib));
 }
+
+/// Every list of requests pages: the API by `limit` and `offset`, the owner's page twenty at a
+/// time with the newest files of each (read in one query, not one per request).
+#[tokio::test]
+async fn requests_and_their_files_are_listed_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await.access;
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        ids.push(create_ok(&app, &alice, json!({"title": format!("Request {i:02}")})).await);
+    }
+    let newest = &ids[24];
+    for i in 0..3 {
+        let res = send(&app, &newest.token, &format!("f{i}.txt"), text(10), None).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+
+    let listed = |query: &'static str| {
+        let app = &app;
+        let alice = &alice;
+        async move {
+            let res = app
+                .get_bearer(&format!("/api/v1/requests{query}"), alice)
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let all = listed("").await;
+    assert_eq!(all.len(), 25);
+    let page = listed("?limit=10&offset=20").await;
+    assert_eq!(page, all[20..].to_vec(), "the last five, in the same order");
+    let res = app.get_bearer("/api/v1/requests?limit=0", &alice).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
+    let res = app
+        .get_bearer(
+            &format!("/api/v1/requests/{}/files?limit=2&offset=1", newest.id),
+            &alice,
+        )
+        .await;
+    let files: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(files.len(), 2);
+
+    let browser = app.browser_login("alice").await;
+    let title = |i: usize| all[i]["title"].as_str().unwrap().to_owned();
+    let (_, first) = app.page(&browser, "/requests").await;
+    assert_eq!(first.matches("data-testid=\"request-card\"").count(), 20);
+    assert!(first.contains(&title(0)) && first.contains(&title(19)) && !first.contains(&title(20)));
+    assert!(
+        first.contains("f0.txt") && first.contains("f2.txt"),
+        "the newest files show"
+    );
+    assert!(
+        first.contains("href=\"/requests?offset=20\""),
+        "a link to the next page"
+    );
+    let (_, second) = app.page(&browser, "/requests?offset=20").await;
+    assert_eq!(second.matches("data-testid=\"request-card\"").count(), 5);
+    assert!(
+        second.contains(&title(20)) && second.contains(&title(24)) && !second.contains(&title(0))
+    );
+    assert!(second.contains("href=\"/requests\""), "a link back");
+}

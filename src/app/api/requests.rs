@@ -17,10 +17,19 @@ pub struct RequestWithFiles {
     pub files: Vec<FileInfo>,
 }
 
+/// Requests the owner's page shows at once.
+pub const REQUESTS_PER_PAGE: i32 = 20;
+/// Files the owner's page shows of each request (the newest; all are in `/files`).
+pub const FILES_PER_REQUEST: i64 = 20;
+
 /// What the owner's page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestsOverview {
+    /// A page of the requests, newest first.
     pub requests: Vec<RequestWithFiles>,
+    /// Where the page starts, and whether older requests follow.
+    pub offset: i32,
+    pub has_more: bool,
     /// The request a plain form post (JavaScript off) just made, shown this once.
     pub just_created: Option<CreatedUploadRequest>,
 }
@@ -46,25 +55,41 @@ const FLASH_CREATED: &str = "flash_created_request";
 #[cfg(feature = "ssr")]
 const REQUESTS_PAGE: &str = "/requests";
 
-/// The signed-in user's requests with their files; `None` when nobody is signed in.
+/// A page of the signed-in user's requests (from `offset`) with the newest files of each, in
+/// two queries whatever their number; `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "my_requests")]
-pub async fn my_requests() -> Result<Option<RequestsOverview>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{requests, web_sessions},
+pub async fn my_requests(offset: Option<i32>) -> Result<Option<RequestsOverview>, PageError> {
+    use crate::{
+        app::model::Paging,
+        server::{
+            error::Error,
+            http::server_fns::web_request,
+            service::{requests, web_sessions},
+        },
     };
     let req = web_request().await?;
     let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
         return Ok(None);
     };
-    let mut list = Vec::new();
-    for request in requests::list_mine(&req.state, &user).await? {
-        let files = requests::files(&req.state, &user, &request.id).await?;
-        list.push(RequestWithFiles { request, files });
-    }
+    let offset = offset.unwrap_or(0);
+    // One more than a page: whether another follows.
+    let paging = Paging::page(REQUESTS_PER_PAGE + 1, offset).map_err(Error::Validation)?;
+    let mut page = requests::list_mine(&req.state, &user, paging).await?;
+    let has_more = page.len() > REQUESTS_PER_PAGE as usize;
+    page.truncate(REQUESTS_PER_PAGE as usize);
+    let mut files = requests::latest_files(&req.state, &user, &page, FILES_PER_REQUEST).await?;
+    let list = page
+        .into_iter()
+        .map(|request| RequestWithFiles {
+            files: files.remove(&request.id).unwrap_or_default(),
+            request,
+        })
+        .collect();
     let just_created = req.take_flash::<CreatedUploadRequest>(FLASH_CREATED).await;
     Ok(Some(RequestsOverview {
         requests: list,
+        offset,
+        has_more,
         just_created,
     }))
 }

@@ -43,7 +43,9 @@ pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageE
     let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
         return Ok(None);
     };
-    let (file, links) = shares::file_with_links(&req.state, &user, &file_id)
+    // The newest links the page can hold; scripts page through all (`GET /api/v1/files/{id}/shares`).
+    let newest = crate::app::model::Paging::largest();
+    let (file, links) = shares::file_with_links(&req.state, &user, &file_id, newest)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
     let just_created = req

@@ -1,6 +1,7 @@
 pub mod copy_button;
 pub mod form_error;
 pub mod header;
+pub mod pager;
 pub mod scan_poll;
 pub mod sign_in_card;
 pub mod transfer_chart;

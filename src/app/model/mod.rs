@@ -20,13 +20,13 @@ pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
 pub use requests::{
     CreatedUploadRequest, NewUploadRequest, Receipt, RequestForSender, RequestStatus,
-    UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
-    MAX_REQUEST_TITLE_CHARS,
+    UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,
+    MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_TITLE_CHARS,
 };
 pub use shares::{
     CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
-    SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
-    MAX_LINK_PASSWORD_CHARS,
+    SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
+    MAX_LINK_FILES, MAX_LINK_PASSWORD_CHARS,
 };
 pub use webhooks::{
     CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo, EVENT_REQUEST_FILE_RECEIVED,

@@ -10,6 +10,8 @@ use super::whole_number;
 pub const DEFAULT_REQUEST_HOURS: u32 = 168;
 /// The most files a request can ask for.
 pub const MAX_REQUEST_FILES: u32 = 10_000;
+/// The most upload requests one user may have open (neither closed nor expired).
+pub const MAX_OPEN_REQUESTS: i64 = 200;
 pub const MAX_REQUEST_TITLE_CHARS: usize = 200;
 pub const MAX_REQUEST_MESSAGE_CHARS: usize = 4_000;
 

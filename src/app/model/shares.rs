@@ -41,6 +41,9 @@ pub struct ShareRequest {
 
 /// The most files one link can point at.
 pub const MAX_LINK_FILES: usize = 100;
+/// The most share links one user may have that can still be used (neither revoked nor
+/// expired).
+pub const MAX_ACTIVE_LINKS: i64 = 1000;
 
 /// A link to several files (`POST /api/v1/shares`): the files, in the order the recipient sees
 /// them, and the same options as a one-file link.

@@ -5,16 +5,18 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::app::{
     api::requests::{
         my_requests, request_receipts, sender_view, CloseRequest, CreateRequest, RequestWithFiles,
-        RequestsOverview, SenderPage, UnlockRequest, REQUEST_EXPIRY_CHOICES,
+        RequestsOverview, SenderPage, UnlockRequest, FILES_PER_REQUEST, REQUESTS_PER_PAGE,
+        REQUEST_EXPIRY_CHOICES,
     },
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
+        pager::Pager,
         sign_in_card::SignInCard,
         upload_zone::UploadZone,
     },
@@ -32,15 +34,24 @@ pub fn RequestsPage() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
     let create = ServerAction::<CreateRequest>::new();
     let close = ServerAction::<CloseRequest>::new();
+    let query = use_query_map();
+    let offset = move || {
+        query
+            .read()
+            .get("offset")
+            .and_then(|o| o.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
     let overview = Resource::new(
         move || {
             (
+                offset(),
                 actions.version(),
                 create.version().get(),
                 close.version().get(),
             )
         },
-        |_| my_requests(),
+        |(offset, ..)| my_requests(Some(offset)),
     );
     let flash = flash_error();
     let created = Signal::derive(move || create.value().get().and_then(Result::ok));
@@ -50,7 +61,14 @@ pub fn RequestsPage() -> impl IntoView {
         <Title text="Requests · Coffer"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || overview.get().map(|overview| match overview {
-                Ok(Some(RequestsOverview { requests, just_created })) => {
+                Ok(Some(RequestsOverview { requests, offset, has_more, just_created })) => {
+                    let page_link = |offset: i32| if offset <= 0 {
+                        "/requests".to_owned()
+                    } else {
+                        format!("/requests?offset={offset}")
+                    };
+                    let previous = (offset > 0).then(|| page_link(offset - REQUESTS_PER_PAGE));
+                    let next = has_more.then(|| page_link(offset + REQUESTS_PER_PAGE));
                     let newest = move || created.get().or_else(|| just_created.clone());
                     view! {
                         <section class="card">
@@ -66,6 +84,7 @@ pub fn RequestsPage() -> impl IntoView {
                             </ActionForm>
                         </section>
                         <RequestList requests close/>
+                        <Pager previous next/>
                     }.into_any()
                 }
                 Ok(None) => view! {
@@ -186,6 +205,13 @@ fn RequestCard(request: RequestWithFiles, close: ServerAction<CloseRequest>) -> 
                     <input type="hidden" name="id" value=id/>
                     <button type="submit" class="danger" data-testid="close-request">"Close now"</button>
                 </ActionForm>
+            })}
+            {(request.files_received > files.len() as u64).then(|| view! {
+                <p class="muted small" data-testid="request-files-more">{format!(
+                    "The {} newest of {} files; all of them are in your files.",
+                    FILES_PER_REQUEST,
+                    request.files_received,
+                )}</p>
             })}
             <ReceivedFiles files/>
         </section>

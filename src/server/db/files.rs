@@ -345,10 +345,9 @@ pub async fn increment_downloads_of(pool: &AnyPool, ids: &[&str]) -> Result<(), 
     if ids.is_empty() {
         return Ok(());
     }
-    let places: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "UPDATE files SET download_count = download_count + 1 WHERE id IN ({})",
-        places.join(", ")
+        super::placeholders(1, ids.len())
     );
     let mut query = sqlx::query(&sql);
     for id in ids {

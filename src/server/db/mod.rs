@@ -102,6 +102,18 @@ impl Database {
 }
 
 /// Now, in unix seconds (the unit of every time column).
+/// `$first, $first+1, …`: the placeholders of a list of `count` values bound from `$first` on,
+/// for `IN (…)`; `NULL` for an empty list (which matches nothing).
+pub fn placeholders(first: usize, count: usize) -> String {
+    if count == 0 {
+        return "NULL".to_owned();
+    }
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

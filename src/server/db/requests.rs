@@ -78,21 +78,28 @@ pub async fn find_by_token_hash(
 pub async fn list_by_owner(
     pool: &AnyPool,
     owner_id: &str,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<(RequestRow, Received)>, sqlx::Error> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM upload_requests WHERE owner_id = $1 ORDER BY created_at DESC, id"
+        "SELECT {COLUMNS} FROM upload_requests WHERE owner_id = $1 \
+         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
     ))
     .bind(owner_id)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(pool)
     .await?;
-    let totals: Vec<(String, i64, i64)> = sqlx::query_as(
+    let sql = format!(
         "SELECT f.request_id, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(f.size), 0) AS BIGINT) \
-         FROM files f JOIN upload_requests r ON r.id = f.request_id \
-         WHERE r.owner_id = $1 GROUP BY f.request_id",
-    )
-    .bind(owner_id)
-    .fetch_all(pool)
-    .await?;
+         FROM files f WHERE f.request_id IN ({}) GROUP BY f.request_id",
+        super::placeholders(1, rows.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for row in &rows {
+        query = query.bind(&row.id);
+    }
+    let totals: Vec<(String, i64, i64)> = query.fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -117,14 +124,60 @@ pub async fn received(pool: &AnyPool, id: &str) -> Result<Received, sqlx::Error>
     .await
 }
 
-/// The files a request has received, newest first.
-pub async fn files(pool: &AnyPool, id: &str) -> Result<Vec<FileRow>, sqlx::Error> {
+/// A page of the files a request has received, newest first.
+pub async fn files(
+    pool: &AnyPool,
+    id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<FileRow>, sqlx::Error> {
     let columns = super::files::columns_of("f");
     sqlx::query_as(&format!(
-        "SELECT {columns} FROM files f WHERE f.request_id = $1 ORDER BY f.created_at DESC, f.id"
+        "SELECT {columns} FROM files f WHERE f.request_id = $1 \
+         ORDER BY f.created_at DESC, f.id LIMIT $2 OFFSET $3"
     ))
     .bind(id)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(pool)
+    .await
+}
+
+/// The newest `each` files of each of these requests, in one query: `(request id, file)`,
+/// newest first within a request.
+pub async fn latest_files_of(
+    pool: &AnyPool,
+    ids: &[&str],
+    each: i64,
+) -> Result<Vec<FileRow>, sqlx::Error> {
+    let columns = super::files::columns_of("f");
+    let sql = format!(
+        "SELECT {columns} FROM (SELECT f.*, ROW_NUMBER() OVER \
+             (PARTITION BY f.request_id ORDER BY f.created_at DESC, f.id) AS place \
+             FROM files f WHERE f.request_id IN ({})) f \
+         WHERE f.place <= $1 ORDER BY f.request_id, f.created_at DESC, f.id",
+        super::placeholders(2, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(each);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(pool).await
+}
+
+/// How many of a user's requests still take files by their date (not closed, not expired).
+pub async fn count_open_by_owner(
+    pool: &AnyPool,
+    owner_id: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM upload_requests \
+         WHERE owner_id = $1 AND closed_at IS NULL AND expires_at > $2",
+    )
+    .bind(owner_id)
+    .bind(now)
+    .fetch_one(pool)
     .await
 }
 

@@ -91,16 +91,18 @@ pub async fn files(pool: &AnyPool, share_id: &str) -> Result<Vec<FileRow>, sqlx:
 /// Each of these links' file ids, in their order: `(share_id, file_id)`.
 async fn file_ids_of(
     pool: &AnyPool,
-    filter: &str,
-    arg: &str,
+    links: &[ShareRow],
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT l.share_id, l.file_id FROM share_link_files l JOIN share_links s ON s.id = l.share_id \
-         WHERE {filter} ORDER BY l.share_id, l.position"
-    ))
-    .bind(arg)
-    .fetch_all(pool)
-    .await
+    let sql = format!(
+        "SELECT l.share_id, l.file_id FROM share_link_files l \
+         WHERE l.share_id IN ({}) ORDER BY l.share_id, l.position",
+        super::placeholders(1, links.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for link in links {
+        query = query.bind(&link.id);
+    }
+    query.fetch_all(pool).await
 }
 
 /// Links with the ids of the files they still point at.
@@ -118,38 +120,62 @@ fn with_files(links: Vec<ShareRow>, pairs: Vec<(String, String)>) -> Vec<(ShareR
         .collect()
 }
 
-/// A file's links, newest first, each with all the files it points at.
+/// A page of a file's links, newest first, each with all the files it points at.
 pub async fn list_for_file(
     pool: &AnyPool,
     file_id: &str,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<(ShareRow, Vec<String>)>, sqlx::Error> {
-    let within = "s.id IN (SELECT share_id FROM share_link_files WHERE file_id = $1)";
-    let links = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM share_links s WHERE {within} ORDER BY created_at DESC, id"
+    let links: Vec<ShareRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM share_links s \
+         WHERE s.id IN (SELECT share_id FROM share_link_files WHERE file_id = $1) \
+         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
     ))
     .bind(file_id)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(pool)
     .await?;
-    Ok(with_files(links, file_ids_of(pool, within, file_id).await?))
+    let pairs = file_ids_of(pool, &links).await?;
+    Ok(with_files(links, pairs))
 }
 
-/// The links a user made that still point at a file, newest first.
+/// A page of the links a user made that still point at a file, newest first.
 pub async fn list_by_creator(
     pool: &AnyPool,
     user_id: &str,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<(ShareRow, Vec<String>)>, sqlx::Error> {
-    let links = sqlx::query_as(&format!(
+    let links: Vec<ShareRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM share_links s WHERE created_by = $1 \
          AND EXISTS (SELECT 1 FROM share_link_files l WHERE l.share_id = s.id) \
-         ORDER BY created_at DESC, id"
+         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
     ))
     .bind(user_id)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(pool)
     .await?;
-    Ok(with_files(
-        links,
-        file_ids_of(pool, "s.created_by = $1", user_id).await?,
-    ))
+    let pairs = file_ids_of(pool, &links).await?;
+    Ok(with_files(links, pairs))
+}
+
+/// How many links a user made that can still be used (neither revoked nor expired).
+pub async fn count_active_by_creator(
+    pool: &AnyPool,
+    user_id: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM share_links \
+         WHERE created_by = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_one(pool)
+    .await
 }
 
 /// One of a file's links (revoked or not), found by its id or by its token's hash.

@@ -184,8 +184,10 @@ pub async fn lease_next(
     let not_busy = if busy.is_empty() {
         String::new()
     } else {
-        let places: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 4)).collect();
-        format!("AND w.user_id NOT IN ({})", places.join(", "))
+        format!(
+            "AND w.user_id NOT IN ({})",
+            super::placeholders(4, busy.len())
+        )
     };
     let sql = format!(
         "UPDATE webhook_deliveries \

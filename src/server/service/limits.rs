@@ -13,6 +13,9 @@ use crate::server::{config::Settings, error::Result, rate_limit::Quota, state::A
 /// digits are too few to leave unlimited.
 const TWO_FACTOR_PER_MIN: u32 = 5;
 
+/// Share links and upload requests one user may make a minute.
+pub const LINKS_PER_MIN: u32 = 60;
+
 /// What is being limited, and per what.
 #[derive(Clone, Copy, Debug)]
 pub enum Bucket {
@@ -36,6 +39,11 @@ pub enum Bucket {
     LinkPasswordPerLink,
     /// Wrong second-factor codes for one account (from anywhere).
     TwoFactorPerAccount,
+    /// Share links and upload requests made by one user.
+    LinkCreatePerUser,
+    /// Share links and upload requests with a password made by one user (each costs a hash):
+    /// the login limit.
+    ProtectedLinkPerUser,
     /// Files sent through upload requests from one client.
     RequestUploadPerClient,
     /// Files sent through one upload request, from anywhere: five clients' worth.
@@ -68,6 +76,8 @@ impl Bucket {
             Bucket::LinkPasswordPerLink => {
                 Quota::per_hour("link-password", login.saturating_mul(10))
             }
+            Bucket::LinkCreatePerUser => Quota::per_minute("link-create-user", LINKS_PER_MIN),
+            Bucket::ProtectedLinkPerUser => Quota::per_minute("protected-link-user", login),
             Bucket::RequestUploadPerClient => {
                 Quota::per_minute("request-upload-client", settings.rate_upload_per_min)
             }
@@ -88,6 +98,17 @@ pub async fn hit(state: &AppState, bucket: Bucket, key: &str) -> Result<Counted>
         .limiter()
         .hit(bucket.quota(state.settings()), key)
         .await
+}
+
+/// Counts the making of a share link or an upload request by `user_id` (and, for a protected
+/// one, of the password hash it costs): 429 past [`LINKS_PER_MIN`] a minute, or the login rate
+/// for protected ones.
+pub async fn making_link(state: &AppState, user_id: &str, protected: bool) -> Result<()> {
+    hit(state, Bucket::LinkCreatePerUser, user_id).await?;
+    if protected {
+        hit(state, Bucket::ProtectedLinkPerUser, user_id).await?;
+    }
+    Ok(())
 }
 
 /// Takes back an attempt [`hit`] counted, when it turned out not to be a failure: buckets that

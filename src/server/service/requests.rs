@@ -14,10 +14,10 @@ use tower_sessions::Session;
 
 use crate::{
     app::model::{
-        request_path, CreatedUploadRequest, FileInfo, NewUploadRequest, Receipt, RequestForSender,
-        RequestStatus, UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_EXPIRY_HOURS,
-        MAX_LINK_PASSWORD_CHARS, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
-        MAX_REQUEST_TITLE_CHARS,
+        request_path, CreatedUploadRequest, FileInfo, NewUploadRequest, Paging, Receipt,
+        RequestForSender, RequestStatus, UploadRequestInfo, DEFAULT_REQUEST_HOURS,
+        MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,
+        MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_TITLE_CHARS,
     },
     server::{
         db::{
@@ -119,16 +119,26 @@ pub async fn create(
             )))
         }
     };
-    let password_hash = match new.password.filter(|p| !p.is_empty()) {
+    let password = new.password.filter(|p| !p.is_empty());
+    limits::making_link(state, &owner.id, password.is_some()).await?;
+    let now = db::now();
+    if db::requests::count_open_by_owner(&state.db().pool, &owner.id, now).await?
+        >= MAX_OPEN_REQUESTS
+    {
+        return Err(Error::Validation(format!(
+            "You have {MAX_OPEN_REQUESTS} open requests, the most one account may have: close \
+             some, or wait for some to expire"
+        )));
+    }
+    let password_hash = match password {
         Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {
             return Err(Error::Validation(format!(
                 "A request's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
             )))
         }
-        Some(p) => Some(passwords::hash(p).await?),
+        Some(p) => Some(passwords::hash_for_link(p).await?),
         None => None,
     };
-    let now = db::now();
     let token = secret_tokens::generate("");
     let row = RequestRow {
         id: db::new_id(),
@@ -162,9 +172,15 @@ pub async fn create(
     })
 }
 
-/// The owner's requests, newest first.
-pub async fn list_mine(state: &AppState, owner: &UserRow) -> Result<Vec<UploadRequestInfo>> {
-    let rows = db::requests::list_by_owner(&state.db().pool, &owner.id).await?;
+/// A page of the owner's requests, newest first.
+pub async fn list_mine(
+    state: &AppState,
+    owner: &UserRow,
+    page: Paging,
+) -> Result<Vec<UploadRequestInfo>> {
+    let rows =
+        db::requests::list_by_owner(&state.db().pool, &owner.id, page.limit(), page.offset())
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(row, received)| info(row, received))
@@ -186,11 +202,42 @@ pub async fn get(state: &AppState, owner: &UserRow, id: &str) -> Result<UploadRe
     Ok(info(row, received))
 }
 
-/// The files a request of the owner's has received, newest first.
-pub async fn files(state: &AppState, owner: &UserRow, id: &str) -> Result<Vec<FileInfo>> {
+/// A page of the files a request of the owner's has received, newest first.
+pub async fn files(
+    state: &AppState,
+    owner: &UserRow,
+    id: &str,
+    page: Paging,
+) -> Result<Vec<FileInfo>> {
     let row = find_mine(state, owner, id).await?;
-    let files = db::requests::files(&state.db().pool, &row.id).await?;
+    let files = db::requests::files(&state.db().pool, &row.id, page.limit(), page.offset()).await?;
     Ok(files.into_iter().map(FileInfo::from).collect())
+}
+
+/// The newest `each` files of each of the owner's requests in `requests` (a page of them), in
+/// one query: request id → files, newest first.
+pub async fn latest_files(
+    state: &AppState,
+    owner: &UserRow,
+    requests: &[UploadRequestInfo],
+    each: i64,
+) -> Result<std::collections::HashMap<String, Vec<FileInfo>>> {
+    let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+    let rows = db::requests::latest_files_of(&state.db().pool, &ids, each).await?;
+    let mut by_request: std::collections::HashMap<String, Vec<FileInfo>> = Default::default();
+    for row in rows {
+        // Only the owner's files, whatever ids were asked for.
+        if row.owner_id != owner.id {
+            continue;
+        }
+        if let Some(request) = row.request_id.clone() {
+            by_request
+                .entry(request)
+                .or_default()
+                .push(FileInfo::from(row));
+        }
+    }
+    Ok(by_request)
 }
 
 /// Closes a request early; closing a closed one changes nothing.

@@ -12,9 +12,9 @@ use tower_sessions::Session;
 
 use crate::{
     app::model::{
-        recipient_path, CreatedShare, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
-        DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
-        MAX_LINK_PASSWORD_CHARS,
+        recipient_path, CreatedShare, Paging, ShareInfo, ShareRequest, SharedFile, SharedFiles,
+        SharedLink, DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
+        MAX_LINK_FILES, MAX_LINK_PASSWORD_CHARS,
     },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
@@ -22,7 +22,7 @@ use crate::{
         service::{
             audit::{action, Event},
             files::{self, Download},
-            passwords,
+            limits, passwords,
             secret_tokens::{self, digest as token_hash},
             unlock::{self, Lock, Pass},
             webhooks, RequestMeta,
@@ -165,6 +165,16 @@ pub async fn create(
     let files = selection(state, actor, file_ids).await?;
     let now = db::now();
     let expires_at = expiry(&request, now)?;
+    let protected = request.password.as_ref().is_some_and(|p| !p.is_empty());
+    limits::making_link(state, &actor.id, protected).await?;
+    if db::shares::count_active_by_creator(&state.db().pool, &actor.id, now).await?
+        >= MAX_ACTIVE_LINKS
+    {
+        return Err(Error::Validation(format!(
+            "You have {MAX_ACTIVE_LINKS} share links that can still be used, the most one account \
+             may have: revoke some, or wait for some to expire"
+        )));
+    }
     let max_downloads = match request.max_downloads {
         Some(n) if !(1..=MAX_LINK_DOWNLOADS).contains(&n) => {
             return Err(Error::Validation(format!(
@@ -180,7 +190,7 @@ pub async fn create(
                 "A link's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
             )))
         }
-        Some(p) => Some(passwords::hash(p).await?),
+        Some(p) => Some(passwords::hash_for_link(p).await?),
         None => None,
     };
     let token = secret_tokens::generate("");
@@ -225,25 +235,34 @@ pub async fn create(
     })
 }
 
-/// The links the actor made that still point at a file, newest first.
-pub async fn list_mine(state: &AppState, actor: &UserRow) -> Result<Vec<ShareInfo>> {
-    let links = db::shares::list_by_creator(&state.db().pool, &actor.id).await?;
+/// A page of the links the actor made that still point at a file, newest first.
+pub async fn list_mine(state: &AppState, actor: &UserRow, page: Paging) -> Result<Vec<ShareInfo>> {
+    let links =
+        db::shares::list_by_creator(&state.db().pool, &actor.id, page.limit(), page.offset())
+            .await?;
     Ok(links.into_iter().map(Into::into).collect())
 }
 
-/// A file's links, newest first, for whoever may see the file.
-pub async fn list(state: &AppState, actor: &UserRow, file_id: &str) -> Result<Vec<ShareInfo>> {
-    Ok(file_with_links(state, actor, file_id).await?.1)
+/// A page of a file's links, newest first, for whoever may see the file.
+pub async fn list(
+    state: &AppState,
+    actor: &UserRow,
+    file_id: &str,
+    page: Paging,
+) -> Result<Vec<ShareInfo>> {
+    Ok(file_with_links(state, actor, file_id, page).await?.1)
 }
 
-/// A file the actor may see, with its links newest first (the owner's share page).
+/// A file the actor may see, with a page of its links newest first (the owner's share page).
 pub async fn file_with_links(
     state: &AppState,
     actor: &UserRow,
     file_id: &str,
+    page: Paging,
 ) -> Result<(FileRow, Vec<ShareInfo>)> {
     let file = files::find_visible(state, actor, file_id).await?;
-    let links = db::shares::list_for_file(&state.db().pool, &file.id).await?;
+    let links =
+        db::shares::list_for_file(&state.db().pool, &file.id, page.limit(), page.offset()).await?;
     Ok((file, links.into_iter().map(Into::into).collect()))
 }
 

@@ -10,6 +10,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
+pub use crate::app::components::pager::Pager;
 use crate::app::error::PageError;
 
 /// The tabs of the admin area.
@@ -106,22 +107,4 @@ pub fn AdminTable(
             </table>
         </div>
     }
-}
-
-/// "Newer" and "older" links of a paged table.
-#[component]
-pub fn Pager(
-    /// The link to the page before, if any.
-    previous: Option<String>,
-    /// The link to the page after, if any.
-    next: Option<String>,
-) -> impl IntoView {
-    (previous.is_some() || next.is_some()).then(|| {
-        view! {
-            <nav class="pager" aria-label="Pages">
-                {previous.map(|href| view! { <A href=href attr:rel="prev">"← Previous"</A> })}
-                {next.map(|href| view! { <A href=href attr:rel="next">"Next →"</A> })}
-            </nav>
-        }
-    })
 }

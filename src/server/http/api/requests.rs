@@ -13,14 +13,14 @@ use utoipa_axum::{
 
 use crate::{
     app::model::{
-        CreatedUploadRequest, FileInfo, NewUploadRequest, Receipt, RequestForSender,
+        CreatedUploadRequest, FileInfo, NewUploadRequest, Paging, Receipt, RequestForSender,
         UploadRequestInfo,
     },
     server::{
         error::{ErrorBody, Result},
         http::{
             api::files::UploadForm,
-            extract::{ApiJson, ApiMultipart, ApiPath, ApiUser, ClientMeta},
+            extract::{ApiJson, ApiMultipart, ApiPath, ApiQuery, ApiUser, ClientMeta},
             transfer,
         },
         service::{requests, unlock::Pass},
@@ -76,15 +76,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Your upload requests, newest first, with what each has received.
+/// A page of your upload requests, newest first, with what each has received (`limit`, 100 by
+/// default, at most 500; `offset`).
 #[utoipa::path(get, path = "/api/v1/requests", tag = "requests", operation_id = "list_requests",
-    security(("bearer" = [])),
+    params(Paging), security(("bearer" = [])),
     responses((status = 200, description = "The requests", body = [UploadRequestInfo])))]
 pub async fn list_mine(
     State(state): State<AppState>,
     auth: ApiUser,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<UploadRequestInfo>>> {
-    Ok(Json(requests::list_mine(&state, &auth.user).await?))
+    Ok(Json(requests::list_mine(&state, &auth.user, page).await?))
 }
 
 /// One of your upload requests.
@@ -103,10 +105,10 @@ pub async fn get(
     Ok(Json(requests::get(&state, &auth.user, &id).await?))
 }
 
-/// The files one of your requests has received, newest first.
+/// A page of the files one of your requests has received, newest first.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/files", tag = "requests", operation_id = "request_files",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The request's id")),
+    params(("id" = String, Path, description = "The request's id"), Paging),
     responses(
         (status = 200, description = "The files", body = [FileInfo]),
         (status = 404, description = "No such request of yours", body = ErrorBody),
@@ -115,8 +117,9 @@ pub async fn files(
     State(state): State<AppState>,
     auth: ApiUser,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<FileInfo>>> {
-    Ok(Json(requests::files(&state, &auth.user, &id).await?))
+    Ok(Json(requests::files(&state, &auth.user, &id, page).await?))
 }
 
 /// Close one of your requests early: its link answers 410 from now on. Closing a closed request

@@ -12,8 +12,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::model::{
-        whole_number, CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFiles,
-        SharedLink, SignedUrl,
+        whole_number, CreatedShare, MultiShareRequest, Paging, ShareInfo, ShareRequest,
+        SharedFiles, SharedLink, SignedUrl,
     },
     server::{
         error::{ErrorBody, Result},
@@ -106,16 +106,18 @@ pub async fn create_multi(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// The caller's links, of one file or several, newest first (tokens are never shown again).
-/// Links whose files were all deleted are left out.
+/// A page of the caller's links, of one file or several, newest first (tokens are never shown
+/// again; `limit`, 100 by default, at most 500; `offset`). Links whose files were all deleted
+/// are left out.
 #[utoipa::path(get, path = "/api/v1/shares", tag = "sharing", operation_id = "list_my_shares",
-    security(("bearer" = [])),
+    params(Paging), security(("bearer" = [])),
     responses((status = 200, description = "The links", body = [ShareInfo])))]
 pub async fn list_mine(
     State(state): State<AppState>,
     auth: ApiUser,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<ShareInfo>>> {
-    Ok(Json(shares::list_mine(&state, &auth.user).await?))
+    Ok(Json(shares::list_mine(&state, &auth.user, page).await?))
 }
 
 /// Revoke one of the caller's links by its id. Revoking a revoked link changes nothing.
@@ -136,10 +138,11 @@ pub async fn revoke_link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A file's share links with their use counts, newest first (tokens are never shown again).
+/// A page of a file's share links with their use counts, newest first (tokens are never shown
+/// again).
 #[utoipa::path(get, path = "/api/v1/files/{id}/shares", tag = "sharing", operation_id = "list_shares",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "File id")),
+    params(("id" = String, Path, description = "File id"), Paging),
     responses(
         (status = 200, description = "The links", body = [ShareInfo]),
         (status = 404, description = "No such file, or not yours", body = ErrorBody),
@@ -148,8 +151,9 @@ pub async fn list(
     State(state): State<AppState>,
     auth: ApiUser,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<ShareInfo>>> {
-    Ok(Json(shares::list(&state, &auth.user, &id).await?))
+    Ok(Json(shares::list(&state, &auth.user, &id, page).await?))
 }
 
 /// Revoke a link, named by its token or by its id. Revoking a revoked link changes nothing.
