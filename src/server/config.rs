@@ -35,6 +35,12 @@ pub struct Settings {
     /// The longest a request body may go without a byte before the request fails
     /// (`COFFER_BODY_TIMEOUT_SECS`, 60).
     pub body_idle_timeout: Duration,
+    /// The slowest an upload's body may arrive, in bytes a second over each
+    /// [`upload_min_rate_window`](Self::upload_min_rate_window) (`COFFER_UPLOAD_MIN_BYTES_PER_SEC`,
+    /// 2048; 0: no minimum): a body that trickles in slower holds an upload slot for hours.
+    pub upload_min_rate: u64,
+    /// The stretch over which an upload's rate is measured (60 s; settable in tests only).
+    pub upload_min_rate_window: Duration,
     /// Uploads running at once on this instance (`COFFER_MAX_CONCURRENT_UPLOADS`, 64) and per
     /// user (`COFFER_MAX_UPLOADS_PER_USER`, 4); 0: no cap.
     pub max_concurrent_uploads: usize,
@@ -131,6 +137,7 @@ struct FileSettings {
     max_connections: Option<u64>,
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
+    upload_min_bytes_per_sec: Option<u64>,
     max_concurrent_uploads: Option<u64>,
     max_uploads_per_user: Option<u64>,
     trusted_proxies: Option<String>,
@@ -279,6 +286,11 @@ impl Settings {
         let max_connections = number("COFFER_MAX_CONNECTIONS", file.max_connections, 1024)?;
         let header_timeout = number("COFFER_HEADER_TIMEOUT_SECS", file.header_timeout_secs, 15)?;
         let body_timeout = number("COFFER_BODY_TIMEOUT_SECS", file.body_timeout_secs, 60)?;
+        let upload_min_rate = number(
+            "COFFER_UPLOAD_MIN_BYTES_PER_SEC",
+            file.upload_min_bytes_per_sec,
+            2048,
+        )?;
         let max_uploads = number(
             "COFFER_MAX_CONCURRENT_UPLOADS",
             file.max_concurrent_uploads,
@@ -396,6 +408,8 @@ impl Settings {
             max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
             header_timeout: Duration::from_secs(header_timeout.max(1)),
             body_idle_timeout: Duration::from_secs(body_timeout.max(1)),
+            upload_min_rate,
+            upload_min_rate_window: Duration::from_secs(60),
             max_concurrent_uploads: usize::try_from(max_uploads).unwrap_or(usize::MAX),
             max_uploads_per_user: usize::try_from(max_user_uploads).unwrap_or(usize::MAX),
             trusted_proxies,

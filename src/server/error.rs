@@ -100,6 +100,10 @@ pub enum Error {
         "you already have {limit} uploads in progress; wait for one to finish, then try again"
     )]
     TooManyUploads { limit: usize },
+    /// A sender's upload into a request found the request, or everything its owner receives,
+    /// at its cap of uploads at once.
+    #[error("whoever asked for these files is receiving {limit} uploads at once already; wait for one to finish, then try again")]
+    RecipientBusy { limit: usize },
     #[error("the server is busy with other uploads; try again in a few seconds")]
     ServerBusy,
     #[error("the request body is larger than {} (files go through an upload)", human_bytes(*limit))]
@@ -204,7 +208,8 @@ impl Error {
             Error::RateLimited { .. }
             | Error::TwoFactorLocked { .. }
             | Error::TooManyRequests { .. }
-            | Error::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
+            | Error::TooManyUploads { .. }
+            | Error::RecipientBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable { .. } | Error::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -252,6 +257,7 @@ impl Error {
             Error::RateLimited { .. } => "rate_limited",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::TooManyUploads { .. } => "too_many_uploads",
+            Error::RecipientBusy { .. } => "recipient_busy",
             Error::ServerBusy => "server_busy",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::TwoFactorLocked { .. } => "two_factor_locked",
@@ -290,7 +296,9 @@ impl Error {
             Error::RateLimited { retry_after_secs }
             | Error::TwoFactorLocked { retry_after_secs }
             | Error::TooManyRequests { retry_after_secs } => Some((*retry_after_secs).max(1)),
-            Error::TooManyUploads { .. } | Error::ServerBusy => Some(5),
+            Error::TooManyUploads { .. } | Error::RecipientBusy { .. } | Error::ServerBusy => {
+                Some(5)
+            }
             _ => None,
         }
     }

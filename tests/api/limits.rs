@@ -254,6 +254,19 @@ async fn held_upload(
     mpsc::Sender<Result<Bytes, std::io::Error>>,
     tokio::task::JoinHandle<reqwest::Response>,
 ) {
+    held_upload_to(app, "/api/v1/files/upload", Some(token)).await
+}
+
+/// A multipart upload to `path` whose body stays open (after a first part) until the sender is
+/// dropped, or sends more.
+async fn held_upload_to(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+) -> (
+    mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tokio::task::JoinHandle<reqwest::Response>,
+) {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tx.send(Ok(Bytes::from_static(b"first part of a held upload\n")))
         .await
@@ -263,11 +276,13 @@ async fn held_upload(
     });
     let part =
         reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body)).file_name("held.txt");
-    let request = app
+    let mut request = app
         .client
-        .post(app.url("/api/v1/files/upload"))
-        .bearer_auth(token)
+        .post(app.url(path))
         .multipart(reqwest::multipart::Form::new().part("file", part));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
     let task = tokio::spawn(async move { request.send().await.unwrap() });
     (tx, task)
 }
@@ -475,4 +490,131 @@ async fn a_user_holds_a_bounded_number_of_links_and_requests() {
         .post_bearer("/api/v1/requests", &alice.access, json!({"title": "Again"}))
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+/// Senders' uploads count against their request and against everything its owner receives at
+/// once (four times the per-user cap), not against the owner's own uploads: an account with many
+/// requests and slow senders holds a bounded share of the instance's slots.
+#[tokio::test]
+async fn request_uploads_count_against_the_owner_too() {
+    let app = spawn_app_with(|s| {
+        s.max_uploads_per_user = 1;
+        s.max_concurrent_uploads = 64;
+        s.rate_upload_per_min = 0;
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let request = |owner: &str| {
+        let (app, owner) = (&app, owner.to_owned());
+        async move {
+            let made: Value = app
+                .post_bearer("/api/v1/requests", &owner, json!({"title": "T"}))
+                .await
+                .json()
+                .await
+                .unwrap();
+            made["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let token = request(&alice.access).await;
+        held.push(held_upload_to(&app, &format!("/api/v1/r/{token}/files"), None).await);
+    }
+    wait_for_running(&app, &format!("received:{}", alice.id), 4).await;
+    let fifth = request(&alice.access).await;
+    let part = reqwest::multipart::Part::bytes(b"five".to_vec()).file_name("5.txt");
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/r/{fifth}/files")))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "recipient_busy"
+    );
+    // Another owner's request, and alice's own upload, are not held up.
+    let bobs = request(&bob.access).await;
+    let part = reqwest::multipart::Part::bytes(b"bob".to_vec()).file_name("b.txt");
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/r/{bobs}/files")))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.upload_ok(&alice.access, "mine.txt", b"mine".to_vec())
+        .await;
+    for (tx, upload) in held {
+        drop(tx);
+        assert_eq!(upload.await.unwrap().status(), StatusCode::CREATED);
+    }
+    assert_eq!(
+        app.state
+            .upload_slots()
+            .running(&format!("received:{}", alice.id)),
+        0
+    );
+}
+
+/// A body that trickles in below the minimum rate is cut off, and nothing is kept; one that
+/// arrives at a normal pace is not.
+#[tokio::test]
+async fn an_upload_that_trickles_below_the_minimum_rate_is_cut_off() {
+    let app = spawn_app_with(|s| {
+        s.upload_min_rate = 20_000;
+        s.upload_min_rate_window = Duration::from_secs(1);
+        s.rate_upload_per_min = 0;
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let made: Value = app
+        .post_bearer("/api/v1/requests", &alice.access, json!({"title": "T"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    // 100 bytes every 100 ms: each well within the idle timeout, 1 KB/s in all.
+    let body = futures::stream::unfold(0u32, |sent| async move {
+        (sent < 100).then_some(())?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((
+            Ok::<_, std::io::Error>(Bytes::from(vec![b'a'; 100])),
+            sent + 1,
+        ))
+    });
+    let part =
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body)).file_name("slow.txt");
+    let started = Instant::now();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/r/{token}/files")))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await;
+    match res {
+        Ok(res) => {
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+            let text = res.text().await.unwrap();
+            assert!(text.contains("slower than 20000 bytes a second"), "{text}");
+        }
+        // The server may close the connection on a body it stopped reading.
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "cut after {:?}",
+        started.elapsed()
+    );
+    assert!(app.list_files(&alice.access).await.is_empty());
+    assert_eq!(app.blob_count().await, 0);
+    // A file sent at once arrives.
+    app.upload_ok(&alice.access, "quick.txt", vec![b'q'; 2_000_000])
+        .await;
 }

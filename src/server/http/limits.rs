@@ -31,10 +31,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Middleware on the router (where the matched route is known): refuses a body declared larger
 /// than [`MAX_BODY_BYTES`] at once (413), and cuts off one that grows past it while being read;
-/// except on the routes whose bodies are files ([`routes::UPLOADS`]).
-pub async fn cap_body(req: Request, next: Next) -> Response {
+/// except on the routes whose bodies are files ([`routes::UPLOADS`]), which must arrive at
+/// `COFFER_UPLOAD_MIN_BYTES_PER_SEC` at least instead ([`MinRate`]).
+pub async fn cap_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if routes::takes_file(&req) {
-        return next.run(req).await;
+        let settings = state.settings();
+        if settings.upload_min_rate == 0 {
+            return next.run(req).await;
+        }
+        let (min_per_sec, window) = (settings.upload_min_rate, settings.upload_min_rate_window);
+        return next
+            .run(req.map(|body| Body::new(MinRate::new(body, min_per_sec, window))))
+            .await;
     }
     let declared = req
         .headers()
@@ -49,6 +57,75 @@ pub async fn cap_body(req: Request, next: Next) -> Response {
     }
     next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES))))
         .await
+}
+
+/// Why [`MinRate`] cut a body off: the upload pipeline refuses the upload with it (400, and
+/// nothing kept).
+#[derive(Debug, thiserror::Error)]
+#[error("the upload arrived slower than {min_per_sec} bytes a second and was cut off")]
+pub struct TooSlow {
+    pub min_per_sec: u64,
+}
+
+/// A body that must keep up `min_per_sec` bytes a second over each `window`: one that falls
+/// behind is cut off with [`TooSlow`], so a sender trickling bytes (each in time
+/// for the idle timeout) cannot hold an upload slot for hours. Checked as bytes arrive; a body
+/// that stops altogether is the idle timeout's.
+pub struct MinRate {
+    inner: Body,
+    min_per_sec: u64,
+    window: Duration,
+    since: tokio::time::Instant,
+    received: u64,
+}
+
+impl MinRate {
+    pub fn new(inner: Body, min_per_sec: u64, window: Duration) -> Self {
+        Self {
+            inner,
+            min_per_sec,
+            window,
+            since: tokio::time::Instant::now(),
+            received: 0,
+        }
+    }
+}
+
+impl http_body::Body for MinRate {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                self.received += data.len() as u64;
+                let elapsed = self.since.elapsed();
+                if elapsed >= self.window {
+                    let needed = (self.min_per_sec as f64 * elapsed.as_secs_f64()) as u64;
+                    if self.received < needed {
+                        return std::task::Poll::Ready(Some(Err(axum::Error::new(TooSlow {
+                            min_per_sec: self.min_per_sec,
+                        }))));
+                    }
+                    self.since = tokio::time::Instant::now();
+                    self.received = 0;
+                }
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The rate limiter's key: the client address `client_addr` decided (behind trusted proxies,

@@ -161,7 +161,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     // Around the routes, inside the client address: the per-client request rate first (a
     // refused request costs no session lookup), then the body limits.
     let routes = routes
-        .layer(from_fn(limits::cap_body))
+        .layer(from_fn_with_state(state.clone(), limits::cap_body))
         .layer(RequestBodyTimeoutLayer::new(
             state.settings().body_idle_timeout,
         ));

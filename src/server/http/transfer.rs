@@ -3,10 +3,14 @@
 
 use axum::{
     body::Body,
-    extract::{multipart::Field, Multipart},
+    extract::{
+        multipart::{Field, MultipartError},
+        Multipart,
+    },
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
+use futures::TryStreamExt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::{
@@ -25,14 +29,41 @@ use crate::{
     },
 };
 
+use super::limits;
+
 /// The multipart field that carries the file.
 pub const FILE_FIELD: &str = "file";
+
+/// Why a multipart body could not be read, in words: under multer's own ("Error parsing
+/// `multipart/form-data` request"), the cause when it is one of ours, such as the minimum
+/// rate's ([`limits::TooSlow`]).
+pub(crate) struct ReadError(String);
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn read_error(e: MultipartError) -> ReadError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if let Some(slow) = c.downcast_ref::<limits::TooSlow>() {
+            return ReadError(slow.to_string());
+        }
+        cause = c.source();
+    }
+    ReadError(e.body_text())
+}
+
+/// A multipart field's bytes, with [`ReadError`]s.
+pub(crate) type FileField<'a> = futures::stream::MapErr<Field<'a>, fn(MultipartError) -> ReadError>;
 
 /// Where the files of a multipart upload go: the signed-in user's own files, or an upload
 /// request's owner's.
 pub(crate) trait FileSink {
     type Stored;
-    async fn store(&self, name: &str, field: Field<'_>) -> Result<Self::Stored>;
+    async fn store(&self, name: &str, field: FileField<'_>) -> Result<Self::Stored>;
 }
 
 /// The uploader's own files.
@@ -45,7 +76,7 @@ pub struct OwnFiles<'a> {
 impl FileSink for OwnFiles<'_> {
     type Stored = FileRow;
 
-    async fn store(&self, name: &str, field: Field<'_>) -> Result<FileRow> {
+    async fn store(&self, name: &str, field: FileField<'_>) -> Result<FileRow> {
         files::upload(self.state, self.owner, self.meta, name, field).await
     }
 }
@@ -61,7 +92,7 @@ pub struct RequestFiles<'a> {
 impl FileSink for RequestFiles<'_> {
     type Stored = Receipt;
 
-    async fn store(&self, name: &str, field: Field<'_>) -> Result<Receipt> {
+    async fn store(&self, name: &str, field: FileField<'_>) -> Result<Receipt> {
         requests::receive(self.state, self.meta, self.token, self.pass, name, field).await
     }
 }
@@ -79,12 +110,13 @@ pub(crate) async fn upload_multipart<S: FileSink>(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| Error::BadUpload(e.body_text()))?
+        .map_err(|e| Error::BadUpload(read_error(e).0))?
     {
         let name = field.file_name().unwrap_or_default().to_owned();
         if field.name() != Some(FILE_FIELD) || name.is_empty() {
             continue;
         }
+        let field: FileField<'_> = field.map_err(read_error as fn(MultipartError) -> ReadError);
         stored.push(sink.store(&name, field).await?);
         if !all {
             break;

@@ -428,7 +428,7 @@ where
     let (row, owner, _) = open_request(state, meta, token, pass).await?;
     limits::hit(state, Bucket::RequestUploadPerClient, &meta.client()).await?;
     limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
-    let _slot = state.upload_slots().take(&format!("request:{}", row.id))?;
+    let _slot = state.upload_slots().take_for_request(&owner.id, &row.id)?;
     let file = files::store(state, &owner, Some(&row), raw_name, body)
         .await
         .map_err(|e| match e {

@@ -3,6 +3,11 @@
 //! and a storage write while it runs; without the caps, a few clients opening many slow uploads
 //! would hold all of them. Over the user's cap: 429; over the instance's: 503. Both ask the
 //! client to try again shortly (`Retry-After`).
+//!
+//! Senders' uploads into upload requests count twice: against their request (the per-user cap)
+//! and against everything the request's owner receives at once ([`RECEIVED_PER_USER`] times
+//! that), so an account with many requests and slow senders cannot hold the instance's slots.
+//! They do not count against the owner's own uploads.
 
 use std::{
     collections::HashMap,
@@ -16,6 +21,9 @@ use crate::server::{
     metrics,
 };
 
+/// How many times the per-user cap one owner's requests may receive at once, all together.
+pub const RECEIVED_PER_USER: usize = 4;
+
 /// The caps; 0 is no cap.
 pub struct UploadSlots {
     instance: Option<Arc<Semaphore>>,
@@ -26,22 +34,25 @@ pub struct UploadSlots {
 /// One running upload's place; given back when dropped (the upload ended, however it ended).
 pub struct UploadSlot {
     _instance: Option<OwnedSemaphorePermit>,
-    _user: UserSlot,
+    _counted: Counted,
     _transfer: metrics::Transfer,
 }
 
-struct UserSlot {
-    user_id: String,
+/// The counters an upload holds a place in.
+struct Counted {
+    keys: Vec<String>,
     running: Arc<Mutex<HashMap<String, usize>>>,
 }
 
-impl Drop for UserSlot {
+impl Drop for Counted {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = running.get_mut(&self.user_id) {
-            *count -= 1;
-            if *count == 0 {
-                running.remove(&self.user_id);
+        for key in &self.keys {
+            if let Some(count) = running.get_mut(key) {
+                *count -= 1;
+                if *count == 0 {
+                    running.remove(key);
+                }
             }
         }
     }
@@ -59,18 +70,46 @@ impl UploadSlots {
     /// Takes a place for an upload by `user_id`, or refuses at once (never queues: the client
     /// is holding a request body open).
     pub fn take(&self, user_id: &str) -> Result<UploadSlot> {
-        let user = {
+        self.take_places(&[(user_id.to_owned(), self.per_user)], |limit| {
+            metrics::rate_limited("uploads-per-user");
+            Error::TooManyUploads { limit }
+        })
+    }
+
+    /// Takes a place for a sender's upload into request `request_id` of `owner_id`'s: one of
+    /// the request's, and one of all the owner's requests'.
+    pub fn take_for_request(&self, owner_id: &str, request_id: &str) -> Result<UploadSlot> {
+        let places = [
+            (format!("request:{request_id}"), self.per_user),
+            (
+                format!("received:{owner_id}"),
+                self.per_user.saturating_mul(RECEIVED_PER_USER),
+            ),
+        ];
+        self.take_places(&places, |limit| {
+            metrics::rate_limited("uploads-per-recipient");
+            Error::RecipientBusy { limit }
+        })
+    }
+
+    /// A place in each of `places` (a counter and its cap) and in the instance, all or none.
+    fn take_places(
+        &self,
+        places: &[(String, usize)],
+        refused: impl Fn(usize) -> Error,
+    ) -> Result<UploadSlot> {
+        let counted = {
             let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-            let count = running.entry(user_id.to_owned()).or_default();
-            if self.per_user > 0 && *count >= self.per_user {
-                metrics::rate_limited("uploads-per-user");
-                return Err(Error::TooManyUploads {
-                    limit: self.per_user,
-                });
+            for (key, cap) in places {
+                if self.per_user > 0 && running.get(key).copied().unwrap_or(0) >= *cap {
+                    return Err(refused(*cap));
+                }
             }
-            *count += 1;
-            UserSlot {
-                user_id: user_id.to_owned(),
+            for (key, _) in places {
+                *running.entry(key.clone()).or_default() += 1;
+            }
+            Counted {
+                keys: places.iter().map(|(key, _)| key.clone()).collect(),
                 running: self.running.clone(),
             }
         };
@@ -83,15 +122,15 @@ impl UploadSlots {
         };
         Ok(UploadSlot {
             _instance: instance,
-            _user: user,
+            _counted: counted,
             _transfer: metrics::Transfer::upload(),
         })
     }
 
-    /// Uploads running now by `user_id`.
-    pub fn running(&self, user_id: &str) -> usize {
+    /// Uploads running now under `key` (a user's id, `request:<id>`, `received:<owner id>`).
+    pub fn running(&self, key: &str) -> usize {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.get(user_id).copied().unwrap_or(0)
+        running.get(key).copied().unwrap_or(0)
     }
 }
 
@@ -124,5 +163,36 @@ mod tests {
         assert_eq!(slots.running("alice"), 100);
         drop(held);
         assert_eq!(slots.running("alice"), 0);
+    }
+
+    #[test]
+    fn a_request_upload_counts_against_its_request_and_its_owner() {
+        let slots = UploadSlots::new(100, 2);
+        // Four requests of alice's, two senders each: the owner's eight places are full.
+        let mut held = Vec::new();
+        for request in ["r1", "r2", "r3", "r4"] {
+            held.push(slots.take_for_request("alice", request).unwrap());
+            held.push(slots.take_for_request("alice", request).unwrap());
+        }
+        assert!(matches!(
+            slots.take_for_request("alice", "r5"),
+            Err(Error::RecipientBusy { limit: 8 })
+        ));
+        assert!(matches!(
+            slots.take_for_request("bob", "b1").map(|_| ()),
+            Ok(())
+        ));
+        // A full request refuses too, and a refusal holds nothing.
+        drop(held.pop());
+        assert!(matches!(
+            slots.take_for_request("alice", "r1"),
+            Err(Error::RecipientBusy { limit: 2 })
+        ));
+        assert_eq!(slots.running("received:alice"), 7);
+        // The owner's own uploads are theirs still.
+        let _own = slots.take("alice").unwrap();
+        drop(held);
+        assert_eq!(slots.running("received:alice"), 0);
+        assert_eq!(slots.running("request:r1"), 0);
     }
 }
