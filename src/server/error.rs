@@ -305,14 +305,7 @@ impl Error {
 
     /// The error and every cause under it, outermost first: `a: b: c`.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(e) = cause {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            cause = e.source();
-        }
-        text
+        self.to_string() + &causes(self)
     }
 
     /// Logs a server-side failure, once, where it is turned into a response (the request's span
@@ -385,6 +378,18 @@ impl From<Error> for PageError {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The causes under an error, each after `: `, outermost first (empty when it has none).
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
 
 #[cfg(test)]
 mod tests {

@@ -359,53 +359,36 @@ async fn making_protected_links_and_requests_is_limited_per_user() {
     let file = app.upload_ok(&alice, "a.txt", b"hello".to_vec()).await;
     let id = file["id"].as_str().unwrap();
     let protected = json!({"password": "open sesame"});
-    for _ in 0..2 {
-        assert_eq!(
-            app.share(&alice, id, protected.clone()).await.status(),
-            StatusCode::CREATED
-        );
-    }
-    let res = app
-        .post_bearer(
+    let protected_request = |token: &str| {
+        app.post_bearer(
             "/api/v1/requests",
-            &alice,
+            token,
             json!({"title": "T", "password": "open sesame"}),
         )
-        .await;
+    };
+    for _ in 0..2 {
+        let res = app.share(&alice, id, protected.clone()).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let res = protected_request(&alice).await;
     assert_eq!(
         res.status(),
         StatusCode::CREATED,
         "requests count in the same allowance"
     );
-    let res = app.share(&alice, id, protected.clone()).await;
-    assert_eq!(
-        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
-        "rate_limited"
-    );
-    let res = app
-        .post_bearer(
-            "/api/v1/requests",
-            &alice,
-            json!({"title": "T", "password": "open sesame"}),
-        )
-        .await;
-    assert_eq!(
-        error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
-        "rate_limited"
-    );
+    for res in [
+        app.share(&alice, id, protected.clone()).await,
+        protected_request(&alice).await,
+    ] {
+        assert_eq!(
+            error_code(res, StatusCode::TOO_MANY_REQUESTS).await,
+            "rate_limited"
+        );
+    }
     // Links without a password, and other users, are not held up.
-    assert_eq!(
-        app.share(&alice, id, json!({})).await.status(),
-        StatusCode::CREATED
-    );
-    let res = app
-        .post_bearer(
-            "/api/v1/requests",
-            &bob,
-            json!({"title": "T", "password": "pw"}),
-        )
-        .await;
+    let res = app.share(&alice, id, json!({})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(protected_request(&bob).await.status(), StatusCode::CREATED);
 }
 
 /// One user holds at most MAX_ACTIVE_LINKS usable links and MAX_OPEN_REQUESTS open requests;

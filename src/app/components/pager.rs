@@ -1,7 +1,20 @@
 //! Links to the pages before and after one of a paged list.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// The page's `offset` query parameter (where a paged list starts), 0 when absent or not a
+/// number; read reactively.
+pub fn use_offset() -> impl Fn() -> i32 + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("offset")
+            .and_then(|o| o.parse::<i32>().ok())
+            .unwrap_or(0)
+    }
+}
 
 /// "Previous" and "Next" links of a paged list or table.
 #[component]

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 
 use crate::app::{
     api::requests::{
@@ -16,7 +16,7 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
-        pager::Pager,
+        pager::{use_offset, Pager},
         sign_in_card::SignInCard,
         upload_zone::UploadZone,
     },
@@ -34,14 +34,7 @@ pub fn RequestsPage() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
     let create = ServerAction::<CreateRequest>::new();
     let close = ServerAction::<CloseRequest>::new();
-    let query = use_query_map();
-    let offset = move || {
-        query
-            .read()
-            .get("offset")
-            .and_then(|o| o.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let offset = use_offset();
     let overview = Resource::new(
         move || {
             (

@@ -144,13 +144,14 @@ pub async fn carry(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut res = next.run(req).await;
     let set = {
         let cookie = cookie.0.lock().expect("flash lock");
-        if !cookie.changed && !(cookie.arrived && cookie.values.is_empty()) {
-            None
-        } else if cookie.values.is_empty() {
-            Some(format!("{name}=; Max-Age=0"))
-        } else {
+        if cookie.values.is_empty() {
+            // Read to the end, or a cookie that did not hold (a forged one): gone.
+            (cookie.changed || cookie.arrived).then(|| format!("{name}=; Max-Age=0"))
+        } else if cookie.changed {
             sealed(&state, &cookie.values)
                 .map(|value| format!("{name}={value}; Max-Age={MAX_AGE_SECS}"))
+        } else {
+            None
         }
     };
     if let Some(set) = set {

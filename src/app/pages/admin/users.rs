@@ -26,13 +26,7 @@ use crate::app::{
 pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
-    let offset = move || {
-        query
-            .read()
-            .get("offset")
-            .and_then(|o| o.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let offset = crate::app::components::pager::use_offset();
     let change = ServerAction::<ChangeUser>::new();
     let quota = ServerAction::<SetQuota>::new();
     let table = Resource::new(

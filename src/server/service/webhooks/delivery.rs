@@ -23,6 +23,7 @@ use crate::server::{
         self,
         webhooks::{DeliveryRow, Outcome},
     },
+    error,
     state::AppState,
 };
 
@@ -229,20 +230,14 @@ pub(crate) async fn client_for(
 
 /// A transport error in words, with its causes.
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
+    let head = if e.is_timeout() {
         format!("no answer within {} seconds", TIMEOUT.as_secs())
     } else if e.is_connect() {
         "could not connect".to_owned()
     } else {
         e.to_string()
     };
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
+    head + &error::causes(e)
 }
 
 #[cfg(test)]
