@@ -360,11 +360,15 @@ async fn making_protected_links_and_requests_is_limited_per_user() {
     let id = file["id"].as_str().unwrap();
     let protected = json!({"password": "open sesame"});
     let protected_request = |token: &str| {
-        app.post_bearer(
-            "/api/v1/requests",
-            token,
-            json!({"title": "T", "password": "open sesame"}),
-        )
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.post_bearer(
+                "/api/v1/requests",
+                &token,
+                json!({"title": "T", "password": "open sesame"}),
+            )
+            .await
+        }
     };
     for _ in 0..2 {
         let res = app.share(&alice, id, protected.clone()).await;
