@@ -754,3 +754,38 @@ async fn keys_sealed_before_binding_are_re_sealed_bound_at_start() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(&res.bytes().await.unwrap()[..], b"from before");
 }
+
+/// `/files` lists a hundred files a page, newest first, with links to the pages around.
+#[tokio::test]
+async fn the_files_page_lists_a_hundred_files_a_page() {
+    let app = crate::helpers::spawn_app().await;
+    let alice = app.user("alice").await.access;
+    app.upload_ok(&alice, "first.txt", b"the first".to_vec())
+        .await;
+    // 104 more rows like it (the list reads rows only).
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 104) \
+         INSERT INTO files (id, owner_id, filename, size, mime_type, sha256, scan_status, \
+             blob_key, master_key_id, wrapped_key, nonce_prefix, created_at) \
+         SELECT 'copy-' || CAST(i AS TEXT), f.owner_id, 'copy-' || CAST(i AS TEXT) || '.txt', \
+             f.size, f.mime_type, f.sha256, f.scan_status, f.blob_key || CAST(i AS TEXT), \
+             f.master_key_id, f.wrapped_key, f.nonce_prefix, f.created_at - i \
+         FROM files f, n",
+    )
+    .execute(&app.state.db().pool)
+    .await
+    .unwrap();
+    let browser = app.browser_login("alice").await;
+    let rows = |html: &str| html.matches("data-testid=\"file-row\"").count();
+    let (_, first) = app.page(&browser, "/files").await;
+    assert_eq!(rows(&first), 100);
+    assert!(first.contains("first.txt") && !first.contains("copy-104.txt"));
+    assert!(
+        first.contains("href=\"/files?offset=100\""),
+        "a link to the next page"
+    );
+    let (_, second) = app.page(&browser, "/files?offset=100").await;
+    assert_eq!(rows(&second), 5);
+    assert!(second.contains("copy-104.txt") && !second.contains("first.txt"));
+    assert!(second.contains("href=\"/files\""), "a link back");
+}

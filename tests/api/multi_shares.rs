@@ -555,21 +555,32 @@ async fn my_links_are_listed_a_page_at_a_time() {
     for id in &ids {
         create_ok(&app, &alice, json!({"file_ids": [id]})).await;
     }
-    let res = app.get_bearer("/api/v1/shares?limit=2", &alice).await;
-    let first: Vec<Value> = res.json().await.unwrap();
-    assert_eq!(first.len(), 2);
-    let res = app
-        .get_bearer("/api/v1/shares?limit=2&offset=2", &alice)
-        .await;
-    let rest: Vec<Value> = res.json().await.unwrap();
-    assert_eq!(rest.len(), 1);
-    assert_eq!(
-        rest[0]["file_ids"][0],
-        json!(ids[0]),
-        "the oldest comes last"
-    );
-    let res = app
-        .get_bearer(&format!("/api/v1/files/{}/shares?limit=1", ids[1]), &alice)
-        .await;
-    assert_eq!(res.json::<Vec<Value>>().await.unwrap().len(), 1);
+    let listed = |query: &'static str| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let res = app
+                .get_bearer(&format!("/api/v1/shares{query}"), alice)
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let all = listed("").await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(listed("?limit=2").await, all[..2].to_vec());
+    assert_eq!(listed("?limit=2&offset=2").await, all[2..].to_vec());
+    // A file's links page too.
+    create_ok(&app, &alice, json!({"file_ids": [ids[1]]})).await;
+    let of_file = |query: &'static str| {
+        let (app, alice, id) = (&app, &alice, ids[1].clone());
+        async move {
+            let res = app
+                .get_bearer(&format!("/api/v1/files/{id}/shares{query}"), alice)
+                .await;
+            res.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let both = of_file("").await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(of_file("?limit=1&offset=1").await, both[1..].to_vec());
 }

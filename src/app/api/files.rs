@@ -10,10 +10,17 @@ use crate::app::{
     model::{FileInfo, ScanStatus, UploadPolicy, Usage},
 };
 
+/// Files the page lists at once.
+pub const FILES_PER_PAGE: i32 = 100;
+
 /// The files the page lists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileListing {
+    /// A page of the files, newest first.
     pub files: Vec<FileInfo>,
+    /// Where the page starts, and whether older files follow.
+    pub offset: i32,
+    pub has_more: bool,
     /// Whether `files` is everyone's (the viewer is an admin).
     pub all_users: bool,
     /// What the viewer stores against their quota.
@@ -42,19 +49,31 @@ pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
     Ok(Some(req.state.settings().upload_policy()))
 }
 
-/// The signed-in user's files (everyone's for an admin); `None` when nobody is signed in.
+/// A page of the signed-in user's files (everyone's for an admin), from `offset`; `None` when
+/// nobody is signed in.
 #[server(prefix = "/app", endpoint = "files")]
-pub async fn list_files() -> Result<Option<FileListing>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{admin::is_admin, files, web_sessions},
+pub async fn list_files(offset: Option<i32>) -> Result<Option<FileListing>, PageError> {
+    use crate::{
+        app::model::Paging,
+        server::{
+            error::Error,
+            http::server_fns::web_request,
+            service::{admin::is_admin, files, web_sessions},
+        },
     };
     let req = web_request().await?;
     let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
         return Ok(None);
     };
-    let rows = files::list(&req.state, &user, crate::app::model::Paging::largest()).await?;
+    let offset = offset.unwrap_or(0);
+    // One more than a page: whether another follows.
+    let paging = Paging::page(FILES_PER_PAGE + 1, offset).map_err(Error::Validation)?;
+    let mut rows = files::list(&req.state, &user, paging).await?;
+    let has_more = rows.len() > FILES_PER_PAGE as usize;
+    rows.truncate(FILES_PER_PAGE as usize);
     Ok(Some(FileListing {
+        offset,
+        has_more,
         files: rows.into_iter().map(Into::into).collect(),
         all_users: is_admin(&user),
         usage: files::quota::usage(&req.state, &user).await?,

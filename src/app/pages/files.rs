@@ -7,9 +7,10 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::app::{
-    api::files::{list_files, upload_rules, DeleteFile, FileListing},
+    api::files::{list_files, upload_rules, DeleteFile, FileListing, FILES_PER_PAGE},
     components::{
         form_error::{flash_error, FormError},
+        pager::{use_offset, Pager},
         scan_poll::refresh_while_scanning,
         sign_in_card::SignInCard,
         upload_zone::UploadZone,
@@ -30,9 +31,17 @@ pub fn FilesPage() -> impl IntoView {
     // Two resources: the upload area must not be rebuilt (losing its progress bars) each time
     // the list is read again.
     let rules = Resource::new(move || actions.version(), |_| upload_rules());
+    let offset = use_offset();
     let listing = Resource::new(
-        move || (actions.version(), delete.version().get(), refresh.get()),
-        |_| list_files(),
+        move || {
+            (
+                offset(),
+                actions.version(),
+                delete.version().get(),
+                refresh.get(),
+            )
+        },
+        |(offset, ..)| list_files(Some(offset)),
     );
     let flash = flash_error();
 
@@ -82,6 +91,17 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
         .into_any();
     }
     let all_users = listing.all_users;
+    let page_link = |offset: i32| {
+        if offset <= 0 {
+            "/files".to_owned()
+        } else {
+            format!("/files?offset={offset}")
+        }
+    };
+    let previous = (listing.offset > 0).then(|| page_link(listing.offset - FILES_PER_PAGE));
+    let next = listing
+        .has_more
+        .then(|| page_link(listing.offset + FILES_PER_PAGE));
     view! {
         <section class="card">
             <h2>{if all_users { "Everyone's files" } else { "Your files" }}</h2>
@@ -107,6 +127,7 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
                     {listing.files.into_iter().map(|file| view! { <FileRow file delete/> }).collect_view()}
                 </tbody>
             </table>
+            <Pager previous next/>
         </section>
     }
     .into_any()

@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 201, description = "The new webhook and its secret", body = CreatedWebhook, links(
             ("deliveries" = (operation_id = "webhook_deliveries", parameters(("id" = "$response.body#/webhook/id")))),
             ("delete" = (operation_id = "delete_webhook", parameters(("id" = "$response.body#/webhook/id")))),
+            ("resume" = (operation_id = "resume_webhook", parameters(("id" = "$response.body#/webhook/id")))),
         )),
         (status = 422, description = "Not an http(s) URL, a private address, an unknown event, or too many webhooks", body = ErrorBody),
     ))]
