@@ -78,10 +78,15 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   await expect(page.getByTestId("link-status")).toHaveText("revoked");
   await expect(page.getByTestId("revoke")).toHaveCount(0);
 
+  // A protected link tells nothing of itself before its password, not even that it was
+  // revoked; with the password, its page says so.
   const later = await browser.newContext();
   const gone = await later.newPage();
   const res = await gone.goto(url);
-  expect(res?.status()).toBe(404);
+  expect(res?.status()).toBe(200);
+  await expect(gone.getByTestId("shared-name")).toHaveText("A password-protected file");
+  await gone.getByTestId("recipient-password").fill("blue harbour");
+  await gone.getByTestId("recipient-download").click();
   await expect(gone.getByRole("heading", { level: 1 })).toHaveText("Link revoked");
   await later.close();
 });

@@ -495,10 +495,24 @@ async fn a_protected_request_tells_its_state_only_after_the_password() {
         );
         let res = view(&app, &request.token, Some("open sesame")).await;
         assert_eq!(error_code(res, StatusCode::GONE).await, code);
-        let (_, page) = app
-            .page(&new_client(), &format!("/r/{}", request.token))
-            .await;
+        let browser = new_client();
+        let path = format!("/r/{}", request.token);
+        let (_, page) = app.page(&browser, &path).await;
         assert!(page.contains("protected by a password"), "{code}: {page}");
+        // The page's password form, then the page: the right password tells the state.
+        let res = app
+            .form_post(
+                &browser,
+                "unlock_request",
+                &[("token", &request.token), ("password", "open sesame")],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FOUND, "{code}");
+        let (_, page) = app.page(&browser, &path).await;
+        assert!(
+            page.contains(&format!("data-code=\"{code}\"")),
+            "{code}: {page}"
+        );
     }
 }
 

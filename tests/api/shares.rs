@@ -421,10 +421,20 @@ async fn a_protected_link_tells_its_state_only_after_the_password() {
     assert_eq!(res.status(), StatusCode::OK);
     res.bytes().await.unwrap();
 
-    for (link, status, code) in [
-        (&revoked, StatusCode::NOT_FOUND, "link_revoked"),
-        (&expired, StatusCode::GONE, "link_expired"),
-        (&used_up, StatusCode::FORBIDDEN, "download_limit_reached"),
+    for (link, status, code, heading) in [
+        (
+            &revoked,
+            StatusCode::NOT_FOUND,
+            "link_revoked",
+            "Link revoked",
+        ),
+        (&expired, StatusCode::GONE, "link_expired", "Link expired"),
+        (
+            &used_up,
+            StatusCode::FORBIDDEN,
+            "download_limit_reached",
+            "Download limit reached",
+        ),
     ] {
         let token = token_of(link);
         let res = fetch_shared(&app, &token, None).await;
@@ -451,6 +461,19 @@ async fn a_protected_link_tells_its_state_only_after_the_password() {
             .await
             .unwrap();
         assert!(html.contains("recipient-password"), "{code}: {html}");
+        assert!(!html.contains(heading), "{code}: told before the password");
+        // The page's password form, then the page: the right password tells the state.
+        let browser = new_client();
+        let res = browser
+            .post(app.url(&format!("/s/{token}/download")))
+            .header("origin", &app.base)
+            .form(&[("password", "open sesame")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{code}");
+        let (_, html) = app.page(&browser, &format!("/s/{token}")).await;
+        assert!(html.contains(heading), "{code}: {html}");
     }
 }
 

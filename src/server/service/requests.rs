@@ -407,8 +407,9 @@ pub async fn unlock(
         return Ok(());
     };
     check_password(state, meta, &row, hash, Some(password)).await?;
-    ensure_open(state, &row).await?;
-    unlock::remember(session, Lock::Request, &row.id).await
+    // Whoever gave the password may learn the request's state: its page tells it from now on.
+    unlock::remember(session, Lock::Request, &row.id).await?;
+    ensure_open(state, &row).await.map(|_| ())
 }
 
 /// Receives one file through a request: checked, encrypted and stored for the request's owner

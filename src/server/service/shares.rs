@@ -544,10 +544,13 @@ pub async fn unlock(
     token: &str,
     password: String,
 ) -> Result<usize> {
-    let (link, files) = open_link(state, meta, token, &Pass::Password(Some(password))).await?;
+    let (link, files) = known_link(state, token).await?;
+    check_pass(state, meta, &link, &files, &Pass::Password(Some(password))).await?;
+    // Whoever gave the password may learn the link's state: its page tells it from now on.
     if link.password_hash.is_some() {
         unlock::remember(session, Lock::Share, &link.id).await?;
     }
+    ensure_usable(&link)?;
     Ok(files.len())
 }
 
