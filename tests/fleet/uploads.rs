@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    client::{text, tuspy, Api},
+    client::{text, tuspy},
     harness::{Fleet, Options},
 };
 
