@@ -17,3 +17,4 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod upload_slots;

@@ -13,8 +13,8 @@ use crate::server::{
     master_keys::MasterKeys,
     rate_limit::RateLimiter,
     scanner::{ScanQueue, Scanner},
-    service::files::UploadSlots,
     storage::BlobStore,
+    upload_slots::UploadSlots,
 };
 
 #[derive(Clone)]

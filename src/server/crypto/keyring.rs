@@ -27,6 +27,12 @@ const NONCE_LEN: usize = 12;
 pub const DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v2";
 /// Data keys sealed before they were bound to their file (read once, to re-seal them).
 pub const LEGACY_DATA_KEY_PURPOSE: &[u8] = b"coffer:data-key:v1";
+/// What TOTP secrets are sealed as, bound to their user's id.
+pub const TOTP_PURPOSE: &[u8] = b"coffer:totp:v2";
+/// TOTP secrets sealed before they were bound to their user (read once, to re-seal them).
+pub const LEGACY_TOTP_PURPOSE: &[u8] = b"coffer:totp:v1";
+/// What webhook secrets are sealed as, bound to their webhook's id.
+pub const WEBHOOK_SECRET_PURPOSE: &[u8] = b"coffer/webhook-secret/v1";
 /// Label of the derivation of a master key's HMAC key.
 const MAC_KEY_LABEL: &[u8] = b"coffer:mac-key:v1";
 

@@ -15,14 +15,17 @@ use std::{sync::Arc, time::Duration};
 
 use crate::server::{
     crypto::{
-        keyring::{DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE},
+        keyring::{
+            DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE, LEGACY_TOTP_PURPOSE, TOTP_PURPOSE,
+            WEBHOOK_SECRET_PURPOSE,
+        },
         Binding, Keyring, WrappedKey,
     },
     db::{self, sealed::SealedColumn},
     error::{Error, Result},
     service::{
         audit::{action, Event},
-        two_factor, webhooks, RequestMeta,
+        RequestMeta,
     },
     state::AppState,
 };
@@ -128,8 +131,8 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
 fn binding(column: SealedColumn, row_id: &str) -> Binding<'_> {
     let purpose = match column {
         SealedColumn::FileDataKeys | SealedColumn::UploadDataKeys => DATA_KEY_PURPOSE,
-        SealedColumn::TotpSecrets => two_factor::TOTP_PURPOSE,
-        SealedColumn::WebhookSecrets => webhooks::SECRET_PURPOSE,
+        SealedColumn::TotpSecrets => TOTP_PURPOSE,
+        SealedColumn::WebhookSecrets => WEBHOOK_SECRET_PURPOSE,
     };
     Binding::row(purpose, row_id)
 }
@@ -139,9 +142,9 @@ fn legacy_binding(column: SealedColumn) -> Binding<'static> {
     Binding::Legacy {
         purpose: match column {
             SealedColumn::FileDataKeys | SealedColumn::UploadDataKeys => LEGACY_DATA_KEY_PURPOSE,
-            SealedColumn::TotpSecrets => two_factor::LEGACY_TOTP_PURPOSE,
+            SealedColumn::TotpSecrets => LEGACY_TOTP_PURPOSE,
             // Sealed bound to their rows from the start.
-            SealedColumn::WebhookSecrets => webhooks::SECRET_PURPOSE,
+            SealedColumn::WebhookSecrets => WEBHOOK_SECRET_PURPOSE,
         },
     }
 }

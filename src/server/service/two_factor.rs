@@ -15,7 +15,7 @@ use totp_rs::{Algorithm, Secret, Totp};
 use crate::{
     app::model::TotpSetup,
     server::{
-        crypto::{Binding, WrappedKey},
+        crypto::{keyring::TOTP_PURPOSE, Binding, WrappedKey},
         db::{self, two_factor::TotpRow, users::UserRow},
         error::{Error, Result},
         service::{
@@ -29,11 +29,6 @@ use crate::{
     },
 };
 
-/// What the master key seals TOTP secrets as.
-/// What TOTP secrets are sealed as, bound to their user's id.
-pub const TOTP_PURPOSE: &[u8] = b"coffer:totp:v2";
-/// TOTP secrets sealed before they were bound to their user (read once, to re-seal them).
-pub const LEGACY_TOTP_PURPOSE: &[u8] = b"coffer:totp:v1";
 const ISSUER: &str = "Coffer";
 const STEP_SECS: u64 = 30;
 pub const RECOVERY_CODE_COUNT: usize = 10;

@@ -1,20 +1,18 @@
 //! Files: who may see which ([`access`]), the upload pipeline (validated and encrypted while
 //! streaming, [`upload`]), the download pipeline (decrypted while streaming, by range,
-//! [`download`]) with how many may run at once ([`UploadSlots`]), and deletion. The REST handlers and the pages both come here.
+//! [`download`]) with how many may run at once (`upload_slots`), and deletion. The REST handlers and the pages both come here.
 
 mod access;
 mod archive;
 mod download;
 pub mod quota;
 pub mod resumable;
-mod slots;
 mod upload;
 
 pub use access::{find_visible, list, owner_is_active};
 pub use archive::zip;
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download, record_zip_download};
-pub use slots::{UploadSlot, UploadSlots};
 pub(crate) use upload::store;
 pub use upload::{sweep_abandoned_uploads, upload};
 

@@ -17,6 +17,9 @@ use crate::{
 /// half of the room left), so that a large upload asks the database about once per 8 MiB, not
 /// once per body chunk.
 const RESERVE_AHEAD: i64 = 8 * 1024 * 1024;
+/// An upload quiet for this long is abandoned: its reservation no longer counts, and the
+/// upload pipeline sweeps its blob.
+pub(super) const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
 
 /// The quota that applies to a user: their own if an admin gave them one, else the default.
 pub fn effective(settings: &Settings, user: &UserRow) -> Option<u64> {
@@ -67,7 +70,7 @@ impl<'a> Reservation<'a> {
             owner_id: self.owner_id,
             blob_key: self.blob_key,
             default_quota: self.state.settings().user_quota_bytes.map(to_i64),
-            live_since: now - super::upload::UPLOAD_ABANDONED_SECS,
+            live_since: now - UPLOAD_ABANDONED_SECS,
             now,
         };
         match db::files::reserve(&self.state.db().pool, &check, to_i64(size), RESERVE_AHEAD).await?
@@ -123,7 +126,7 @@ impl<'a> RequestBytes<'a> {
             to_i64(size),
             RESERVE_AHEAD,
             now,
-            now - super::upload::UPLOAD_ABANDONED_SECS,
+            now - UPLOAD_ABANDONED_SECS,
         )
         .await?;
         match reserved {

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     discard_blob,
-    quota::{RequestBytes, Reservation},
+    quota::{RequestBytes, Reservation, UPLOAD_ABANDONED_SECS},
     storage_error,
 };
 use crate::{
@@ -31,9 +31,6 @@ use crate::{
 
 /// How often a running upload marks itself alive (see `blob_uploads`).
 const UPLOAD_HEARTBEAT_SECS: i64 = 60;
-/// An upload quiet for this long is abandoned and its blob swept (and its quota reservation
-/// no longer counts).
-pub(super) const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
 
 /// What came in, once the whole upload has been read.
 struct Received {

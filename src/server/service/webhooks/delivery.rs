@@ -16,9 +16,9 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use tokio::task::JoinSet;
 
-use super::{addresses::is_public, SECRET_PURPOSE};
+use super::addresses::is_public;
 use crate::server::{
-    crypto::{signature, Binding, WrappedKey},
+    crypto::{keyring::WEBHOOK_SECRET_PURPOSE, signature, Binding, WrappedKey},
     db::{
         self,
         webhooks::{DeliveryRow, Outcome},
@@ -141,7 +141,7 @@ async fn attempt(
     let secret = state
         .keys()
         .open(
-            Binding::row(SECRET_PURPOSE, &hook.id),
+            Binding::row(WEBHOOK_SECRET_PURPOSE, &hook.id),
             &WrappedKey {
                 master_key_id: hook.master_key_id.clone(),
                 sealed: hook.secret.clone(),

@@ -26,7 +26,7 @@ use crate::{
         EVENT_SHARE_DOWNLOADED, MAX_WEBHOOKS, WEBHOOK_EVENTS,
     },
     server::{
-        crypto::Binding,
+        crypto::{keyring::WEBHOOK_SECRET_PURPOSE, Binding},
         db::{
             self,
             files::FileRow,
@@ -41,8 +41,6 @@ use crate::{
     },
 };
 
-/// What webhook secrets are sealed as, bound to their webhook's id.
-pub const SECRET_PURPOSE: &[u8] = b"coffer/webhook-secret/v1";
 const MAX_URL_CHARS: usize = 2048;
 /// Deliveries listed per webhook.
 const LISTED_DELIVERIES: i64 = 50;
@@ -98,7 +96,7 @@ pub async fn create(state: &AppState, user: &UserRow, new: NewWebhook) -> Result
     let id = db::new_id();
     let sealed = key_rotation::sealing_ring(state)
         .await?
-        .seal(Binding::row(SECRET_PURPOSE, &id), secret.as_bytes());
+        .seal(Binding::row(WEBHOOK_SECRET_PURPOSE, &id), secret.as_bytes());
     let row = WebhookRow {
         id,
         user_id: user.id.clone(),
