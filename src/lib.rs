@@ -1,11 +1,13 @@
 //! Coffer: self-hosted secure file transfer and sharing.
 //!
 //! `app` is what the browser sees (server-rendered, then hydrated by the wasm build of this
-//! crate); `server` is everything that runs only on the server.
+//! crate); `model` the types both sides share; `server` is everything that runs only on the
+//! server.
 
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod model;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -4,6 +4,7 @@ use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
 use coffer::server::{
+    clock::Clock,
     config::Settings,
     probe,
     service::{
@@ -130,7 +131,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => {
-            let app = Application::build(settings)
+            let app = Application::build(settings, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
             app.run_until(startup::shutdown_signal())
@@ -150,7 +151,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let (state, _) = startup::build_state(settings)
+            let (state, _) = startup::build_state(settings, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
             let user = accounts::create_admin(
@@ -170,7 +171,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::RotateMasterKey => {
-            let (state, _) = startup::build_state(settings)
+            let (state, _) = startup::build_state(settings, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
             let rotation = key_rotation::rotate(&state)

@@ -21,7 +21,7 @@ use rand::RngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{CryptoError, DataKey};
+use crate::{CryptoError, DataKey};
 
 const LABEL: &[u8] = b"coffer/aside/v1";
 const NONCE_LEN: usize = 12;

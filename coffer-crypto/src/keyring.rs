@@ -20,7 +20,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{segments::DataKey, CryptoError};
+use crate::{segments::DataKey, CryptoError};
 
 const NONCE_LEN: usize = 12;
 /// What the master key seals files' data keys as, bound to the file's id.

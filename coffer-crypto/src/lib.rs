@@ -1,4 +1,9 @@
-//! Encryption at rest, and nothing else: no I/O, no storage, no database.
+//! Coffer's encryption at rest, and nothing else: no I/O, no storage, no database.
+//!
+//! A crate of its own so that it is always built optimised, in debug and test builds too (the
+//! workspace's `Cargo.toml` sets its opt-level): the AEAD and hash generics are monomorphised
+//! here, where the cipher is called, so an unoptimised caller would seal at a fiftieth of the
+//! speed. The browser and a command-line client can use the same format from it.
 //!
 //! - [`segments`]: a file's content under its own random data key, sealed in fixed-size
 //!   AES-256-GCM segments (the STREAM construction), so it can be written and read as a stream

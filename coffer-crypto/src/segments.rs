@@ -26,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::CryptoError;
+use crate::CryptoError;
 
 /// Plaintext bytes per segment.
 pub const SEGMENT_LEN: usize = 64 * 1024;
@@ -216,7 +216,7 @@ impl SegmentEncryptor {
 
     /// Stops before the end of the plaintext, when more is known to follow (a resumable upload
     /// between requests). A full held-back segment is sealed (it is not the last); the partial
-    /// segment's plaintext is handed back, to be kept sealed elsewhere (see [`super::aside`])
+    /// segment's plaintext is handed back, to be kept sealed elsewhere (see [`crate::aside`])
     /// and fed to [`resume`](Self::resume)'s encryptor first.
     pub fn pause(mut self) -> Result<(Option<Bytes>, Zeroizing<Vec<u8>>), CryptoError> {
         if self.pending.len() == SEGMENT_LEN {

@@ -1,7 +1,7 @@
 //! The audit log as admins read it: entries, their outcome, and the filters they are read with.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
 
 use super::UnknownWord;
 
@@ -80,6 +80,56 @@ pub struct AuditFilter {
     pub until: Option<OffsetDateTime>,
 }
 
+/// The audit page's filter as its form, its links and its CSV export send it: `since` and
+/// `until` are days (`YYYY-MM-DD`, UTC, both included); blank fields do not narrow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilterForm {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+impl AuditFilterForm {
+    /// The filter the form asks for: `since` and `until` are whole UTC days, both included.
+    pub fn read(self) -> Result<AuditFilter, String> {
+        let AuditFilterForm {
+            actor,
+            action,
+            target,
+            outcome,
+            since,
+            until,
+        } = self;
+        let outcome = match outcome.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(word) => Some(
+                AuditOutcome::parse(word).ok_or_else(|| format!("{word:?} is not an outcome"))?,
+            ),
+        };
+        Ok(AuditFilter {
+            actor,
+            action,
+            target,
+            outcome,
+            since: day_start(since.as_deref(), "From")?,
+            until: day_start(until.as_deref(), "To")?.map(|t| t + Duration::days(1)),
+        })
+    }
+}
+
+/// The start (00:00 UTC) of a `YYYY-MM-DD` day; blank: `None`.
+fn day_start(day: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, String> {
+    match day.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(text) => Date::parse(text, format_description!("[year]-[month]-[day]"))
+            .map(|date| Some(date.with_time(Time::MIDNIGHT).assume_utc()))
+            .map_err(|_| format!("{field}: {text:?} is not a date (YYYY-MM-DD)")),
+    }
+}
+
 /// A page of the audit log, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -136,6 +186,35 @@ fn uuid_shaped(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_days_cover_the_whole_of_both_ends() {
+        let f = AuditFilterForm {
+            outcome: Some("failure".into()),
+            since: Some("2026-12-01".into()),
+            until: Some("2026-12-01".into()),
+            ..Default::default()
+        }
+        .read()
+        .unwrap();
+        let (since, until) = (f.since.unwrap(), f.until.unwrap());
+        assert_eq!(until - since, Duration::days(1));
+        assert_eq!(since.unix_timestamp() % 86_400, 0);
+        let since = Some("12/01/2026".into());
+        assert!(AuditFilterForm {
+            since,
+            ..Default::default()
+        }
+        .read()
+        .is_err());
+        let outcome = Some("maybe".into());
+        assert!(AuditFilterForm {
+            outcome,
+            ..Default::default()
+        }
+        .read()
+        .is_err());
+    }
 
     #[test]
     fn a_cursor_reads_back_what_it_wrote_and_nothing_else() {

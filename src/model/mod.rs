@@ -1,5 +1,5 @@
 //! Types the browser and the server both see, one file per resource; everything is re-exported
-//! here, so `app::model::X` names any of them.
+//! here, so `model::X` names any of them.
 
 pub mod account_rules;
 mod accounts;
@@ -16,7 +16,7 @@ pub use admin::{
     AdminFile, AdminStats, AdminUser, Belongings, DayTransfers, FileCounts, FileFilter,
     QuotaSetting, Transfers, Usage, UserCounts,
 };
-pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage};
+pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditFilterForm, AuditOutcome, AuditPage};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
 pub use requests::{
     CreatedUploadRequest, NewUploadRequest, Receipt, RequestForSender, RequestStatus,

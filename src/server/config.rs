@@ -450,8 +450,8 @@ impl Settings {
         settings
     }
 
-    pub fn upload_policy(&self) -> crate::app::model::UploadPolicy {
-        crate::app::model::UploadPolicy {
+    pub fn upload_policy(&self) -> crate::model::UploadPolicy {
+        crate::model::UploadPolicy {
             max_upload_bytes: self.max_upload_bytes,
             allowed_extensions: self.allowed_extensions.clone(),
         }
@@ -476,7 +476,7 @@ impl Settings {
     }
 
     /// Leptos' options; `hash_file` is the build's hash file when its files carry hashes
-    /// (`http::site::SiteFiles`).
+    /// (`site_files::SiteFiles`).
     pub fn leptos_options(
         &self,
         hash_file: Option<&std::path::Path>,

@@ -12,7 +12,8 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::app::{error::PageError, model::human_bytes};
+use crate::app::error::PageError;
+use crate::model::human_bytes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

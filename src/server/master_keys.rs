@@ -15,10 +15,8 @@ use std::{
 
 use zeroize::Zeroizing;
 
-use crate::server::{
-    config::Settings,
-    crypto::{Binding, CryptoError, DataKey, Keyring, MasterKey, WrappedKey},
-};
+use crate::server::config::Settings;
+use coffer_crypto::{Binding, CryptoError, DataKey, Keyring, MasterKey, WrappedKey};
 
 pub const KEY_FILE: &str = "master.key";
 

@@ -2,8 +2,8 @@
 //! service layer (every rule) and what it stands on: the repositories, encryption, the master
 //! keys, blob storage, the rate limiter, the virus scanners and the metrics.
 
+pub mod clock;
 pub mod config;
-pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -11,9 +11,10 @@ pub mod master_keys;
 pub mod metrics;
 pub mod pace;
 pub mod probe;
-pub mod rate_limit;
+pub mod rate_limiter;
 pub mod scanner;
 pub mod service;
+pub mod site_files;
 pub mod startup;
 pub mod state;
 pub mod storage;

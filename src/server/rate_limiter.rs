@@ -15,7 +15,10 @@ use std::{
 
 use tower_sessions_redis_store::fred::{clients::Pool as RedisPool, interfaces::KeysInterface};
 
-use crate::server::error::{Error, Result};
+use crate::server::{
+    clock::Clock,
+    error::{Error, Result},
+};
 
 /// A named allowance of attempts per window; the name is part of every counter's key, so two
 /// quotas never share a count. A limit of 0 switches the quota off.
@@ -98,6 +101,7 @@ fn over(limit: u32, len: u64, left: u64, current: u64, previous: u64) -> bool {
 #[derive(Clone)]
 pub struct RateLimiter {
     backend: Backend,
+    clock: Clock,
 }
 
 #[derive(Clone)]
@@ -111,25 +115,27 @@ enum Backend {
 }
 
 impl RateLimiter {
-    pub fn in_memory() -> Self {
+    pub fn in_memory(clock: Clock) -> Self {
         Self {
             backend: Backend::Memory(Arc::default()),
+            clock,
         }
     }
 
-    pub fn redis(pool: RedisPool, prefix: &str) -> Self {
+    pub fn redis(pool: RedisPool, prefix: &str, clock: Clock) -> Self {
         Self {
             backend: Backend::Redis {
                 pool,
                 prefix: prefix.to_owned(),
             },
+            clock,
         }
     }
 
     /// Counts one attempt of `key` against `quota`; `Err(RateLimited)` once the key is over it
     /// for this window (the refused attempt counts too).
     pub async fn hit(&self, quota: Quota, key: &str) -> Result<Counted> {
-        self.hit_at(quota, key, crate::server::db::now()).await
+        self.hit_at(quota, key, self.clock.now()).await
     }
 
     async fn hit_at(&self, quota: Quota, key: &str, now: i64) -> Result<Counted> {
@@ -207,7 +213,7 @@ impl RateLimiter {
     /// ended); called periodically.
     pub fn sweep(&self) {
         if let Backend::Memory(counters) = &self.backend {
-            let now = crate::server::db::now();
+            let now = self.clock.now();
             counters
                 .lock()
                 .expect("rate limit lock")
@@ -222,7 +228,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_quota_counts_per_key_and_quotas_count_apart() {
-        let limiter = RateLimiter::in_memory();
+        let limiter = RateLimiter::in_memory(Clock::system());
         let two = Quota::per_minute("two", 2);
         let other = Quota::per_minute("other", 2);
         assert!(limiter.hit(two, "a").await.is_ok());
@@ -239,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn windows_end_and_forgiven_attempts_do_not_count() {
-        let limiter = RateLimiter::in_memory();
+        let limiter = RateLimiter::in_memory(Clock::system());
         let one = Quota::per_hour("one", 1);
         let start = 7200;
         let counted = limiter.hit_at(one, "k", start).await.unwrap();
@@ -258,7 +264,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_window_edge_does_not_reset_the_allowance() {
-        let limiter = RateLimiter::in_memory();
+        let limiter = RateLimiter::in_memory(Clock::system());
         let ten = Quota::per_minute("ten", 10);
         // Ten attempts in the last second of a window; the first ones of the next are refused.
         for _ in 0..10 {
@@ -266,7 +272,7 @@ mod tests {
         }
         assert!(limiter.hit_at(ten, "k", 120).await.is_err());
         // Halfway through the next window, half of the previous ten still count.
-        let limiter = RateLimiter::in_memory();
+        let limiter = RateLimiter::in_memory(Clock::system());
         for _ in 0..10 {
             limiter.hit_at(ten, "k", 100).await.unwrap();
         }
@@ -278,7 +284,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_attempt_is_forgiven_in_its_window_after_the_next_has_begun() {
-        let limiter = RateLimiter::in_memory();
+        let limiter = RateLimiter::in_memory(Clock::system());
         let two = Quota::per_minute("two", 2);
         // Counted in the last second of a window, forgiven once the next began: it weighs
         // nothing in the next window, so two attempts fit there.

@@ -12,13 +12,14 @@ use tower_sessions_redis_store::fred::{
 };
 
 use crate::server::{
+    clock::Clock,
     config::{redact_url, ConfigError, Settings},
-    db::{self, Database},
+    db::Database,
     http::{self, session_store::SessionBackend},
     master_keys::{KeyError, MasterKeys},
-    rate_limit::RateLimiter,
+    rate_limiter::RateLimiter,
     scanner,
-    service::{audit, files, key_rotation, scanning, webhooks},
+    service::{key_rotation, scanning, upkeep, webhooks},
     state::{AppState, Parts},
     storage::BlobStore,
 };
@@ -56,7 +57,10 @@ pub enum StartupError {
 }
 
 /// The state and session store, without a listener (also used by CLI commands).
-pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend), StartupError> {
+pub async fn build_state(
+    settings: Settings,
+    clock: Clock,
+) -> Result<(AppState, SessionBackend), StartupError> {
     ensure_data_dir(&settings)?;
     let url = settings.database_url.clone();
     let database = Database::connect(&url)
@@ -69,7 +73,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
         Some(redis_url) => {
             let pool = connect_redis(redis_url).await?;
             (
-                RateLimiter::redis(pool.clone(), &settings.redis_prefix),
+                RateLimiter::redis(pool.clone(), &settings.redis_prefix, clock.clone()),
                 Some(pool.clone()),
                 SessionBackend::redis(pool),
             )
@@ -82,7 +86,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
                         url: redact_url(&url),
                         source,
                     })?;
-            (RateLimiter::in_memory(), None, sessions)
+            (RateLimiter::in_memory(clock.clone()), None, sessions)
         }
     };
     let storage = BlobStore::connect(&settings.storage)
@@ -91,6 +95,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, SessionBackend
     let keys = MasterKeys::load(&settings)?;
     let scanner = scanner::from_settings(&settings);
     let parts = Parts {
+        clock,
         db: database,
         limiter,
         redis,
@@ -154,11 +159,12 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+    /// Builds the application on `clock` (`Clock::system()`, but in tests).
+    pub async fn build(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         // Installed before the first request, whose counts would otherwise go nowhere.
         crate::server::metrics::handle();
         let addr = settings.site_addr;
-        let (state, sessions) = build_state(settings).await?;
+        let (state, sessions) = build_state(settings, clock).await?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Listen { addr, source })?;
@@ -216,45 +222,15 @@ impl Application {
     }
 }
 
-/// Deletes expired sessions and tokens, the blobs of abandoned uploads and expired resumable
-/// uploads, forgets idle
-/// rate-limit counters, prunes audit entries past their retention.
+/// Runs the upkeep (`service::upkeep`) every sweep interval, and deletes expired cookie
+/// sessions from the session store.
 async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
     let mut tick = tokio::time::interval(state.settings().sweep_interval);
     loop {
         tick.tick().await;
-        let now = db::now();
-        let pool = &state.db().pool;
-        if let Err(e) = db::web_sessions::delete_expired(pool, now).await {
-            tracing::warn!(error = %e, "could not sweep expired browser sessions");
-        }
-        if let Err(e) = db::tokens::delete_expired(pool, now).await {
-            tracing::warn!(error = %e, "could not sweep expired tokens");
-        }
+        upkeep::sweep(&state).await;
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not sweep expired cookie sessions");
-        }
-        state.limiter().sweep();
-        state.storage().sweep_abandoned_writes();
-        if let Err(e) = webhooks::prune_finished(&state).await {
-            tracing::warn!(error = %e.chain(), "could not prune finished webhook deliveries");
-        }
-        match files::sweep_abandoned_uploads(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "swept blobs of abandoned uploads"),
-            Err(e) => tracing::warn!(error = %e.chain(), "could not sweep abandoned uploads"),
-        }
-        match files::resumable::sweep_expired(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "swept expired resumable uploads"),
-            Err(e) => {
-                tracing::warn!(error = %e.chain(), "could not sweep expired resumable uploads")
-            }
-        }
-        match audit::prune_expired(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "pruned audit entries past their retention"),
-            Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
     }
 }

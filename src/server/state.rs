@@ -7,12 +7,13 @@ use leptos::config::LeptosOptions;
 use tower_sessions_redis_store::fred::clients::Pool as RedisPool;
 
 use crate::server::{
+    clock::Clock,
     config::Settings,
     db::Database,
-    http::site::SiteFiles,
     master_keys::MasterKeys,
-    rate_limit::RateLimiter,
+    rate_limiter::RateLimiter,
     scanner::{ScanQueue, Scanner},
+    site_files::SiteFiles,
     storage::BlobStore,
     upload_slots::UploadSlots,
 };
@@ -22,6 +23,7 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     settings: Settings,
+    clock: Clock,
     db: Database,
     limiter: RateLimiter,
     redis: Option<RedisPool>,
@@ -36,6 +38,7 @@ struct Inner {
 
 /// What the state is built from, besides the settings.
 pub struct Parts {
+    pub clock: Clock,
     pub db: Database,
     pub limiter: RateLimiter,
     pub redis: Option<RedisPool>,
@@ -49,6 +52,7 @@ impl AppState {
         let site = SiteFiles::locate(&settings.site_root, &settings.output_name);
         let leptos_options = settings.leptos_options(site.hash_file());
         Self(Arc::new(Inner {
+            clock: parts.clock,
             db: parts.db,
             limiter: parts.limiter,
             redis: parts.redis,
@@ -84,6 +88,15 @@ impl AppState {
 
     pub fn scan_queue(&self) -> &ScanQueue {
         &self.0.scan_queue
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.0.clock
+    }
+
+    /// Now, in unix seconds, by the state's clock.
+    pub fn now(&self) -> i64 {
+        self.0.clock.now()
     }
 
     pub fn settings(&self) -> &Settings {

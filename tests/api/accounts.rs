@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use coffer::{app::model::Role, server::db::users};
+use coffer::{model::Role, server::db::users};
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, PASSWORD};
 
@@ -146,11 +146,10 @@ async fn wrong_password_and_unknown_email_both_return_401() {
 async fn login_is_rate_limited_per_account_with_retry_after() {
     let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
     app.register("alice").await;
-    // With Redis the counters are fixed one-minute windows: start well inside one.
-    let into_minute = coffer::server::db::now() % 60;
-    if into_minute > 45 {
-        tokio::time::sleep(std::time::Duration::from_secs((61 - into_minute) as u64)).await;
-    }
+    // With Redis the counters are fixed one-minute windows: start at the beginning of one.
+    app.state
+        .clock()
+        .advance(60 - app.state.now().rem_euclid(60));
     for _ in 0..3 {
         let res = app.login_with("alice@example.org", "nope nope").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

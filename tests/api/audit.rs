@@ -5,7 +5,7 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 use coffer::{
-    app::model::AuditOutcome,
+    model::AuditOutcome,
     server::{
         db::{self, audit::AuditRow},
         scanner::EICAR,
@@ -284,7 +284,7 @@ async fn entries_past_the_retention_are_pruned_and_the_prune_is_recorded() {
             pool,
             &AuditRow {
                 id: format!("{id}-entry"),
-                at: db::now() - days_ago * 86_400,
+                at: app.state.now() - days_ago * 86_400,
                 actor_id: None,
                 action: "test.entry".into(),
                 target: Some(id.into()),

@@ -531,19 +531,6 @@ pub fn now() -> i64 {
 /// The length of a TOTP time step, in seconds.
 pub const TOTP_STEP: i64 = 30;
 
-/// Waits, if need be, until the current time step has at least twelve seconds left, so that a
-/// code made now is checked by the server in the same step. The margin covers the requests that
-/// follow too: each checks the current password, and the debug build's argon2 can take seconds
-/// under the suite's load (three seconds once let a code made two steps ahead reach the server
-/// when it was only one step ahead, and be accepted).
-pub async fn away_from_step_edge() {
-    const MARGIN: i64 = 12;
-    let into_step = now() % TOTP_STEP;
-    if into_step >= TOTP_STEP - MARGIN {
-        tokio::time::sleep(Duration::from_secs((TOTP_STEP - into_step + 1) as u64)).await;
-    }
-}
-
 /// Text (so `.txt` content checks pass) that differs from byte to byte, so a misplaced range
 /// shows.
 pub fn text(len: usize) -> Vec<u8> {

@@ -6,9 +6,7 @@
 use std::collections::HashSet;
 
 use coffer::{
-    app::model::{
-        account_rules::MAX_PASSWORD_CHARS, AuditCursor, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
-    },
+    model::{account_rules::MAX_PASSWORD_CHARS, AuditCursor, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS},
     server::service::admin::{MAX_FILTER_CHARS, MAX_QUOTA_BYTES},
 };
 use reqwest::{header, Response, StatusCode};

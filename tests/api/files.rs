@@ -258,7 +258,10 @@ async fn a_scan_that_fails_gives_error_never_clean_and_is_retried_later() {
             .await
             .expect("the job stays queued for a retry");
     assert_eq!(attempts, 1);
-    assert!(run_after >= db::now() + 20, "retried after a back-off");
+    assert!(
+        run_after >= app.state.now() + 20,
+        "retried after a back-off"
+    );
 }
 
 #[tokio::test]
@@ -559,7 +562,7 @@ async fn abandoned_upload_blobs_are_swept() {
         &app.state.db().pool,
         key.as_str(),
         "an-uploader",
-        db::now() - 3600,
+        app.state.now() - 3600,
     )
     .await
     .unwrap();
@@ -707,7 +710,7 @@ async fn a_sealed_key_copied_to_another_file_does_not_open_there() {
 
 #[tokio::test]
 async fn keys_sealed_before_binding_are_re_sealed_bound_at_start() {
-    use coffer::server::crypto::{
+    use coffer_crypto::{
         keyring::{DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE},
         Binding, WrappedKey,
     };

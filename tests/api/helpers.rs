@@ -5,6 +5,7 @@
 use std::{ops::Deref, sync::Arc};
 
 use coffer::server::{
+    clock::Clock,
     config::{Settings, StorageSettings},
     startup::Application,
     state::AppState,
@@ -55,11 +56,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         }
     }
     configure(&mut settings);
-    start(settings, Arc::new(data_dir)).await
+    start(settings, Arc::new(data_dir), Clock::system()).await
 }
 
-async fn start(settings: Settings, data_dir: Arc<TempDir>) -> TestApp {
-    let app = Application::build(settings.clone())
+async fn start(settings: Settings, data_dir: Arc<TempDir>, clock: Clock) -> TestApp {
+    let app = Application::build(settings.clone(), clock)
         .await
         .expect("app starts");
     let base = format!("http://{}", app.local_addr());
@@ -117,7 +118,8 @@ impl TestApp {
         let mut settings = self.settings;
         settings.site_addr = "127.0.0.1:0".parse().unwrap();
         configure(&mut settings);
-        start(settings, self.data_dir).await
+        let clock = self.state.clock().clone();
+        start(settings, self.data_dir, clock).await
     }
 
     /// Starts one more instance beside this one, as a fleet behind a load balancer: the same
@@ -125,7 +127,15 @@ impl TestApp {
     pub async fn another_instance(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = self.settings.clone();
         configure(&mut settings);
-        start(settings, self.data_dir.clone()).await
+        start(settings, self.data_dir.clone(), self.state.clock().clone()).await
+    }
+
+    /// Moves this app's clock to the start of the next TOTP step and returns that time: a code
+    /// made for it is current for the whole step, however slow the requests that follow.
+    pub fn at_step_start(&self) -> i64 {
+        let into_step = self.state.now().rem_euclid(TOTP_STEP);
+        self.state.clock().advance(TOTP_STEP - into_step);
+        self.state.now()
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

@@ -248,7 +248,7 @@ async fn racing_reservations_never_hold_more_than_the_quota() {
     app.register("admin").await;
     let alice = app.user("alice").await;
     let pool = app.state.db().pool.clone();
-    let now = db::now();
+    let now = app.state.now();
     let keys: Vec<String> = (0..20).map(|i| format!("race-{i}")).collect();
     for key in &keys {
         db::files::begin_upload(&pool, key, &alice.id, now)

@@ -399,7 +399,7 @@ async fn making_protected_links_and_requests_is_limited_per_user() {
 /// revoked, expired and closed ones do not count.
 #[tokio::test]
 async fn a_user_holds_a_bounded_number_of_links_and_requests() {
-    use coffer::app::model::{MAX_ACTIVE_LINKS, MAX_OPEN_REQUESTS};
+    use coffer::model::{MAX_ACTIVE_LINKS, MAX_OPEN_REQUESTS};
     let app = spawn_app_with(|_| {}).await;
     let alice = app.user("alice").await;
     let file = app

@@ -1,7 +1,8 @@
 //! Rotating the master key from another process while a server runs: nothing the server seals
 //! meanwhile may depend on a key the rotation retires, before or after a restart.
 
-use coffer::server::{crypto::MasterKey, master_keys::KEY_FILE, startup::Application};
+use coffer::server::{master_keys::KEY_FILE, startup::Application};
+use coffer_crypto::MasterKey;
 use reqwest::StatusCode;
 
 use crate::{
@@ -127,7 +128,10 @@ async fn a_server_without_the_new_environment_key_refuses_to_seal_and_nothing_is
     let mut settings = app.settings.clone();
     settings.master_key = Some(old_b64);
     settings.site_addr = "127.0.0.1:0".parse().unwrap();
-    let refused = Application::build(settings).await.err().expect("refused");
+    let refused = Application::build(settings, coffer::server::clock::Clock::system())
+        .await
+        .err()
+        .expect("refused");
     let message = refused.to_string();
     assert!(message.contains(new.id()), "{message}");
     assert!(message.contains("COFFER_MASTER_KEY"), "{message}");

@@ -4,14 +4,10 @@
 
 use std::collections::HashMap;
 
-use coffer::server::{
-    db::{self, scan_jobs},
-    service::scanning,
-    state::AppState,
-};
+use coffer::server::{db::scan_jobs, service::scanning, state::AppState};
 use serde_json::Value;
 
-use crate::helpers::{now, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app_with, TestApp};
 
 async fn statuses(app: &TestApp) -> HashMap<String, String> {
     sqlx::query_as::<_, (String, String)>("SELECT id, scan_status FROM files")
@@ -90,7 +86,7 @@ async fn a_job_whose_worker_died_is_taken_again_after_its_lease() {
         .await;
     let id = file["id"].as_str().unwrap().to_owned();
     // A worker leases the job for two seconds and dies.
-    let start = now();
+    let start = app.state.now();
     let job = scan_jobs::lease_next(app.state.db(), start, start + 2)
         .await
         .unwrap()
@@ -99,14 +95,14 @@ async fn a_job_whose_worker_died_is_taken_again_after_its_lease() {
 
     assert_eq!(drain(app.state.clone()).await, 0, "still leased");
     assert_eq!(statuses(&app).await[&id], "pending");
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    app.state.clock().advance(3);
     assert_eq!(drain(app.state.clone()).await, 1, "taken again");
     assert_eq!(statuses(&app).await[&id], "clean");
     // The dead worker's verdict, were it to come back, is dropped.
     assert!(!scan_jobs::complete(
         &app.state.db().pool,
         &job,
-        coffer::app::model::ScanStatus::Infected,
+        coffer::model::ScanStatus::Infected,
         Some("stale")
     )
     .await
@@ -122,7 +118,7 @@ async fn a_rescan_during_a_scan_drops_that_scans_verdict() {
         .upload_ok(&admin.access, "report.txt", b"scanned twice".to_vec())
         .await;
     let id = file["id"].as_str().unwrap().to_owned();
-    let t = now();
+    let t = app.state.now();
     let running = scan_jobs::lease_next(app.state.db(), t, t + 300)
         .await
         .unwrap()
@@ -141,13 +137,13 @@ async fn a_rescan_during_a_scan_drops_that_scans_verdict() {
     assert!(!scan_jobs::complete(
         pool,
         &running,
-        coffer::app::model::ScanStatus::Infected,
+        coffer::model::ScanStatus::Infected,
         Some("old")
     )
     .await
     .unwrap());
     assert!(
-        !scan_jobs::fail(pool, &running, "old failure", db::now() + 60)
+        !scan_jobs::fail(pool, &running, "old failure", app.state.now() + 60)
             .await
             .unwrap()
     );

@@ -4,7 +4,7 @@
 
 use reqwest::{Response, StatusCode};
 
-use crate::helpers::{new_client, now, session_cookie, spawn_app, spawn_app_with, PASSWORD};
+use crate::helpers::{new_client, session_cookie, spawn_app, spawn_app_with, PASSWORD};
 use crate::two_factor::{alice_with_2fa, code, AliceWith2fa};
 
 fn location(res: &Response) -> &str {
@@ -114,7 +114,7 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
     assert!(html.contains("That code is not right"));
     assert!(html.contains("data-testid=\"enrolment\""), "still waiting");
 
-    let code = code(&secret, now(), 0);
+    let code = code(&secret, app.at_step_start(), 0);
     app.form_post(
         &browser,
         "enable_two_factor",

@@ -690,7 +690,7 @@ async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
     // Expired.
     let res = signed_url(&app, &alice, &id, Some(json!({"expires_seconds": 1}))).await;
     let short: Value = res.json().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.state.clock().advance(2);
     let res = new_client()
         .get(local(&app, short["url"].as_str().unwrap()))
         .send()

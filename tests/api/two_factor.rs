@@ -7,8 +7,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    audit_count, away_from_step_edge, error_code, now, spawn_app_with, TestApp, PASSWORD,
-    TOTP_STEP as STEP,
+    audit_count, error_code, spawn_app_with, TestApp, PASSWORD, TOTP_STEP as STEP,
 };
 
 /// The code the user's app shows `steps` steps after the moment `t0`.
@@ -78,8 +77,7 @@ pub(crate) async fn alice_with_2fa(
         .as_str()
         .unwrap()
         .to_owned();
-    away_from_step_edge().await;
-    let t0 = now();
+    let t0 = app.at_step_start();
     let res = verify(&app, &token, &code(&secret, t0, enrol_step)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
@@ -137,8 +135,7 @@ async fn enrolment_shows_a_secret_and_switches_on_only_with_a_valid_code() {
     assert_eq!(user["two_factor_enabled"], false);
 
     // Wrong codes, and codes two steps away, are refused.
-    away_from_step_edge().await;
-    let t0 = now();
+    let t0 = app.at_step_start();
     for bad in [
         code(secret, t0, 2),
         code(secret, t0, -2),
@@ -418,7 +415,7 @@ async fn account_security_changes_need_the_current_password() {
         .post_bearer(
             "/api/v1/auth/2fa/verify",
             &token,
-            json!({"current_password": "not-her-password", "totp_code": code(&secret, now(), 0)}),
+            json!({"current_password": "not-her-password", "totp_code": code(&secret, app.state.now(), 0)}),
         )
         .await;
     assert_eq!(
@@ -521,7 +518,7 @@ async fn ten_wrong_codes_in_a_row_lock_the_code_step_for_fifteen_minutes() {
 
     // Once the lock has passed, the right code works and the count starts again.
     sqlx::query("UPDATE user_totp SET locked_until = $1")
-        .bind(now() - 1)
+        .bind(app.state.now() - 1)
         .execute(&app.state.db().pool)
         .await
         .unwrap();

@@ -112,6 +112,16 @@ async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
     res.json().await.unwrap()
 }
 
+/// Deliveries not yet delivered nor given up, of every webhook.
+async fn waiting_deliveries(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE delivered_at IS NULL AND gave_up_at IS NULL",
+    )
+    .fetch_one(&app.state.db().pool)
+    .await
+    .unwrap()
+}
+
 async fn send_to_request(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
     let res = crate::helpers::new_client()
@@ -248,8 +258,8 @@ async fn a_file_received_on_a_request_is_posted_signed_and_retried_after_the_rec
         .unwrap();
     assert_eq!(prune_finished(&app.state).await.unwrap(), 1);
     assert!(deliveries(&app, &alice, &hook).await.is_empty());
-    // Nothing more comes.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Nothing more comes: nothing is left to deliver.
+    assert_eq!(waiting_deliveries(&app).await, 0);
     assert_eq!(receiver.requests().len(), 3);
 }
 
@@ -289,7 +299,17 @@ async fn share_downloads_are_told_only_to_webhooks_that_chose_them() {
     assert_eq!(event["event"], "share.downloaded");
     assert_eq!(event["data"]["link"]["id"], link["id"]);
     assert_eq!(event["data"]["files"][0]["filename"], "report.txt");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The other webhook was not given the event at all (events queue in the transaction of
+    // what happened, so it would be there by now).
+    assert_eq!(waiting_deliveries(&app).await, 0);
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM webhook_deliveries")
+            .fetch_one(&app.state.db().pool)
+            .await
+            .unwrap(),
+        1,
+        "one delivery, to the webhook that chose the event"
+    );
     assert!(requests_receiver.requests().is_empty());
 }
 
@@ -595,7 +615,14 @@ async fn a_webhook_that_keeps_failing_is_suspended_until_its_owner_resumes_it() 
 
     // Suspended: a new event queues, and nothing is sent.
     send_to_request(&app, token, "3.txt", text(10)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let now = app.state.now();
+    let leased = coffer::server::db::webhooks::lease_next(app.state.db(), now, now + 60, &[])
+        .await
+        .unwrap();
+    assert!(
+        leased.is_none(),
+        "a suspended webhook's delivery is never due"
+    );
     assert_eq!(receiver.requests().len(), 3);
     assert_eq!(deliveries(&app, &alice, &hook).await.len(), 4);
 

@@ -5,10 +5,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{
-    error::PageError,
-    model::{AdminFile, AdminStats, AdminUser, AuditPage, Belongings},
-};
+use crate::app::error::PageError;
+use crate::model::{AdminFile, AdminStats, AdminUser, AuditFilterForm, AuditPage, Belongings};
 
 /// Rows per page of the users and files tables.
 pub const ADMIN_PAGE_SIZE: i32 = 25;
@@ -33,18 +31,6 @@ pub struct UsersPage {
 pub struct UserDeletion {
     pub user: AdminUser,
     pub belongings: Belongings,
-}
-
-/// The audit page's filter as its form, its links and its CSV export send it: `since` and
-/// `until` are days (`YYYY-MM-DD`, UTC, both included); blank fields do not narrow.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditFilterForm {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
-    pub outcome: Option<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
 }
 
 /// The audit page: a page of entries and the actions to filter by.
@@ -142,7 +128,7 @@ pub async fn set_quota(
 pub async fn delete_user(id: String) -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::admin};
     let req = web_request().await?;
-    let page = crate::app::model::user_deletion_path(&id);
+    let page = crate::model::user_deletion_path(&id);
     let result = async {
         let admin = req.require_admin().await?;
         admin::delete_user(&req.state, &admin, &id, &req.meta).await
@@ -159,7 +145,7 @@ pub async fn admin_files(
     offset: Option<i32>,
 ) -> Result<TablePage<AdminFile>, PageError> {
     use crate::{
-        app::model::FileFilter,
+        model::FileFilter,
         server::{http::server_fns::web_request, service::admin},
     };
     let req = web_request().await?;
@@ -205,12 +191,13 @@ pub async fn admin_audit(
     cursor: Option<String>,
 ) -> Result<AuditView, PageError> {
     use crate::server::{
+        error::Error,
         http::server_fns::web_request,
         service::{admin, audit},
     };
     let req = web_request().await?;
     req.admin_page(async |admin| {
-        let filter = form::audit_filter(filter)?;
+        let filter = filter.read().map_err(Error::Validation)?;
         let cursor = cursor.as_deref().filter(|c| !c.is_empty());
         let limit = i64::from(ADMIN_PAGE_SIZE * 2);
         let page = admin::audit_page(&req.state, admin, &filter, cursor, limit).await?;
@@ -228,11 +215,9 @@ pub async fn admin_audit(
 /// Reading the admin forms' fields into what the service takes.
 #[cfg(feature = "ssr")]
 pub(crate) mod form {
-    use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
-
-    use super::{AuditFilterForm, TablePage, ADMIN_PAGE_SIZE};
+    use super::{TablePage, ADMIN_PAGE_SIZE};
     use crate::{
-        app::model::{AuditFilter, AuditOutcome, Paging, QuotaSetting, Role, ScanStatus},
+        model::{Paging, QuotaSetting, Role, ScanStatus},
         server::{error::Error, service::admin::UserChanges},
     };
 
@@ -314,45 +299,6 @@ pub(crate) mod form {
         }
     }
 
-    /// The audit filter form: `since` and `until` are whole UTC days, both included.
-    pub fn audit_filter(form: AuditFilterForm) -> Result<AuditFilter, Error> {
-        let AuditFilterForm {
-            actor,
-            action,
-            target,
-            outcome,
-            since,
-            until,
-        } = form;
-        let outcome = match outcome.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(word) => Some(
-                AuditOutcome::parse(word)
-                    .ok_or_else(|| Error::Validation(format!("{word:?} is not an outcome")))?,
-            ),
-        };
-        Ok(AuditFilter {
-            actor,
-            action,
-            target,
-            outcome,
-            since: day_start(since.as_deref(), "From")?,
-            until: day_start(until.as_deref(), "To")?.map(|t| t + Duration::days(1)),
-        })
-    }
-
-    /// The start (00:00 UTC) of a `YYYY-MM-DD` day; blank: `None`.
-    fn day_start(day: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, Error> {
-        match day.map(str::trim).filter(|d| !d.is_empty()) {
-            None => Ok(None),
-            Some(text) => Date::parse(text, format_description!("[year]-[month]-[day]"))
-                .map(|date| Some(date.with_time(Time::MIDNIGHT).assume_utc()))
-                .map_err(|_| {
-                    Error::Validation(format!("{field}: {text:?} is not a date (YYYY-MM-DD)"))
-                }),
-        }
-    }
-
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -378,32 +324,6 @@ pub(crate) mod form {
                     "{amount} {unit}"
                 );
             }
-        }
-
-        #[test]
-        fn audit_days_cover_the_whole_of_both_ends() {
-            let f = audit_filter(AuditFilterForm {
-                outcome: Some("failure".into()),
-                since: Some("2026-12-01".into()),
-                until: Some("2026-12-01".into()),
-                ..Default::default()
-            })
-            .unwrap();
-            let (since, until) = (f.since.unwrap(), f.until.unwrap());
-            assert_eq!(until - since, Duration::days(1));
-            assert_eq!(since.unix_timestamp() % 86_400, 0);
-            let since = Some("12/01/2026".into());
-            assert!(audit_filter(AuditFilterForm {
-                since,
-                ..Default::default()
-            })
-            .is_err());
-            let outcome = Some("maybe".into());
-            assert!(audit_filter(AuditFilterForm {
-                outcome,
-                ..Default::default()
-            })
-            .is_err());
         }
     }
 }

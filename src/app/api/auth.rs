@@ -2,15 +2,15 @@
 
 use leptos::prelude::*;
 
-use crate::app::{error::PageError, model::UserInfo};
+use crate::app::error::PageError;
+use crate::model::UserInfo;
 
 /// The signed-in user of this browser, if any.
 #[server(prefix = "/app", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserInfo>, PageError> {
-    use crate::server::{http::server_fns::web_request, service::web_sessions};
+    use crate::server::http::server_fns::web_request;
     let req = web_request().await?;
-    let user = web_sessions::current(&req.state, &req.session).await?;
-    Ok(user.map(|(user, _)| user.into()))
+    Ok(req.user().await?.map(UserInfo::from))
 }
 
 /// The error a form without JavaScript left for its page (read once).
@@ -40,7 +40,7 @@ pub const SECOND_STEP_PAGE: &str = "/login/code";
 pub async fn login_pending() -> Result<bool, PageError> {
     use crate::server::{http::server_fns::web_request, service::web_sessions};
     let req = web_request().await?;
-    Ok(web_sessions::has_pending_login(&req.session).await?)
+    Ok(web_sessions::has_pending_login(&req.state, &req.session).await?)
 }
 
 /// The second step: a code from the authenticator app, or a recovery code.

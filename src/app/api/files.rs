@@ -5,10 +5,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{
-    error::PageError,
-    model::{FileInfo, ScanStatus, UploadPolicy, Usage},
-};
+use crate::app::error::PageError;
+use crate::model::{FileInfo, ScanStatus, UploadPolicy, Usage};
 
 /// Files the page lists at once.
 pub const FILES_PER_PAGE: i32 = 100;
@@ -54,15 +52,15 @@ pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
 #[server(prefix = "/app", endpoint = "files")]
 pub async fn list_files(offset: Option<i32>) -> Result<Option<FileListing>, PageError> {
     use crate::{
-        app::model::Paging,
+        model::Paging,
         server::{
             error::Error,
             http::server_fns::web_request,
-            service::{admin::is_admin, files, web_sessions},
+            service::{admin::is_admin, files},
         },
     };
     let req = web_request().await?;
-    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+    let Some(user) = req.user().await? else {
         return Ok(None);
     };
     let offset = offset.unwrap_or(0);
@@ -82,15 +80,13 @@ pub async fn list_files(offset: Option<i32>) -> Result<Option<FileListing>, Page
 
 #[server(prefix = "/app", endpoint = "delete_file")]
 pub async fn delete_file(id: String) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{files, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::files};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        files::delete(&req.state, &user, &req.meta, &id).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            files::delete(&req.state, &user, &req.meta, &id).await
+        })
+        .await;
     req.finish("/files", Some("/files"), result).await
 }

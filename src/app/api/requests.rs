@@ -5,10 +5,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{
-    error::PageError,
-    model::{CreatedUploadRequest, FileInfo, Receipt, RequestForSender, UploadRequestInfo},
-};
+use crate::app::error::PageError;
+use crate::model::{CreatedUploadRequest, FileInfo, Receipt, RequestForSender, UploadRequestInfo};
 
 /// One of the owner's requests with the files it has received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,15 +58,11 @@ const REQUESTS_PAGE: &str = "/requests";
 #[server(prefix = "/app", endpoint = "my_requests")]
 pub async fn my_requests(offset: Option<i32>) -> Result<Option<RequestsOverview>, PageError> {
     use crate::{
-        app::model::Paging,
-        server::{
-            error::Error,
-            http::server_fns::web_request,
-            service::{requests, web_sessions},
-        },
+        model::Paging,
+        server::{error::Error, http::server_fns::web_request, service::requests},
     };
     let req = web_request().await?;
-    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+    let Some(user) = req.user().await? else {
         return Ok(None);
     };
     let offset = offset.unwrap_or(0);
@@ -106,28 +100,24 @@ pub async fn create_request(
     password: Option<String>,
     notify: Option<String>,
 ) -> Result<CreatedUploadRequest, PageError> {
-    use crate::server::{
-        error::Error,
-        http::server_fns::web_request,
-        service::{requests, web_sessions},
-    };
+    use crate::server::{error::Error, http::server_fns::web_request, service::requests};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        let number = |field: Option<String>, what: &str| -> Result<Option<u64>, Error> {
-            match field.as_deref().map(str::trim) {
-                None | Some("") => Ok(None),
-                Some(n) => n.parse().map(Some).map_err(|_| {
-                    Error::Validation(format!("{what} must be a whole number, 1 or more"))
-                }),
-            }
-        };
-        let max_files =
-            number(max_files, "The number of files")?.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-        let max_bytes =
-            number(max_megabytes, "The size limit")?.map(|mb| mb.saturating_mul(1_000_000));
-        let new =
-            crate::app::model::NewUploadRequest {
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            let number = |field: Option<String>, what: &str| -> Result<Option<u64>, Error> {
+                match field.as_deref().map(str::trim) {
+                    None | Some("") => Ok(None),
+                    Some(n) => n.parse().map(Some).map_err(|_| {
+                        Error::Validation(format!("{what} must be a whole number, 1 or more"))
+                    }),
+                }
+            };
+            let max_files = number(max_files, "The number of files")?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+            let max_bytes =
+                number(max_megabytes, "The size limit")?.map(|mb| mb.saturating_mul(1_000_000));
+            let new = crate::model::NewUploadRequest {
                 title,
                 message: message.unwrap_or_default(),
                 expires_hours: Some(expiry.parse().map_err(|_| {
@@ -138,27 +128,25 @@ pub async fn create_request(
                 password,
                 notify: notify.is_some_and(|v| !v.is_empty()),
             };
-        requests::create(&req.state, &user, &req.meta, new).await
-    }
-    .await;
+            requests::create(&req.state, &user, &req.meta, new).await
+        })
+        .await;
     req.finish_keeping(REQUESTS_PAGE, Some(REQUESTS_PAGE), FLASH_CREATED, result)
         .await
 }
 
 #[server(prefix = "/app", endpoint = "close_request")]
 pub async fn close_request(id: String) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{requests, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::requests};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        requests::close(&req.state, &user, &req.meta, &id)
-            .await
-            .map(|_| ())
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            requests::close(&req.state, &user, &req.meta, &id)
+                .await
+                .map(|_| ())
+        })
+        .await;
     req.finish(REQUESTS_PAGE, Some(REQUESTS_PAGE), result).await
 }
 
@@ -195,7 +183,7 @@ pub async fn request_receipts(token: String) -> Result<Vec<Receipt>, PageError> 
 pub async fn unlock_request(token: String, password: String) -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::requests};
     let req = web_request().await?;
-    let page = crate::app::model::request_path(&token);
+    let page = crate::model::request_path(&token);
     let result = requests::unlock(&req.state, &req.meta, &req.session, &token, password).await;
     req.finish(&page, Some(&page), result).await
 }

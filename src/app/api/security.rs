@@ -4,10 +4,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{
-    error::PageError,
-    model::{SessionInfo, TotpSetup},
-};
+use crate::app::error::PageError;
+use crate::model::{SessionInfo, TotpSetup};
 
 /// What the security page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,16 +52,14 @@ pub async fn security_settings() -> Result<Option<SecurityOverview>, PageError> 
 
 #[server(prefix = "/app", endpoint = "start_two_factor")]
 pub async fn start_two_factor(current_password: String) -> Result<TotpSetup, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{two_factor, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::two_factor};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        two_factor::begin_enrolment(&req.state, &user, current_password, &req.meta).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            two_factor::begin_enrolment(&req.state, &user, current_password, &req.meta).await
+        })
+        .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
 }
 
@@ -75,23 +71,24 @@ pub async fn enable_two_factor(
 ) -> Result<Vec<String>, PageError> {
     use crate::server::{
         http::server_fns::web_request,
-        service::{accounts::CurrentSession, two_factor, web_sessions},
+        service::{accounts::CurrentSession, two_factor},
     };
     let req = web_request().await?;
-    let result = async {
-        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
-        let current = CurrentSession::Browser(&current);
-        two_factor::enable(
-            &req.state,
-            &user,
-            current_password,
-            &code,
-            current,
-            &req.meta,
-        )
-        .await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let (user, current) = (&me.user, &me.session_id);
+            let current = CurrentSession::Browser(&current);
+            two_factor::enable(
+                &req.state,
+                &user,
+                current_password,
+                &code,
+                current,
+                &req.meta,
+            )
+            .await
+        })
+        .await;
     req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_CODES, result)
         .await
 }
@@ -100,23 +97,24 @@ pub async fn enable_two_factor(
 pub async fn disable_two_factor(current_password: String, code: String) -> Result<(), PageError> {
     use crate::server::{
         http::server_fns::web_request,
-        service::{accounts::CurrentSession, two_factor, web_sessions},
+        service::{accounts::CurrentSession, two_factor},
     };
     let req = web_request().await?;
-    let result = async {
-        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
-        let current = CurrentSession::Browser(&current);
-        two_factor::disable(
-            &req.state,
-            &user,
-            current_password,
-            &code,
-            current,
-            &req.meta,
-        )
-        .await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let (user, current) = (&me.user, &me.session_id);
+            let current = CurrentSession::Browser(&current);
+            two_factor::disable(
+                &req.state,
+                &user,
+                current_password,
+                &code,
+                current,
+                &req.meta,
+            )
+            .await
+        })
+        .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
 }
 
@@ -126,17 +124,15 @@ pub async fn renew_recovery_codes(
     current_password: String,
     code: String,
 ) -> Result<Vec<String>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{two_factor, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::two_factor};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        two_factor::renew_recovery_codes(&req.state, &user, current_password, &code, &req.meta)
-            .await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            two_factor::renew_recovery_codes(&req.state, &user, current_password, &code, &req.meta)
+                .await
+        })
+        .await;
     req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_CODES, result)
         .await
 }
@@ -146,11 +142,12 @@ pub async fn renew_recovery_codes(
 pub async fn end_session(id: String) -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::web_sessions};
     let req = web_request().await?;
-    let result = async {
-        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
-        web_sessions::end_other(&req.state, &user, &current, &id, &req.meta).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let (user, current) = (&me.user, &me.session_id);
+            web_sessions::end_other(&req.state, &user, &current, &id, &req.meta).await
+        })
+        .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
 }
 
@@ -159,11 +156,12 @@ pub async fn end_session(id: String) -> Result<(), PageError> {
 pub async fn end_other_sessions() -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::web_sessions};
     let req = web_request().await?;
-    let result = async {
-        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
-        web_sessions::end_all_others(&req.state, &user, &current, &req.meta).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let (user, current) = (&me.user, &me.session_id);
+            web_sessions::end_all_others(&req.state, &user, &current, &req.meta).await
+        })
+        .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
 }
 
@@ -175,26 +173,24 @@ pub async fn change_password(
 ) -> Result<(), PageError> {
     use crate::server::{
         http::server_fns::web_request,
-        service::{
-            accounts::{self, CurrentSession},
-            web_sessions,
-        },
+        service::accounts::{self, CurrentSession},
     };
     let req = web_request().await?;
-    let result = async {
-        let (user, current) = web_sessions::require_current(&req.state, &req.session).await?;
-        let current = CurrentSession::Browser(&current);
-        accounts::change_password(
-            &req.state,
-            &user,
-            current_password,
-            new_password,
-            current,
-            &req.meta,
-        )
-        .await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let (user, current) = (&me.user, &me.session_id);
+            let current = CurrentSession::Browser(&current);
+            accounts::change_password(
+                &req.state,
+                &user,
+                current_password,
+                new_password,
+                current,
+                &req.meta,
+            )
+            .await
+        })
+        .await;
     req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_PASSWORD, result)
         .await
 }

@@ -5,10 +5,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{
-    error::PageError,
-    model::{CreatedShare, FileInfo, ShareInfo, SharedLink},
-};
+use crate::app::error::PageError;
+use crate::model::{CreatedShare, FileInfo, ShareInfo, SharedLink};
 
 /// What the owner's share page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,16 +33,13 @@ const FLASH_CREATED: &str = "flash_created_share";
 /// signed in.
 #[server(prefix = "/app", endpoint = "file_shares")]
 pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{shares, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
-    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+    let Some(user) = req.user().await? else {
         return Ok(None);
     };
     // The newest links the page can hold; scripts page through all (`GET /api/v1/files/{id}/shares`).
-    let newest = crate::app::model::Paging::largest();
+    let newest = crate::model::Paging::largest();
     let (file, links) = shares::file_with_links(&req.state, &user, &file_id, newest)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
@@ -71,25 +66,23 @@ pub async fn create_share(
     max_downloads: Option<String>,
     password: Option<String>,
 ) -> Result<CreatedShare, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{shares, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
-    let page = crate::app::model::share_page_path(&file_id);
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
-        shares::create(
-            &req.state,
-            &user,
-            &req.meta,
-            std::slice::from_ref(&file_id),
-            request,
-        )
-        .await
-    }
-    .await;
+    let page = crate::model::share_page_path(&file_id);
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
+            shares::create(
+                &req.state,
+                &user,
+                &req.meta,
+                std::slice::from_ref(&file_id),
+                request,
+            )
+            .await
+        })
+        .await;
     req.finish_keeping(&page, Some(&page), FLASH_CREATED, result)
         .await
 }
@@ -127,12 +120,9 @@ pub fn selection_path(file_ids: &str) -> String {
 /// are; `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "selected_files")]
 pub async fn selected_files(file_ids: String) -> Result<Option<Selection>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{shares, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
-    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+    let Some(user) = req.user().await? else {
         return Ok(None);
     };
     let ids = split_ids(&file_ids);
@@ -156,36 +146,32 @@ pub async fn create_multi_share(
     max_downloads: Option<String>,
     password: Option<String>,
 ) -> Result<CreatedShare, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{shares, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
     let page = selection_path(&file_ids);
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
-        let ids = split_ids(&file_ids);
-        shares::create(&req.state, &user, &req.meta, &ids, request).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
+            let ids = split_ids(&file_ids);
+            shares::create(&req.state, &user, &req.meta, &ids, request).await
+        })
+        .await;
     req.finish_keeping(&page, Some(&page), FLASH_CREATED_MULTI, result)
         .await
 }
 
 #[server(prefix = "/app", endpoint = "revoke_share")]
 pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{shares, web_sessions},
-    };
+    use crate::server::{http::server_fns::web_request, service::shares};
     let req = web_request().await?;
-    let page = crate::app::model::share_page_path(&file_id);
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        shares::revoke(&req.state, &user, &req.meta, &file_id, &link_id).await
-    }
-    .await;
+    let page = crate::model::share_page_path(&file_id);
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            shares::revoke(&req.state, &user, &req.meta, &file_id, &link_id).await
+        })
+        .await;
     req.finish(&page, Some(&page), result).await
 }
 
@@ -202,9 +188,8 @@ pub async fn recipient_view(token: String) -> Result<SharedLink, PageError> {
     let view = shares::view(&req.state, &req.meta, &token, &pass)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
-    let infected = |f: &crate::app::model::SharedFile| {
-        f.scan_status == crate::app::model::ScanStatus::Infected
-    };
+    let infected =
+        |f: &crate::model::SharedFile| f.scan_status == crate::model::ScanStatus::Infected;
     if matches!(&view, SharedLink::Open(shared) if shared.files.iter().all(infected)) {
         req.set_status(axum::http::StatusCode::FORBIDDEN);
     }
@@ -216,7 +201,7 @@ pub async fn recipient_view(token: String) -> Result<SharedLink, PageError> {
 mod form {
     use time::{macros::format_description, Date, Duration, OffsetDateTime, Time};
 
-    use crate::{app::model::ShareRequest, server::error::Error};
+    use crate::{model::ShareRequest, server::error::Error};
 
     pub fn share_request(
         expiry: &str,

@@ -3,10 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{
-    error::PageError,
-    model::{CreatedWebhook, DeliveryInfo, WebhookInfo},
-};
+use crate::app::error::PageError;
+use crate::model::{CreatedWebhook, DeliveryInfo, WebhookInfo};
 
 /// One webhook with its latest deliveries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,12 +28,9 @@ const WEBHOOKS_PAGE: &str = "/settings/webhooks";
 /// The signed-in user's webhooks; `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "my_webhooks")]
 pub async fn my_webhooks() -> Result<Option<WebhooksOverview>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{web_sessions, webhooks},
-    };
+    use crate::server::{http::server_fns::web_request, service::webhooks};
     let req = web_request().await?;
-    let Some((user, _)) = web_sessions::current(&req.state, &req.session).await? else {
+    let Some(user) = req.user().await? else {
         return Ok(None);
     };
     let mut list = Vec::new();
@@ -60,60 +55,54 @@ pub async fn create_webhook(
     on_share: Option<String>,
 ) -> Result<CreatedWebhook, PageError> {
     use crate::{
-        app::model::{NewWebhook, EVENT_REQUEST_FILE_RECEIVED, EVENT_SHARE_DOWNLOADED},
-        server::{
-            http::server_fns::web_request,
-            service::{web_sessions, webhooks},
-        },
+        model::{NewWebhook, EVENT_REQUEST_FILE_RECEIVED, EVENT_SHARE_DOWNLOADED},
+        server::{http::server_fns::web_request, service::webhooks},
     };
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        let mut events = Vec::new();
-        if on_request.is_some() {
-            events.push(EVENT_REQUEST_FILE_RECEIVED.to_owned());
-        }
-        if on_share.is_some() {
-            events.push(EVENT_SHARE_DOWNLOADED.to_owned());
-        }
-        let new = NewWebhook {
-            url,
-            events: Some(events),
-        };
-        webhooks::create(&req.state, &user, new).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            let mut events = Vec::new();
+            if on_request.is_some() {
+                events.push(EVENT_REQUEST_FILE_RECEIVED.to_owned());
+            }
+            if on_share.is_some() {
+                events.push(EVENT_SHARE_DOWNLOADED.to_owned());
+            }
+            let new = NewWebhook {
+                url,
+                events: Some(events),
+            };
+            webhooks::create(&req.state, &user, new).await
+        })
+        .await;
     req.finish_keeping(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), FLASH_CREATED, result)
         .await
 }
 
 #[server(prefix = "/app", endpoint = "delete_webhook")]
 pub async fn delete_webhook(id: String) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{web_sessions, webhooks},
-    };
+    use crate::server::{http::server_fns::web_request, service::webhooks};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        webhooks::delete(&req.state, &user, &id).await
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            webhooks::delete(&req.state, &user, &id).await
+        })
+        .await;
     req.finish(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), result).await
 }
 
 /// Resumes a webhook suspended for failing: what it kept waiting is sent now.
 #[server(prefix = "/app", endpoint = "resume_webhook")]
 pub async fn resume_webhook(id: String) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{web_sessions, webhooks},
-    };
+    use crate::server::{http::server_fns::web_request, service::webhooks};
     let req = web_request().await?;
-    let result = async {
-        let user = web_sessions::require(&req.state, &req.session).await?;
-        webhooks::resume(&req.state, &user, &id).await.map(|_| ())
-    }
-    .await;
+    let result = req
+        .signed_in(async |me| {
+            let user = &me.user;
+            webhooks::resume(&req.state, &user, &id).await.map(|_| ())
+        })
+        .await;
     req.finish(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), result).await
 }

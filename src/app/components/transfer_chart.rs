@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::model::DayTransfers;
+use crate::model::DayTransfers;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 180.0;

@@ -16,9 +16,9 @@ use crate::app::{
         upload_zone::UploadZone,
         usage_bar::UsageBar,
     },
-    model::{format_utc, human_bytes, share_page_path, FileInfo, ScanStatus, Usage},
-    AuthActions,
+    context::AuthActions,
 };
+use crate::model::{format_utc, human_bytes, share_page_path, FileInfo, ScanStatus, Usage};
 
 /// How often the list is re-read while a scan is pending.
 const SCAN_POLL: std::time::Duration = std::time::Duration::from_millis(1500);

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::{api::auth::current_user, AuthActions};
+use crate::app::{api::auth::current_user, context::AuthActions};
 
 #[component]
 pub fn HomePage() -> impl IntoView {

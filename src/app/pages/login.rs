@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use crate::app::{
     api::auth::login_pending,
     components::form_error::{flash_error, FormError},
-    AuthActions,
+    context::AuthActions,
 };
 
 #[component]

@@ -6,11 +6,11 @@ use leptos_router::components::A;
 
 use crate::app::{
     components::form_error::{flash_error, FormError},
-    model::account_rules::{
-        password_hint, username_hint, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, USERNAME_CHARS,
-        USERNAME_PATTERN,
-    },
-    AuthActions,
+    context::AuthActions,
+};
+use crate::model::account_rules::{
+    password_hint, username_hint, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, USERNAME_CHARS,
+    USERNAME_PATTERN,
 };
 
 #[component]

@@ -20,13 +20,13 @@ use crate::app::{
         sign_in_card::SignInCard,
         upload_zone::UploadZone,
     },
+    context::AuthActions,
     error::PageError,
-    model::{
-        format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
-        RequestStatus, UploadPolicy, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
-        MAX_REQUEST_TITLE_CHARS,
-    },
-    AuthActions,
+};
+use crate::model::{
+    format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
+    RequestStatus, UploadPolicy, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
+    MAX_REQUEST_TITLE_CHARS,
 };
 
 #[component]

@@ -16,9 +16,9 @@ use crate::app::{
         form_error::{flash_error, FormError},
         sign_in_card::SignInCard,
     },
-    model::{account_rules, format_utc, SessionInfo, TotpSetup},
-    AuthActions,
+    context::AuthActions,
 };
+use crate::model::{account_rules, format_utc, SessionInfo, TotpSetup};
 
 /// The page's forms; the overview is read again whenever one of them completes.
 #[derive(Clone, Copy)]

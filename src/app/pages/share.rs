@@ -21,12 +21,12 @@ use crate::app::{
         scan_poll::refresh_while_scanning,
         sign_in_card::SignInCard,
     },
+    context::{rendered_without_wasm, AuthActions},
     error::PageError,
-    model::{
-        format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
-        SharedLink, MAX_LINK_DOWNLOADS,
-    },
-    rendered_without_wasm, AuthActions,
+};
+use crate::model::{
+    format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
+    SharedLink, MAX_LINK_DOWNLOADS,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.

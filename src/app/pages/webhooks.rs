@@ -15,9 +15,9 @@ use crate::app::{
         form_error::{flash_error, FormError},
         sign_in_card::SignInCard,
     },
-    model::{format_utc, CreatedWebhook},
-    AuthActions,
+    context::AuthActions,
 };
+use crate::model::{format_utc, CreatedWebhook};
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {

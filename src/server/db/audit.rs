@@ -3,7 +3,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::app::model::AuditOutcome;
+use crate::model::AuditOutcome;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct AuditRow {

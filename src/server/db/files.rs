@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::app::model::ScanStatus;
+use crate::model::ScanStatus;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct FileRow {

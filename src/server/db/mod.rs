@@ -114,10 +114,6 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 /// A fresh opaque id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -131,7 +127,7 @@ pub fn new_ordered_id() -> (String, i64) {
     let at = id
         .get_timestamp()
         .map(|t| i64::try_from(t.to_unix().0).unwrap_or(i64::MAX))
-        .unwrap_or_else(now);
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
     (id.to_string(), at)
 }
 
@@ -156,6 +152,7 @@ mod tests {
 
     #[test]
     fn ordered_ids_sort_in_the_order_they_were_made_and_carry_their_second() {
+        let now = || time::OffsetDateTime::now_utc().unix_timestamp();
         let before = now();
         let made: Vec<(String, i64)> = (0..2000).map(|_| new_ordered_id()).collect();
         let after = now();

@@ -4,7 +4,7 @@ use sqlx::{AnyPool, FromRow};
 
 use super::{Backend, Database};
 
-use crate::app::model::ScanStatus;
+use crate::model::ScanStatus;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ScanJob {

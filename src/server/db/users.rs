@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::app::model::{QuotaSetting, Role};
+use crate::model::{QuotaSetting, Role};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct UserRow {

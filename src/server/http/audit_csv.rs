@@ -9,7 +9,7 @@ use axum::{
 use futures::{stream::BoxStream, StreamExt};
 
 use crate::{
-    app::model::AuditEntry,
+    model::AuditEntry,
     server::{db, error::Error},
 };
 
@@ -38,7 +38,7 @@ pub fn wants_csv(headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// A download of the entries as a CSV file.
-pub fn response(entries: BoxStream<'static, Result<AuditEntry, Error>>) -> Response {
+pub fn response(entries: BoxStream<'static, Result<AuditEntry, Error>>, now: i64) -> Response {
     let head = futures::stream::once(async { Ok::<_, Error>(record(HEADER.map(str::to_owned))) });
     let rows = entries.map(|entry| entry.map(|e| record(fields(e))));
     let body = Body::from_stream(head.chain(rows).map(|chunk| {
@@ -50,7 +50,7 @@ pub fn response(entries: BoxStream<'static, Result<AuditEntry, Error>>) -> Respo
     }));
     let filename = format!(
         "attachment; filename=\"coffer-audit-{}.csv\"",
-        db::to_datetime(db::now()).date()
+        db::to_datetime(now).date()
     );
     let mut response = body.into_response();
     let headers = response.headers_mut();

@@ -54,10 +54,10 @@ pub async fn proxy_request_id(
     let keep = from_proxy
         && req
             .headers()
-            .get(super::REQUEST_ID)
+            .get(super::middleware::REQUEST_ID)
             .is_some_and(|id| plain_request_id(id.as_bytes()));
     if !keep {
-        req.headers_mut().remove(super::REQUEST_ID);
+        req.headers_mut().remove(super::middleware::REQUEST_ID);
     }
     next.run(req).await
 }

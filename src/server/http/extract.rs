@@ -96,10 +96,10 @@ impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
 
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
-        // A body cut off by `limits::cap_body` while it was read.
+        // A body cut off by `request_limits::cap_body` while it was read.
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             return Error::BodyTooLarge {
-                limit: crate::server::http::limits::MAX_BODY_BYTES as u64,
+                limit: crate::server::http::request_limits::MAX_BODY_BYTES as u64,
             };
         }
         Error::Validation(rejection.body_text())
@@ -139,7 +139,7 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
             .map(|ua| ua.chars().take(256).collect()),
         request_id: parts
             .headers
-            .get(super::REQUEST_ID)
+            .get(super::middleware::REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     }

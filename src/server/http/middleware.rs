@@ -3,13 +3,17 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, Method},
+    http::{header, HeaderMap, HeaderName, HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use leptos::nonce::Nonce;
 
 use crate::server::{config::Settings, error::Error, state::AppState};
+
+/// The header that carries each request's id: set on the way in (a client's own is dropped
+/// first, `client_addr`), logged with the request, handed back in the response.
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Sets the security headers. A fresh nonce per request goes into the request extensions; the
 /// page renderer reads it from there (see `http::leptos_context`) so the inline hydration script

@@ -6,9 +6,10 @@ pub mod audit_csv;
 pub mod client_addr;
 pub mod extract;
 pub mod flash;
-pub mod health;
-pub mod limits;
+pub mod metrics_scrape;
 pub mod middleware;
+pub mod probes;
+pub mod request_limits;
 pub mod routes;
 pub mod serve;
 pub mod server_fns;
@@ -25,7 +26,7 @@ use std::sync::LazyLock;
 use axum::{
     body::Body,
     extract::{DefaultBodyLimit, Request, State},
-    http::{request::Parts, HeaderName},
+    http::request::Parts,
     middleware::{from_fn, from_fn_with_state},
     response::IntoResponse,
     routing::{get, post, MethodRouter},
@@ -46,8 +47,6 @@ use crate::{
     app::{shell, App},
     server::{http::session_store::SessionBackend, state::AppState},
 };
-
-pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every page render and server function finds in its Leptos context: the app state and
 /// the CSP nonce chosen by `middleware::security_headers` for this request.
@@ -95,9 +94,9 @@ static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_
 /// their streaming routes. One list, so that [`route_templates`] names them too.
 fn plain_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
-        ("/health", get(health::health)),
-        ("/ready", get(health::ready)),
-        ("/metrics", get(health::metrics)),
+        ("/health", get(probes::health)),
+        ("/ready", get(probes::ready)),
+        ("/metrics", get(metrics_scrape::metrics)),
         ("/app/{*fn_name}", post(server_fn_handler)),
         (
             "/files/upload",
@@ -143,7 +142,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         })
         .merge(api::router())
         .merge(docs)
-        .nest_service("/pkg", state.site().pkg_service())
+        .nest_service("/pkg", site::pkg_service(state.site()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -161,19 +160,19 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     // Around the routes, inside the client address: the per-client request rate first (a
     // refused request costs no session lookup), then the body limits.
     let routes = routes
-        .layer(from_fn_with_state(state.clone(), limits::cap_body))
+        .layer(from_fn_with_state(state.clone(), request_limits::cap_body))
         .layer(RequestBodyTimeoutLayer::new(
             state.settings().body_idle_timeout,
         ));
-    let routes = match limits::request_rate(state.settings()) {
+    let routes = match request_limits::request_rate(state.settings()) {
         Some(rate) => {
-            limits::forget_idle_clients(&rate);
-            routes.layer(limits::request_rate_layer(rate))
+            request_limits::forget_idle_clients(&rate);
+            routes.layer(request_limits::request_rate_layer(rate))
         }
         None => routes,
     };
     routes
-        .layer(from_fn_with_state(state.clone(), limits::throttled_pages))
+        .layer(from_fn_with_state(state.clone(), request_limits::throttled_pages))
         .layer(from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(from_fn_with_state(state.clone(), client_addr::client_address))
         // Outside everything but the request id, so refusals (429, 413) are counted too.
@@ -181,15 +180,15 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), client_addr::proxy_request_id))
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(SetRequestIdLayer::new(middleware::REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-                    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let request_id = req.headers().get(middleware::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     // `user_id` is filled in once the request's user is known (`accounts::find_active`).
                     // Tokens (share links, upload requests, pre-signed URLs) never reach a log line.
                     let path = routes::path_for_logs(req);
                     tracing::info_span!("request", method = %req.method(), path, request_id, client = tracing::field::Empty, user_id = tracing::field::Empty)
                 }))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+                .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID)),
         )
         .with_state(state)
 }

@@ -1,15 +1,10 @@
-//! Liveness and readiness probes, and the metrics scrape.
+//! Liveness and readiness probes (`/health`, `/ready`), for load balancers and orchestrators.
 
-use axum::{
-    extract::State,
-    http::{header, HeaderMap, StatusCode},
-    response::IntoResponse,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
 use tower_sessions_redis_store::fred::interfaces::ClientLike;
 
-use crate::server::{error::Error, http::extract::bearer_token, service, state::AppState};
+use crate::server::state::AppState;
 
 /// The process is up.
 pub async fn health() -> Json<Value> {
@@ -63,19 +58,4 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             },
         })),
     )
-}
-
-/// Prometheus metrics (text exposition format), behind `COFFER_METRICS_TOKEN` when it is set.
-pub async fn metrics(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse, Error> {
-    let text = service::metrics::scrape(&state, bearer_token(&headers)).await?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    ))
 }

@@ -40,6 +40,12 @@ pub async fn keep_flash_error(flash: &Flash, error: &PageError) {
     flash.keep(FLASH_ERROR_KEY, error).await
 }
 
+/// The signed-in user of this browser, and the id of its session.
+pub struct SignedIn {
+    pub user: UserRow,
+    pub session_id: String,
+}
+
 /// What a server function needs to call the service layer.
 pub struct WebRequest {
     pub state: AppState,
@@ -139,6 +145,22 @@ impl WebRequest {
     /// The error a plain form post left for this page, read once.
     pub async fn take_flash_error(&self) -> Option<PageError> {
         self.flash.take(FLASH_ERROR_KEY).await
+    }
+
+    /// The user signed in on this browser, if any.
+    pub async fn user(&self) -> Result<Option<UserRow>, Error> {
+        Ok(web_sessions::current(&self.state, &self.session)
+            .await?
+            .map(|(user, _)| user))
+    }
+
+    /// Runs `act` as the user signed in on this browser; nobody signed in is `Unauthenticated`.
+    pub async fn signed_in<T>(
+        &self,
+        act: impl AsyncFnOnce(&SignedIn) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let (user, session_id) = web_sessions::require_current(&self.state, &self.session).await?;
+        act(&SignedIn { user, session_id }).await
     }
 
     /// The signed-in admin: the admin pages' gate. Anyone else, signed in or not, is refused

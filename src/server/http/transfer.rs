@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::{
-    app::model::Receipt,
+    model::Receipt,
     server::{
         db::{files::FileRow, users::UserRow},
         error::{Error, Result},
@@ -29,14 +29,14 @@ use crate::{
     },
 };
 
-use super::limits;
+use super::request_limits;
 
 /// The multipart field that carries the file.
 pub const FILE_FIELD: &str = "file";
 
 /// Why a multipart body could not be read, in words: under multer's own ("Error parsing
 /// `multipart/form-data` request"), the cause when it is one of ours, such as the minimum
-/// rate's ([`limits::TooSlow`]).
+/// rate's ([`request_limits::TooSlow`]).
 pub(crate) struct ReadError(String);
 
 impl std::fmt::Display for ReadError {
@@ -48,7 +48,7 @@ impl std::fmt::Display for ReadError {
 fn read_error(e: MultipartError) -> ReadError {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(c) = cause {
-        if let Some(slow) = c.downcast_ref::<limits::TooSlow>() {
+        if let Some(slow) = c.downcast_ref::<request_limits::TooSlow>() {
             return ReadError(slow.to_string());
         }
         cause = c.source();

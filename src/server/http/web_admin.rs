@@ -7,7 +7,7 @@ use axum::{
 };
 
 use crate::{
-    app::api::admin::{form, AuditFilterForm},
+    model::AuditFilterForm,
     server::{
         error::Error,
         http::{audit_csv, extract::WebUser},
@@ -24,12 +24,12 @@ pub async fn audit_csv(
 ) -> Response {
     let result = async {
         let user = user.map_err(|_| Error::Forbidden)?;
-        let filter = form::audit_filter(fields)?;
+        let filter = fields.read().map_err(Error::Validation)?;
         admin::audit_export(&state, &user.user, &filter, None, None).await
     }
     .await;
     match result {
-        Ok(entries) => audit_csv::response(entries),
+        Ok(entries) => audit_csv::response(entries, state.now()),
         Err(e) => e.into_response(),
     }
 }

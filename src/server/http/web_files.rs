@@ -10,7 +10,8 @@ use axum::{
 };
 
 use crate::{
-    app::{error::PageError, model::FileInfo},
+    app::error::PageError,
+    model::FileInfo,
     server::{
         error::{Error, Result},
         http::{

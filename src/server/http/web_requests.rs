@@ -12,7 +12,8 @@ use axum::{
 use tower_sessions::Session;
 
 use crate::{
-    app::{error::PageError, model::request_path},
+    app::error::PageError,
+    model::request_path,
     server::{
         http::{
             extract::ClientMeta,

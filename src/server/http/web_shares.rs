@@ -13,7 +13,8 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    app::{error::PageError, model::recipient_path},
+    app::error::PageError,
+    model::recipient_path,
     server::{
         error::Error,
         http::{extract::ClientMeta, flash::Flash, server_fns::keep_flash_error, transfer},

@@ -1,7 +1,7 @@
 //! Accounts: registration, password login, password changes, and ending a user's sessions.
 
 use crate::{
-    app::model::{
+    model::{
         account_rules::{self, MAX_CHECKED_PASSWORD_BYTES},
         Role, UserInfo,
     },
@@ -10,8 +10,9 @@ use crate::{
         error::{Error, Result},
         service::{
             audit::{action, Event},
-            limits::{self, Bucket},
-            passwords, RequestMeta,
+            passwords,
+            rate_limits::{self, Bucket},
+            RequestMeta,
         },
         state::AppState,
     },
@@ -71,12 +72,12 @@ pub async fn register(
     meta: &RequestMeta,
 ) -> Result<UserRow> {
     let client = meta.client();
-    let counted = limits::hit(state, Bucket::RegisterPerClient, &client).await?;
+    let counted = rate_limits::hit(state, Bucket::RegisterPerClient, &client).await?;
     let user = match create(state, input, None).await {
         Ok(user) => user,
         Err(e) => {
             if matches!(e, Error::Validation(_)) {
-                limits::forgive(state, Bucket::RegisterPerClient, &client, counted).await;
+                rate_limits::forgive(state, Bucket::RegisterPerClient, &client, counted).await;
             }
             return Err(e);
         }
@@ -113,7 +114,7 @@ async fn create(state: &AppState, input: Registration, role: Option<Role>) -> Re
     }
     let hash = passwords::hash(input.password).await?;
     let id = db::new_id();
-    let now = db::now();
+    let now = state.now();
     let new_user = users::NewUser {
         id: &id,
         email: &email,
@@ -161,7 +162,7 @@ pub async fn authenticate(
         (Bucket::LoginFailuresPerClient, client.as_str()),
         (Bucket::LoginFailuresPerAccount, email.as_str()),
     ];
-    let counted = limits::hit_all(state, &buckets).await?;
+    let counted = rate_limits::hit_all(state, &buckets).await?;
 
     let pool = &state.db().pool;
     let overlong = password.len() > MAX_CHECKED_PASSWORD_BYTES;
@@ -187,7 +188,7 @@ pub async fn authenticate(
             return Err(Error::InvalidCredentials);
         }
     };
-    limits::forgive_all(state, &buckets, &counted).await;
+    rate_limits::forgive_all(state, &buckets, &counted).await;
     if !user.is_active() {
         Event::by(&user.id, action::LOGIN_FAILED)
             .detail("reason=account_disabled")
@@ -225,7 +226,7 @@ pub async fn login_succeeded(
     meta: &RequestMeta,
 ) -> Result<()> {
     let user = login.user();
-    users::record_login(&state.db().pool, &user.id, db::now()).await?;
+    users::record_login(&state.db().pool, &user.id, state.now()).await?;
     Event::by(&user.id, action::LOGIN_OK)
         .detail(format!("channel={channel} via={}", login.via))
         .record(state, meta)
@@ -259,9 +260,9 @@ pub async fn confirm_password(
             "Enter your current password to confirm this change".into(),
         ));
     }
-    let counted = limits::hit(state, Bucket::PasswordCheckPerAccount, &user.id).await?;
+    let counted = rate_limits::hit(state, Bucket::PasswordCheckPerAccount, &user.id).await?;
     if passwords::verify(current_password, Some(user.password_hash.clone())).await? {
-        limits::forgive(state, Bucket::PasswordCheckPerAccount, &user.id, counted).await;
+        rate_limits::forgive(state, Bucket::PasswordCheckPerAccount, &user.id, counted).await;
         return Ok(());
     }
     Event::by(&user.id, action::PASSWORD_CHECK_FAILED)
@@ -284,7 +285,7 @@ pub async fn change_password(
     validate_password(&new)?;
     confirm_password(state, user, current, meta).await?;
     let hash = passwords::hash(new).await?;
-    users::set_password_hash(&state.db().pool, &user.id, &hash, db::now()).await?;
+    users::set_password_hash(&state.db().pool, &user.id, &hash, state.now()).await?;
     end_other_sessions(state, &user.id, asking).await?;
     Event::by(&user.id, action::PASSWORD_CHANGED)
         .on(&user.id)
@@ -317,14 +318,14 @@ pub async fn end_other_sessions(
         CurrentSession::None => (None, None),
     };
     db::web_sessions::delete_for_user(pool, user_id, keep_browser).await?;
-    db::tokens::revoke_all_for_user(pool, user_id, keep_family, db::now()).await?;
+    db::tokens::revoke_all_for_user(pool, user_id, keep_family, state.now()).await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::model::account_rules::MAX_PASSWORD_CHARS;
+    use crate::model::account_rules::MAX_PASSWORD_CHARS;
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -29,7 +29,7 @@ pub struct TokenPair {
 
 async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair> {
     let pool = &state.db().pool;
-    let now = db::now();
+    let now = state.now();
     let settings = state.settings();
     let access = generate(ACCESS_PREFIX);
     let refresh = generate(REFRESH_PREFIX);
@@ -62,7 +62,7 @@ async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair>
 /// Starts a new token family for a user who has just passed every login factor.
 pub async fn issue(state: &AppState, login: &SignedIn, meta: &RequestMeta) -> Result<TokenPair> {
     let family = db::new_id();
-    tokens::insert_family(&state.db().pool, &family, &login.user().id, db::now()).await?;
+    tokens::insert_family(&state.db().pool, &family, &login.user().id, state.now()).await?;
     let pair = issue_in_family(state, &family).await?;
     accounts::login_succeeded(state, login, "api", meta).await?;
     Ok(pair)
@@ -75,7 +75,7 @@ pub async fn refresh(
     meta: &RequestMeta,
 ) -> Result<TokenPair> {
     let pool = &state.db().pool;
-    let now = db::now();
+    let now = state.now();
     let hash = digest(refresh_token.trim());
     let row = tokens::find(pool, &hash)
         .await?
@@ -108,7 +108,7 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> Result<(UserR
         .ok_or(Error::InvalidToken)?;
     if row.kind != TokenKind::Access.as_str()
         || row.family_revoked_at.is_some()
-        || row.expires_at <= db::now()
+        || row.expires_at <= state.now()
     {
         return Err(Error::InvalidToken);
     }
@@ -125,7 +125,7 @@ pub async fn logout(
     family_id: &str,
     meta: &RequestMeta,
 ) -> Result<()> {
-    tokens::revoke_family(&state.db().pool, family_id, db::now()).await?;
+    tokens::revoke_family(&state.db().pool, family_id, state.now()).await?;
     Event::by(&user.id, action::LOGOUT)
         .on(family_id)
         .detail("api")

@@ -2,7 +2,7 @@
 //! records; a failed write is logged loudly instead.
 
 use crate::{
-    app::model::AuditOutcome,
+    model::AuditOutcome,
     server::{
         db::{self, audit::AuditRow},
         service::RequestMeta,
@@ -214,7 +214,7 @@ pub async fn prune_expired(state: &AppState) -> Result<u64, sqlx::Error> {
         return Ok(0);
     }
     let days = i64::try_from(days).unwrap_or(i64::MAX / 86_400);
-    let before = db::now().saturating_sub(days.saturating_mul(86_400));
+    let before = state.now().saturating_sub(days.saturating_mul(86_400));
     let pruned = db::audit::prune(&state.db().pool, before).await?;
     if pruned > 0 {
         Event::new(action::AUDIT_PRUNED)

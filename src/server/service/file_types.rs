@@ -2,7 +2,7 @@
 //! the content is what the extension claims (magic bytes), which also gives the stored MIME type.
 
 use crate::{
-    app::model::{file_extension, UploadPolicy},
+    model::{file_extension, UploadPolicy},
     server::error::{Error, Result},
 };
 

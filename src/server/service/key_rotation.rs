@@ -14,13 +14,6 @@
 use std::{sync::Arc, time::Duration};
 
 use crate::server::{
-    crypto::{
-        keyring::{
-            DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE, LEGACY_TOTP_PURPOSE, TOTP_PURPOSE,
-            WEBHOOK_SECRET_PURPOSE,
-        },
-        Binding, Keyring, WrappedKey,
-    },
     db::{self, sealed::SealedColumn},
     error::{Error, Result},
     service::{
@@ -28,6 +21,13 @@ use crate::server::{
         RequestMeta,
     },
     state::AppState,
+};
+use coffer_crypto::{
+    keyring::{
+        DATA_KEY_PURPOSE, LEGACY_DATA_KEY_PURPOSE, LEGACY_TOTP_PURPOSE, TOTP_PURPOSE,
+        WEBHOOK_SECRET_PURPOSE,
+    },
+    Binding, Keyring, WrappedKey,
 };
 
 /// How long a rotation waits before its last pass, for seals that began before the servers
@@ -74,7 +74,7 @@ pub async fn rotate(state: &AppState) -> Result<Rotation> {
         .map_err(|e| Error::internal("master key file", e))?;
     let ring = keys.ring();
     let current = ring.current().id().to_owned();
-    db::sealed::set_rotated_to(&state.db().pool, &current, db::now()).await?;
+    db::sealed::set_rotated_to(&state.db().pool, &current, state.now()).await?;
     let mut rotation = Rotation {
         new_key_id: current.clone(),
         ..Rotation::default()

@@ -19,7 +19,7 @@ pub async fn scrape(state: &AppState, bearer: Option<&str>) -> Result<String> {
         }
     }
     let pool = &state.db().pool;
-    let (scan_queued, scan_running) = db::scan_jobs::counts(pool, db::now()).await?;
+    let (scan_queued, scan_running) = db::scan_jobs::counts(pool, state.now()).await?;
     let db_idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
     Ok(metrics::render(&metrics::Snapshot {
         scan_queued,

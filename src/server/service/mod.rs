@@ -8,9 +8,9 @@ pub mod audit;
 pub mod file_types;
 pub mod files;
 pub mod key_rotation;
-pub mod limits;
 pub mod metrics;
 pub mod passwords;
+pub mod rate_limits;
 pub mod requests;
 pub mod scanning;
 pub mod secret_tokens;
@@ -18,6 +18,7 @@ pub mod shares;
 pub mod signed_urls;
 pub mod two_factor;
 pub mod unlock;
+pub mod upkeep;
 pub mod web_sessions;
 pub mod webhooks;
 

@@ -20,7 +20,7 @@ use argon2::{
 use crate::server::{
     error::{Error, Result},
     service::{
-        limits::{self, Bucket},
+        rate_limits::{self, Bucket},
         RequestMeta,
     },
     state::AppState,
@@ -160,11 +160,11 @@ pub async fn check_link(
         (Bucket::LinkPasswordPerLinkClient, link_client.as_str()),
         (Bucket::LinkPasswordPerLink, link_id),
     ];
-    let counted = limits::hit_all(state, &buckets).await?;
+    let counted = rate_limits::hit_all(state, &buckets).await?;
     let hash = hash.to_owned();
     let right = LINKS.run(move || verify_blocking(&given, &hash)).await?;
     if right {
-        limits::forgive_all(state, &buckets, &counted).await;
+        rate_limits::forgive_all(state, &buckets, &counted).await;
     }
     Ok(right)
 }

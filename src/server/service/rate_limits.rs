@@ -1,13 +1,13 @@
 //! Which rate limits Coffer applies, what each counts and how many attempts the settings allow.
-//! The counting itself is the [`RateLimiter`](crate::server::rate_limit)'s.
+//! The counting itself is the [`RateLimiter`](crate::server::rate_limiter)'s.
 //!
 //! Login failures are counted three ways so that nobody can lock a user out of their own
 //! account from elsewhere: per (account, client) at the login rate, per client across
 //! accounts at three times that, and per account from everywhere only as a slow backstop
 //! against a distributed guesser (ten times the login rate per hour).
 
-pub use crate::server::rate_limit::Counted;
-use crate::server::{config::Settings, error::Result, rate_limit::Quota, state::AppState};
+pub use crate::server::rate_limiter::Counted;
+use crate::server::{config::Settings, error::Result, rate_limiter::Quota, state::AppState};
 
 /// Wrong second-factor codes per account per minute, whatever the login setting says: six
 /// digits are too few to leave unlimited.

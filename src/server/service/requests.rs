@@ -13,7 +13,7 @@ use futures::Stream;
 use tower_sessions::Session;
 
 use crate::{
-    app::model::{
+    model::{
         request_path, CreatedUploadRequest, FileInfo, NewUploadRequest, Paging, Receipt,
         RequestForSender, RequestStatus, UploadRequestInfo, DEFAULT_REQUEST_HOURS,
         MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,
@@ -28,11 +28,10 @@ use crate::{
         error::{Error, Result},
         service::{
             audit::{action, Event},
-            files,
-            limits::{self, Bucket},
-            passwords,
+            files, passwords,
+            rate_limits::{self, Bucket},
             secret_tokens::{self, digest as token_hash},
-            unlock::{self, Lock, Pass},
+            unlock::{self, Checked, Lock, Pass},
             RequestMeta,
         },
         state::AppState,
@@ -57,9 +56,9 @@ fn status_of(row: &RequestRow, received: Received, now: i64) -> RequestStatus {
     }
 }
 
-fn info(row: RequestRow, received: Received) -> UploadRequestInfo {
+fn info(row: RequestRow, received: Received, now: i64) -> UploadRequestInfo {
     UploadRequestInfo {
-        status: status_of(&row, received, db::now()),
+        status: status_of(&row, received, now),
         created_at: db::to_datetime(row.created_at),
         expires_at: db::to_datetime(row.expires_at),
         max_files: row.max_files.map(|n| n.max(0) as u64),
@@ -120,8 +119,8 @@ pub async fn create(
         }
     };
     let password = new.password.filter(|p| !p.is_empty());
-    limits::making_link(state, &owner.id, password.is_some()).await?;
-    let now = db::now();
+    rate_limits::making_link(state, &owner.id, password.is_some()).await?;
+    let now = state.now();
     if db::requests::count_open_by_owner(&state.db().pool, &owner.id, now).await?
         >= MAX_OPEN_REQUESTS
     {
@@ -168,7 +167,7 @@ pub async fn create(
     Ok(CreatedUploadRequest {
         url: state.settings().public_link(&request_path(&token)),
         token,
-        request: info(row, Received::default()),
+        request: info(row, Received::default(), state.now()),
     })
 }
 
@@ -183,7 +182,7 @@ pub async fn list_mine(
             .await?;
     Ok(rows
         .into_iter()
-        .map(|(row, received)| info(row, received))
+        .map(|(row, received)| info(row, received, state.now()))
         .collect())
 }
 
@@ -199,7 +198,7 @@ async fn find_mine(state: &AppState, owner: &UserRow, id: &str) -> Result<Reques
 pub async fn get(state: &AppState, owner: &UserRow, id: &str) -> Result<UploadRequestInfo> {
     let row = find_mine(state, owner, id).await?;
     let received = db::requests::received(&state.db().pool, &row.id).await?;
-    Ok(info(row, received))
+    Ok(info(row, received, state.now()))
 }
 
 /// A page of the files a request of the owner's has received, newest first.
@@ -248,7 +247,7 @@ pub async fn close(
     id: &str,
 ) -> Result<UploadRequestInfo> {
     let row = find_mine(state, owner, id).await?;
-    if db::requests::close(&state.db().pool, &row.id, db::now()).await? {
+    if db::requests::close(&state.db().pool, &row.id, state.now()).await? {
         Event::by(&owner.id, action::REQUEST_CLOSED)
             .on(&row.id)
             .record(state, meta)
@@ -299,7 +298,7 @@ async fn known_request(state: &AppState, token: &str) -> Result<(RequestRow, Use
 /// What a known request has received, while it takes files; else why not (410).
 async fn ensure_open(state: &AppState, row: &RequestRow) -> Result<Received> {
     let received = db::requests::received(&state.db().pool, &row.id).await?;
-    match status_of(row, received, db::now()) {
+    match status_of(row, received, state.now()) {
         RequestStatus::Open => Ok(received),
         RequestStatus::Closed => Err(Error::RequestClosed),
         RequestStatus::Expired => Err(Error::RequestExpired),
@@ -329,29 +328,8 @@ async fn check_pass(
     row: &RequestRow,
     pass: &Pass,
 ) -> Result<()> {
-    let Some(hash) = &row.password_hash else {
-        return Ok(());
-    };
-    match pass {
-        Pass::Session(session) if unlock::is_unlocked(session, Lock::Request, &row.id).await? => {
-            Ok(())
-        }
-        Pass::Session(_) => Err(Error::RequestPasswordRequired),
-        Pass::Password(password) => check_password(state, meta, row, hash, password.clone()).await,
-    }
-}
-
-async fn check_password(
-    state: &AppState,
-    meta: &RequestMeta,
-    row: &RequestRow,
-    hash: &str,
-    password: Option<String>,
-) -> Result<()> {
-    let Some(password) = password.filter(|p| !p.is_empty()) else {
-        return Err(Error::RequestPasswordRequired);
-    };
-    if passwords::check_link(state, meta, &row.id, hash, password).await? {
+    let hash = row.password_hash.as_deref();
+    if unlock::check(state, meta, Lock::Request, &row.id, hash, pass).await? == Checked::Open {
         return Ok(());
     }
     Event::new(action::REQUEST_PASSWORD_FAILED)
@@ -403,10 +381,10 @@ pub async fn unlock(
     password: String,
 ) -> Result<()> {
     let (row, _) = known_request(state, token).await?;
-    let Some(hash) = &row.password_hash else {
+    if row.password_hash.is_none() {
         return Ok(());
-    };
-    check_password(state, meta, &row, hash, Some(password)).await?;
+    }
+    check_pass(state, meta, &row, &Pass::Password(Some(password))).await?;
     // Whoever gave the password may learn the request's state: its page tells it from now on.
     unlock::remember(session, Lock::Request, &row.id).await?;
     ensure_open(state, &row).await.map(|_| ())
@@ -427,16 +405,22 @@ where
     E: std::fmt::Display,
 {
     let (row, owner, _) = open_request(state, meta, token, pass).await?;
-    limits::hit(state, Bucket::RequestUploadPerClient, &meta.client()).await?;
-    limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
+    rate_limits::hit(state, Bucket::RequestUploadPerClient, &meta.client()).await?;
+    rate_limits::hit(state, Bucket::RequestUploadPerRequest, &row.id).await?;
     let _slot = state.upload_slots().take_for_request(&owner.id, &row.id)?;
-    let file = files::store(state, &owner, Some(&row), raw_name, body)
-        .await
-        .map_err(|e| match e {
-            // The sender is not told the owner's quota or what the owner stores.
-            Error::QuotaExceeded { .. } => Error::OwnerQuotaExceeded,
-            e => e,
-        })?;
+    let file = files::store(
+        state,
+        &owner,
+        files::Destination::Request(&row),
+        raw_name,
+        body,
+    )
+    .await
+    .map_err(|e| match e {
+        // The sender is not told the owner's quota or what the owner stores.
+        Error::QuotaExceeded { .. } => Error::OwnerQuotaExceeded,
+        e => e,
+    })?;
     Event::new(action::REQUEST_FILE_RECEIVED)
         .on(&file.id)
         .detail(format!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use crate::{
-    app::model::ScanStatus,
+    model::ScanStatus,
     server::{
         db,
         error::Error,
@@ -43,7 +43,7 @@ pub async fn run_worker(state: AppState) {
             Err(e) => tracing::warn!(error = %e.chain(), "scan worker: could not read the queue"),
         }
         let wait = match db::scan_jobs::next_due(&state.db().pool).await {
-            Ok(Some(due)) => (due - db::now()).clamp(1, 30),
+            Ok(Some(due)) => (due - state.now()).clamp(1, 30),
             _ => 30,
         };
         let _ = tokio::time::timeout(
@@ -57,7 +57,7 @@ pub async fn run_worker(state: AppState) {
 /// Leases and runs one due job; false when none was due.
 pub async fn run_next(state: &AppState) -> Result<bool, Error> {
     let pool = &state.db().pool;
-    let now = db::now();
+    let now = state.now();
     // A first lease assumes a small file; the real one is set once the row is read.
     let Some(job) = db::scan_jobs::lease_next(state.db(), now, now + lease_secs(0)).await? else {
         return Ok(false);
@@ -95,7 +95,7 @@ pub async fn run_next(state: &AppState) -> Result<bool, Error> {
         }
         Err(e) => {
             let delay = retry_delay_secs(job.attempts);
-            db::scan_jobs::fail(pool, &job, &e.reason, db::now() + delay).await?
+            db::scan_jobs::fail(pool, &job, &e.reason, state.now() + delay).await?
         }
     };
     if !held {

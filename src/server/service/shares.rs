@@ -11,7 +11,7 @@
 use tower_sessions::Session;
 
 use crate::{
-    app::model::{
+    model::{
         recipient_path, CreatedShare, Paging, ShareInfo, ShareRequest, SharedFile, SharedFiles,
         SharedLink, DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
         MAX_LINK_FILES, MAX_LINK_PASSWORD_CHARS,
@@ -22,9 +22,9 @@ use crate::{
         service::{
             audit::{action, Event},
             files::{self, Download},
-            limits, passwords,
+            passwords, rate_limits,
             secret_tokens::{self, digest as token_hash},
-            unlock::{self, Lock, Pass},
+            unlock::{self, Checked, Lock, Pass},
             webhooks, RequestMeta,
         },
         state::AppState,
@@ -79,10 +79,11 @@ impl LinkState {
     }
 }
 
-impl From<(ShareRow, Vec<String>)> for ShareInfo {
-    fn from((link, file_ids): (ShareRow, Vec<String>)) -> Self {
+/// A link as its owner's lists show it, in its state at `now`.
+fn share_info((link, file_ids): (ShareRow, Vec<String>), now: i64) -> ShareInfo {
+    {
         ShareInfo {
-            status: LinkState::of(&link, db::now()).as_str().to_owned(),
+            status: LinkState::of(&link, now).as_str().to_owned(),
             id: link.id,
             file_id: file_ids.first().cloned().unwrap_or_default(),
             file_ids,
@@ -163,10 +164,10 @@ pub async fn create(
     request: ShareRequest,
 ) -> Result<CreatedShare> {
     let files = selection(state, actor, file_ids).await?;
-    let now = db::now();
+    let now = state.now();
     let expires_at = expiry(&request, now)?;
     let protected = request.password.as_ref().is_some_and(|p| !p.is_empty());
-    limits::making_link(state, &actor.id, protected).await?;
+    rate_limits::making_link(state, &actor.id, protected).await?;
     if db::shares::count_active_by_creator(&state.db().pool, &actor.id, now).await?
         >= MAX_ACTIVE_LINKS
     {
@@ -240,7 +241,8 @@ pub async fn list_mine(state: &AppState, actor: &UserRow, page: Paging) -> Resul
     let links =
         db::shares::list_by_creator(&state.db().pool, &actor.id, page.limit(), page.offset())
             .await?;
-    Ok(links.into_iter().map(Into::into).collect())
+    let now = state.now();
+    Ok(links.into_iter().map(|l| share_info(l, now)).collect())
 }
 
 /// A page of a file's links, newest first, for whoever may see the file.
@@ -263,7 +265,11 @@ pub async fn file_with_links(
     let file = files::find_visible(state, actor, file_id).await?;
     let links =
         db::shares::list_for_file(&state.db().pool, &file.id, page.limit(), page.offset()).await?;
-    Ok((file, links.into_iter().map(Into::into).collect()))
+    let now = state.now();
+    Ok((
+        file,
+        links.into_iter().map(|l| share_info(l, now)).collect(),
+    ))
 }
 
 /// Revokes one of a file's active links, named by its id or by its token.
@@ -280,7 +286,7 @@ pub async fn revoke(
         .await?
         .ok_or(Error::NotFound("share link"))?;
     // Revoking a revoked link changes nothing (DELETE is idempotent), and is not audited again.
-    if db::shares::revoke(pool, &link.id, db::now()).await? {
+    if db::shares::revoke(pool, &link.id, state.now()).await? {
         Event::by(&actor.id, action::SHARE_REVOKED)
             .on(&file.id)
             .detail(format!("link={}", link.id))
@@ -303,7 +309,7 @@ pub async fn revoke_link(
     if link.created_by != actor.id && !super::admin::is_admin(actor) {
         return Err(unknown());
     }
-    if !db::shares::revoke(pool, &link.id, db::now()).await? {
+    if !db::shares::revoke(pool, &link.id, state.now()).await? {
         // Revoked already: nothing changes (DELETE is idempotent).
         return Ok(());
     }
@@ -344,8 +350,8 @@ async fn known_link(state: &AppState, token: &str) -> Result<(ShareRow, Vec<File
 }
 
 /// Why a known link cannot be used now: revoked 404 (`link_revoked`), expired 410, used up 403.
-fn ensure_usable(link: &ShareRow) -> Result<()> {
-    match LinkState::of(link, db::now()).refusal() {
+fn ensure_usable(state: &AppState, link: &ShareRow) -> Result<()> {
+    match LinkState::of(link, state.now()).refusal() {
         Some(refused) => Err(refused),
         None => Ok(()),
     }
@@ -361,7 +367,7 @@ async fn open_link(
 ) -> Result<(ShareRow, Vec<FileRow>)> {
     let (link, files) = known_link(state, token).await?;
     check_pass(state, meta, &link, &files, pass).await?;
-    ensure_usable(&link)?;
+    ensure_usable(state, &link)?;
     Ok((link, files))
 }
 
@@ -405,7 +411,7 @@ pub async fn view(
         Err(Error::PasswordRequired) => return Ok(SharedLink::PasswordRequired),
         checked => checked?,
     }
-    ensure_usable(&link)?;
+    ensure_usable(state, &link)?;
     Ok(SharedLink::Open(shared_files(
         &link,
         &files,
@@ -413,9 +419,10 @@ pub async fn view(
     )))
 }
 
-/// A download by share link of one of its files: the whole file (ranges would let one count stand for many downloads). Checks the link,
-/// then its password (attempts limited per link), then the scan; the download counts once
-/// the first chunk is ready to send. Every download through a link counts one, whichever file.
+/// A download by share link of one of its files: the whole file (ranges would let one count
+/// stand for many downloads). Checks the link, then its password (attempts limited per link),
+/// then the scan; the download counts once the first chunk is ready to send. Every download
+/// through a link counts one, whichever file.
 pub async fn download(
     state: &AppState,
     meta: &RequestMeta,
@@ -425,13 +432,51 @@ pub async fn download(
 ) -> Result<Download> {
     files::limit_downloads(state, meta).await?;
     let (link, files) = open_link(state, meta, token, pass).await?;
+    download_file(state, meta, &link, files, file_id).await
+}
+
+/// What a link's own download gives: its file, or its files as one zip.
+pub enum LinkDownload {
+    File(Box<Download>),
+    Zip(ZipDownload),
+}
+
+/// The link's download: a link to one file sends the file ([`download`]), a link to several
+/// sends them all as a zip ([`download_all`]).
+pub async fn download_link(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+) -> Result<LinkDownload> {
+    files::limit_downloads(state, meta).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    Ok(match files.as_slice() {
+        [only] => {
+            let id = only.id.clone();
+            LinkDownload::File(Box::new(
+                download_file(state, meta, &link, files, &id).await?,
+            ))
+        }
+        _ => LinkDownload::Zip(zip_files(state, meta, &link, files).await?),
+    })
+}
+
+/// One file of an opened link.
+async fn download_file(
+    state: &AppState,
+    meta: &RequestMeta,
+    link: &ShareRow,
+    files: Vec<FileRow>,
+    file_id: &str,
+) -> Result<Download> {
     let file = files
         .into_iter()
         .find(|f| f.id == file_id)
         .ok_or(Error::NotFound("file"))?;
     let mut download = files::open_download(state, file, None).await?;
     download.accepts_ranges = false;
-    count_download(state, token, &link, &[&download.file]).await?;
+    count_download(state, link, &[&download.file]).await?;
     files::record_download(
         state,
         meta,
@@ -443,32 +488,6 @@ pub async fn download(
     )
     .await?;
     Ok(download)
-}
-
-/// What a link's own download gives: its file, or its files as one zip.
-pub enum LinkDownload {
-    File(Box<Download>),
-    Zip(ZipDownload),
-}
-
-/// The link's download: a link to one file sends the file, a link to several sends them all
-/// as a zip ([`download_all`]).
-pub async fn download_link(
-    state: &AppState,
-    meta: &RequestMeta,
-    token: &str,
-    pass: &Pass,
-) -> Result<LinkDownload> {
-    let (_, files) = known_link(state, token).await?;
-    if files.len() == 1 {
-        let id = files[0].id.clone();
-        return Ok(LinkDownload::File(Box::new(
-            download(state, meta, token, pass, &id).await?,
-        )));
-    }
-    Ok(LinkDownload::Zip(
-        download_all(state, meta, token, pass).await?,
-    ))
 }
 
 /// All of a link's files that can be downloaded, as one zip.
@@ -492,7 +511,17 @@ pub async fn download_all(
     pass: &Pass,
 ) -> Result<ZipDownload> {
     files::limit_downloads(state, meta).await?;
-    let (link, all) = open_link(state, meta, token, pass).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    zip_files(state, meta, &link, files).await
+}
+
+/// The files of an opened link that are scanned clean, as one zip.
+async fn zip_files(
+    state: &AppState,
+    meta: &RequestMeta,
+    link: &ShareRow,
+    all: Vec<FileRow>,
+) -> Result<ZipDownload> {
     let (ready, left_out): (Vec<FileRow>, Vec<FileRow>) = all
         .into_iter()
         .partition(|f| f.scan_status.is_downloadable());
@@ -500,7 +529,7 @@ pub async fn download_all(
         // Why the first file cannot be sent says why none can.
         files::ensure_scanned_clean(&left_out[0])?;
     }
-    count_download(state, token, &link, &ready.iter().collect::<Vec<_>>()).await?;
+    count_download(state, link, &ready.iter().collect::<Vec<_>>()).await?;
     files::record_zip_download(
         state,
         meta,
@@ -519,19 +548,17 @@ pub async fn download_all(
 
 /// Counts a download through `link`, or says why it may not start.
 /// The link's maker's webhooks are told in the same transaction.
-async fn count_download(
-    state: &AppState,
-    token: &str,
-    link: &ShareRow,
-    files: &[&FileRow],
-) -> Result<()> {
-    let event = webhooks::share_downloaded(link, files);
-    if db::shares::count_download(&state.db().pool, &link.id, db::now(), &event).await? {
+async fn count_download(state: &AppState, link: &ShareRow, files: &[&FileRow]) -> Result<()> {
+    let event = webhooks::share_downloaded(link, files, state.now());
+    let pool = &state.db().pool;
+    if db::shares::count_download(pool, &link.id, state.now(), &event).await? {
         return Ok(());
     }
-    // Another download took the last one, or the link ran out or was revoked meanwhile.
-    let (link, _) = known_link(state, token).await?;
-    ensure_usable(&link)?;
+    // Another download took the last one, or the link ran out or was revoked meanwhile: its
+    // row as it is now says which.
+    if let Some(now) = db::shares::find(pool, &link.id).await? {
+        ensure_usable(state, &now)?;
+    }
     Err(Error::DownloadLimitReached)
 }
 
@@ -550,7 +577,7 @@ pub async fn unlock(
     if link.password_hash.is_some() {
         unlock::remember(session, Lock::Share, &link.id).await?;
     }
-    ensure_usable(&link)?;
+    ensure_usable(state, &link)?;
     Ok(files.len())
 }
 
@@ -561,20 +588,8 @@ async fn check_pass(
     files: &[FileRow],
     pass: &Pass,
 ) -> Result<()> {
-    let Some(hash) = &link.password_hash else {
-        return Ok(());
-    };
-    let password = match pass {
-        Pass::Session(session) if unlock::is_unlocked(session, Lock::Share, &link.id).await? => {
-            return Ok(())
-        }
-        Pass::Session(_) => None,
-        Pass::Password(password) => password.clone(),
-    };
-    let Some(password) = password.filter(|p| !p.is_empty()) else {
-        return Err(Error::PasswordRequired);
-    };
-    if passwords::check_link(state, meta, &link.id, hash, password).await? {
+    let hash = link.password_hash.as_deref();
+    if unlock::check(state, meta, Lock::Share, &link.id, hash, pass).await? == Checked::Open {
         return Ok(());
     }
     Event::new(action::SHARE_PASSWORD_FAILED)

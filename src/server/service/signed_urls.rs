@@ -7,7 +7,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use time::OffsetDateTime;
 
 use crate::{
-    app::model::SignedUrl,
+    model::SignedUrl,
     server::{
         db::{self, users::UserRow},
         error::{Error, Result},
@@ -46,7 +46,7 @@ pub async fn create(
             "A pre-signed URL can last from 1 to {MAX_SIGNED_URL_SECS} seconds"
         )));
     }
-    let expires_at = db::now() + seconds as i64;
+    let expires_at = state.now() + seconds as i64;
     let tag = state.keys().ring().sign(
         SIGNED_URL_PURPOSE,
         signed_message(&file.id, expires_at).as_bytes(),
@@ -101,7 +101,7 @@ pub async fn download(
     range: Option<RangeSpec>,
 ) -> Result<Download> {
     files::limit_downloads(state, meta).await?;
-    let file_id = verify_signed(state, token, OffsetDateTime::now_utc())?;
+    let file_id = verify_signed(state, token, state.clock().now_utc())?;
     let file = db::files::find(&state.db().pool, &file_id)
         .await?
         .ok_or(Error::NotFound("file"))?;

@@ -13,21 +13,21 @@ use rand::seq::SliceRandom;
 use totp_rs::{Algorithm, Secret, Totp};
 
 use crate::{
-    app::model::TotpSetup,
+    model::TotpSetup,
     server::{
-        crypto::{keyring::TOTP_PURPOSE, Binding, WrappedKey},
         db::{self, two_factor::TotpRow, users::UserRow},
         error::{Error, Result},
         service::{
             accounts::{self, CurrentSession, SignedIn},
             audit::{action, Action, Event},
             key_rotation,
-            limits::{self, Bucket, Counted},
+            rate_limits::{self, Bucket, Counted},
             secret_tokens, RequestMeta,
         },
         state::AppState,
     },
 };
+use coffer_crypto::{keyring::TOTP_PURPOSE, Binding, WrappedKey};
 
 const ISSUER: &str = "Coffer";
 const STEP_SECS: u64 = 30;
@@ -58,8 +58,8 @@ fn totp(secret: &[u8], account: &str) -> Result<Totp> {
         .map_err(|e| Error::internal("totp", e))
 }
 
-fn unix_now() -> u64 {
-    db::now().max(0) as u64
+fn unix_now(state: &AppState) -> u64 {
+    state.now().max(0) as u64
 }
 
 fn setup_for(totp: &Totp) -> Result<TotpSetup> {
@@ -135,7 +135,7 @@ pub async fn begin_enrolment(
         secret: sealed.sealed,
         enabled_at: None,
         last_step: None,
-        created_at: db::now(),
+        created_at: state.now(),
         failed_codes: 0,
         locked_until: None,
     };
@@ -165,13 +165,14 @@ pub async fn enable(
     };
     accounts::confirm_password(state, user, current_password, meta).await?;
     let counted = before_code(state, user, &row).await?;
-    let Some(step) = totp(&open_secret(state, &row)?, &user.email)?.check(code.trim(), unix_now())
+    let Some(step) =
+        totp(&open_secret(state, &row)?, &user.email)?.check(code.trim(), unix_now(state))
     else {
         code_failed(state, meta, user, "enrolment").await?;
         return Err(Error::BadCode);
     };
     let (codes, hashes) = new_recovery_codes(&user.id);
-    if !db::two_factor::enable(pool, &user.id, step as i64, db::now(), &hashes).await? {
+    if !db::two_factor::enable(pool, &user.id, step as i64, state.now(), &hashes).await? {
         return Err(Error::TwoFactorNotStarted);
     }
     code_accepted(state, user, counted).await?;
@@ -267,7 +268,7 @@ async fn check_code(
     let counted = before_code(state, user, &row).await?;
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let factor = if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
-        let step = totp(&open_secret(state, &row)?, &user.email)?.check(&digits, unix_now());
+        let step = totp(&open_secret(state, &row)?, &user.email)?.check(&digits, unix_now(state));
         match step {
             Some(step) if db::two_factor::accept_step(pool, &user.id, step as i64).await? => {
                 Some(Factor::Totp)
@@ -276,7 +277,7 @@ async fn check_code(
         }
     } else {
         let hash = recovery_code_hash(&user.id, code);
-        db::two_factor::use_recovery_code(pool, &user.id, &hash, db::now())
+        db::two_factor::use_recovery_code(pool, &user.id, &hash, state.now())
             .await?
             .then_some(Factor::RecoveryCode)
     };
@@ -299,18 +300,18 @@ const LOCK_SECS: i64 = 15 * 60;
 /// Before a code is checked: refused while the code step is locked, and wrong codes limited
 /// per minute (whatever the login limit says; counted now, forgiven if the code was right).
 async fn before_code(state: &AppState, user: &UserRow, row: &TotpRow) -> Result<Counted> {
-    let now = db::now();
+    let now = state.now();
     if let Some(until) = row.locked_until.filter(|until| *until > now) {
         return Err(Error::TwoFactorLocked {
             retry_after_secs: (until - now) as u64,
         });
     }
-    limits::hit(state, Bucket::TwoFactorPerAccount, &user.id).await
+    rate_limits::hit(state, Bucket::TwoFactorPerAccount, &user.id).await
 }
 
 /// A right code: it was no failure, and it ends a run of wrong ones.
 async fn code_accepted(state: &AppState, user: &UserRow, counted: Counted) -> Result<()> {
-    limits::forgive(state, Bucket::TwoFactorPerAccount, &user.id, counted).await;
+    rate_limits::forgive(state, Bucket::TwoFactorPerAccount, &user.id, counted).await;
     Ok(db::two_factor::code_accepted(&state.db().pool, &user.id).await?)
 }
 
@@ -322,7 +323,7 @@ async fn code_failed(
     during: &str,
 ) -> Result<()> {
     record(state, meta, user, action::TWO_FACTOR_FAILED, Some(during)).await;
-    let until = db::now() + LOCK_SECS;
+    let until = state.now() + LOCK_SECS;
     let locked =
         db::two_factor::code_failed(&state.db().pool, &user.id, LOCK_AFTER_FAILURES, until).await?;
     if locked {

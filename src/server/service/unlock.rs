@@ -4,7 +4,11 @@
 
 use tower_sessions::Session;
 
-use crate::server::error::{Error, Result};
+use crate::server::{
+    error::{Error, Result},
+    service::{passwords, RequestMeta},
+    state::AppState,
+};
 
 /// What a request brings to open a protected link.
 pub enum Pass {
@@ -28,6 +32,59 @@ impl Lock {
             Lock::Request => "unlocked_requests",
         }
     }
+
+    /// What a request that brings no password is told.
+    fn password_required(self) -> Error {
+        match self {
+            Lock::Share => Error::PasswordRequired,
+            Lock::Request => Error::RequestPasswordRequired,
+        }
+    }
+}
+
+/// Whether a pass opens a link.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// No password is set, this session was given it, or the password is right.
+    Open,
+    /// A password was given, and it is not the link's: the caller audits the attempt and
+    /// answers [`Error::WrongPassword`].
+    Wrong,
+}
+
+/// The one password rule of protected links: a link `id` of kind `lock`, protected by `hash`
+/// (none: open to all), opens for a session that was given its password before, or for the
+/// right password with this request (counted against the link's password limits,
+/// `passwords::check_link`). No password at all is refused with the lock's "password
+/// required".
+pub async fn check(
+    state: &AppState,
+    meta: &RequestMeta,
+    lock: Lock,
+    id: &str,
+    hash: Option<&str>,
+    pass: &Pass,
+) -> Result<Checked> {
+    let Some(hash) = hash else {
+        return Ok(Checked::Open);
+    };
+    let password = match pass {
+        Pass::Session(session) if is_unlocked(session, lock, id).await? => {
+            return Ok(Checked::Open)
+        }
+        Pass::Session(_) => None,
+        Pass::Password(password) => password.clone(),
+    };
+    let Some(password) = password.filter(|p| !p.is_empty()) else {
+        return Err(lock.password_required());
+    };
+    Ok(
+        if passwords::check_link(state, meta, id, hash, password).await? {
+            Checked::Open
+        } else {
+            Checked::Wrong
+        },
+    )
 }
 
 /// The most links of a kind one session remembers (the oldest are forgotten).

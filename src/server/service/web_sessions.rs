@@ -7,7 +7,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use tower_sessions::Session;
 
 use crate::{
-    app::model::SessionInfo,
+    model::SessionInfo,
     server::{
         db::{self, users::UserRow, web_sessions::WebSessionRow},
         error::{Error, Result},
@@ -84,7 +84,7 @@ pub async fn sign_in(
         session.cycle_id().await?;
         let pending = PendingLogin {
             user_id: user.id,
-            since: db::now(),
+            since: state.now(),
         };
         session.insert(PENDING_LOGIN_KEY, &pending).await?;
         return Ok(SignInStep::NeedsCode);
@@ -95,13 +95,13 @@ pub async fn sign_in(
 }
 
 /// Whether this browser passed a password step that waits for its code.
-pub async fn has_pending_login(session: &Session) -> Result<bool> {
-    Ok(pending_login(session).await?.is_some())
+pub async fn has_pending_login(state: &AppState, session: &Session) -> Result<bool> {
+    Ok(pending_login(state, session).await?.is_some())
 }
 
-async fn pending_login(session: &Session) -> Result<Option<PendingLogin>> {
+async fn pending_login(state: &AppState, session: &Session) -> Result<Option<PendingLogin>> {
     let pending = session.get::<PendingLogin>(PENDING_LOGIN_KEY).await?;
-    Ok(pending.filter(|p| db::now() - p.since < PENDING_LOGIN_SECS))
+    Ok(pending.filter(|p| state.now() - p.since < PENDING_LOGIN_SECS))
 }
 
 /// The second step of a browser login: a code from the authenticator app or a recovery code.
@@ -112,7 +112,7 @@ pub async fn second_step(
     code: &str,
     meta: &RequestMeta,
 ) -> Result<()> {
-    let pending = pending_login(session)
+    let pending = pending_login(state, session)
         .await?
         .ok_or(Error::LoginStepExpired)?;
     let user = accounts::find_active(state, &pending.user_id)
@@ -133,7 +133,7 @@ pub async fn start(
 ) -> Result<()> {
     let user = login.user();
     session.cycle_id().await?;
-    let now = db::now();
+    let now = state.now();
     let row = WebSessionRow {
         id: db::new_id(),
         user_id: user.id.clone(),
@@ -157,7 +157,7 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<(User
         return Ok(None);
     };
     let pool = &state.db().pool;
-    let now = db::now();
+    let now = state.now();
     let Some(row) = db::web_sessions::find_live(pool, &id, now).await? else {
         // Ended elsewhere (logout everywhere, password change, disabled) or past its lifetime.
         session.flush().await?;
@@ -198,7 +198,7 @@ pub async fn end(state: &AppState, session: &Session, meta: &RequestMeta) -> Res
 
 /// The user's signed-in browsers, marking `current` (the one asking).
 pub async fn list(state: &AppState, user: &UserRow, current: &str) -> Result<Vec<SessionInfo>> {
-    let rows = db::web_sessions::list_for_user(&state.db().pool, &user.id, db::now()).await?;
+    let rows = db::web_sessions::list_for_user(&state.db().pool, &user.id, state.now()).await?;
     Ok(rows
         .into_iter()
         .map(|row| SessionInfo {

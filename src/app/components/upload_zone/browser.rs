@@ -143,7 +143,7 @@ async fn upload(item: &UploadItem, file: &File) -> Result<(), String> {
 /// Sends the file through an upload request in one multipart request (progress as it goes);
 /// a sender has no upload of their own to carry on.
 async fn send_once(item: &UploadItem, file: &File, token: &str) -> Result<(), String> {
-    let url = format!("{}/upload", crate::app::model::request_path(token));
+    let url = format!("{}/upload", crate::model::request_path(token));
     let form = web_sys::FormData::new().map_err(|_| cannot_start())?;
     form.append_with_blob_and_filename("file", file, &file.name())
         .map_err(|_| cannot_start())?;

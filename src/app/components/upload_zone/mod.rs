@@ -8,7 +8,7 @@
 
 use leptos::{html, prelude::*};
 
-use crate::app::model::{human_bytes, UploadPolicy};
+use crate::model::{human_bytes, UploadPolicy};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadState {
@@ -87,7 +87,7 @@ pub fn UploadZone(
     #[prop(optional)] request: Option<String>,
 ) -> impl IntoView {
     let action = match &request {
-        Some(token) => format!("{}/upload", crate::app::model::request_path(token)),
+        Some(token) => format!("{}/upload", crate::model::request_path(token)),
         None => "/files/upload".to_owned(),
     };
     let max_bytes = policy.max_upload_bytes;

@@ -10,10 +10,8 @@ use leptos_router::{
 };
 
 use super::{AdminNav, AdminProblem, AdminTable};
-use crate::app::{
-    api::admin::{admin_audit, AuditFilterForm, AuditView},
-    model::{format_utc, query_string, AuditEntry, AuditOutcome},
-};
+use crate::app::api::admin::{admin_audit, AuditView};
+use crate::model::{format_utc, query_string, AuditEntry, AuditFilterForm, AuditOutcome};
 
 /// The filter's fields, in the order of the form and of the links.
 const FIELDS: [&str; 6] = ["actor", "action", "target", "outcome", "since", "until"];

@@ -12,8 +12,8 @@ use crate::app::{
         form_error::{flash_error, FormError},
         scan_poll::refresh_while_scanning,
     },
-    model::{format_utc, human_bytes, query_string, AdminFile, ScanStatus},
 };
+use crate::model::{format_utc, human_bytes, query_string, AdminFile, ScanStatus};
 
 /// How often the table is read again while a listed file waits for its scan.
 const SCAN_POLL: std::time::Duration = std::time::Duration::from_millis(2000);

@@ -5,11 +5,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::{AdminNav, AdminProblem};
-use crate::app::{
-    api::admin::admin_overview,
-    components::transfer_chart::TransferChart,
-    model::{human_bytes, AdminStats},
-};
+use crate::app::{api::admin::admin_overview, components::transfer_chart::TransferChart};
+use crate::model::{human_bytes, AdminStats};
 
 #[component]
 pub fn AdminOverviewPage() -> impl IntoView {

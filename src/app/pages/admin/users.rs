@@ -19,7 +19,9 @@ use crate::app::{
         form_error::{flash_error, FormError},
         usage_bar::UsageBar,
     },
-    model::{format_utc, human_bytes, query_string, user_deletion_path, AdminUser, Role, Usage},
+};
+use crate::model::{
+    format_utc, human_bytes, query_string, user_deletion_path, AdminUser, Role, Usage,
 };
 
 #[component]

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{
+    model::{
         whole_number, AdminFile, AdminStats, AdminUser, AuditFilter, AuditOutcome, AuditPage,
         FileFilter, FileInfo, Paging, QuotaSetting, Role, ScanStatus,
     },
@@ -349,7 +349,7 @@ pub async fn audit(
     if audit_csv::wants_csv(&headers) {
         let limit = query.limit.map(i64::from);
         let entries = admin::audit_export(&state, &auth.user, &filter, cursor, limit).await?;
-        return Ok(audit_csv::response(entries));
+        return Ok(audit_csv::response(entries, state.now()));
     }
     let limit = query.limit.unwrap_or(Paging::DEFAULT_LIMIT);
     let page = admin::audit_page(&state, &auth.user, &filter, cursor, i64::from(limit)).await?;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::UserInfo,
+    model::UserInfo,
     server::{
         error::{ErrorBody, Result},
         http::extract::{ApiJson, ApiUser, ClientMeta},

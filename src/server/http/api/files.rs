@@ -12,7 +12,7 @@ use utoipa_axum::{
 };
 
 use crate::{
-    app::model::{FileInfo, Paging},
+    model::{FileInfo, Paging},
     server::{
         error::{ErrorBody, Result},
         http::{

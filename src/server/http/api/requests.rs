@@ -12,7 +12,7 @@ use utoipa_axum::{
 };
 
 use crate::{
-    app::model::{
+    model::{
         CreatedUploadRequest, FileInfo, NewUploadRequest, Paging, Receipt, RequestForSender,
         UploadRequestInfo,
     },

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{
+    model::{
         whole_number, CreatedShare, MultiShareRequest, Paging, ShareInfo, ShareRequest,
         SharedFiles, SharedLink, SignedUrl,
     },

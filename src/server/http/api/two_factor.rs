@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::TotpSetup,
+    model::TotpSetup,
     server::{
         error::{ErrorBody, Result},
         http::extract::{ApiJson, ApiUser, ClientMeta},

@@ -5,7 +5,7 @@ use axum::{extract::State, http::StatusCode, Json};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::model::{CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo},
+    model::{CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo},
     server::{
         error::{ErrorBody, Result},
         http::extract::{ApiJson, ApiPath, ApiUser},

@@ -5,7 +5,7 @@ use futures::{stream::BoxStream, StreamExt};
 
 use super::{filter_value, require_admin};
 use crate::{
-    app::model::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage, Paging},
+    model::{AuditCursor, AuditEntry, AuditFilter, AuditOutcome, AuditPage, Paging},
     server::{
         db::{
             self,

@@ -2,7 +2,7 @@
 
 use super::{filter_value, require_admin, users::count};
 use crate::{
-    app::model::{AdminFile, FileFilter, FileInfo, Paging},
+    model::{AdminFile, FileFilter, FileInfo, Paging},
     server::{
         db::{
             self,
@@ -44,7 +44,7 @@ pub async fn list_files(
         name_pattern: name_pattern.as_deref(),
     };
     let rows =
-        db::files::list_with_owners(pool, &selection, db::now(), page.limit(), page.offset())
+        db::files::list_with_owners(pool, &selection, state.now(), page.limit(), page.offset())
             .await?;
     Ok(rows.into_iter().map(admin_file).collect())
 }
@@ -68,7 +68,7 @@ pub async fn rescan_file(
 ) -> Result<FileInfo> {
     require_admin(actor)?;
     let pool = &state.db().pool;
-    if !db::scan_jobs::requeue(pool, file_id, db::now()).await? {
+    if !db::scan_jobs::requeue(pool, file_id, state.now()).await? {
         return Err(Error::NotFound("file"));
     }
     state.scan_queue().job_added();

@@ -16,7 +16,7 @@ pub use users::{
 };
 
 use crate::{
-    app::model::Role,
+    model::Role,
     server::{
         db::users::UserRow,
         error::{Error, Result},

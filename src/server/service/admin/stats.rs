@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::{require_admin, users::count};
 use crate::{
-    app::model::{AdminStats, DayTransfers, FileCounts, Transfers, UserCounts},
+    model::{AdminStats, DayTransfers, FileCounts, Transfers, UserCounts},
     server::{
         db::{self, users::UserRow},
         error::Result,
@@ -22,7 +22,7 @@ pub const CHART_DAYS: i64 = 30;
 pub async fn stats(state: &AppState, actor: &UserRow) -> Result<AdminStats> {
     require_admin(actor)?;
     let pool = &state.db().pool;
-    let now = db::now();
+    let now = state.now();
     let upload = action::FILE_UPLOADED.name;
     let downloads = action::DOWNLOADS.map(|a| a.name);
     let counts = db::stats::counts(pool, now).await?;

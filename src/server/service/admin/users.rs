@@ -3,7 +3,7 @@
 //! many admins ask at once (`db::users::guarded_standing` makes such changes take turns).
 
 use crate::{
-    app::model::{AdminUser, Belongings, Paging, QuotaSetting, Role},
+    model::{AdminUser, Belongings, Paging, QuotaSetting, Role},
     server::{
         db::{
             self,
@@ -118,7 +118,7 @@ pub async fn update_user(
     }
     if changes.role.is_some() || changes.is_active.is_some() {
         let (role, active) = (changes.role, changes.is_active);
-        guarded(users::change_standing(pool, user_id, role, active, db::now()).await?)?;
+        guarded(users::change_standing(pool, user_id, role, active, state.now()).await?)?;
         if active == Some(false) {
             end_other_sessions(state, user_id, CurrentSession::None).await?;
         }
@@ -133,7 +133,7 @@ pub async fn update_user(
             .await;
     }
     if let Some(setting) = changes.quota {
-        if !users::set_quota(pool, user_id, setting, db::now()).await? {
+        if !users::set_quota(pool, user_id, setting, state.now()).await? {
             return Err(Error::NotFound("user"));
         }
         Event::by(&actor.id, action::ADMIN_QUOTA_SET)
@@ -172,7 +172,7 @@ pub async fn delete_user(
     require_admin(actor)?;
     let pool = &state.db().pool;
     let belongings = users::belongings(pool, user_id).await?;
-    let blob_keys = guarded(users::delete(pool, user_id, db::now()).await?)?;
+    let blob_keys = guarded(users::delete(pool, user_id, state.now()).await?)?;
     files::discard_blobs(state, blob_keys).await;
     Event::by(&actor.id, action::ADMIN_USER_DELETED)
         .on(user_id)

@@ -1,7 +1,7 @@
 //! Who may see a file: its owner, and admins. Anyone else is told it does not exist.
 
 use crate::{
-    app::model::Paging,
+    model::Paging,
     server::{
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},

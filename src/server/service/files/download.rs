@@ -7,22 +7,22 @@ use futures::{stream::BoxStream, StreamExt, TryStreamExt};
 
 use super::{access::find_visible, integrity_error, storage_error};
 use crate::{
-    app::model::ScanStatus,
+    model::ScanStatus,
     server::{
-        crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey},
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         metrics,
         pace::Pace,
         service::{
             audit::{action, Action, Event},
-            limits::{self, Bucket},
+            rate_limits::{self, Bucket},
             RequestMeta,
         },
         state::AppState,
         storage::{BlobKey, BlobLayout, StorageError},
     },
 };
+use coffer_crypto::{segments::Layout, NoncePrefix, SegmentDecryptor, WrappedKey};
 
 pub type PlainStream = BoxStream<'static, Result<Bytes>>;
 
@@ -93,7 +93,7 @@ pub async fn download(
 
 /// The per-client download limit, for every way of downloading.
 pub(crate) async fn limit_downloads(state: &AppState, meta: &RequestMeta) -> Result<()> {
-    limits::hit(state, Bucket::DownloadPerClient, &meta.client()).await?;
+    rate_limits::hit(state, Bucket::DownloadPerClient, &meta.client()).await?;
     Ok(())
 }
 

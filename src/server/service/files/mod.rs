@@ -7,19 +7,19 @@ mod archive;
 mod download;
 pub mod quota;
 pub mod resumable;
+mod sealing;
 mod upload;
 
 pub use access::{find_visible, list, owner_is_active};
 pub use archive::zip;
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download, record_zip_download};
-pub(crate) use upload::store;
+pub(crate) use upload::{store, Destination};
 pub use upload::{sweep_abandoned_uploads, upload};
 
 use crate::{
-    app::model::FileInfo,
+    model::FileInfo,
     server::{
-        crypto::CryptoError,
         db::{self, files::FileRow, users::UserRow},
         error::{Error, Result},
         service::{
@@ -30,6 +30,7 @@ use crate::{
         storage::{BlobKey, BlobPart, StorageError},
     },
 };
+use coffer_crypto::CryptoError;
 
 impl From<FileRow> for FileInfo {
     fn from(row: FileRow) -> Self {
@@ -45,6 +46,15 @@ impl From<FileRow> for FileInfo {
             download_count: row.download_count.max(0) as u64,
             request_id: row.request_id,
         }
+    }
+}
+
+/// A database error, or (a foreign key failing) the owner deleted while their upload ran.
+pub(super) fn owner_gone_or(e: sqlx::Error) -> Error {
+    if db::is_foreign_key_violation(&e) {
+        Error::Unauthenticated
+    } else {
+        e.into()
     }
 }
 

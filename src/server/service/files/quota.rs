@@ -3,7 +3,7 @@
 //! a quota together.
 
 use crate::{
-    app::model::Usage,
+    model::Usage,
     server::{
         config::Settings,
         db::{self, files::Reserved, requests::RequestRow, users::UserRow},
@@ -65,7 +65,7 @@ impl<'a> Reservation<'a> {
         if !self.applies || size <= self.held {
             return Ok(());
         }
-        let now = db::now();
+        let now = self.state.now();
         let check = db::files::QuotaCheck {
             owner_id: self.owner_id,
             blob_key: self.blob_key,
@@ -118,7 +118,7 @@ impl<'a> RequestBytes<'a> {
         if size <= self.held {
             return Ok(());
         }
-        let now = db::now();
+        let now = self.state.now();
         let reserved = db::requests::reserve_bytes(
             &self.state.db().pool,
             self.request_id,

@@ -24,24 +24,21 @@
 //!   swept with its blob; a finished one is still answered for until then.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use sha2::{digest::common::hazmat::SerializableState, Digest, Sha256};
-use zeroize::Zeroizing;
+use coffer_crypto::{
+    aside, segments::SEGMENT_LEN, DataKey, NoncePrefix, SegmentEncryptor, WrappedKey,
+};
+use futures::Stream;
+use sha2::{Digest, Sha256};
 
 use super::{
-    discard_blob, integrity_error,
+    discard_blob, integrity_error, owner_gone_or,
     quota::Reservation,
+    sealing::{Intake, Paused, Sealer},
     storage_error,
-    upload::{write_sealed, writer_gone},
 };
 use crate::{
-    app::model::ScanStatus,
+    model::ScanStatus,
     server::{
-        crypto::{
-            aside,
-            segments::{SEALED_SEGMENT_LEN, SEGMENT_LEN},
-            DataKey, NoncePrefix, SegmentEncryptor, WrappedKey,
-        },
         db::{
             self,
             files::FileRow,
@@ -49,11 +46,10 @@ use crate::{
             users::UserRow,
         },
         error::{Error, Result},
-        pace::Pace,
         service::{
             audit::{action, Event},
             file_types, key_rotation,
-            limits::{self, Bucket},
+            rate_limits::{self, Bucket},
             RequestMeta,
         },
         state::AppState,
@@ -108,7 +104,7 @@ pub async fn create(
     meta: &RequestMeta,
     new: NewUpload<'_>,
 ) -> Result<UploadStatus> {
-    limits::hit(state, Bucket::UploadPerUser, &owner.id).await?;
+    rate_limits::hit(state, Bucket::UploadPerUser, &owner.id).await?;
     let policy = state.settings().upload_policy();
     let filename = file_types::normalise_filename(new.filename)?;
     file_types::check_extension(&filename, &policy)?;
@@ -116,7 +112,7 @@ pub async fn create(
 
     let pool = &state.db().pool;
     let blob_key = BlobKey::generate();
-    db::files::begin_upload(pool, blob_key.as_str(), &owner.id, db::now()).await?;
+    db::files::begin_upload(pool, blob_key.as_str(), &owner.id, state.now()).await?;
     let id = db::new_id();
     let row = match reserve_and_describe(state, owner, &blob_key, &id, &filename, &new).await {
         Ok(row) => row,
@@ -152,7 +148,7 @@ async fn reserve_and_describe(
     let wrapped = key_rotation::sealing_ring(state)
         .await?
         .wrap_data_key(&data_key, id);
-    let now = db::now();
+    let now = state.now();
     Ok(UploadRow {
         id: id.to_owned(),
         owner_id: owner.id.clone(),
@@ -185,7 +181,7 @@ pub async fn terminate(state: &AppState, owner: &UserRow, id: &str) -> Result<()
     if row.completed == 1 {
         return Err(Error::UploadComplete);
     }
-    match db::uploads::terminate(&state.db().pool, id, &owner.id, db::now()).await? {
+    match db::uploads::terminate(&state.db().pool, id, &owner.id, state.now()).await? {
         Some(key) => {
             discard_blob(state, &BlobKey::from_stored(key)).await;
             Ok(())
@@ -197,7 +193,7 @@ pub async fn terminate(state: &AppState, owner: &UserRow, id: &str) -> Result<()
 /// Removes uploads past their expiry: unfinished ones with their blobs, finished ones' rows.
 pub async fn sweep_expired(state: &AppState) -> Result<usize> {
     let pool = &state.db().pool;
-    let now = db::now();
+    let now = state.now();
     let expired = db::uploads::expired(pool, now).await?;
     let count = expired.len();
     for (id, owner_id, unfinished_blob) in expired {
@@ -218,7 +214,7 @@ async fn find(state: &AppState, owner: &UserRow, id: &str) -> Result<UploadRow> 
     let row = db::uploads::find(&state.db().pool, id, &owner.id)
         .await?
         .ok_or(Error::NotFound("upload"))?;
-    if row.completed == 0 && row.expires_at <= db::now() {
+    if row.completed == 0 && row.expires_at <= state.now() {
         return Err(Error::UploadExpired {
             hours: state.settings().upload_expire.as_secs() / 3600,
         });
@@ -251,13 +247,13 @@ where
     }
     let lease = Lease::take(state, &row).await?;
     let _slot = state.upload_slots().take(&owner.id)?;
-    let request = Request {
+    let patch = Patch {
         state,
         row: &row,
         lease: &lease,
         checksum,
     };
-    let recorded = match request.receive(body).await {
+    let recorded = match patch.receive(body).await {
         Ok(recorded) => recorded,
         Err(e @ Error::UnsupportedType(_)) => {
             // The content is not what its name says: the upload ends here.
@@ -296,7 +292,7 @@ struct Lease {
 impl Lease {
     async fn take(state: &AppState, row: &UploadRow) -> Result<Self> {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let now = db::now();
+        let now = state.now();
         let pool = &state.db().pool;
         if !db::uploads::lease(pool, &row.id, row.received, &token, now, now + LEASE_SECS).await? {
             // Another request holds it, or has just moved it on.
@@ -321,7 +317,7 @@ impl Lease {
     }
 
     async fn extend(&self) -> Result<()> {
-        let until = db::now() + LEASE_SECS;
+        let until = self.state.now() + LEASE_SECS;
         if db::uploads::extend_lease(&self.state.db().pool, &self.id, self.token(), until).await? {
             Ok(())
         } else {
@@ -354,46 +350,90 @@ impl Drop for Lease {
     }
 }
 
-/// One request writing to an upload.
-struct Request<'a> {
+/// One tus `PATCH`: a request writing its bytes to an upload.
+struct Patch<'a> {
     state: &'a AppState,
     row: &'a UploadRow,
     lease: &'a Lease,
     checksum: Option<[u8; 32]>,
 }
 
-/// What the previous requests left this one, opened.
-struct Carried {
-    hash: Sha256,
-    /// The plaintext of the segment not yet complete.
-    partial: Zeroizing<Vec<u8>>,
+/// What a `PATCH` recorded: where the upload is now, and the file if it completed it.
+struct Recorded {
+    status: UploadStatus,
+    file: Option<FileRow>,
 }
 
-/// How a request's reading ended.
+/// How a `PATCH`'s reading ended.
 enum Ending {
     /// The last byte is in: the last segment is sealed.
     Complete { sha256: String, mime_type: String },
-    /// More is to come: what the next request needs, sealed.
+    /// More is to come: what the next request starts from, sealed aside.
     Paused {
         carried: Vec<u8>,
         mime_type: Option<String>,
     },
 }
 
-/// What a request recorded: where the upload is now, and the file if it completed it.
-struct Recorded {
-    status: UploadStatus,
-    file: Option<FileRow>,
+/// A `PATCH`'s rules for its bytes: never past the upload's length (its quota was reserved
+/// whole at creation), the request's own checksum, and the lease renewed while bytes flow. A
+/// request cut short keeps what arrived, unless it carries a checksum.
+struct PatchIntake<'a> {
+    state: &'a AppState,
+    lease: &'a Lease,
+    length: u64,
+    checksum: Option<([u8; 32], Sha256)>,
+    last_renewal: i64,
 }
 
-/// A request's bytes, read.
-struct Read {
-    received: u64,
-    sealed_bytes: u64,
-    ending: Ending,
+impl Intake for PatchIntake<'_> {
+    async fn admit(&mut self, chunk: &[u8], size: u64) -> Result<()> {
+        if size > self.length {
+            return Err(Error::FileTooLarge(format!(
+                "the request sends more than the upload's length of {} bytes",
+                self.length
+            )));
+        }
+        if let Some((_, hash)) = self.checksum.as_mut() {
+            hash.update(chunk);
+        }
+        Ok(())
+    }
+
+    async fn keep_alive(&mut self) -> Result<()> {
+        let now = self.state.now();
+        if now - self.last_renewal >= LEASE_RENEW_SECS {
+            self.lease.extend().await?;
+            self.last_renewal = now;
+        }
+        Ok(())
+    }
+
+    fn cut_short(&self, error: String) -> Result<()> {
+        match self.checksum {
+            None => Ok(()),
+            Some(_) => Err(Error::BadUpload(error)),
+        }
+    }
 }
 
-impl Request<'_> {
+impl PatchIntake<'_> {
+    /// Whether the request's bytes are what its checksum says.
+    fn check(self) -> Result<()> {
+        match self.checksum {
+            Some((expected, hash)) => {
+                if hash.finalize().as_slice() == expected {
+                    Ok(())
+                } else {
+                    Err(Error::ChecksumMismatch)
+                }
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Patch<'_> {
     /// Reads, seals and stores the request's bytes as a new part, and records them.
     async fn receive<S, E>(&self, body: S) -> Result<Recorded>
     where
@@ -403,9 +443,6 @@ impl Request<'_> {
         let (state, row) = (self.state, self.row);
         let pool = &state.db().pool;
         let key = self.data_key()?;
-        let prefix =
-            NoncePrefix::from_slice(&row.nonce_prefix).map_err(|e| integrity_error(&row.id, e))?;
-        let carried = self.open_carried(&key)?;
         let blob_key = BlobKey::from_stored(row.blob_key.clone());
         let index = row.parts;
         let mut part = state
@@ -413,18 +450,15 @@ impl Request<'_> {
             .create_part(&blob_key, u32::try_from(index).unwrap_or(u32::MAX))
             .await
             .map_err(storage_error)?;
-        let read = write_sealed(part.writer(), |sealed| {
-            self.read_body(&key, &prefix, carried, body, sealed)
-        })
-        .await;
-        let read = match read {
+        let read = self.read_body(&key, body, part.writer()).await;
+        let (received, sealed_bytes, ending) = match read {
             Ok(read) => read,
             Err(e) => {
                 part.abort().await;
                 return Err(e);
             }
         };
-        let stored = if read.sealed_bytes > 0 {
+        let stored = if sealed_bytes > 0 {
             Some(part.finish().await.map_err(storage_error)?)
         } else {
             part.abort().await;
@@ -437,12 +471,12 @@ impl Request<'_> {
             part: stored
                 .as_ref()
                 .map(|p| (index, p.name.as_str(), to_i64(p.len))),
-            received: to_i64(read.received),
+            received: to_i64(received),
             carried: None,
             mime_type: None,
-            expires_at: db::now() + expire_secs(state),
+            expires_at: state.now() + expire_secs(state),
         };
-        let (recorded, file) = match &read.ending {
+        let (recorded, file) = match &ending {
             Ending::Paused { carried, mime_type } => {
                 let step = Advance {
                     carried: Some(carried),
@@ -466,7 +500,7 @@ impl Request<'_> {
                     wrapped_key: row.wrapped_key.clone(),
                     nonce_prefix: row.nonce_prefix.clone(),
                     download_count: 0,
-                    created_at: db::now(),
+                    created_at: state.now(),
                     blob_parts: index + 1,
                     request_id: None,
                 };
@@ -486,7 +520,7 @@ impl Request<'_> {
             return Err(Error::UploadBusy);
         }
         let status = UploadStatus {
-            received: read.received,
+            received,
             expires_at: step.expires_at,
             completed: file.is_some(),
             ..UploadStatus::from(row)
@@ -510,151 +544,93 @@ impl Request<'_> {
         format!("resumable upload {} at {received}", self.row.id).into_bytes()
     }
 
-    fn open_carried(&self, key: &DataKey) -> Result<Carried> {
-        let Some(sealed) = &self.row.carried else {
-            return Ok(Carried {
-                hash: Sha256::new(),
-                partial: Zeroizing::new(Vec::new()),
-            });
-        };
-        let received = self.row.received.max(0) as u64;
-        let broken = |e| integrity_error(&self.row.id, e);
-        let plain = aside::open(key, &self.context(received), sealed).map_err(broken)?;
-        let state_len = Sha256::new().serialize().len();
-        if plain.len() < state_len || plain.len() - state_len >= SEGMENT_LEN {
-            return Err(broken(crate::server::crypto::CryptoError::Integrity));
-        }
-        let (hash_state, partial) = plain.split_at(state_len);
-        let hash = hash_state
-            .try_into()
-            .ok()
-            .and_then(|state| Sha256::deserialize(state).ok())
-            .ok_or_else(|| broken(crate::server::crypto::CryptoError::Integrity))?;
-        Ok(Carried {
-            hash,
-            partial: Zeroizing::new(partial.to_vec()),
-        })
-    }
-
-    /// The reading half: checks, hashes and seals the body after what was carried over,
-    /// queueing sealed segments on `sealed`.
-    async fn read_body<S, E>(
-        &self,
-        key: &DataKey,
-        prefix: &NoncePrefix,
-        carried: Carried,
-        mut body: S,
-        sealed: tokio::sync::mpsc::Sender<Bytes>,
-    ) -> Result<Read>
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
-        E: std::fmt::Display,
-    {
+    /// The pipeline where the previous request left it: the running hash and the plaintext of
+    /// the segment not yet complete, opened from the row, sealing on from the segment they
+    /// belong to.
+    fn resume_sealer(&self, key: &DataKey) -> Result<Sealer> {
         let row = self.row;
-        let length = row.length.max(0) as u64;
-        let mut received = row.received.max(0) as u64;
-        let before = received - carried.partial.len() as u64;
+        let broken = || integrity_error(&row.id, coffer_crypto::CryptoError::Integrity);
+        let prefix =
+            NoncePrefix::from_slice(&row.nonce_prefix).map_err(|e| integrity_error(&row.id, e))?;
+        let received = row.received.max(0) as u64;
+        let opened = match &row.carried {
+            None => None,
+            Some(sealed) => Some(
+                aside::open(key, &self.context(received), sealed)
+                    .map_err(|e| integrity_error(&row.id, e))?,
+            ),
+        };
+        let (hash, partial): (Sha256, &[u8]) = match &opened {
+            None => (Sha256::new(), &[]),
+            Some(plain) => {
+                let state_len = Sealer::hash_state_len();
+                if plain.len() < state_len || plain.len() - state_len >= SEGMENT_LEN {
+                    return Err(broken());
+                }
+                let (hash_state, partial) = plain.split_at(state_len);
+                (
+                    Sealer::hash_from_state(hash_state).ok_or_else(broken)?,
+                    partial,
+                )
+            }
+        };
+        let before = received - partial.len() as u64;
         if before % SEGMENT_LEN as u64 != 0 {
-            return Err(integrity_error(
-                &row.id,
-                crate::server::crypto::CryptoError::Integrity,
-            ));
+            return Err(broken());
         }
-        let mut encryptor = SegmentEncryptor::resume(key, prefix, before / SEGMENT_LEN as u64);
+        let mut encryptor = SegmentEncryptor::resume(key, &prefix, before / SEGMENT_LEN as u64);
         // Less than a segment: nothing is sealed yet, it waits for the rest.
         let none = encryptor
-            .update(&carried.partial)
+            .update(partial)
             .map_err(|e| Error::internal("encrypt", e))?;
         debug_assert!(none.is_empty());
         let ext =
             file_types::check_extension(&row.filename, &self.state.settings().upload_policy())?;
         // Until the type is checked, the file's first bytes are all in the partial segment.
-        let mut content =
-            file_types::ContentCheck::resume(ext, row.mime_type.clone(), &carried.partial);
-        let mut hasher = carried.hash;
-        let mut request_hash = self.checksum.map(|_| Sha256::new());
-        let mut sealed_bytes = 0u64;
-        let mut last_renewal = db::now();
-        let mut pace = Pace::default();
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                // Cut short: keep what arrived, unless it is to be checked as a whole.
-                Err(_) if self.checksum.is_none() => break,
-                Err(e) => return Err(Error::BadUpload(e.to_string())),
-            };
-            received += chunk.len() as u64;
-            if received > length {
-                return Err(Error::FileTooLarge(format!(
-                    "the request sends more than the upload's length of {length} bytes"
-                )));
-            }
-            content.feed(&chunk)?;
-            hasher.update(&chunk);
-            if let Some(request_hash) = request_hash.as_mut() {
-                request_hash.update(&chunk);
-            }
-            for segment in encryptor
-                .update(&chunk)
-                .map_err(|e| Error::internal("encrypt", e))?
-            {
-                sealed_bytes += segment.len() as u64;
-                sealed.send(segment).await.map_err(|_| writer_gone())?;
-            }
-            if db::now() - last_renewal >= LEASE_RENEW_SECS {
-                self.lease.extend().await?;
-                last_renewal = db::now();
-            }
-            pace.processed(chunk.len()).await;
-        }
-        if let (Some(expected), Some(request_hash)) = (self.checksum, request_hash) {
-            if request_hash.finalize().as_slice() != expected {
-                return Err(Error::ChecksumMismatch);
-            }
-        }
-        if received == length {
-            let mime_type = content.finish()?;
-            let last = encryptor
-                .finish()
-                .map_err(|e| Error::internal("encrypt", e))?;
-            sealed_bytes += last.len() as u64;
-            sealed.send(last).await.map_err(|_| writer_gone())?;
-            let sha256 = hex::encode(hasher.finalize());
-            return Ok(Read {
-                received,
-                sealed_bytes,
-                ending: Ending::Complete { sha256, mime_type },
-            });
-        }
-        let (full, partial) = encryptor
-            .pause()
-            .map_err(|e| Error::internal("encrypt", e))?;
-        if let Some(full) = full {
-            debug_assert_eq!(full.len(), SEALED_SEGMENT_LEN);
-            sealed_bytes += full.len() as u64;
-            sealed.send(full).await.map_err(|_| writer_gone())?;
-        }
-        let mut plain = Zeroizing::new(hasher.serialize().to_vec());
-        plain.extend_from_slice(&partial);
-        let carried = aside::seal(key, &self.context(received), &plain)
-            .map_err(|e| Error::internal("encrypt", e))?;
-        Ok(Read {
-            received,
-            sealed_bytes,
-            ending: Ending::Paused {
-                carried,
-                mime_type: content.checked_type().map(str::to_owned),
-            },
-        })
+        let content = file_types::ContentCheck::resume(ext, row.mime_type.clone(), partial);
+        Ok(Sealer::resume(encryptor, hash, content, received))
     }
-}
 
-/// A database error, or (a foreign key failing) the owner deleted while their upload ran.
-fn owner_gone_or(e: sqlx::Error) -> Error {
-    if db::is_foreign_key_violation(&e) {
-        Error::Unauthenticated
-    } else {
-        e.into()
+    /// Reads the body through the sealing pipeline after what was carried over, into the
+    /// request's part: how far the upload got, the bytes stored, and how it ended.
+    async fn read_body<S, E>(
+        &self,
+        key: &DataKey,
+        body: S,
+        writer: &mut crate::server::storage::BlobWriter,
+    ) -> Result<(u64, u64, Ending)>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let length = self.row.length.max(0) as u64;
+        let mut sealer = self.resume_sealer(key)?;
+        let mut intake = PatchIntake {
+            state: self.state,
+            lease: self.lease,
+            length,
+            checksum: self.checksum.map(|expected| (expected, Sha256::new())),
+            last_renewal: self.state.now(),
+        };
+        sealer.read(body, &mut intake, writer).await?;
+        intake.check()?;
+        if sealer.size() == length {
+            let complete = sealer.finish(writer).await?;
+            let ending = Ending::Complete {
+                sha256: complete.sha256,
+                mime_type: complete.mime_type,
+            };
+            return Ok((complete.size, complete.sealed_bytes, ending));
+        }
+        let Paused {
+            size,
+            carried,
+            mime_type,
+            sealed_bytes,
+        } = sealer.pause(writer).await?;
+        let carried = aside::seal(key, &self.context(size), &carried)
+            .map_err(|e| Error::internal("encrypt", e))?;
+        Ok((size, sealed_bytes, Ending::Paused { carried, mime_type }))
     }
 }
 

@@ -18,7 +18,6 @@ use tokio::task::JoinSet;
 
 use super::addresses::is_public;
 use crate::server::{
-    crypto::{keyring::WEBHOOK_SECRET_PURPOSE, signature, Binding, WrappedKey},
     db::{
         self,
         webhooks::{DeliveryRow, Outcome},
@@ -26,6 +25,7 @@ use crate::server::{
     error,
     state::AppState,
 };
+use coffer_crypto::{keyring::WEBHOOK_SECRET_PURPOSE, signature, Binding, WrappedKey};
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -58,7 +58,7 @@ pub async fn run_worker(state: AppState) {
                 .filter(|(_, n)| **n >= PER_USER)
                 .map(|(user, _)| user.as_str())
                 .collect();
-            let now = db::now();
+            let now = state.now();
             match db::webhooks::lease_next(state.db(), now, now + LEASE_SECS, &busy).await {
                 Ok(Some(delivery)) => {
                     *in_flight.entry(delivery.user_id.clone()).or_default() += 1;
@@ -98,7 +98,7 @@ pub async fn run_worker(state: AppState) {
 /// Attempts one leased delivery and records how it went.
 async fn deliver(state: &AppState, delivery: &DeliveryRow) {
     let outcome = attempt(state, delivery).await;
-    let now = db::now();
+    let now = state.now();
     let failure;
     let outcome = match &outcome {
         Ok(status) => Outcome::Delivered { status: *status },
@@ -152,7 +152,7 @@ async fn attempt(
     let client = client_for(&url, state.settings().webhook_allow_private)
         .await
         .map_err(|e| (None, e))?;
-    let timestamp = db::now();
+    let timestamp = state.now();
     let response = client
         .post(url)
         .header("content-type", "application/json")

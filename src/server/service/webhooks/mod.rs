@@ -21,12 +21,11 @@ use rand::RngCore;
 use serde_json::json;
 
 use crate::{
-    app::model::{
+    model::{
         CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo, EVENT_REQUEST_FILE_RECEIVED,
         EVENT_SHARE_DOWNLOADED, MAX_WEBHOOKS, WEBHOOK_EVENTS,
     },
     server::{
-        crypto::{keyring::WEBHOOK_SECRET_PURPOSE, Binding},
         db::{
             self,
             files::FileRow,
@@ -40,6 +39,7 @@ use crate::{
         state::AppState,
     },
 };
+use coffer_crypto::{keyring::WEBHOOK_SECRET_PURPOSE, Binding};
 
 const MAX_URL_CHARS: usize = 2048;
 /// Deliveries listed per webhook.
@@ -104,7 +104,7 @@ pub async fn create(state: &AppState, user: &UserRow, new: NewWebhook) -> Result
         events: events.join(","),
         master_key_id: sealed.master_key_id,
         secret: sealed.sealed,
-        created_at: db::now(),
+        created_at: state.now(),
         consecutive_failures: 0,
         suspended_at: None,
         missed_events: 0,
@@ -132,7 +132,7 @@ pub async fn delete(state: &AppState, user: &UserRow, id: &str) -> Result<()> {
 /// Lifts a webhook's suspension: the deliveries it kept waiting are tried now.
 pub async fn resume(state: &AppState, user: &UserRow, id: &str) -> Result<WebhookInfo> {
     let pool = &state.db().pool;
-    if !db::webhooks::resume(pool, &user.id, id, db::now()).await? {
+    if !db::webhooks::resume(pool, &user.id, id, state.now()).await? {
         return Err(Error::NotFound("webhook"));
     }
     db::webhooks::find(pool, id)
@@ -203,9 +203,10 @@ fn check_url(state: &AppState, url: &str) -> Result<()> {
     Ok(())
 }
 
-/// The event "a file arrived through this request", for its owner's webhooks.
-pub(crate) fn file_received(request: &RequestRow, file: &FileRow) -> Event {
+/// The event "a file arrived through this request" at `now`, for its owner's webhooks.
+pub(crate) fn file_received(request: &RequestRow, file: &FileRow, now: i64) -> Event {
     event(
+        now,
         &request.owner_id,
         EVENT_REQUEST_FILE_RECEIVED,
         json!({
@@ -221,13 +222,15 @@ pub(crate) fn file_received(request: &RequestRow, file: &FileRow) -> Event {
     )
 }
 
-/// The event "someone downloaded these files through this link", for its maker's webhooks.
-pub(crate) fn share_downloaded(link: &ShareRow, files: &[&FileRow]) -> Event {
+/// The event "someone downloaded these files through this link" at `now`, for its maker's
+/// webhooks.
+pub(crate) fn share_downloaded(link: &ShareRow, files: &[&FileRow], now: i64) -> Event {
     let files: Vec<_> = files
         .iter()
         .map(|f| json!({"id": f.id, "filename": f.filename, "size": f.size}))
         .collect();
     event(
+        now,
         &link.created_by,
         EVENT_SHARE_DOWNLOADED,
         json!({
@@ -238,9 +241,8 @@ pub(crate) fn share_downloaded(link: &ShareRow, files: &[&FileRow]) -> Event {
     )
 }
 
-fn event(user_id: &str, name: &'static str, data: serde_json::Value) -> Event {
+fn event(created_at: i64, user_id: &str, name: &'static str, data: serde_json::Value) -> Event {
     let id = db::new_id();
-    let created_at = db::now();
     let payload = json!({
         "id": id,
         "event": name,
@@ -261,6 +263,6 @@ fn event(user_id: &str, name: &'static str, data: serde_json::Value) -> Event {
 /// Deletes deliveries finished more than [`DELIVERY_RETENTION_DAYS`] ago (the sweeper's job);
 /// how many.
 pub async fn prune_finished(state: &AppState) -> Result<u64> {
-    let before = db::now() - DELIVERY_RETENTION_DAYS * 86_400;
+    let before = state.now() - DELIVERY_RETENTION_DAYS * 86_400;
     Ok(db::webhooks::prune(&state.db().pool, before).await?)
 }
