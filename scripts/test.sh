@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests on SQLite (with real clamd daemons for the
-# ClamAV tests), the OpenAPI fuzzer (Schemathesis) against a server on SQLite, the integration
-# tests again on a real PostgreSQL with a real Redis, the file tests on a real S3 server
-# (SeaweedFS), the deployment files and a fleet of two coffer processes behind nginx on all of
-# those plus clamd, then the Playwright browser tests in Debian's Chromium. Installs what is
-# missing (build tools, Debian, npm and PyPI packages) and starts PostgreSQL, Redis, SeaweedFS,
-# clamd and nginx on loopback for the run.
+# Runs every test: the structure check; unit and integration tests on SQLite (with real clamd
+# daemons for the ClamAV tests); the OpenAPI fuzzer (Schemathesis) against a server on SQLite;
+# the integration tests again on a real PostgreSQL with a real Redis; the file tests on a real
+# S3 server (SeaweedFS); the deployment files and a fleet of two coffer processes behind nginx
+# on all of those plus clamd; the Playwright browser tests in Debian's Chromium. Installs what
+# is missing (build tools, Debian, npm and PyPI packages) and starts PostgreSQL, Redis,
+# SeaweedFS, clamd and nginx on loopback for the run.
 # Run from the repo root, as root, on Debian 12.
 #
 #   scripts/test.sh                          every stage (what CI runs)
 #   scripts/test.sh --only sqlite            one stage, or several: --only postgres,s3
-#   scripts/test.sh --only postgres shares   a cargo test filter for the Rust stages
+#   scripts/test.sh --only postgres shares   a test filter for the Rust stages
 #
-# Stages: sqlite (unit + integration), fuzz (scripts/fuzz-api.sh, 300 examples per operation),
-# postgres (integration on PostgreSQL + Redis), s3 (the file tests on SeaweedFS), fleet
-# (scripts/check-deploy.sh, then tests/fleet: two instances on all of them), e2e (Playwright).
+# Stages: structure (scripts/check-structure.py), sqlite (unit + integration), fuzz
+# (scripts/fuzz-api.sh, 300 examples per operation), postgres (integration on PostgreSQL +
+# Redis), s3 (the file tests on SeaweedFS), fleet (scripts/check-deploy.sh, then tests/fleet:
+# two instances on all of them), e2e (Playwright).
+#
+# Everything is built first; then the stages run side by side, each into a log of its own
+# (they wait on sockets and child processes far more than they use the CPU). Each stage's
+# result and time is printed as it ends; a failed stage's log follows the summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ALL_STAGES="sqlite fuzz postgres s3 fleet e2e"
+ALL_STAGES="structure sqlite fuzz postgres s3 fleet e2e"
 STAGES=$ALL_STAGES
 FILTER=()
 while [ $# -gt 0 ]; do
@@ -26,7 +31,7 @@ while [ $# -gt 0 ]; do
     --only)
       [ $# -ge 2 ] || { echo "--only needs a stage: $ALL_STAGES" >&2; exit 2; }
       STAGES=${2//,/ }; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     *) FILTER+=("$1"); shift ;;
   esac
@@ -35,6 +40,13 @@ for stage in $STAGES; do
   case " $ALL_STAGES " in *" $stage "*) ;; *) echo "unknown stage $stage: $ALL_STAGES" >&2; exit 2 ;; esac
 done
 wants() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+STARTED=$SECONDS
+
+if wants structure; then
+  echo "[test] structure: import cycles, and the map (ARCHITECTURE.md) against the files" >&2
+  python3 scripts/check-structure.py
+fi
+[ "$STAGES" = structure ] && exit 0
 
 source scripts/ensure-tools.sh
 log() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
@@ -53,74 +65,145 @@ if wants e2e; then services+=(playwright); fi
 install_services "${services[@]}"
 
 WORK=$(mktemp -d)
-trap stop_services EXIT
+# Each stage runs in a process group of its own (job control), so that whatever a stage started
+# stops with the run, however it ends.
+set -m
+declare -A STAGE_PID=()
+stop_stages() {
+  local pid
+  for pid in "${STAGE_PID[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+}
+trap 'stop_stages; stop_services' EXIT
 
 # The same RUSTFLAGS as cargo-leptos' debug build, so tests reuse its compiled dependencies.
 export RUSTFLAGS="--cfg erase_components"
+# The integration tests wait on sockets, child processes and each other far more than they
+# use the CPU: many run at once even on two cores.
+TEST_THREADS=${COFFER_TEST_THREADS:-8}
 # cargo-leptos compiles with this set; leptos reads it at compile time to name the wasm file,
 # and `cargo test` rebuilds the same `coffer` binary the browser tests run.
 export LEPTOS_OUTPUT_NAME=coffer
 
+# Build everything the stages run, before any starts.
 if wants e2e; then
   log "building the app (cargo leptos build --split, as scripts/build.sh)"
-  cargo leptos build --split
+  # cargo-leptos adds `--cfg erase_components` to the RUSTFLAGS it finds: given ours, it would
+  # build the crate with the flag twice, and each `cargo test` after it would build it again.
+  env -u RUSTFLAGS cargo leptos build --split
+fi
+if wants sqlite || wants postgres || wants s3 || wants fleet || wants fuzz; then
+  log "building the tests and the server"
+  targets=(--lib --bins --test api)
+  if wants fleet; then targets+=(--test fleet); fi
+  cargo test --features ssr --no-run "${targets[@]}" 2>&1 | grep -v '^  Executable' >&2
+  wants sqlite && cargo test -p coffer-crypto --no-run 2>&1 | grep -v '^  Executable' >&2
+  cargo build --features ssr
 fi
 
+# Services every stage that wants them shares; each test makes its own database, key prefix
+# and bucket folder.
+if wants postgres || wants fleet; then start_postgres_and_redis; fi
+if wants s3 || wants fleet; then start_s3; fi
+if wants fleet; then start_clamd; fi
+
+# stage NAME COMMAND…: runs a stage in the background, its output in $WORK/NAME.log.
+stage() {
+  local name=$1; shift
+  log "$name: started"
+  (
+    start=$SECONDS
+    if "$@" >"$WORK/$name.log" 2>&1; then
+      echo "passed $((SECONDS - start))" >"$WORK/$name.result"
+    else
+      echo "FAILED $((SECONDS - start))" >"$WORK/$name.result"
+    fi
+  ) &
+  STAGE_PID[$name]=$!
+}
+
+sqlite() {
+  cargo test -p coffer-crypto -- "${FILTER[@]}"
+  cargo test --features ssr -- --test-threads "$TEST_THREADS" "${FILTER[@]}"
+}
 if wants sqlite; then
-  log "unit and integration tests on SQLite"
-  cargo test --features ssr -- "${FILTER[@]}" 2>&1 | tee "$WORK/sqlite.log"
+  stage sqlite sqlite
 fi
 
 if wants fuzz; then
-  log "fuzzing the REST API (Schemathesis, every phase and check)"
-  cargo build --features ssr  # the binary the sqlite stage's tests built; a no-op after them
-  scripts/fuzz-api.sh --max-examples 300
+  stage fuzz scripts/fuzz-api.sh --max-examples 300
 fi
 
 if wants postgres; then
-  start_postgres_and_redis
-  log "integration tests on PostgreSQL + Redis"
-  cargo test --features ssr --test api -- "${FILTER[@]}" 2>&1 | tee "$WORK/postgres.log"
+  stage postgres cargo test --features ssr --test api -- --test-threads "$TEST_THREADS" "${FILTER[@]}"
 fi
 
 if wants s3; then
-  start_s3
-  log "file tests on S3 (SeaweedFS)"
   S3_FILTER=(files uploads)  # the tests that store blobs; a filter given on the command line instead
   [ ${#FILTER[@]} -gt 0 ] && S3_FILTER=("${FILTER[@]}")
   # On SQLite: only the blobs are the subject here.
-  env -u COFFER_TEST_POSTGRES_URL -u COFFER_TEST_REDIS_URL "${S3_ENV[@]}" \
-    cargo test --features ssr --test api -- "${S3_FILTER[@]}" 2>&1 | tee "$WORK/s3-tests.log"
+  stage s3 env -u COFFER_TEST_POSTGRES_URL -u COFFER_TEST_REDIS_URL "${S3_ENV[@]}" \
+    cargo test --features ssr --test api -- --test-threads "$TEST_THREADS" "${S3_FILTER[@]}"
 fi
 
-if wants fleet; then
-  log "deployment files (hadolint, dclint, nginx -t, systemd-analyze)"
-  cargo build --features ssr  # the binary the tests run; a no-op after the sqlite stage
+fleet() {
+  echo "deployment files (hadolint, dclint, nginx -t, systemd-analyze)"
   scripts/check-deploy.sh "$CARGO_TARGET_DIR/debug/coffer"
-  start_postgres_and_redis
-  start_s3
-  start_clamd
-  log "fleet tests: two coffer processes behind nginx on PostgreSQL, Redis, S3 and clamd"
+  echo "fleet tests: two coffer processes behind nginx on PostgreSQL, Redis, S3 and clamd"
   env "${S3_ENV[@]}" COFFER_TEST_NGINX="$(command -v nginx)" COFFER_TEST_PG_BIN="$PG_BIN" \
-    cargo test --features ssr --test fleet -- --test-threads 2 "${FILTER[@]}" 2>&1 | tee "$WORK/fleet.log"
+    cargo test --features ssr --test fleet -- --test-threads 2 "${FILTER[@]}"
+}
+if wants fleet; then
+  stage fleet fleet
 fi
 
-if wants e2e; then
-  log "browser tests (Playwright, Debian Chromium)"
-  E2E_PORT=3417
+e2e() {
+  local port=3417
   # The admin the admin dashboard's tests sign in as, made the way an operator makes one.
   export COFFER_E2E_ADMIN_EMAIL=e2e-admin@example.org COFFER_E2E_ADMIN_PASSWORD="e2e admin password"
   COFFER_DATA_DIR="$WORK/e2e-data" COFFER_ADMIN_PASSWORD="$COFFER_E2E_ADMIN_PASSWORD" \
     "$CARGO_TARGET_DIR/debug/coffer" create-admin --email "$COFFER_E2E_ADMIN_EMAIL" --username e2eadmin >/dev/null
   # Every browser test registers an account of its own, all from 127.0.0.1: more than the
   # default 20 an hour from one address (the limit itself is tested in tests/api).
-  COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" \
-    COFFER_PUBLIC_URL="http://127.0.0.1:$E2E_PORT" COFFER_RATE_REGISTER_PER_HOUR=200 \
+  COFFER_DATA_DIR="$WORK/e2e-data" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$ROOT/target/site" \
+    COFFER_PUBLIC_URL="http://127.0.0.1:$port" COFFER_RATE_REGISTER_PER_HOUR=200 \
     "$CARGO_TARGET_DIR/debug/coffer" >"$WORK/e2e-server.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$E2E_PORT/health" >/dev/null && break; sleep 0.2; done
-  if ! (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$E2E_PORT" npx playwright test); then
-    log "browser tests failed; server log follows"; tail -50 "$WORK/e2e-server.log"; exit 1
+  local server=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+  local status=0
+  (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$port" npx playwright test) || status=$?
+  kill "$server" 2>/dev/null || true
+  if [ $status -ne 0 ]; then
+    echo "browser tests failed; server log follows"
+    tail -50 "$WORK/e2e-server.log"
   fi
+  return $status
+}
+if wants e2e; then
+  stage e2e e2e
 fi
-log "passed: $STAGES"
+
+# Waits for every stage, reporting each as it ends.
+failed=()
+declare -A REPORTED=()
+while [ ${#REPORTED[@]} -lt ${#STAGE_PID[@]} ]; do
+  wait -n "${STAGE_PID[@]}" 2>/dev/null || true
+  for name in "${!STAGE_PID[@]}"; do
+    [ -n "${REPORTED[$name]:-}" ] && continue
+    [ -f "$WORK/$name.result" ] || continue
+    read -r outcome secs <"$WORK/$name.result"
+    REPORTED[$name]=1
+    summary=$(grep -aE '^test result:|[0-9]+ passed|No issues found' "$WORK/$name.log" | tail -4 | tr -s ' ' | paste -sd ';' - || true)
+    log "$name: $outcome in ${secs} s ($summary)"
+    [ "$outcome" = passed ] || failed+=("$name")
+  done
+done
+
+for name in "${failed[@]}"; do
+  log "---- $name: the end of its log ($WORK/$name.log) ----"
+  tail -120 "$WORK/$name.log" >&2
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  log "FAILED: ${failed[*]} ($((SECONDS - STARTED)) s in all)"
+  exit 1
+fi
+log "passed: $STAGES ($((SECONDS - STARTED)) s in all)"
