@@ -83,10 +83,7 @@ pub async fn delete_file(id: String) -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::files};
     let req = web_request().await?;
     let result = req
-        .signed_in(async |me| {
-            let user = &me.user;
-            files::delete(&req.state, &user, &req.meta, &id).await
-        })
+        .signed_in(async |me| files::delete(&req.state, &me.user, &req.meta, &id).await)
         .await;
     req.finish("/files", Some("/files"), result).await
 }

@@ -104,7 +104,6 @@ pub async fn create_request(
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
             let number = |field: Option<String>, what: &str| -> Result<Option<u64>, Error> {
                 match field.as_deref().map(str::trim) {
                     None | Some("") => Ok(None),
@@ -128,7 +127,7 @@ pub async fn create_request(
                 password,
                 notify: notify.is_some_and(|v| !v.is_empty()),
             };
-            requests::create(&req.state, &user, &req.meta, new).await
+            requests::create(&req.state, &me.user, &req.meta, new).await
         })
         .await;
     req.finish_keeping(REQUESTS_PAGE, Some(REQUESTS_PAGE), FLASH_CREATED, result)
@@ -141,8 +140,7 @@ pub async fn close_request(id: String) -> Result<(), PageError> {
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
-            requests::close(&req.state, &user, &req.meta, &id)
+            requests::close(&req.state, &me.user, &req.meta, &id)
                 .await
                 .map(|_| ())
         })

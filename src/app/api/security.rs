@@ -56,8 +56,7 @@ pub async fn start_two_factor(current_password: String) -> Result<TotpSetup, Pag
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
-            two_factor::begin_enrolment(&req.state, &user, current_password, &req.meta).await
+            two_factor::begin_enrolment(&req.state, &me.user, current_password, &req.meta).await
         })
         .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
@@ -76,11 +75,10 @@ pub async fn enable_two_factor(
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let (user, current) = (&me.user, &me.session_id);
-            let current = CurrentSession::Browser(&current);
+            let current = CurrentSession::Browser(&me.session_id);
             two_factor::enable(
                 &req.state,
-                &user,
+                &me.user,
                 current_password,
                 &code,
                 current,
@@ -102,11 +100,10 @@ pub async fn disable_two_factor(current_password: String, code: String) -> Resul
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let (user, current) = (&me.user, &me.session_id);
-            let current = CurrentSession::Browser(&current);
+            let current = CurrentSession::Browser(&me.session_id);
             two_factor::disable(
                 &req.state,
-                &user,
+                &me.user,
                 current_password,
                 &code,
                 current,
@@ -128,9 +125,14 @@ pub async fn renew_recovery_codes(
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
-            two_factor::renew_recovery_codes(&req.state, &user, current_password, &code, &req.meta)
-                .await
+            two_factor::renew_recovery_codes(
+                &req.state,
+                &me.user,
+                current_password,
+                &code,
+                &req.meta,
+            )
+            .await
         })
         .await;
     req.finish_keeping(SECURITY_PAGE, Some(SECURITY_PAGE), FLASH_CODES, result)
@@ -144,8 +146,7 @@ pub async fn end_session(id: String) -> Result<(), PageError> {
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let (user, current) = (&me.user, &me.session_id);
-            web_sessions::end_other(&req.state, &user, &current, &id, &req.meta).await
+            web_sessions::end_other(&req.state, &me.user, &me.session_id, &id, &req.meta).await
         })
         .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
@@ -158,8 +159,7 @@ pub async fn end_other_sessions() -> Result<(), PageError> {
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let (user, current) = (&me.user, &me.session_id);
-            web_sessions::end_all_others(&req.state, &user, &current, &req.meta).await
+            web_sessions::end_all_others(&req.state, &me.user, &me.session_id, &req.meta).await
         })
         .await;
     req.finish(SECURITY_PAGE, Some(SECURITY_PAGE), result).await
@@ -178,11 +178,10 @@ pub async fn change_password(
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let (user, current) = (&me.user, &me.session_id);
-            let current = CurrentSession::Browser(&current);
+            let current = CurrentSession::Browser(&me.session_id);
             accounts::change_password(
                 &req.state,
-                &user,
+                &me.user,
                 current_password,
                 new_password,
                 current,

@@ -71,11 +71,10 @@ pub async fn create_share(
     let page = crate::model::share_page_path(&file_id);
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
             let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
             shares::create(
                 &req.state,
-                &user,
+                &me.user,
                 &req.meta,
                 std::slice::from_ref(&file_id),
                 request,
@@ -151,10 +150,9 @@ pub async fn create_multi_share(
     let page = selection_path(&file_ids);
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
             let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
             let ids = split_ids(&file_ids);
-            shares::create(&req.state, &user, &req.meta, &ids, request).await
+            shares::create(&req.state, &me.user, &req.meta, &ids, request).await
         })
         .await;
     req.finish_keeping(&page, Some(&page), FLASH_CREATED_MULTI, result)
@@ -168,8 +166,7 @@ pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageEr
     let page = crate::model::share_page_path(&file_id);
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
-            shares::revoke(&req.state, &user, &req.meta, &file_id, &link_id).await
+            shares::revoke(&req.state, &me.user, &req.meta, &file_id, &link_id).await
         })
         .await;
     req.finish(&page, Some(&page), result).await

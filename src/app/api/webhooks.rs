@@ -61,7 +61,6 @@ pub async fn create_webhook(
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
             let mut events = Vec::new();
             if on_request.is_some() {
                 events.push(EVENT_REQUEST_FILE_RECEIVED.to_owned());
@@ -73,7 +72,7 @@ pub async fn create_webhook(
                 url,
                 events: Some(events),
             };
-            webhooks::create(&req.state, &user, new).await
+            webhooks::create(&req.state, &me.user, new).await
         })
         .await;
     req.finish_keeping(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), FLASH_CREATED, result)
@@ -85,10 +84,7 @@ pub async fn delete_webhook(id: String) -> Result<(), PageError> {
     use crate::server::{http::server_fns::web_request, service::webhooks};
     let req = web_request().await?;
     let result = req
-        .signed_in(async |me| {
-            let user = &me.user;
-            webhooks::delete(&req.state, &user, &id).await
-        })
+        .signed_in(async |me| webhooks::delete(&req.state, &me.user, &id).await)
         .await;
     req.finish(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), result).await
 }
@@ -100,8 +96,9 @@ pub async fn resume_webhook(id: String) -> Result<(), PageError> {
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let user = &me.user;
-            webhooks::resume(&req.state, &user, &id).await.map(|_| ())
+            webhooks::resume(&req.state, &me.user, &id)
+                .await
+                .map(|_| ())
         })
         .await;
     req.finish(WEBHOOKS_PAGE, Some(WEBHOOKS_PAGE), result).await
