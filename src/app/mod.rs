@@ -3,7 +3,6 @@
 pub mod api;
 pub mod components;
 pub mod context;
-pub mod error;
 pub mod pages;
 
 use leptos::prelude::*;

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod files;
+mod page_error;
 mod requests;
 mod shares;
 mod webhooks;
@@ -18,6 +19,7 @@ pub use admin::{
 };
 pub use audit::{AuditCursor, AuditEntry, AuditFilter, AuditFilterForm, AuditOutcome, AuditPage};
 pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy};
+pub use page_error::PageError;
 pub use requests::{
     CreatedUploadRequest, NewUploadRequest, Receipt, RequestForSender, RequestStatus,
     UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,

@@ -12,8 +12,8 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::app::error::PageError;
 use crate::model::human_bytes;
+use crate::model::PageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::error::PageError;
+use crate::model::PageError;
 use crate::model::{AdminFile, AdminStats, AdminUser, AuditFilterForm, AuditPage, Belongings};
 
 /// Rows per page of the users and files tables.

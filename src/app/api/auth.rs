@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::error::PageError;
+use crate::model::PageError;
 use crate::model::UserInfo;
 
 /// The signed-in user of this browser, if any.

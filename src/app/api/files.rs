@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::error::PageError;
+use crate::model::PageError;
 use crate::model::{FileInfo, ScanStatus, UploadPolicy, Usage};
 
 /// Files the page lists at once.

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::error::PageError;
+use crate::model::PageError;
 use crate::model::{CreatedUploadRequest, FileInfo, Receipt, RequestForSender, UploadRequestInfo};
 
 /// One of the owner's requests with the files it has received.

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::error::PageError;
+use crate::model::PageError;
 use crate::model::{SessionInfo, TotpSetup};
 
 /// What the security page shows.

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::app::error::PageError;
+use crate::model::PageError;
 use crate::model::{CreatedWebhook, DeliveryInfo, WebhookInfo};
 
 /// One webhook with its latest deliveries.

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::{api::auth::take_form_error, error::PageError};
+use crate::{app::api::auth::take_form_error, model::PageError};
 
 /// The error a plain form post left for this page (read once, during server rendering).
 pub fn flash_error() -> Resource<Option<PageError>> {

@@ -21,8 +21,8 @@ use crate::app::{
         upload_zone::UploadZone,
     },
     context::AuthActions,
-    error::PageError,
 };
+use crate::model::PageError;
 use crate::model::{
     format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
     RequestStatus, UploadPolicy, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,

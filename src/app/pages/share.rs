@@ -22,8 +22,8 @@ use crate::app::{
         sign_in_card::SignInCard,
     },
     context::{rendered_without_wasm, AuthActions},
-    error::PageError,
 };
+use crate::model::PageError;
 use crate::model::{
     format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
     SharedLink, MAX_LINK_DOWNLOADS,

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::{
-    app::error::PageError,
+    model::PageError,
     server::{
         db::users::UserRow,
         error::Error,

@@ -10,8 +10,8 @@ use axum::{
 };
 
 use crate::{
-    app::error::PageError,
     model::FileInfo,
+    model::PageError,
     server::{
         error::{Error, Result},
         http::{

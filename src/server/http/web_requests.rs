@@ -12,8 +12,8 @@ use axum::{
 use tower_sessions::Session;
 
 use crate::{
-    app::error::PageError,
     model::request_path,
+    model::PageError,
     server::{
         http::{
             extract::ClientMeta,

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    app::error::PageError,
     model::recipient_path,
+    model::PageError,
     server::{
         error::Error,
         http::{extract::ClientMeta, flash::Flash, server_fns::keep_flash_error, transfer},

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
 pub use crate::app::components::pager::Pager;
-use crate::app::error::PageError;
+use crate::model::PageError;
 
 /// The tabs of the admin area.
 #[component]

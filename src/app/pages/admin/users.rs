@@ -246,7 +246,7 @@ pub fn AdminDeleteUserPage() -> impl IntoView {
 fn ConfirmDeletion(
     deletion: UserDeletion,
     delete: ServerAction<DeleteUser>,
-    flash: Resource<Option<crate::app::error::PageError>>,
+    flash: Resource<Option<crate::model::PageError>>,
 ) -> impl IntoView {
     let UserDeletion { user, belongings } = deletion;
     let files = match belongings.files {

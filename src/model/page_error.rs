@@ -1,5 +1,6 @@
 //! The error a page sees from a server function: a machine code and a sentence for people.
-//! The server maps its one service error type into this (see `server::error`).
+//! The server maps its one service error type into this (see `server::error`); both sides see
+//! it, the page in the wasm and the server function that sends it.
 
 use leptos::server_fn::{
     codec::JsonEncoding,
