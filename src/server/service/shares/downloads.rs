@@ -1,0 +1,159 @@
+//! Downloads through a link: one file (whole, no ranges), or all of them as one zip; each counts
+//! once, by one conditional update, and tells the maker's webhooks in the same transaction.
+
+use crate::server::{
+    db::{self, files::FileRow, shares::ShareRow},
+    error::{Error, Result},
+    service::{
+        audit::action,
+        files::{self, Download},
+        unlock::Pass,
+        webhooks, RequestMeta,
+    },
+    state::AppState,
+};
+
+use super::link::{ensure_usable, open_link};
+
+/// A download by share link of one of its files: the whole file (ranges would let one count
+/// stand for many downloads). Checks the link, then its password (attempts limited per link),
+/// then the scan; the download counts once the first chunk is ready to send. Every download
+/// through a link counts one, whichever file.
+pub async fn download(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+    file_id: &str,
+) -> Result<Download> {
+    files::limit_downloads(state, meta).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    download_file(state, meta, &link, files, file_id).await
+}
+
+/// What a link's own download gives: its file, or its files as one zip.
+pub enum LinkDownload {
+    File(Box<Download>),
+    Zip(ZipDownload),
+}
+
+/// The link's download: a link to one file sends the file ([`download`]), a link to several
+/// sends them all as a zip ([`download_all`]).
+pub async fn download_link(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+) -> Result<LinkDownload> {
+    files::limit_downloads(state, meta).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    Ok(match files.as_slice() {
+        [only] => {
+            let id = only.id.clone();
+            LinkDownload::File(Box::new(
+                download_file(state, meta, &link, files, &id).await?,
+            ))
+        }
+        _ => LinkDownload::Zip(zip_files(state, meta, &link, files).await?),
+    })
+}
+
+/// One file of an opened link.
+async fn download_file(
+    state: &AppState,
+    meta: &RequestMeta,
+    link: &ShareRow,
+    files: Vec<FileRow>,
+    file_id: &str,
+) -> Result<Download> {
+    let file = files
+        .into_iter()
+        .find(|f| f.id == file_id)
+        .ok_or(Error::NotFound("file"))?;
+    let mut download = files::open_download(state, file, None).await?;
+    download.accepts_ranges = false;
+    count_download(state, link, &[&download.file]).await?;
+    files::record_download(
+        state,
+        meta,
+        None,
+        &download.file,
+        download.range,
+        action::SHARE_DOWNLOADED,
+        Some(format!("link={}", link.id)),
+    )
+    .await?;
+    Ok(download)
+}
+
+/// All of a link's files that can be downloaded, as one zip.
+pub struct ZipDownload {
+    /// What the archive is called when saved.
+    pub filename: String,
+    /// The files in it, in order.
+    pub files: Vec<FileRow>,
+    /// Names of the link's files left out: not scanned clean (yet).
+    pub left_out: Vec<String>,
+    pub body: files::PlainStream,
+}
+
+/// "Download all": every file of the link that is scanned clean, as one streamed zip; files
+/// still being scanned, or infected, or whose scan failed are left out (and named). Counts one
+/// download of the link, like any other download through it.
+pub async fn download_all(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+) -> Result<ZipDownload> {
+    files::limit_downloads(state, meta).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    zip_files(state, meta, &link, files).await
+}
+
+/// The files of an opened link that are scanned clean, as one zip.
+async fn zip_files(
+    state: &AppState,
+    meta: &RequestMeta,
+    link: &ShareRow,
+    all: Vec<FileRow>,
+) -> Result<ZipDownload> {
+    let (ready, left_out): (Vec<FileRow>, Vec<FileRow>) = all
+        .into_iter()
+        .partition(|f| f.scan_status.is_downloadable());
+    if ready.is_empty() {
+        // Why the first file cannot be sent says why none can.
+        files::ensure_scanned_clean(&left_out[0])?;
+    }
+    count_download(state, link, &ready.iter().collect::<Vec<_>>()).await?;
+    files::record_zip_download(
+        state,
+        meta,
+        &ready,
+        action::SHARE_DOWNLOADED,
+        format!("link={} zip", link.id),
+    )
+    .await?;
+    Ok(ZipDownload {
+        filename: "shared-files.zip".to_owned(),
+        body: files::zip(state, ready.clone()),
+        files: ready,
+        left_out: left_out.into_iter().map(|f| f.filename).collect(),
+    })
+}
+
+/// Counts a download through `link`, or says why it may not start.
+/// The link's maker's webhooks are told in the same transaction.
+async fn count_download(state: &AppState, link: &ShareRow, files: &[&FileRow]) -> Result<()> {
+    let event = webhooks::share_downloaded(link, files, state.now());
+    let pool = &state.db().pool;
+    if db::shares::count_download(pool, &link.id, state.now(), &event).await? {
+        return Ok(());
+    }
+    // Another download took the last one, or the link ran out or was revoked meanwhile: its
+    // row as it is now says which.
+    if let Some(now) = db::shares::find(pool, &link.id).await? {
+        ensure_usable(state, &now)?;
+    }
+    Err(Error::DownloadLimitReached)
+}

@@ -1,0 +1,295 @@
+//! What a link's owner does: make a link to files they may see (expiry, limits, password),
+//! list their links, revoke one.
+
+use crate::{
+    model::{
+        recipient_path, CreatedShare, Paging, ShareInfo, ShareRequest, DEFAULT_EXPIRY_HOURS,
+        MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
+        MAX_LINK_PASSWORD_CHARS,
+    },
+    server::{
+        db::{self, files::FileRow, shares::ShareRow, users::UserRow},
+        error::{Error, Result},
+        service::{
+            audit::{action, Event},
+            files::{self},
+            passwords, rate_limits,
+            secret_tokens::{self, digest as token_hash},
+            RequestMeta,
+        },
+        state::AppState,
+    },
+};
+
+use super::share_info;
+
+const HOUR: i64 = 3600;
+
+/// The expiry a request asks for, as unix seconds, checked against the limits.
+fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
+    match (request.expires_hours, request.expires_at) {
+        (Some(_), Some(_)) => Err(Error::Validation(
+            "Give either expires_hours or expires_at, not both".into(),
+        )),
+        (hours, None) => {
+            let hours = hours.unwrap_or(DEFAULT_EXPIRY_HOURS);
+            if !(1..=MAX_EXPIRY_HOURS).contains(&hours) {
+                return Err(Error::Validation(format!(
+                    "A link can last from 1 to {MAX_EXPIRY_HOURS} hours"
+                )));
+            }
+            Ok(now + i64::from(hours) * HOUR)
+        }
+        (None, Some(at)) => {
+            let at = at.unix_timestamp();
+            if at <= now {
+                return Err(Error::Validation("The expiry must be in the future".into()));
+            }
+            if at > now + i64::from(MAX_EXPIRY_HOURS) * HOUR {
+                return Err(Error::Validation("A link can last at most 30 days".into()));
+            }
+            Ok(at)
+        }
+    }
+}
+
+/// The files a new link may point at: 1 to [`MAX_LINK_FILES`], each once, each one the actor
+/// may see; in the order given.
+pub async fn selection(
+    state: &AppState,
+    actor: &UserRow,
+    file_ids: &[String],
+) -> Result<Vec<FileRow>> {
+    if file_ids.is_empty() {
+        return Err(Error::Validation(
+            "Choose at least one file to share".into(),
+        ));
+    }
+    if file_ids.len() > MAX_LINK_FILES {
+        return Err(Error::Validation(format!(
+            "A link can share at most {MAX_LINK_FILES} files"
+        )));
+    }
+    let mut files: Vec<FileRow> = Vec::with_capacity(file_ids.len());
+    for id in file_ids {
+        let file = files::find_visible(state, actor, id).await?;
+        if files.iter().any(|f| f.id == file.id) {
+            return Err(Error::Validation(format!(
+                "{} is chosen twice",
+                file.filename
+            )));
+        }
+        files.push(file);
+    }
+    Ok(files)
+}
+
+/// Makes a share link for one or more files the actor may see.
+pub async fn create(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    file_ids: &[String],
+    request: ShareRequest,
+) -> Result<CreatedShare> {
+    let files = selection(state, actor, file_ids).await?;
+    let now = state.now();
+    let expires_at = expiry(&request, now)?;
+    let protected = request.password.as_ref().is_some_and(|p| !p.is_empty());
+    rate_limits::making_link(state, &actor.id, protected).await?;
+    if db::shares::count_active_by_creator(&state.db().pool, &actor.id, now).await?
+        >= MAX_ACTIVE_LINKS
+    {
+        return Err(Error::Validation(format!(
+            "You have {MAX_ACTIVE_LINKS} share links that can still be used, the most one account \
+             may have: revoke some, or wait for some to expire"
+        )));
+    }
+    let max_downloads = match request.max_downloads {
+        Some(n) if !(1..=MAX_LINK_DOWNLOADS).contains(&n) => {
+            return Err(Error::Validation(format!(
+                "A download limit must be from 1 to {MAX_LINK_DOWNLOADS}"
+            )))
+        }
+        limit => limit.map(i64::from),
+    };
+    let password = request.password.filter(|p| !p.is_empty());
+    let password_hash = match password {
+        Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {
+            return Err(Error::Validation(format!(
+                "A link's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
+            )))
+        }
+        Some(p) => Some(passwords::hash_for_link(p).await?),
+        None => None,
+    };
+    let token = secret_tokens::generate("");
+    let link = ShareRow {
+        id: db::new_id(),
+        token_hash: token_hash(&token),
+        created_by: actor.id.clone(),
+        created_at: now,
+        expires_at,
+        max_downloads,
+        download_count: 0,
+        password_hash,
+        revoked_at: None,
+    };
+    let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
+    // A file may be deleted while the password above was hashed.
+    db::shares::insert(&state.db().pool, &link, &ids)
+        .await
+        .map_err(|e| {
+            if db::is_foreign_key_violation(&e) {
+                Error::NotFound("file")
+            } else {
+                e.into()
+            }
+        })?;
+    Event::by(&actor.id, action::SHARE_CREATED)
+        .on(&ids[0])
+        .detail(format!(
+            "link={} files={} expires_at={expires_at} max_downloads={max_downloads:?} password={}",
+            link.id,
+            ids.join(","),
+            link.password_hash.is_some()
+        ))
+        .record(state, meta)
+        .await;
+    Ok(CreatedShare {
+        id: link.id,
+        share_url: state.settings().public_link(&recipient_path(&token)),
+        share_token: token,
+        expires_at: db::to_datetime(expires_at),
+        max_downloads: max_downloads.map(|n| n as u64),
+    })
+}
+
+/// A page of the links the actor made that still point at a file, newest first.
+pub async fn list_mine(state: &AppState, actor: &UserRow, page: Paging) -> Result<Vec<ShareInfo>> {
+    let links =
+        db::shares::list_by_creator(&state.db().pool, &actor.id, page.limit(), page.offset())
+            .await?;
+    let now = state.now();
+    Ok(links.into_iter().map(|l| share_info(l, now)).collect())
+}
+
+/// A page of a file's links, newest first, for whoever may see the file.
+pub async fn list(
+    state: &AppState,
+    actor: &UserRow,
+    file_id: &str,
+    page: Paging,
+) -> Result<Vec<ShareInfo>> {
+    Ok(file_with_links(state, actor, file_id, page).await?.1)
+}
+
+/// A file the actor may see, with a page of its links newest first (the owner's share page).
+pub async fn file_with_links(
+    state: &AppState,
+    actor: &UserRow,
+    file_id: &str,
+    page: Paging,
+) -> Result<(FileRow, Vec<ShareInfo>)> {
+    let file = files::find_visible(state, actor, file_id).await?;
+    let links =
+        db::shares::list_for_file(&state.db().pool, &file.id, page.limit(), page.offset()).await?;
+    let now = state.now();
+    Ok((
+        file,
+        links.into_iter().map(|l| share_info(l, now)).collect(),
+    ))
+}
+
+/// Revokes one of a file's active links, named by its id or by its token.
+pub async fn revoke(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    file_id: &str,
+    id_or_token: &str,
+) -> Result<()> {
+    let file = files::find_visible(state, actor, file_id).await?;
+    let pool = &state.db().pool;
+    let link = db::shares::find_for_file(pool, &file.id, id_or_token, &token_hash(id_or_token))
+        .await?
+        .ok_or(Error::NotFound("share link"))?;
+    // Revoking a revoked link changes nothing (DELETE is idempotent), and is not audited again.
+    if db::shares::revoke(pool, &link.id, state.now()).await? {
+        Event::by(&actor.id, action::SHARE_REVOKED)
+            .on(&file.id)
+            .detail(format!("link={}", link.id))
+            .record(state, meta)
+            .await;
+    }
+    Ok(())
+}
+
+/// Revokes a link the actor made (or any, for an admin), named by its id.
+pub async fn revoke_link(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    link_id: &str,
+) -> Result<()> {
+    let pool = &state.db().pool;
+    let unknown = || Error::NotFound("share link");
+    let link = db::shares::find(pool, link_id).await?.ok_or_else(unknown)?;
+    if link.created_by != actor.id && !crate::server::service::admin::is_admin(actor) {
+        return Err(unknown());
+    }
+    if !db::shares::revoke(pool, &link.id, state.now()).await? {
+        // Revoked already: nothing changes (DELETE is idempotent).
+        return Ok(());
+    }
+    let first = db::shares::files(pool, &link.id).await?.into_iter().next();
+    let event = Event::by(&actor.id, action::SHARE_REVOKED).detail(format!("link={}", link.id));
+    match &first {
+        Some(file) => event.on(&file.id),
+        None => event,
+    }
+    .record(state, meta)
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_defaults_to_a_day_and_stays_within_thirty_days() {
+        let now = 1_000_000;
+        let hours = |h| ShareRequest {
+            expires_hours: Some(h),
+            ..Default::default()
+        };
+        let at = |secs: i64| ShareRequest {
+            expires_at: Some(db::to_datetime(now + secs)),
+            ..Default::default()
+        };
+        assert_eq!(
+            expiry(&ShareRequest::default(), now).unwrap(),
+            now + 24 * HOUR
+        );
+        assert_eq!(expiry(&hours(1), now).unwrap(), now + HOUR);
+        assert_eq!(expiry(&hours(720), now).unwrap(), now + 720 * HOUR);
+        assert_eq!(expiry(&at(60), now).unwrap(), now + 60);
+        assert_eq!(expiry(&at(720 * HOUR), now).unwrap(), now + 720 * HOUR);
+        let both = ShareRequest {
+            expires_hours: Some(1),
+            expires_at: Some(db::to_datetime(now + 60)),
+            ..Default::default()
+        };
+        for bad in [
+            hours(0),
+            hours(721),
+            at(0),
+            at(-60),
+            at(720 * HOUR + 1),
+            both,
+        ] {
+            assert_eq!(expiry(&bad, now).unwrap_err().code(), "validation_error");
+        }
+    }
+}
