@@ -48,8 +48,37 @@ if wants structure; then
 fi
 [ "$STAGES" = structure ] && exit 0
 
-source scripts/ensure-tools.sh
+# The site's tools (cargo-leptos, wasm-bindgen, wasm-opt) are built, when missing, beside the
+# stages that do not need them (below); only the browser tests wait for them.
+COFFER_TOOLS_LATER=1 source scripts/ensure-tools.sh
 log() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
+
+WORK=$(mktemp -d)
+# Each stage runs in a process group of its own (job control), so that whatever a stage started
+# stops with the run, however it ends.
+set -m
+declare -A STAGE_PID=()
+stop_stages() {
+  local pid
+  for pid in "${STAGE_PID[@]}" ${SITE_TOOLS_PID:-}; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+}
+trap 'stop_stages; stop_services' EXIT
+
+# Building the site's tools takes most of a cold run's CPU: at a low priority, so that the
+# server and the tests are built first and the tools take what the waiting tests leave.
+SITE_TOOLS_PID=""
+if wants e2e && site_tools_missing; then
+  log "building the site's tools in the background (cargo-leptos, wasm-bindgen): $WORK/site-tools.log"
+  (
+    if env -u COFFER_TOOLS_LATER nice -n 10 bash -c 'source scripts/ensure-tools.sh' \
+      >"$WORK/site-tools.log" 2>&1; then
+      echo ok >"$WORK/site-tools.done"
+    else
+      echo failed >"$WORK/site-tools.done"
+    fi
+  ) &
+  SITE_TOOLS_PID=$!
+fi
 
 source scripts/services.sh
 services=()
@@ -64,17 +93,6 @@ if wants fleet; then services+=(nginx deploy-tools rclone); fi
 if wants e2e; then services+=(playwright); fi
 install_services "${services[@]}"
 
-WORK=$(mktemp -d)
-# Each stage runs in a process group of its own (job control), so that whatever a stage started
-# stops with the run, however it ends.
-set -m
-declare -A STAGE_PID=()
-stop_stages() {
-  local pid
-  for pid in "${STAGE_PID[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-}
-trap 'stop_stages; stop_services' EXIT
-
 # The same RUSTFLAGS as cargo-leptos' debug build, so tests reuse its compiled dependencies.
 export RUSTFLAGS="--cfg erase_components"
 # The integration tests wait on sockets, child processes and each other far more than they
@@ -84,13 +102,8 @@ TEST_THREADS=${COFFER_TEST_THREADS:-8}
 # and `cargo test` rebuilds the same `coffer` binary the browser tests run.
 export LEPTOS_OUTPUT_NAME=coffer
 
-# Build everything the stages run, before any starts.
-if wants e2e; then
-  log "building the app (cargo leptos build --split, as scripts/build.sh)"
-  # cargo-leptos adds `--cfg erase_components` to the RUSTFLAGS it finds: given ours, it would
-  # build the crate with the flag twice, and each `cargo test` after it would build it again.
-  env -u RUSTFLAGS cargo leptos build --split
-fi
+# Build everything the stages run, before any starts (the browser tests' site is built by their
+# stage, once the site's tools are there).
 if wants sqlite || wants postgres || wants s3 || wants fleet || wants fuzz; then
   log "building the tests and the server"
   targets=(--lib --bins --test api)
@@ -158,6 +171,16 @@ fi
 
 e2e() {
   local port=3417
+  if [ -n "$SITE_TOOLS_PID" ]; then
+    echo "waiting for the site's tools"
+    while [ ! -f "$WORK/site-tools.done" ]; do sleep 2; done
+    cat "$WORK/site-tools.log"
+    [ "$(cat "$WORK/site-tools.done")" = ok ] || { echo "the site's tools did not build"; return 1; }
+  fi
+  echo "building the app (cargo leptos build --split, as scripts/build.sh)"
+  # cargo-leptos adds `--cfg erase_components` to the RUSTFLAGS it finds: given ours, it would
+  # build the crate with the flag twice, and each `cargo test` after it would build it again.
+  env -u RUSTFLAGS cargo leptos build --split
   # The admin the admin dashboard's tests sign in as, made the way an operator makes one.
   export COFFER_E2E_ADMIN_EMAIL=e2e-admin@example.org COFFER_E2E_ADMIN_PASSWORD="e2e admin password"
   COFFER_DATA_DIR="$WORK/e2e-data" COFFER_ADMIN_PASSWORD="$COFFER_E2E_ADMIN_PASSWORD" \
