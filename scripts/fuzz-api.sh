@@ -70,15 +70,27 @@ run() {
 }
 ALL=examples,coverage,fuzzing,stateful
 UNLINKED=examples,coverage,fuzzing
-# The main user is the first, so an admin: its runs may disable or demote any other account, so
-# the other users' runs go first.
+# The main user is the first, so an admin, but its run leaves changes to users out: it runs
+# beside the 2FA and logout runs (each a process of its own, so that they use both cores), each
+# into a log printed when it ends. Changes to users may disable or demote any account: that run
+# comes last, alone.
 status=0
-log "2FA, as a user of its own ($EXAMPLES examples each)"
-run "$TWO_FACTOR_TOKEN" $UNLINKED --include-path-regex '/auth/2fa/' || status=1
-log "logout, as a user of its own"
-run "$LOGOUT_TOKEN" $UNLINKED --include-path-regex '/auth/logout' || status=1
-log "all other operations"
-run "$MAIN_TOKEN" $ALL --exclude-path-regex '/auth/(logout|2fa/)|/admin/users/\{' || status=1
+runs=()
+side_by_side() { # NAME TOKEN PHASES ARGS…: one run in the background, into $WORK/NAME.log
+  local name=$1; shift
+  ( if run "$@" >"$WORK/$name.log" 2>&1; then echo 0; else echo 1; fi >"$WORK/$name.status" ) &
+  runs+=($!)
+}
+log "2FA and logout (each as a user of its own) and all other operations, side by side ($EXAMPLES examples each)"
+side_by_side 2fa "$TWO_FACTOR_TOKEN" $UNLINKED --include-path-regex '/auth/2fa/'
+side_by_side logout "$LOGOUT_TOKEN" $UNLINKED --include-path-regex '/auth/logout'
+side_by_side others "$MAIN_TOKEN" $ALL --exclude-path-regex '/auth/(logout|2fa/)|/admin/users/\{'
+wait "${runs[@]}"
+for name in 2fa logout others; do
+  log "$name"
+  cat "$WORK/$name.log"
+  [ "$(cat "$WORK/$name.status")" = 0 ] || status=1
+done
 log "changes to users, as an admin of its own"
 run "$USERS_TOKEN" $ALL --include-path-regex '/admin/users|/auth/me$' || status=1
 if [ $status -eq 0 ]; then

@@ -125,6 +125,8 @@ stage() {
   log "$name: started"
   (
     start=$SECONDS
+    # The fuzzer is the longest stage and mostly CPU: the others give way to it.
+    [ "$name" = fuzz ] || renice -n 5 "$BASHPID" >/dev/null
     if "$@" >"$WORK/$name.log" 2>&1; then
       echo "passed $((SECONDS - start))" >"$WORK/$name.result"
     else
