@@ -60,13 +60,14 @@ set -m
 declare -A STAGE_PID=()
 stop_stages() {
   local pid
-  for pid in "${STAGE_PID[@]}" ${SITE_TOOLS_PID:-}; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in "${STAGE_PID[@]}" ${SITE_TOOLS_PID:-} ${SITE_WASM_PID:-}; do kill -TERM -- "-$pid" 2>/dev/null || true; done
 }
 trap 'stop_stages; stop_services' EXIT
 
 # Building the site's tools takes most of a cold run's CPU: at a low priority, so that the
 # server and the tests are built first and the tools take what the waiting tests leave.
 SITE_TOOLS_PID=""
+SITE_WASM_PID=""
 if wants e2e && site_tools_missing; then
   log "building the site's tools in the background (cargo-leptos, wasm-bindgen): $WORK/site-tools.log"
   (
@@ -78,6 +79,16 @@ if wants e2e && site_tools_missing; then
     fi
   ) &
   SITE_TOOLS_PID=$!
+  # The site's wasm, built as cargo-leptos' debug `--split` build builds it (its flags, its
+  # target directory): its dependencies compile meanwhile, not after the tools.
+  log "building the site's wasm in the background: $WORK/site-wasm.log"
+  (
+    RUSTFLAGS="-Clink-args=--emit-relocs --cfg erase_components" LEPTOS_OUTPUT_NAME=coffer \
+      nice -n 10 cargo build --package=coffer --lib --target-dir="$CARGO_TARGET_DIR/front" \
+      --target=wasm32-unknown-unknown --no-default-features --features=hydrate \
+      >"$WORK/site-wasm.log" 2>&1 || true
+  ) &
+  SITE_WASM_PID=$!
 fi
 
 source scripts/services.sh

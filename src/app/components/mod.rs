@@ -3,7 +3,7 @@ pub mod form_error;
 pub mod header;
 pub mod pager;
 pub mod scan_poll;
-pub mod sign_in_card;
+pub mod signed_in;
 pub mod transfer_chart;
 pub mod upload_zone;
 pub mod usage_bar;

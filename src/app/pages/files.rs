@@ -12,7 +12,7 @@ use crate::app::{
         form_error::{flash_error, FormError},
         pager::{use_offset, Pager},
         scan_poll::refresh_while_scanning,
-        sign_in_card::SignInCard,
+        signed_in::SignedInPage,
         upload_zone::UploadZone,
         usage_bar::UsageBar,
     },
@@ -55,22 +55,16 @@ pub fn FilesPage() -> impl IntoView {
 
     view! {
         <Title text="Files · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || rules.get().map(|rules| match rules {
-                Ok(Some(rules)) => view! {
-                    <section class="card">
-                        <h1>"Files"</h1>
-                        <FormError result=delete.value() flash/>
-                        <UploadZone policy=rules
-                            on_stored=move |_| refresh.update(|n| *n += 1)/>
-                    </section>
-                }.into_any(),
-                Ok(None) => view! {
-                    <SignInCard title="Files" text="Sign in to upload and see your files."/>
-                }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
-            })}
-        </Transition>
+        <SignedInPage data=rules title="Files"
+            sign_in="Sign in to upload and see your files."
+            page=move |rules| view! {
+                <section class="card">
+                    <h1>"Files"</h1>
+                    <FormError result=delete.value() flash/>
+                    <UploadZone policy=rules
+                        on_stored=move |_| refresh.update(|n| *n += 1)/>
+                </section>
+            }/>
         <Transition fallback=|| ()>
             {move || listing.get().map(|listing| match listing {
                 Ok(Some(listing)) => view! { <FileTable listing delete/> }.into_any(),

@@ -17,7 +17,7 @@ use crate::app::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
         pager::{use_offset, Pager},
-        sign_in_card::SignInCard,
+        signed_in::SignedInPage,
         upload_zone::UploadZone,
     },
     context::AuthActions,
@@ -52,40 +52,34 @@ pub fn RequestsPage() -> impl IntoView {
 
     view! {
         <Title text="Requests · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || overview.get().map(|overview| match overview {
-                Ok(Some(RequestsOverview { requests, offset, has_more, just_created })) => {
-                    let page_link = |offset: i32| if offset <= 0 {
-                        "/requests".to_owned()
-                    } else {
-                        format!("/requests?offset={offset}")
-                    };
-                    let previous = (offset > 0).then(|| page_link(offset - REQUESTS_PER_PAGE));
-                    let next = has_more.then(|| page_link(offset + REQUESTS_PER_PAGE));
-                    let newest = move || created.get().or_else(|| just_created.clone());
-                    view! {
-                        <section class="card">
-                            <h1>"Ask for files"</h1>
-                            <p class="muted">"Make a link through which anyone, without an account, can send you files. They land in your files (and count against your quota), scanned and encrypted like your own; senders cannot download them."</p>
-                            {move || newest().map(|created| view! { <NewRequest created/> })}
-                            <ActionForm action=create attr:class="stack share-form" attr:aria-label="New upload request">
-                                <FormError result=create_result flash/>
-                                <RequestOptions/>
-                                <button type="submit" data-testid="create-request" disabled=move || create.pending().get()>
-                                    {move || if create.pending().get() { "Creating…" } else { "Create request link" }}
-                                </button>
-                            </ActionForm>
-                        </section>
-                        <RequestList requests close/>
-                        <Pager previous next/>
-                    }.into_any()
+        <SignedInPage data=overview title="Ask for files"
+            sign_in="Sign in to ask people for files."
+            page=move |RequestsOverview { requests, offset, has_more, just_created }| {
+                let page_link = |offset: i32| if offset <= 0 {
+                    "/requests".to_owned()
+                } else {
+                    format!("/requests?offset={offset}")
+                };
+                let previous = (offset > 0).then(|| page_link(offset - REQUESTS_PER_PAGE));
+                let next = has_more.then(|| page_link(offset + REQUESTS_PER_PAGE));
+                let newest = move || created.get().or_else(|| just_created.clone());
+                view! {
+                    <section class="card">
+                        <h1>"Ask for files"</h1>
+                        <p class="muted">"Make a link through which anyone, without an account, can send you files. They land in your files (and count against your quota), scanned and encrypted like your own; senders cannot download them."</p>
+                        {move || newest().map(|created| view! { <NewRequest created/> })}
+                        <ActionForm action=create attr:class="stack share-form" attr:aria-label="New upload request">
+                            <FormError result=create_result flash/>
+                            <RequestOptions/>
+                            <button type="submit" data-testid="create-request" disabled=move || create.pending().get()>
+                                {move || if create.pending().get() { "Creating…" } else { "Create request link" }}
+                            </button>
+                        </ActionForm>
+                    </section>
+                    <RequestList requests close/>
+                    <Pager previous next/>
                 }
-                Ok(None) => view! {
-                    <SignInCard title="Ask for files" text="Sign in to ask people for files."/>
-                }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
-            })}
-        </Transition>
+            }/>
     }
 }
 

@@ -14,7 +14,7 @@ use crate::app::{
     components::{
         copy_button::CopyButton,
         form_error::{flash_error, FormError},
-        sign_in_card::SignInCard,
+        signed_in::SignedInPage,
     },
     context::AuthActions,
 };
@@ -66,18 +66,12 @@ pub fn SecurityPage() -> impl IntoView {
 
     view! {
         <Title text="Security · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || overview.get().map(|overview| match overview {
-                Ok(Some(overview)) => view! {
-                    <FormError result=Signal::derive(|| None) flash/>
-                    <Security overview forms/>
-                }.into_any(),
-                Ok(None) => view! {
-                    <SignInCard title="Security" text="Sign in to manage two-factor authentication, your sessions and your password."/>
-                }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
-            })}
-        </Transition>
+        <SignedInPage data=overview title="Security"
+            sign_in="Sign in to manage two-factor authentication, your sessions and your password."
+            page=move |overview| view! {
+                <FormError result=Signal::derive(|| None) flash/>
+                <Security overview forms/>
+            }/>
     }
 }
 

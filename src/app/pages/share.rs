@@ -5,10 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::{
-    components::A,
-    hooks::{use_params_map, use_query_map},
-};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::app::{
     api::shares::{
@@ -19,7 +16,7 @@ use crate::app::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
         scan_poll::refresh_while_scanning,
-        sign_in_card::SignInCard,
+        signed_in::SignedInPage,
     },
     context::{rendered_without_wasm, AuthActions},
 };
@@ -56,23 +53,11 @@ pub fn ShareManagePage() -> impl IntoView {
 
     view! {
         <Title text="Share · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || overview.get().map(|overview| match overview {
-                Ok(Some(overview)) => view! {
-                    <ShareManager overview created create create_result revoke flash/>
-                }.into_any(),
-                Ok(None) => view! {
-                    <SignInCard title="Share a file" text="Sign in to share your files."/>
-                }.into_any(),
-                Err(e) => view! {
-                    <section class="card narrow">
-                        <h1>"Share a file"</h1>
-                        <p class="form-error" role="alert">{e.detail}</p>
-                        <p><A href="/files">"Back to your files"</A></p>
-                    </section>
-                }.into_any(),
-            })}
-        </Transition>
+        <SignedInPage data=overview title="Share a file"
+            sign_in="Sign in to share your files." back=("/files", "Back to your files")
+            page=move |overview| view! {
+                <ShareManager overview created create create_result revoke flash/>
+            }/>
     }
 }
 
@@ -161,53 +146,41 @@ pub fn ShareSelectedPage() -> impl IntoView {
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
     view! {
         <Title text="Share files · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || selection.get().map(|selection| match selection {
-                Ok(Some(Selection { files, just_created })) => {
-                    let file_ids = files.iter().map(|f| f.id.clone()).collect::<Vec<_>>().join(",");
-                    let newest = move || created.get().or_else(|| just_created.clone());
-                    let pending = files.iter().any(|f| !f.scan_status.is_downloadable());
-                    view! {
-                        <section class="card">
-                            <p><a href="/files">"← Your files"</a></p>
-                            <h1>{format!("Share {} file{}", files.len(), if files.len() == 1 { "" } else { "s" })}</h1>
-                            <ul class="shared-files" data-testid="selected-files">
-                                {files.into_iter().map(|f| view! {
-                                    <li data-testid="selected-file">
-                                        <span class="name">{f.filename}</span>
-                                        " " <span class="muted">{human_bytes(f.size)}</span>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                            {pending.then(|| view! {
-                                <p class="notice">"Recipients can download a file once its virus scan has found it clean."</p>
-                            })}
-                            {move || newest().map(|link| view! { <NewLink link/> })}
-                            <ActionForm action=create attr:class="stack share-form" attr:aria-label="New share link">
-                                <h2>"New link"</h2>
-                                <FormError result=create_result flash/>
-                                <input type="hidden" name="file_ids" value=file_ids/>
-                                <LinkOptions/>
-                                <p class="muted small">"Every download through the link counts one against its limit: one file, or all of them as a zip."</p>
-                                <button type="submit" disabled=move || create.pending().get()>
-                                    {move || if create.pending().get() { "Creating…" } else { "Create link" }}
-                                </button>
-                            </ActionForm>
-                        </section>
-                    }.into_any()
-                }
-                Ok(None) => view! {
-                    <SignInCard title="Share files" text="Sign in to share your files."/>
-                }.into_any(),
-                Err(e) => view! {
-                    <section class="card narrow">
-                        <h1>"Share files"</h1>
-                        <p class="form-error" role="alert">{e.detail}</p>
-                        <p><A href="/files">"Back to your files"</A></p>
+        <SignedInPage data=selection title="Share files"
+            sign_in="Sign in to share your files." back=("/files", "Back to your files")
+            page=move |Selection { files, just_created }| {
+                let file_ids = files.iter().map(|f| f.id.clone()).collect::<Vec<_>>().join(",");
+                let newest = move || created.get().or_else(|| just_created.clone());
+                let pending = files.iter().any(|f| !f.scan_status.is_downloadable());
+                view! {
+                    <section class="card">
+                        <p><a href="/files">"← Your files"</a></p>
+                        <h1>{format!("Share {} file{}", files.len(), if files.len() == 1 { "" } else { "s" })}</h1>
+                        <ul class="shared-files" data-testid="selected-files">
+                            {files.into_iter().map(|f| view! {
+                                <li data-testid="selected-file">
+                                    <span class="name">{f.filename}</span>
+                                    " " <span class="muted">{human_bytes(f.size)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {pending.then(|| view! {
+                            <p class="notice">"Recipients can download a file once its virus scan has found it clean."</p>
+                        })}
+                        {move || newest().map(|link| view! { <NewLink link/> })}
+                        <ActionForm action=create attr:class="stack share-form" attr:aria-label="New share link">
+                            <h2>"New link"</h2>
+                            <FormError result=create_result flash/>
+                            <input type="hidden" name="file_ids" value=file_ids/>
+                            <LinkOptions/>
+                            <p class="muted small">"Every download through the link counts one against its limit: one file, or all of them as a zip."</p>
+                            <button type="submit" disabled=move || create.pending().get()>
+                                {move || if create.pending().get() { "Creating…" } else { "Create link" }}
+                            </button>
+                        </ActionForm>
                     </section>
-                }.into_any(),
-            })}
-        </Transition>
+                }
+            }/>
     }
 }
 

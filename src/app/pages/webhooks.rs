@@ -13,7 +13,7 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
-        sign_in_card::SignInCard,
+        signed_in::SignedInPage,
     },
     context::AuthActions,
 };
@@ -41,43 +41,37 @@ pub fn WebhooksPage() -> impl IntoView {
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
     view! {
         <Title text="Webhooks · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || overview.get().map(|overview| match overview {
-                Ok(Some(WebhooksOverview { webhooks, just_created })) => {
-                    let newest = move || created.get().or_else(|| just_created.clone());
-                    view! {
-                        <section class="card">
-                            <h1>"Webhooks"</h1>
-                            <p class="muted">"Coffer posts a JSON event to each URL when a file arrives through one of your upload requests (those with “notify” on) or someone downloads through one of your share links. Each body is signed: "
-                                <code>"X-Coffer-Signature-256: sha256=<HMAC-SHA256 of “<X-Coffer-Timestamp>.<body>” under the secret>"</code>
-                                ". A receiver that does not answer 2xx gets the event again later, up to 10 times; a webhook that keeps failing is suspended until you resume it."</p>
-                            {move || newest().map(|created| view! { <NewWebhook created/> })}
-                            <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
-                                <FormError result=create_result flash/>
-                                <label>"URL"
-                                    <input type="url" name="url" required placeholder="https://example.org/coffer-events"
-                                        data-testid="webhook-url"/>
-                                </label>
-                                <label class="check"><input type="checkbox" name="on_request" value="on" checked/>
-                                    " A file arrives through an upload request"</label>
-                                <label class="check"><input type="checkbox" name="on_share" value="on" checked/>
-                                    " Someone downloads through a share link"</label>
-                                <button type="submit" data-testid="create-webhook">"Add webhook"</button>
-                            </ActionForm>
-                        </section>
-                        {if webhooks.is_empty() {
-                            view! { <p class="muted empty" data-testid="no-webhooks">"No webhooks yet."</p> }.into_any()
-                        } else {
-                            webhooks.into_iter().map(|hook| view! { <WebhookCard hook delete resume/> }).collect_view().into_any()
-                        }}
-                    }.into_any()
+        <SignedInPage data=overview title="Webhooks"
+            sign_in="Sign in to manage your webhooks."
+            page=move |WebhooksOverview { webhooks, just_created }| {
+                let newest = move || created.get().or_else(|| just_created.clone());
+                view! {
+                    <section class="card">
+                        <h1>"Webhooks"</h1>
+                        <p class="muted">"Coffer posts a JSON event to each URL when a file arrives through one of your upload requests (those with “notify” on) or someone downloads through one of your share links. Each body is signed: "
+                            <code>"X-Coffer-Signature-256: sha256=<HMAC-SHA256 of “<X-Coffer-Timestamp>.<body>” under the secret>"</code>
+                            ". A receiver that does not answer 2xx gets the event again later, up to 10 times; a webhook that keeps failing is suspended until you resume it."</p>
+                        {move || newest().map(|created| view! { <NewWebhook created/> })}
+                        <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
+                            <FormError result=create_result flash/>
+                            <label>"URL"
+                                <input type="url" name="url" required placeholder="https://example.org/coffer-events"
+                                    data-testid="webhook-url"/>
+                            </label>
+                            <label class="check"><input type="checkbox" name="on_request" value="on" checked/>
+                                " A file arrives through an upload request"</label>
+                            <label class="check"><input type="checkbox" name="on_share" value="on" checked/>
+                                " Someone downloads through a share link"</label>
+                            <button type="submit" data-testid="create-webhook">"Add webhook"</button>
+                        </ActionForm>
+                    </section>
+                    {if webhooks.is_empty() {
+                        view! { <p class="muted empty" data-testid="no-webhooks">"No webhooks yet."</p> }.into_any()
+                    } else {
+                        webhooks.into_iter().map(|hook| view! { <WebhookCard hook delete resume/> }).collect_view().into_any()
+                    }}
                 }
-                Ok(None) => view! {
-                    <SignInCard title="Webhooks" text="Sign in to manage your webhooks."/>
-                }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{e.detail}</p> }.into_any(),
-            })}
-        </Transition>
+            }/>
     }
 }
 
