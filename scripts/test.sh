@@ -64,14 +64,15 @@ stop_stages() {
 }
 trap 'stop_stages; stop_services' EXIT
 
-# Building the site's tools takes most of a cold run's CPU: at a low priority, so that the
-# server and the tests are built first and the tools take what the waiting tests leave.
+# Building the site's tools takes the largest part of a cold run's CPU, and the browser tests
+# wait for them: they build beside everything else, at the same priority as the server's build
+# and ahead of the test stages (which run at nice 5 and have time to spare on a cold run).
 SITE_TOOLS_PID=""
 SITE_WASM_PID=""
 if wants e2e && site_tools_missing; then
   log "building the site's tools in the background (cargo-leptos, wasm-bindgen): $WORK/site-tools.log"
   (
-    if env -u COFFER_TOOLS_LATER nice -n 10 bash -c 'source scripts/ensure-tools.sh' \
+    if env -u COFFER_TOOLS_LATER bash -c 'source scripts/ensure-tools.sh' \
       >"$WORK/site-tools.log" 2>&1; then
       echo ok >"$WORK/site-tools.done"
     else
@@ -84,7 +85,7 @@ if wants e2e && site_tools_missing; then
   log "building the site's wasm in the background: $WORK/site-wasm.log"
   (
     RUSTFLAGS="-Clink-args=--emit-relocs --cfg erase_components" LEPTOS_OUTPUT_NAME=coffer \
-      nice -n 10 cargo build --package=coffer --lib --target-dir="$CARGO_TARGET_DIR/front" \
+      cargo build --package=coffer --lib --target-dir="$CARGO_TARGET_DIR/front" \
       --target=wasm32-unknown-unknown --no-default-features --features=hydrate \
       >"$WORK/site-wasm.log" 2>&1 || true
   ) &
