@@ -16,8 +16,8 @@ use crate::{
     model::{
         request_path, CreatedUploadRequest, FileInfo, NewUploadRequest, Paging, Receipt,
         RequestForSender, RequestStatus, UploadRequestInfo, DEFAULT_REQUEST_HOURS,
-        MAX_EXPIRY_HOURS, MAX_LINK_PASSWORD_CHARS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,
-        MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_TITLE_CHARS,
+        MAX_EXPIRY_HOURS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
+        MAX_REQUEST_TITLE_CHARS,
     },
     server::{
         db::{
@@ -28,10 +28,10 @@ use crate::{
         error::{Error, Result},
         service::{
             audit::{action, Event},
-            files, passwords,
+            files,
             rate_limits::{self, Bucket},
             secret_tokens::{self, digest as token_hash},
-            unlock::{self, Checked, Lock, Pass},
+            unlock::{self, Lock, Pass},
             RequestMeta,
         },
         state::AppState,
@@ -129,15 +129,7 @@ pub async fn create(
              some, or wait for some to expire"
         )));
     }
-    let password_hash = match password {
-        Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {
-            return Err(Error::Validation(format!(
-                "A request's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
-            )))
-        }
-        Some(p) => Some(passwords::hash_for_link(p).await?),
-        None => None,
-    };
+    let password_hash = unlock::hash_new_password(Lock::Request, password).await?;
     let token = secret_tokens::generate("");
     let row = RequestRow {
         id: db::new_id(),
@@ -328,15 +320,9 @@ async fn check_pass(
     row: &RequestRow,
     pass: &Pass,
 ) -> Result<()> {
+    let wrong = Event::new(action::REQUEST_PASSWORD_FAILED).on(&row.id);
     let hash = row.password_hash.as_deref();
-    if unlock::check(state, meta, Lock::Request, &row.id, hash, pass).await? == Checked::Open {
-        return Ok(());
-    }
-    Event::new(action::REQUEST_PASSWORD_FAILED)
-        .on(&row.id)
-        .record(state, meta)
-        .await;
-    Err(Error::WrongPassword)
+    unlock::check(state, meta, Lock::Request, &row.id, hash, pass, wrong).await
 }
 
 /// What the sender sees: the request's title and message, what it still takes, and the upload

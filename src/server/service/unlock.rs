@@ -4,10 +4,13 @@
 
 use tower_sessions::Session;
 
-use crate::server::{
-    error::{Error, Result},
-    service::{passwords, RequestMeta},
-    state::AppState,
+use crate::{
+    model::MAX_LINK_PASSWORD_CHARS,
+    server::{
+        error::{Error, Result},
+        service::{audit::Event, passwords, RequestMeta},
+        state::AppState,
+    },
 };
 
 /// What a request brings to open a protected link.
@@ -40,23 +43,34 @@ impl Lock {
             Lock::Request => Error::RequestPasswordRequired,
         }
     }
+
+    /// The kind of link, as a sentence starts with it.
+    fn whose(self) -> &'static str {
+        match self {
+            Lock::Share => "A link's",
+            Lock::Request => "A request's",
+        }
+    }
 }
 
-/// Whether a pass opens a link.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Checked {
-    /// No password is set, this session was given it, or the password is right.
-    Open,
-    /// A password was given, and it is not the link's: the caller audits the attempt and
-    /// answers [`Error::WrongPassword`].
-    Wrong,
+/// The hash of a new link's password (`None`, or blank: no password), once it is within
+/// [`MAX_LINK_PASSWORD_CHARS`]; hashed in the links' own pool.
+pub async fn hash_new_password(lock: Lock, password: Option<String>) -> Result<Option<String>> {
+    match password.filter(|p| !p.is_empty()) {
+        Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => Err(Error::Validation(format!(
+            "{} password can have at most {MAX_LINK_PASSWORD_CHARS} characters",
+            lock.whose()
+        ))),
+        Some(p) => Ok(Some(passwords::hash_for_link(p).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The one password rule of protected links: a link `id` of kind `lock`, protected by `hash`
 /// (none: open to all), opens for a session that was given its password before, or for the
 /// right password with this request (counted against the link's password limits,
 /// `passwords::check_link`). No password at all is refused with the lock's "password
-/// required".
+/// required"; a wrong one is audited as `on_wrong` and refused with [`Error::WrongPassword`].
 pub async fn check(
     state: &AppState,
     meta: &RequestMeta,
@@ -64,27 +78,24 @@ pub async fn check(
     id: &str,
     hash: Option<&str>,
     pass: &Pass,
-) -> Result<Checked> {
+    on_wrong: Event<'_>,
+) -> Result<()> {
     let Some(hash) = hash else {
-        return Ok(Checked::Open);
+        return Ok(());
     };
     let password = match pass {
-        Pass::Session(session) if is_unlocked(session, lock, id).await? => {
-            return Ok(Checked::Open)
-        }
+        Pass::Session(session) if is_unlocked(session, lock, id).await? => return Ok(()),
         Pass::Session(_) => None,
         Pass::Password(password) => password.clone(),
     };
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(lock.password_required());
     };
-    Ok(
-        if passwords::check_link(state, meta, id, hash, password).await? {
-            Checked::Open
-        } else {
-            Checked::Wrong
-        },
-    )
+    if passwords::check_link(state, meta, id, hash, password).await? {
+        return Ok(());
+    }
+    on_wrong.record(state, meta).await;
+    Err(Error::WrongPassword)
 }
 
 /// The most links of a kind one session remembers (the oldest are forgotten).

@@ -12,7 +12,7 @@ use crate::{
             audit::{action, Event},
             files,
             secret_tokens::{self, digest as token_hash},
-            unlock::{self, Checked, Lock, Pass},
+            unlock::{self, Lock, Pass},
             RequestMeta,
         },
         state::AppState,
@@ -142,14 +142,9 @@ async fn check_pass(
     files: &[FileRow],
     pass: &Pass,
 ) -> Result<()> {
-    let hash = link.password_hash.as_deref();
-    if unlock::check(state, meta, Lock::Share, &link.id, hash, pass).await? == Checked::Open {
-        return Ok(());
-    }
-    Event::new(action::SHARE_PASSWORD_FAILED)
+    let wrong = Event::new(action::SHARE_PASSWORD_FAILED)
         .on(&files[0].id)
-        .detail(format!("link={}", link.id))
-        .record(state, meta)
-        .await;
-    Err(Error::WrongPassword)
+        .detail(format!("link={}", link.id));
+    let hash = link.password_hash.as_deref();
+    unlock::check(state, meta, Lock::Share, &link.id, hash, pass, wrong).await
 }

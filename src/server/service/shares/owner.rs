@@ -5,7 +5,6 @@ use crate::{
     model::{
         recipient_path, CreatedShare, Paging, ShareInfo, ShareRequest, DEFAULT_EXPIRY_HOURS,
         MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
-        MAX_LINK_PASSWORD_CHARS,
     },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
@@ -13,8 +12,9 @@ use crate::{
         service::{
             audit::{action, Event},
             files::{self},
-            passwords, rate_limits,
+            rate_limits,
             secret_tokens::{self, digest as token_hash},
+            unlock::{self, Lock},
             RequestMeta,
         },
         state::AppState,
@@ -113,16 +113,7 @@ pub async fn create(
         }
         limit => limit.map(i64::from),
     };
-    let password = request.password.filter(|p| !p.is_empty());
-    let password_hash = match password {
-        Some(p) if p.chars().count() > MAX_LINK_PASSWORD_CHARS => {
-            return Err(Error::Validation(format!(
-                "A link's password can have at most {MAX_LINK_PASSWORD_CHARS} characters"
-            )))
-        }
-        Some(p) => Some(passwords::hash_for_link(p).await?),
-        None => None,
-    };
+    let password_hash = unlock::hash_new_password(Lock::Share, request.password).await?;
     let token = secret_tokens::generate("");
     let link = ShareRow {
         id: db::new_id(),
