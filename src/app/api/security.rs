@@ -68,20 +68,16 @@ pub async fn enable_two_factor(
     current_password: String,
     code: String,
 ) -> Result<Vec<String>, PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{accounts::CurrentSession, two_factor},
-    };
+    use crate::server::{http::server_fns::web_request, service::two_factor};
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let current = CurrentSession::Browser(&me.session_id);
             two_factor::enable(
                 &req.state,
                 &me.user,
                 current_password,
                 &code,
-                current,
+                me.session(),
                 &req.meta,
             )
             .await
@@ -93,20 +89,16 @@ pub async fn enable_two_factor(
 
 #[server(prefix = "/app", endpoint = "disable_two_factor")]
 pub async fn disable_two_factor(current_password: String, code: String) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::{accounts::CurrentSession, two_factor},
-    };
+    use crate::server::{http::server_fns::web_request, service::two_factor};
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let current = CurrentSession::Browser(&me.session_id);
             two_factor::disable(
                 &req.state,
                 &me.user,
                 current_password,
                 &code,
-                current,
+                me.session(),
                 &req.meta,
             )
             .await
@@ -171,20 +163,16 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), PageError> {
-    use crate::server::{
-        http::server_fns::web_request,
-        service::accounts::{self, CurrentSession},
-    };
+    use crate::server::{http::server_fns::web_request, service::accounts};
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
-            let current = CurrentSession::Browser(&me.session_id);
             accounts::change_password(
                 &req.state,
                 &me.user,
                 current_password,
                 new_password,
-                current,
+                me.session(),
                 &req.meta,
             )
             .await

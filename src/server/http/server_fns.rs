@@ -11,7 +11,7 @@ use crate::{
         db::users::UserRow,
         error::Error,
         http::{extract::request_meta, flash::Flash},
-        service::{admin, web_sessions, RequestMeta},
+        service::{accounts::CurrentSession, admin, web_sessions, RequestMeta},
         state::AppState,
     },
 };
@@ -44,6 +44,14 @@ pub async fn keep_flash_error(flash: &Flash, error: &PageError) {
 pub struct SignedIn {
     pub user: UserRow,
     pub session_id: String,
+}
+
+impl SignedIn {
+    /// This browser's session, as the rules that end a user's other sessions name the one that
+    /// stays.
+    pub fn session(&self) -> CurrentSession<'_> {
+        CurrentSession::Browser(&self.session_id)
+    }
 }
 
 /// What a server function needs to call the service layer.
