@@ -395,6 +395,8 @@ async fn an_upload_without_a_file_field_is_422_and_names_are_normalised() {
 #[tokio::test]
 async fn uploads_are_rate_limited_per_user() {
     let AppWithUsers { app, admin, alice } = app_with_users(|s| s.rate_upload_per_min = 2).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     app.upload_ok(&alice, "1.txt", b"1".to_vec()).await;
     app.upload_ok(&alice, "2.txt", b"2".to_vec()).await;
     let res = app.upload(&alice, "3.txt", b"3".to_vec()).await;
@@ -410,6 +412,8 @@ async fn uploads_are_rate_limited_per_user() {
 #[tokio::test]
 async fn downloads_are_rate_limited_per_client() {
     let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rate_download_per_min = 2).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let file = app.upload_ok(&alice, "f.txt", b"f".to_vec()).await;
     app.scanned_status(&alice, &id(&file)).await;
     assert_eq!(

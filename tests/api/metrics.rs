@@ -81,6 +81,8 @@ async fn requests_bytes_transfers_and_limits_are_counted_without_user_data() {
         s.scan_worker = false;
     })
     .await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let bob = app.user("bob").await;
     let _turn = TURNS.lock().await;
     let before = scrape(&app).await;

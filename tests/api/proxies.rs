@@ -20,6 +20,8 @@ async fn login_via(app: &TestApp, client: &str, password: &str) -> reqwest::Resp
 #[tokio::test]
 async fn a_stranger_behind_the_proxy_cannot_lock_a_user_out() {
     let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     app.register("alice").await;
     for _ in 0..10 {
         let res = login_via(&app, "198.51.100.7", "wrong-password-1").await;
@@ -60,6 +62,8 @@ async fn forwarded_headers_from_an_untrusted_peer_change_nothing() {
     // No trusted proxies (the default): every request here comes from 127.0.0.1, whatever it
     // claims, so the guesses and alice's login share one client.
     let app = spawn_app_with(|_| {}).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     app.register("alice").await;
     for _ in 0..10 {
         let res = login_via(&app, "198.51.100.7", "wrong-password-1").await;
@@ -84,6 +88,8 @@ async fn a_client_guessing_across_accounts_is_limited_too() {
         s.rate_login_per_min = 2;
     })
     .await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     app.register("alice").await;
     // Per client: three times the per-account rate, across accounts.
     for i in 0..6 {
@@ -112,6 +118,8 @@ async fn registrations_are_limited_per_client_per_hour() {
         s.rate_register_per_hour = 2;
     })
     .await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let register = |client: &'static str, name: &'static str| {
         let app = &app;
         async move {
@@ -163,6 +171,8 @@ async fn registrations_are_limited_per_client_per_hour() {
 #[tokio::test]
 async fn ipv6_clients_are_limited_by_their_64() {
     let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     app.register("alice").await;
     for i in 1..=10 {
         let res = login_via(&app, &format!("2001:db8:7:1::{i:x}"), "wrong-password-1").await;

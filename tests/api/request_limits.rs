@@ -305,6 +305,8 @@ async fn uploads_at_once_are_capped_per_user_and_per_instance() {
         s.rate_upload_per_min = 0;
     })
     .await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
@@ -354,6 +356,8 @@ async fn uploads_at_once_are_capped_per_user_and_per_instance() {
 #[tokio::test]
 async fn making_protected_links_and_requests_is_limited_per_user() {
     let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let alice = app.user("alice").await.access;
     let bob = app.user("bob").await.access;
     let file = app.upload_ok(&alice, "a.txt", b"hello".to_vec()).await;
@@ -490,6 +494,8 @@ async fn request_uploads_count_against_the_owner_too() {
         s.rate_upload_per_min = 0;
     })
     .await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let request = |owner: &str| {

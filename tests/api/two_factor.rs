@@ -342,6 +342,8 @@ async fn a_recovery_code_can_switch_2fa_off_for_a_lost_phone() {
 #[tokio::test]
 async fn wrong_codes_are_limited_per_account_even_with_login_limits_off() {
     let AliceWith2fa { app, token, .. } = alice_with_2fa(0, |s| s.rate_login_per_min = 0).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     // Five wrong codes a minute; the right one at enrolment did not count.
     for _ in 0..5 {
         let res = disable(&app, &token, "000000").await;
@@ -429,6 +431,8 @@ async fn account_security_changes_need_the_current_password() {
 #[tokio::test]
 async fn wrong_current_passwords_are_limited_per_account() {
     let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     let token = app.user("alice").await.access;
     let wrong = || json!({"current_password": "not-her-password"});
     for _ in 0..3 {
@@ -495,6 +499,8 @@ async fn ten_wrong_codes_in_a_row_lock_the_code_step_for_fifteen_minutes() {
     let AliceWith2fa {
         app, secret, t0, ..
     } = alice_with_2fa(-1, |_| {}).await;
+    // Attempts count in rate-limit windows: the time holds still while they are made.
+    app.state.clock().stop();
     // Nine wrong codes already, over the last minutes (the per-minute limit allows five).
     sqlx::query("UPDATE user_totp SET failed_codes = 9")
         .execute(&app.state.db().pool)
