@@ -1,43 +1,25 @@
 //! Liveness and readiness probes (`/health`, `/ready`), for load balancers and orchestrators.
 
+use crate::server::{service::readiness, state::AppState};
 use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
-use tower_sessions_redis_store::fred::interfaces::ClientLike;
-
-use crate::server::state::AppState;
 
 /// The process is up.
 pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Every dependency answers: the database, and Redis when configured (503 otherwise). The
-/// scanner is reported too, but does not make the instance unready: without it uploads are
-/// still taken (and stay `pending`) and clean files still download, so taking every instance
-/// out of the load balancer for a clamd outage would only make things worse.
+/// 200 when every dependency the instance needs answers (`service::readiness`), else 503;
+/// the body says what each answered, the scanner's outage as "degraded".
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let database = state
-        .db()
-        .ping()
-        .await
-        .map_err(|e| tracing::warn!(error = %e, "database not ready"));
-    let redis = match state.redis() {
-        Some(pool) => Some(
-            pool.ping::<String>(None)
-                .await
-                .map_err(|e| tracing::warn!(error = %e, "redis not ready")),
-        ),
-        None => None,
-    };
-    let scanner = state.scanner().check().await;
+    let checked = readiness::check(&state).await;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let all_ok = database.is_ok() && redis.as_ref().is_none_or(|r| r.is_ok());
-    let mut checks = json!({ "database": word(database.is_ok()) });
-    if let Some(redis) = redis {
-        checks["redis"] = json!(word(redis.is_ok()));
+    let mut checks = json!({ "database": word(checked.database) });
+    if let Some(redis) = checked.redis {
+        checks["redis"] = json!(word(redis));
     }
-    checks["scanner"] = json!(word(scanner.is_ok()));
-    let status = if all_ok {
+    checks["scanner"] = json!(word(checked.scanner.is_ok()));
+    let status = if checked.ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -45,16 +27,16 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     (
         status,
         Json(json!({
-            "status": match (all_ok, scanner.is_ok()) {
+            "status": match (checked.ready(), checked.scanner.is_ok()) {
                 (false, _) => "unavailable",
                 (true, true) => "ok",
                 (true, false) => "degraded",
             },
             "checks": checks,
             "scanner": {
-                "name": state.scanner().name(),
-                "version": scanner.as_ref().ok(),
-                "error": scanner.as_ref().err().map(|e| e.reason.as_str()),
+                "name": checked.scanner_name,
+                "version": checked.scanner.as_ref().ok(),
+                "error": checked.scanner.as_ref().err(),
             },
         })),
     )

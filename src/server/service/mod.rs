@@ -11,6 +11,7 @@ pub mod key_rotation;
 pub mod metrics;
 pub mod passwords;
 pub mod rate_limits;
+pub mod readiness;
 pub mod requests;
 pub mod scanning;
 pub mod secret_tokens;
