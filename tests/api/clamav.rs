@@ -159,11 +159,22 @@ fn random_bytes(len: usize) -> Vec<u8> {
     text
 }
 
+/// An app scanning with `clamd`, patient enough that a loaded machine (a cold CI run compiles
+/// beside the tests) never turns a slow clean scan into an error.
 async fn app_with_clamd(clamd: &Clamd, worker: bool) -> (TestApp, TestUser) {
+    app_with_clamd_within(clamd, worker, Duration::from_secs(30)).await
+}
+
+/// An app that gives clamd only `timeout` for each step: for the tests of that timeout.
+async fn app_with_clamd_within(
+    clamd: &Clamd,
+    worker: bool,
+    timeout: Duration,
+) -> (TestApp, TestUser) {
     let addr = clamd.addr();
     let app = spawn_app_with(|s| {
         s.clamd_addr = Some(addr);
-        s.clamd_timeout = Duration::from_secs(2);
+        s.clamd_timeout = timeout;
         s.scan_worker = worker;
     })
     .await;
@@ -377,7 +388,7 @@ async fn clamd_stopped_mid_scan_gives_error_not_clean() {
 #[tokio::test]
 async fn clamd_answering_slowly_times_out_as_an_error_then_a_retry_passes() {
     let clamd = Clamd::start(ClamdOptions::default()).await;
-    let (app, user) = app_with_clamd(&clamd, false).await;
+    let (app, user) = app_with_clamd_within(&clamd, false, Duration::from_secs(2)).await;
     let file = app
         .upload_ok(&user.access, "report.txt", random_bytes(64 * 1024))
         .await;
