@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Healthcheck => {
             let answer =
-                probe::ready(settings.site_addr, std::time::Duration::from_secs(5)).await?;
+                probe::ready(settings.site.addr, std::time::Duration::from_secs(5)).await?;
             println!("{answer}");
             Ok(())
         }

@@ -49,13 +49,13 @@ pub struct MasterKeys {
 
 impl MasterKeys {
     pub fn load(settings: &Settings) -> Result<Self, KeyError> {
-        let (source, ring) = match &settings.master_key {
+        let (source, ring) = match &settings.data.master_key {
             Some(list) => (
                 Source::Env,
                 parse_list(list.split(',')).map_err(KeyError::Env)?,
             ),
             None => {
-                let path = settings.data_dir.join(KEY_FILE);
+                let path = settings.data.dir.join(KEY_FILE);
                 let ring = read_or_create(&path)?;
                 (Source::File(path), ring)
             }
@@ -262,7 +262,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::defaults_for(dir.path().to_path_buf(), None);
         let (a, b) = (MasterKey::generate(), MasterKey::generate());
-        settings.master_key = Some(format!(
+        settings.data.master_key = Some(format!(
             "{}, {}",
             a.to_base64().as_str(),
             b.to_base64().as_str()
@@ -274,7 +274,7 @@ mod tests {
             !dir.path().join(KEY_FILE).exists(),
             "no file when the env has the key"
         );
-        settings.master_key = Some("too-short".into());
+        settings.data.master_key = Some("too-short".into());
         let err = MasterKeys::load(&settings).err().unwrap();
         assert!(err.to_string().contains("COFFER_MASTER_KEY"), "{err}");
     }
@@ -316,7 +316,7 @@ mod tests {
 
         // A server on COFFER_MASTER_KEY cannot learn the new key: it refuses to seal.
         let mut env_settings = settings.clone();
-        env_settings.master_key = Some(old.to_base64().to_string());
+        env_settings.data.master_key = Some(old.to_base64().to_string());
         let env_server = MasterKeys::load(&env_settings).unwrap();
         let err = env_server.sealing_ring(Some(new.id())).err().unwrap();
         assert!(err.to_string().contains(new.id()), "{err}");

@@ -62,18 +62,18 @@ pub async fn build_state(
     clock: Clock,
 ) -> Result<(AppState, SessionBackend), StartupError> {
     ensure_data_dir(&settings)?;
-    let url = settings.database_url.clone();
+    let url = settings.data.database_url.clone();
     let database = Database::connect(&url)
         .await
         .map_err(|source| StartupError::Database {
             url: redact_url(&url),
             source,
         })?;
-    let (limiter, redis, sessions) = match &settings.redis_url {
+    let (limiter, redis, sessions) = match &settings.data.redis_url {
         Some(redis_url) => {
             let pool = connect_redis(redis_url).await?;
             (
-                RateLimiter::redis(pool.clone(), &settings.redis_prefix, clock.clone()),
+                RateLimiter::redis(pool.clone(), &settings.data.redis_prefix, clock.clone()),
                 Some(pool.clone()),
                 SessionBackend::redis(pool),
             )
@@ -89,7 +89,7 @@ pub async fn build_state(
             (RateLimiter::in_memory(clock.clone()), None, sessions)
         }
     };
-    let storage = BlobStore::connect(&settings.storage)
+    let storage = BlobStore::connect(&settings.data.storage)
         .await
         .map_err(|e| StartupError::Storage(e.to_string()))?;
     let keys = MasterKeys::load(&settings)?;
@@ -118,7 +118,7 @@ pub async fn build_state(
 }
 
 fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {
-    let dir = &settings.data_dir;
+    let dir = &settings.data.dir;
     std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir {
         path: dir.display().to_string(),
         source,
@@ -163,7 +163,7 @@ impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         // Installed before the first request, whose counts would otherwise go nowhere.
         crate::server::metrics::handle();
-        let addr = settings.site_addr;
+        let addr = settings.site.addr;
         let (state, sessions) = build_state(settings, clock).await?;
         let listener = TcpListener::bind(addr)
             .await
@@ -199,7 +199,8 @@ impl Application {
         let scan_worker = self
             .state
             .settings()
-            .scan_worker
+            .scanning
+            .worker
             .then(|| tokio::spawn(scanning::run_worker(self.state.clone())));
         tokio::spawn(scanning::log_scanner(self.state.clone()));
         let webhook_worker = tokio::spawn(webhooks::run_worker(self.state.clone()));
@@ -207,8 +208,8 @@ impl Application {
         tracing::info!(addr = %self.local_addr(), "coffer is listening");
         let settings = self.state.settings();
         let limits = http::serve::ConnectionLimits {
-            max_connections: settings.max_connections,
-            header_timeout: settings.header_timeout,
+            max_connections: settings.connections.max,
+            header_timeout: settings.connections.header_timeout,
         };
         http::serve::serve(self.listener, self.router, limits, shutdown).await;
         sweeper.abort();
@@ -225,7 +226,7 @@ impl Application {
 /// Runs the upkeep (`service::upkeep`) every sweep interval, and deletes expired cookie
 /// sessions from the session store.
 async fn sweep_periodically(state: AppState, sessions: SessionBackend) {
-    let mut tick = tokio::time::interval(state.settings().sweep_interval);
+    let mut tick = tokio::time::interval(state.settings().upkeep.sweep_interval);
     loop {
         tick.tick().await;
         upkeep::sweep(&state).await;

@@ -49,8 +49,8 @@ pub struct Parts {
 
 impl AppState {
     pub fn new(settings: Settings, parts: Parts) -> Self {
-        let site = SiteFiles::locate(&settings.site_root, &settings.output_name);
-        let leptos_options = settings.leptos_options(site.hash_file());
+        let site = SiteFiles::locate(&settings.site.root, &settings.site.output_name);
+        let leptos_options = settings.site.leptos_options(site.hash_file());
         Self(Arc::new(Inner {
             clock: parts.clock,
             db: parts.db,
@@ -61,8 +61,8 @@ impl AppState {
             scanner: parts.scanner,
             scan_queue: ScanQueue::default(),
             upload_slots: UploadSlots::new(
-                settings.max_concurrent_uploads,
-                settings.max_uploads_per_user,
+                settings.uploads.max_at_once,
+                settings.uploads.max_per_user,
             ),
             leptos_options,
             site,

@@ -144,7 +144,7 @@ async fn wrong_password_and_unknown_email_both_return_401() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_account_with_retry_after() {
-    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let app = spawn_app_with(|s| s.rates.login_per_min = 3).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     app.register("alice").await;
@@ -171,7 +171,7 @@ async fn login_is_rate_limited_per_account_with_retry_after() {
 
 #[tokio::test]
 async fn rate_limit_zero_switches_it_off() {
-    let app = spawn_app_with(|s| s.rate_login_per_min = 0).await;
+    let app = spawn_app_with(|s| s.rates.login_per_min = 0).await;
     app.register("alice").await;
     for _ in 0..15 {
         let res = app.login_with("alice@example.org", "nope nope").await;

@@ -18,7 +18,7 @@ struct Installation {
 /// An admin, alice and bob, each of the users with a file scanned clean. The scan worker is
 /// off: tests run scans when they want them.
 async fn installation() -> Installation {
-    let app = spawn_app_with(|s| s.scan_worker = false).await;
+    let app = spawn_app_with(|s| s.scanning.worker = false).await;
     let admin = app.user("admin").await;
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;

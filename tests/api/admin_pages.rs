@@ -103,7 +103,7 @@ async fn the_admin_pages_show_the_installation() {
 /// search kept; a refusal is shown there in words.
 #[tokio::test]
 async fn the_users_forms_work_without_javascript() {
-    let app = spawn_app_with(|s| s.user_quota_bytes = Some(1 << 30)).await;
+    let app = spawn_app_with(|s| s.uploads.user_quota_bytes = Some(1 << 30)).await;
     let admin = app.user("admin").await;
     let bob = app.user("bob").await;
     let browser = app.browser_login("admin").await;

@@ -229,7 +229,7 @@ fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
 
 #[tokio::test]
 async fn every_admin_action_is_audited_with_the_admin_as_actor() {
-    let app = spawn_app_with(|s| s.scan_worker = false).await;
+    let app = spawn_app_with(|s| s.scanning.worker = false).await;
     let admin = app.user("admin").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
@@ -276,7 +276,7 @@ async fn every_admin_action_is_audited_with_the_admin_as_actor() {
 
 #[tokio::test]
 async fn entries_past_the_retention_are_pruned_and_the_prune_is_recorded() {
-    let app = spawn_app_with(|s| s.audit_retention_days = 30).await;
+    let app = spawn_app_with(|s| s.upkeep.audit_retention_days = 30).await;
     let admin = app.user("admin").await;
     let pool = &app.state.db().pool;
     for (id, days_ago) in [("old", 31), ("recent", 29)] {
@@ -309,7 +309,7 @@ async fn entries_past_the_retention_are_pruned_and_the_prune_is_recorded() {
         .starts_with("entries=1 older_than_days=30"));
     assert_eq!(audit::prune_expired(&app.state).await.unwrap(), 0);
     // With a retention of 0, nothing is ever pruned.
-    let keep = spawn_app_with(|s| s.audit_retention_days = 0).await;
+    let keep = spawn_app_with(|s| s.upkeep.audit_retention_days = 0).await;
     keep.user("admin").await;
     assert_eq!(audit::prune_expired(&keep.state).await.unwrap(), 0);
 }
@@ -340,8 +340,8 @@ async fn login_with_request_id(app: &TestApp, email: &str, id: &str) -> String {
 async fn each_entry_names_the_request_it_came_from() {
     // 127.0.0.1 is the proxy here: the id it sends is kept, a client's own is not.
     let app = spawn_app_with(|s| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-        s.scan_worker = false; // the test runs the scan, below
+        s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.scanning.worker = false; // the test runs the scan, below
     })
     .await;
     let admin = app.user("admin").await;

@@ -173,9 +173,9 @@ async fn app_with_clamd_within(
 ) -> (TestApp, TestUser) {
     let addr = clamd.addr();
     let app = spawn_app_with(|s| {
-        s.clamd_addr = Some(addr);
-        s.clamd_timeout = timeout;
-        s.scan_worker = worker;
+        s.scanning.clamd_addr = Some(addr);
+        s.scanning.clamd_timeout = timeout;
+        s.scanning.worker = worker;
     })
     .await;
     let admin = app.user("admin").await;

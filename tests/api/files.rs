@@ -115,7 +115,7 @@ async fn upload_is_encrypted_at_rest_scanned_and_downloads_byte_for_byte() {
 
 #[tokio::test]
 async fn every_boundary_size_round_trips() {
-    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rate_upload_per_min = 0).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rates.upload_per_min = 0).await;
     for size in [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 5] {
         let content: Vec<u8> = pattern(size).iter().map(|b| b'a' + b % 26).collect();
         let file = app.upload_ok(&alice, "sized.txt", content.clone()).await;
@@ -179,7 +179,7 @@ async fn ranges_answer_206_with_exactly_those_bytes() {
 
 #[tokio::test]
 async fn pending_downloads_are_409_and_jobs_survive_a_restart() {
-    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.scan_worker = false).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.scanning.worker = false).await;
     let file = app
         .upload_ok(&alice, "wait.txt", b"not yet scanned".to_vec())
         .await;
@@ -187,7 +187,7 @@ async fn pending_downloads_are_409_and_jobs_survive_a_restart() {
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
 
     // The job is in the database: a restarted instance with a worker picks it up.
-    let app = app.restart(|s| s.scan_worker = true).await;
+    let app = app.restart(|s| s.scanning.worker = true).await;
     assert_eq!(app.scanned_status(&alice, &id(&file)).await, "clean");
     assert_eq!(
         app.download(&alice, &id(&file)).await.status(),
@@ -200,7 +200,7 @@ async fn eicar_and_blocklisted_files_are_infected_and_refused_with_403() {
     let blocked = b"a file the operator has blocked".to_vec();
     let digest: [u8; 32] = Sha256::digest(&blocked).into();
     let AppWithUsers { app, admin, alice } =
-        app_with_users(|s| s.scan_blocklist = vec![digest]).await;
+        app_with_users(|s| s.scanning.blocklist = vec![digest]).await;
     let mut eicar_inside = pattern(100_000)
         .iter()
         .map(|b| b'a' + b % 26)
@@ -235,7 +235,7 @@ async fn eicar_and_blocklisted_files_are_infected_and_refused_with_403() {
 
 #[tokio::test]
 async fn a_scan_that_fails_gives_error_never_clean_and_is_retried_later() {
-    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.scan_worker = false).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.scanning.worker = false).await;
     let content = b"will be damaged before its scan".to_vec();
     let file = app.upload_ok(&alice, "damaged.txt", content).await;
     let mut blob = stored_blob(&app, &id(&file)).await;
@@ -317,7 +317,8 @@ async fn download_completes(app: &TestApp, token: &str, id: &str, content: &[u8]
 
 #[tokio::test]
 async fn too_large_uploads_get_413_and_leave_nothing() {
-    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.max_upload_bytes = 100 * 1024).await;
+    let AppWithUsers { app, alice, .. } =
+        app_with_users(|s| s.uploads.max_bytes = 100 * 1024).await;
     let res = app.upload(&alice, "big.txt", vec![b'a'; 300 * 1024]).await;
     let status = res.status();
     let body: Value = res.json().await.unwrap();
@@ -394,7 +395,7 @@ async fn an_upload_without_a_file_field_is_422_and_names_are_normalised() {
 
 #[tokio::test]
 async fn uploads_are_rate_limited_per_user() {
-    let AppWithUsers { app, admin, alice } = app_with_users(|s| s.rate_upload_per_min = 2).await;
+    let AppWithUsers { app, admin, alice } = app_with_users(|s| s.rates.upload_per_min = 2).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     app.upload_ok(&alice, "1.txt", b"1".to_vec()).await;
@@ -411,7 +412,7 @@ async fn uploads_are_rate_limited_per_user() {
 
 #[tokio::test]
 async fn downloads_are_rate_limited_per_client() {
-    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rate_download_per_min = 2).await;
+    let AppWithUsers { app, alice, .. } = app_with_users(|s| s.rates.download_per_min = 2).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     let file = app.upload_ok(&alice, "f.txt", b"f".to_vec()).await;

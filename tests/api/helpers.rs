@@ -34,17 +34,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_postgres_database().await;
     let mut settings = Settings::defaults_for(data_dir.path().to_path_buf(), database_url);
-    settings.site_addr = "127.0.0.1:0".parse().unwrap();
+    settings.site.addr = "127.0.0.1:0".parse().unwrap();
     if let Ok(redis) = std::env::var("COFFER_TEST_REDIS_URL") {
         if !redis.is_empty() {
-            settings.redis_url = Some(redis);
-            settings.redis_prefix = format!("coffer-test-{}", uuid::Uuid::new_v4().simple());
+            settings.data.redis_url = Some(redis);
+            settings.data.redis_prefix = format!("coffer-test-{}", uuid::Uuid::new_v4().simple());
         }
     }
     if let Ok(endpoint) = std::env::var("COFFER_TEST_S3_ENDPOINT") {
         if !endpoint.is_empty() {
             let var = |name: &str| std::env::var(name).expect(name);
-            settings.storage = StorageSettings::S3 {
+            settings.data.storage = StorageSettings::S3 {
                 endpoint: Some(endpoint),
                 bucket: var("COFFER_TEST_S3_BUCKET"),
                 region: "us-east-1".into(),
@@ -116,7 +116,7 @@ impl TestApp {
         let _ = self.shutdown.send(());
         let _ = self.stopped.await;
         let mut settings = self.settings;
-        settings.site_addr = "127.0.0.1:0".parse().unwrap();
+        settings.site.addr = "127.0.0.1:0".parse().unwrap();
         configure(&mut settings);
         let clock = self.state.clock().clone();
         start(settings, self.data_dir, clock).await

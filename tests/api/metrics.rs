@@ -31,7 +31,7 @@ fn sample(text: &str, series: &str) -> f64 {
 
 async fn metrics_app(configure: impl FnOnce(&mut coffer::server::config::Settings)) -> TestApp {
     spawn_app_with(|s| {
-        s.metrics_token = Some(TOKEN.into());
+        s.site.metrics_token = Some(TOKEN.into());
         configure(s);
     })
     .await
@@ -77,8 +77,8 @@ async fn metrics_need_the_token_when_one_is_set() {
 #[tokio::test]
 async fn requests_bytes_transfers_and_limits_are_counted_without_user_data() {
     let app = metrics_app(|s| {
-        s.rate_upload_per_min = 2;
-        s.scan_worker = false;
+        s.rates.upload_per_min = 2;
+        s.scanning.worker = false;
     })
     .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
@@ -162,7 +162,7 @@ async fn requests_bytes_transfers_and_limits_are_counted_without_user_data() {
 
 #[tokio::test]
 async fn the_scan_queue_and_the_database_pool_are_read_at_each_scrape() {
-    let app = metrics_app(|s| s.scan_worker = false).await;
+    let app = metrics_app(|s| s.scanning.worker = false).await;
     let bob = app.user("bob").await;
     for name in ["a.txt", "b.txt", "c.txt"] {
         app.upload_ok(&bob.access, name, b"queued".to_vec()).await;

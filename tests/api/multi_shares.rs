@@ -28,7 +28,7 @@ async fn three_files(configure: impl FnOnce(&mut coffer::server::config::Setting
             .collect();
         let file = app.upload_ok(&alice, name, bytes.clone()).await;
         let id = file["id"].as_str().unwrap().to_owned();
-        if app.settings.scan_worker {
+        if app.settings.scanning.worker {
             assert_eq!(app.scanned_status(&alice, &id).await, "clean");
         }
         ids.push(id);
@@ -388,7 +388,7 @@ async fn concurrent_downloads_of_different_files_never_pass_the_limit() {
         ids,
         contents,
         ..
-    } = three_files(|s| s.rate_download_per_min = 0).await;
+    } = three_files(|s| s.rates.download_per_min = 0).await;
     let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 5})).await;
     let urls = (0..20)
         .map(|i| {
@@ -439,7 +439,7 @@ async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names(
     let again: Vec<u8> = b"the other a.txt\n".repeat(100);
     let dup = app.upload_ok(&alice, "A.txt", again.clone()).await;
     let dup = dup["id"].as_str().unwrap().to_owned();
-    if app.settings.scan_worker {
+    if app.settings.scanning.worker {
         assert_eq!(app.scanned_status(&alice, &dup).await, "clean");
     }
     mark_pending(&app, &[&ids[2]]).await;
@@ -532,7 +532,7 @@ async fn twenty_concurrent_zips_never_pass_the_limit_and_each_is_whole() {
         ids,
         contents,
         ..
-    } = three_files(|s| s.rate_download_per_min = 0).await;
+    } = three_files(|s| s.rates.download_per_min = 0).await;
     let token = create_ok(&app, &alice, json!({"file_ids": ids, "max_downloads": 4})).await;
     let urls = (0..20)
         .map(|_| app.url(&format!("/api/v1/files/shared/{token}/zip")))

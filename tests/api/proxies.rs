@@ -19,7 +19,9 @@ async fn login_via(app: &TestApp, client: &str, password: &str) -> reqwest::Resp
 
 #[tokio::test]
 async fn a_stranger_behind_the_proxy_cannot_lock_a_user_out() {
-    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let app =
+        spawn_app_with(|s| s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
+            .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     app.register("alice").await;
@@ -84,8 +86,8 @@ async fn forwarded_headers_from_an_untrusted_peer_change_nothing() {
 #[tokio::test]
 async fn a_client_guessing_across_accounts_is_limited_too() {
     let app = spawn_app_with(|s| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-        s.rate_login_per_min = 2;
+        s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.rates.login_per_min = 2;
     })
     .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
@@ -114,8 +116,8 @@ async fn a_client_guessing_across_accounts_is_limited_too() {
 #[tokio::test]
 async fn registrations_are_limited_per_client_per_hour() {
     let app = spawn_app_with(|s| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-        s.rate_register_per_hour = 2;
+        s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.rates.register_per_hour = 2;
     })
     .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
@@ -170,7 +172,9 @@ async fn registrations_are_limited_per_client_per_hour() {
 /// allowance by changing the low bits of its address, while another /64 keeps its own.
 #[tokio::test]
 async fn ipv6_clients_are_limited_by_their_64() {
-    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let app =
+        spawn_app_with(|s| s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
+            .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     app.register("alice").await;

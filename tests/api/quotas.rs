@@ -50,7 +50,7 @@ async fn admin_users(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn an_upload_past_the_default_quota_is_refused_with_413_naming_it_and_keeps_nothing() {
-    let app = spawn_app_with(|s| s.user_quota_bytes = Some(100 * KIB)).await;
+    let app = spawn_app_with(|s| s.uploads.user_quota_bytes = Some(100 * KIB)).await;
     app.register("admin").await;
     let alice = app.user("alice").await;
     app.upload_ok(&alice.access, "first.txt", vec![b'a'; 60 * 1024])
@@ -92,9 +92,9 @@ async fn an_upload_past_the_default_quota_is_refused_with_413_naming_it_and_keep
 #[tokio::test]
 async fn concurrent_uploads_cannot_pass_the_quota_together() {
     let app = spawn_app_with(|s| {
-        s.user_quota_bytes = Some(1024 * KIB);
-        s.rate_upload_per_min = 0;
-        s.max_uploads_per_user = 0;
+        s.uploads.user_quota_bytes = Some(1024 * KIB);
+        s.rates.upload_per_min = 0;
+        s.uploads.max_per_user = 0;
     })
     .await;
     app.register("admin").await;
@@ -126,7 +126,7 @@ async fn concurrent_uploads_cannot_pass_the_quota_together() {
 
 #[tokio::test]
 async fn an_admin_gives_a_user_a_quota_of_their_own_or_none_or_the_default_again() {
-    let app = spawn_app_with(|s| s.user_quota_bytes = Some(10 * KIB)).await;
+    let app = spawn_app_with(|s| s.uploads.user_quota_bytes = Some(10 * KIB)).await;
     let admin = app.user("admin").await;
     let bob = app.user("bob").await;
     let bob_row = |users: Vec<Value>| users.into_iter().find(|u| u["username"] == "bob").unwrap();
@@ -224,7 +224,7 @@ async fn without_any_quota_uploads_are_limited_by_size_alone() {
 
 #[tokio::test]
 async fn the_files_page_shows_storage_against_the_quota() {
-    let app = spawn_app_with(|s| s.user_quota_bytes = Some(1024 * KIB)).await;
+    let app = spawn_app_with(|s| s.uploads.user_quota_bytes = Some(1024 * KIB)).await;
     app.register("admin").await;
     let alice = app.user("alice").await;
     app.upload_ok(&alice.access, "a.txt", vec![b'a'; 256 * 1024])
@@ -244,7 +244,7 @@ async fn the_files_page_shows_storage_against_the_quota() {
 /// (on PostgreSQL, without that turn-taking, several read the same total and more than ten do).
 #[tokio::test]
 async fn racing_reservations_never_hold_more_than_the_quota() {
-    let app = spawn_app_with(|s| s.user_quota_bytes = Some(1024 * KIB)).await;
+    let app = spawn_app_with(|s| s.uploads.user_quota_bytes = Some(1024 * KIB)).await;
     app.register("admin").await;
     let alice = app.user("alice").await;
     let pool = app.state.db().pool.clone();

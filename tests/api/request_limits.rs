@@ -37,9 +37,9 @@ fn addr(app: &TestApp) -> String {
 #[tokio::test]
 async fn every_route_has_a_per_client_request_rate_with_429_and_retry_after() {
     let app = spawn_app_with(|s| {
-        s.rate_requests_per_sec = 1;
-        s.rate_requests_burst = 5;
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.rates.requests_per_sec = 1;
+        s.rates.requests_burst = 5;
+        s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     for _ in 0..5 {
@@ -140,7 +140,7 @@ async fn bodies_other_than_uploads_are_capped_at_one_mib() {
 
 #[tokio::test]
 async fn a_client_that_sends_headers_slowly_is_disconnected() {
-    let app = spawn_app_with(|s| s.header_timeout = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|s| s.connections.header_timeout = Duration::from_secs(1)).await;
     let mut conn = TcpStream::connect(addr(&app)).await.unwrap();
     conn.write_all(b"GET /health HTTP/1.1\r\nHost: coffer\r\n")
         .await
@@ -191,7 +191,7 @@ async fn a_request_head_over_32_kib_is_answered_431() {
 
 #[tokio::test]
 async fn an_upload_whose_body_stalls_fails_and_keeps_nothing() {
-    let app = spawn_app_with(|s| s.body_idle_timeout = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|s| s.connections.body_idle_timeout = Duration::from_secs(1)).await;
     let user = app.user("alice").await;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tx.send(Ok(Bytes::from(vec![b'a'; 10_000]))).await.unwrap();
@@ -223,7 +223,7 @@ async fn an_upload_whose_body_stalls_fails_and_keeps_nothing() {
 
 #[tokio::test]
 async fn connections_past_the_cap_wait_until_one_closes() {
-    let app = spawn_app_with(|s| s.max_connections = 2).await;
+    let app = spawn_app_with(|s| s.connections.max = 2).await;
     let mut first = TcpStream::connect(addr(&app)).await.unwrap();
     let mut second = TcpStream::connect(addr(&app)).await.unwrap();
     for conn in [&mut first, &mut second] {
@@ -300,9 +300,9 @@ async fn wait_for_running(app: &TestApp, user_id: &str, n: usize) {
 #[tokio::test]
 async fn uploads_at_once_are_capped_per_user_and_per_instance() {
     let app = spawn_app_with(|s| {
-        s.max_uploads_per_user = 1;
-        s.max_concurrent_uploads = 2;
-        s.rate_upload_per_min = 0;
+        s.uploads.max_per_user = 1;
+        s.uploads.max_at_once = 2;
+        s.rates.upload_per_min = 0;
     })
     .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
@@ -355,7 +355,7 @@ async fn uploads_at_once_are_capped_per_user_and_per_instance() {
 /// costs a password hash) at the login rate; plain ones go on when protected ones are refused.
 #[tokio::test]
 async fn making_protected_links_and_requests_is_limited_per_user() {
-    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let app = spawn_app_with(|s| s.rates.login_per_min = 3).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     let alice = app.user("alice").await.access;
@@ -489,9 +489,9 @@ async fn a_user_holds_a_bounded_number_of_links_and_requests() {
 #[tokio::test]
 async fn request_uploads_count_against_the_owner_too() {
     let app = spawn_app_with(|s| {
-        s.max_uploads_per_user = 1;
-        s.max_concurrent_uploads = 64;
-        s.rate_upload_per_min = 0;
+        s.uploads.max_per_user = 1;
+        s.uploads.max_at_once = 64;
+        s.rates.upload_per_min = 0;
     })
     .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
@@ -560,9 +560,9 @@ async fn request_uploads_count_against_the_owner_too() {
 #[tokio::test]
 async fn an_upload_that_trickles_below_the_minimum_rate_is_cut_off() {
     let app = spawn_app_with(|s| {
-        s.upload_min_rate = 20_000;
-        s.upload_min_rate_window = Duration::from_secs(1);
-        s.rate_upload_per_min = 0;
+        s.uploads.min_rate = 20_000;
+        s.uploads.min_rate_window = Duration::from_secs(1);
+        s.rates.upload_per_min = 0;
     })
     .await;
     let alice = app.user("alice").await;

@@ -296,8 +296,8 @@ async fn bad_requests_are_refused_with_their_reasons() {
 #[tokio::test]
 async fn a_sent_file_meets_the_same_rules_as_an_upload_and_counts_against_the_owners_quota() {
     let app = spawn_app_with(|s| {
-        s.user_quota_bytes = Some(100 * KB as u64);
-        s.max_upload_bytes = 80 * KB as u64;
+        s.uploads.user_quota_bytes = Some(100 * KB as u64);
+        s.uploads.max_bytes = 80 * KB as u64;
     })
     .await;
     let alice = app.user("alice").await.access;
@@ -519,7 +519,7 @@ async fn a_protected_request_tells_its_state_only_after_the_password() {
 /// Senders who know the password are never refused for using it: only wrong ones count.
 #[tokio::test]
 async fn the_right_request_password_never_counts_against_the_guesses() {
-    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let app = spawn_app_with(|s| s.rates.login_per_min = 3).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     let alice = app.user("alice").await.access;
@@ -607,8 +607,8 @@ async fn the_sender_page_takes_a_plain_form_upload_and_shows_the_receipt() {
 #[tokio::test]
 async fn concurrent_senders_cannot_pass_the_file_limit() {
     let app = spawn_app_with(|s| {
-        s.rate_upload_per_min = 1000;
-        s.max_uploads_per_user = 20;
+        s.rates.upload_per_min = 1000;
+        s.uploads.max_per_user = 20;
     })
     .await;
     let alice = app.user("alice").await.access;
@@ -635,8 +635,8 @@ async fn concurrent_senders_cannot_pass_the_file_limit() {
 #[tokio::test]
 async fn concurrent_senders_cannot_pass_the_byte_limit() {
     let app = spawn_app_with(|s| {
-        s.rate_upload_per_min = 1000;
-        s.max_uploads_per_user = 20;
+        s.rates.upload_per_min = 1000;
+        s.uploads.max_per_user = 20;
     })
     .await;
     let alice = app.user("alice").await.access;

@@ -18,7 +18,7 @@ async fn rotate_in_another_process(app: &TestApp, master_key: Option<&str>) -> S
         .arg("rotate-master-key")
         .env("COFFER_CONFIG", app.data_dir().join("no-such-config.toml"))
         .env("COFFER_DATA_DIR", app.data_dir())
-        .env("DATABASE_URL", &app.settings.database_url)
+        .env("DATABASE_URL", &app.settings.data.database_url)
         .env("RUST_LOG", "warn")
         .env_remove("COFFER_MASTER_KEY");
     if let Some(keys) = master_key {
@@ -98,7 +98,7 @@ async fn a_server_without_the_new_environment_key_refuses_to_seal_and_nothing_is
     let (old, new) = (MasterKey::generate(), MasterKey::generate());
     let old_b64 = old.to_base64().to_string();
     let new_b64 = new.to_base64().to_string();
-    let alice = alice_with_2fa(-1, |s| s.master_key = Some(old_b64.clone())).await;
+    let alice = alice_with_2fa(-1, |s| s.data.master_key = Some(old_b64.clone())).await;
     let (app, token) = (alice.app, alice.token);
     let before = upload_scanned(&app, &token, "before.txt", b"sealed before").await;
 
@@ -117,7 +117,9 @@ async fn a_server_without_the_new_environment_key_refuses_to_seal_and_nothing_is
     assert_eq!(files, 1, "nothing half-stored");
 
     // Started with only the new key: nothing needs the old one any more.
-    let app = app.restart(|s| s.master_key = Some(new_b64.clone())).await;
+    let app = app
+        .restart(|s| s.data.master_key = Some(new_b64.clone()))
+        .await;
     let after = upload_scanned(&app, &token, "after.txt", b"sealed after").await;
     let files: [(&str, &[u8]); 2] = [(&before, b"sealed before"), (&after, b"sealed after")];
     assert_downloads(&app, &token, &files).await;
@@ -126,8 +128,8 @@ async fn a_server_without_the_new_environment_key_refuses_to_seal_and_nothing_is
 
     // A server given a key list without a key some row needs refuses to start, naming it.
     let mut settings = app.settings.clone();
-    settings.master_key = Some(old_b64);
-    settings.site_addr = "127.0.0.1:0".parse().unwrap();
+    settings.data.master_key = Some(old_b64);
+    settings.site.addr = "127.0.0.1:0".parse().unwrap();
     let refused = Application::build(settings, coffer::server::clock::Clock::system())
         .await
         .err()

@@ -30,8 +30,8 @@ async fn drain(state: AppState) -> usize {
 #[tokio::test]
 async fn three_instances_sharing_a_database_scan_each_file_exactly_once() {
     let app = spawn_app_with(|s| {
-        s.scan_worker = false;
-        s.rate_upload_per_min = 0;
+        s.scanning.worker = false;
+        s.rates.upload_per_min = 0;
     })
     .await;
     let second = app.another_instance(|_| {}).await;
@@ -75,7 +75,7 @@ async fn three_instances_sharing_a_database_scan_each_file_exactly_once() {
 
 #[tokio::test]
 async fn a_job_whose_worker_died_is_taken_again_after_its_lease() {
-    let app = spawn_app_with(|s| s.scan_worker = false).await;
+    let app = spawn_app_with(|s| s.scanning.worker = false).await;
     let user = app.user("alice").await;
     let file = app
         .upload_ok(
@@ -112,7 +112,7 @@ async fn a_job_whose_worker_died_is_taken_again_after_its_lease() {
 
 #[tokio::test]
 async fn a_rescan_during_a_scan_drops_that_scans_verdict() {
-    let app = spawn_app_with(|s| s.scan_worker = false).await;
+    let app = spawn_app_with(|s| s.scanning.worker = false).await;
     let admin = app.user("admin").await;
     let file = app
         .upload_ok(&admin.access, "report.txt", b"scanned twice".to_vec())

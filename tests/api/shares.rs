@@ -26,7 +26,7 @@ async fn shared_file(configure: impl FnOnce(&mut coffer::server::config::Setting
     let bytes: Vec<u8> = pattern(150_000).iter().map(|b| b'a' + b % 26).collect();
     let file = app.upload_ok(&alice, "report.txt", bytes.clone()).await;
     let id = file["id"].as_str().unwrap().to_owned();
-    if app.settings.scan_worker {
+    if app.settings.scanning.worker {
         assert_eq!(app.scanned_status(&alice, &id).await, "clean");
     }
     Shared {
@@ -82,7 +82,7 @@ async fn a_link_downloads_without_an_account_and_counts() {
     assert!(token.len() >= 43, "256 bits, base64url");
     assert_eq!(
         link["share_url"],
-        format!("{}/s/{token}", app.settings.public_url)
+        format!("{}/s/{token}", app.settings.site.public_url)
     );
     let expires = unix(&link["expires_at"]);
     assert!(
@@ -326,8 +326,8 @@ async fn a_password_protected_link_needs_the_password_and_limits_guesses() {
         bytes,
         ..
     } = shared_file(|s| {
-        s.rate_login_per_min = 3;
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.rates.login_per_min = 3;
+        s.connections.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
@@ -481,7 +481,7 @@ async fn a_protected_link_tells_its_state_only_after_the_password() {
 
 #[tokio::test]
 async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
-    let Shared { app, alice, id, .. } = shared_file(|s| s.scan_worker = false).await;
+    let Shared { app, alice, id, .. } = shared_file(|s| s.scanning.worker = false).await;
     let token = token_of(&app.share_ok(&alice, &id, json!({"max_downloads": 1})).await);
     let res = fetch_shared(&app, &token, None).await;
     assert_eq!(error_code(res, StatusCode::CONFLICT).await, "scan_pending");
@@ -507,7 +507,7 @@ async fn links_to_unscanned_or_infected_files_refuse_and_count_nothing() {
 
 #[tokio::test]
 async fn a_links_page_reloads_itself_while_the_scan_runs() {
-    let Shared { app, alice, id, .. } = shared_file(|s| s.scan_worker = false).await;
+    let Shared { app, alice, id, .. } = shared_file(|s| s.scanning.worker = false).await;
     let token = token_of(&app.share_ok(&alice, &id, json!({})).await);
     let page = || async {
         let (status, html) = app.page(&new_client(), &format!("/s/{token}")).await;
@@ -540,7 +540,7 @@ async fn concurrent_downloads_never_pass_the_limit() {
         id,
         bytes,
         ..
-    } = shared_file(|s| s.rate_download_per_min = 0).await;
+    } = shared_file(|s| s.rates.download_per_min = 0).await;
     let token = token_of(&app.share_ok(&alice, &id, json!({"max_downloads": 3})).await);
     let attempts = (0..20).map(|_| {
         let url = app.url(&format!("/api/v1/files/shared/{token}"));
@@ -607,7 +607,7 @@ async fn signed_url(app: &TestApp, token: &str, file_id: &str, body: Option<Valu
 
 /// The path and query of a pre-signed URL, on this test's server.
 fn local(app: &TestApp, url: &str) -> String {
-    app.url(url.strip_prefix(&app.settings.public_url).unwrap())
+    app.url(url.strip_prefix(&app.settings.site.public_url).unwrap())
 }
 
 #[tokio::test]
@@ -625,7 +625,7 @@ async fn pre_signed_urls_download_until_they_expire_and_resist_tampering() {
     let url = signed["url"].as_str().unwrap();
     assert!(url.starts_with(&format!(
         "{}/api/v1/files/token-download?token=",
-        app.settings.public_url
+        app.settings.site.public_url
     )));
     assert!((unix(&signed["expires_at"]) - (now() + 300)).abs() <= 5);
 

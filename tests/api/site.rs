@@ -34,7 +34,7 @@ async fn app_with_hashed_site(
     hashed_site(site.path());
     let root = site.path().to_str().unwrap().to_owned();
     let app = spawn_app_with(|s| {
-        s.site_root = root;
+        s.site.root = root;
         configure(s);
     })
     .await;
@@ -143,7 +143,7 @@ async fn files_without_hashes_are_revalidated_on_every_load() {
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/coffer.css"), "body{}").unwrap();
     let root = site.path().to_str().unwrap().to_owned();
-    let app = spawn_app_with(|s| s.site_root = root).await;
+    let app = spawn_app_with(|s| s.site.root = root).await;
 
     let html = app.get("/login").await.text().await.unwrap();
     assert!(html.contains("/pkg/coffer.css"), "{html}");
@@ -156,8 +156,8 @@ async fn files_without_hashes_are_revalidated_on_every_load() {
 #[tokio::test]
 async fn the_too_many_requests_page_names_the_hashed_stylesheet() {
     let (_site, app) = app_with_hashed_site(|s| {
-        s.rate_requests_per_sec = 1;
-        s.rate_requests_burst = 1;
+        s.rates.requests_per_sec = 1;
+        s.rates.requests_burst = 1;
     })
     .await;
     let page = || {

@@ -341,7 +341,7 @@ async fn a_recovery_code_can_switch_2fa_off_for_a_lost_phone() {
 
 #[tokio::test]
 async fn wrong_codes_are_limited_per_account_even_with_login_limits_off() {
-    let AliceWith2fa { app, token, .. } = alice_with_2fa(0, |s| s.rate_login_per_min = 0).await;
+    let AliceWith2fa { app, token, .. } = alice_with_2fa(0, |s| s.rates.login_per_min = 0).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     // Five wrong codes a minute; the right one at enrolment did not count.
@@ -430,7 +430,7 @@ async fn account_security_changes_need_the_current_password() {
 
 #[tokio::test]
 async fn wrong_current_passwords_are_limited_per_account() {
-    let app = spawn_app_with(|s| s.rate_login_per_min = 3).await;
+    let app = spawn_app_with(|s| s.rates.login_per_min = 3).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     let token = app.user("alice").await.access;

@@ -54,7 +54,7 @@ async fn carried(app: &TestApp, id: &str) -> Option<Vec<u8>> {
 
 #[tokio::test]
 async fn discovery_says_what_the_server_supports_without_signing_in() {
-    let app = spawn_app_with(|s| s.max_upload_bytes = 5_000_000).await;
+    let app = spawn_app_with(|s| s.uploads.max_bytes = 5_000_000).await;
     let res = app.anonymous(Method::OPTIONS, "/api/v1/uploads").await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let h = res.headers();
@@ -340,8 +340,8 @@ async fn a_checksum_that_fails_discards_the_request_with_460() {
 #[tokio::test]
 async fn the_size_limit_and_the_quota_are_checked_when_the_upload_is_created() {
     let app = spawn_app_with(|s| {
-        s.max_upload_bytes = 150 * KIB as u64;
-        s.user_quota_bytes = Some(100 * KIB as u64);
+        s.uploads.max_bytes = 150 * KIB as u64;
+        s.uploads.user_quota_bytes = Some(100 * KIB as u64);
     })
     .await;
     let alice = app.user("alice").await;
@@ -628,7 +628,7 @@ async fn an_upload_carries_on_through_another_instance() {
 
 #[tokio::test]
 async fn the_upload_rate_counts_an_upload_once_not_each_request() {
-    let app = spawn_app_with(|s| s.rate_upload_per_min = 2).await;
+    let app = spawn_app_with(|s| s.rates.upload_per_min = 2).await;
     // Attempts count in rate-limit windows: the time holds still while they are made.
     app.state.clock().stop();
     let alice = app.user("alice").await;

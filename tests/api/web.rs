@@ -137,7 +137,7 @@ async fn a_forged_flash_cookie_shows_nothing() {
 
 #[tokio::test]
 async fn https_public_url_gives_host_prefixed_secure_cookie_and_hsts() {
-    let app = spawn_app_with(|s| s.public_url = "https://files.example.org".into()).await;
+    let app = spawn_app_with(|s| s.site.public_url = "https://files.example.org".into()).await;
     app.register("alice").await;
     let browser = new_client();
     let res = same_origin_login(&app, &browser).await;

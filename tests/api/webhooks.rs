@@ -78,8 +78,8 @@ async fn receiver(failures: usize) -> (Receiver, SocketAddr) {
 /// An app whose webhooks may post to loopback and are retried after 1 s, 2 s, …
 async fn app() -> TestApp {
     spawn_app_with(|s| {
-        s.webhook_allow_private = true;
-        s.webhook_retry = Duration::from_secs(1);
+        s.webhooks.allow_private = true;
+        s.webhooks.retry = Duration::from_secs(1);
     })
     .await
 }
@@ -314,7 +314,7 @@ async fn share_downloads_are_told_only_to_webhooks_that_chose_them() {
 
 #[tokio::test]
 async fn webhooks_are_checked_and_never_post_into_private_networks_unless_allowed() {
-    let app = spawn_app_with(|s| s.webhook_retry = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|s| s.webhooks.retry = Duration::from_secs(1)).await;
     let alice = app.user("alice").await.access;
     for (body, why) in [
         (json!({"url": "ftp://example.org/hook"}), "scheme"),
@@ -572,9 +572,9 @@ async fn a_receiver_that_never_answers_does_not_delay_another_users_deliveries()
 #[tokio::test]
 async fn a_webhook_that_keeps_failing_is_suspended_until_its_owner_resumes_it() {
     let app = spawn_app_with(|s| {
-        s.webhook_allow_private = true;
-        s.webhook_retry = Duration::from_secs(3600);
-        s.webhook_suspend_after = 3;
+        s.webhooks.allow_private = true;
+        s.webhooks.retry = Duration::from_secs(3600);
+        s.webhooks.suspend_after = 3;
     })
     .await;
     let alice = app.user("alice").await.access;
@@ -665,7 +665,7 @@ async fn a_webhook_that_keeps_failing_is_suspended_until_its_owner_resumes_it() 
 #[tokio::test]
 async fn a_webhook_with_a_full_queue_misses_new_events_and_counts_them() {
     use coffer::server::service::webhooks::MAX_PENDING_DELIVERIES;
-    let app = spawn_app_with(|s| s.webhook_retry = Duration::from_secs(3600)).await;
+    let app = spawn_app_with(|s| s.webhooks.retry = Duration::from_secs(3600)).await;
     let alice = app.user("alice").await.access;
     let (hook, _) = add_webhook(&app, &alice, json!({"url": "https://hooks.example.org/x"})).await;
     let (other, _) = add_webhook(&app, &alice, json!({"url": "https://hooks.example.org/y"})).await;

@@ -58,7 +58,7 @@ pub async fn admin_users(q: Option<String>, offset: Option<i32>) -> Result<Users
         let rows = admin::list_users(&req.state, admin, q.as_deref(), paging).await?;
         Ok(UsersPage {
             users: form::table_page(rows, offset),
-            default_quota: req.state.settings().user_quota_bytes,
+            default_quota: req.state.settings().uploads.user_quota_bytes,
         })
     })
     .await

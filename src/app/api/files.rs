@@ -44,7 +44,7 @@ pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
     {
         return Ok(None);
     }
-    Ok(Some(req.state.settings().upload_policy()))
+    Ok(Some(req.state.settings().uploads.policy()))
 }
 
 /// A page of the signed-in user's files (everyone's for an admin), from `offset`; `None` when

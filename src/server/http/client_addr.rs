@@ -30,7 +30,11 @@ pub async fn client_address(
     next: Next,
 ) -> Response {
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        let ip = client_ip(peer.ip(), req.headers(), &state.settings().trusted_proxies);
+        let ip = client_ip(
+            peer.ip(),
+            req.headers(),
+            &state.settings().connections.trusted_proxies,
+        );
         tracing::Span::current().record("client", tracing::field::display(ip));
         req.extensions_mut().insert(ClientAddr(ip));
     }
@@ -46,7 +50,7 @@ pub async fn proxy_request_id(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let trusted = &state.settings().trusted_proxies;
+    let trusted = &state.settings().connections.trusted_proxies;
     let from_proxy = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -111,7 +111,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
 
 /// The cookie's name: `__Host-` prefixed behind https, like the session's.
 fn cookie_name(state: &AppState) -> &'static str {
-    if state.settings().is_https() {
+    if state.settings().site.is_https() {
         "__Host-coffer_flash"
     } else {
         "coffer_flash"
@@ -155,7 +155,7 @@ pub async fn carry(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     };
     if let Some(set) = set {
-        let secure = if state.settings().is_https() {
+        let secure = if state.settings().site.is_https() {
             "; Secure"
         } else {
             ""

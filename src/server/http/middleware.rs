@@ -80,7 +80,7 @@ pub async fn security_headers(
         // Pages show who is signed in: never let a shared cache keep them.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if state.settings().is_https() {
+    if state.settings().site.is_https() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
@@ -122,7 +122,7 @@ pub fn is_same_origin(headers: &HeaderMap, settings: &Settings) -> bool {
     }
     let host = text(header::HOST);
     let matches = |origin: &str| {
-        origin == settings.public_origin()
+        origin == settings.site.public_origin()
             || host.is_some_and(|host| {
                 origin
                     .split_once("://")

@@ -67,8 +67,9 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
 /// expiring after the idle timeout.
 fn session_layer(state: &AppState, store: SessionBackend) -> SessionManagerLayer<SessionBackend> {
     let settings = state.settings();
-    let https = settings.is_https();
-    let idle = time::Duration::try_from(settings.session_idle).unwrap_or(time::Duration::hours(12));
+    let https = settings.site.is_https();
+    let idle =
+        time::Duration::try_from(settings.sessions.idle).unwrap_or(time::Duration::hours(12));
     SessionManagerLayer::new(store)
         .with_name(if https {
             "__Host-coffer_session"
@@ -162,7 +163,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let routes = routes
         .layer(from_fn_with_state(state.clone(), request_limits::cap_body))
         .layer(RequestBodyTimeoutLayer::new(
-            state.settings().body_idle_timeout,
+            state.settings().connections.body_idle_timeout,
         ));
     let routes = match request_limits::request_rate(state.settings()) {
         Some(rate) => {

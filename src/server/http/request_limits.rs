@@ -36,10 +36,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub async fn cap_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if routes::takes_file(&req) {
         let settings = state.settings();
-        if settings.upload_min_rate == 0 {
+        if settings.uploads.min_rate == 0 {
             return next.run(req).await;
         }
-        let (min_per_sec, window) = (settings.upload_min_rate, settings.upload_min_rate_window);
+        let (min_per_sec, window) = (settings.uploads.min_rate, settings.uploads.min_rate_window);
         return next
             .run(req.map(|body| Body::new(MinRate::new(body, min_per_sec, window))))
             .await;
@@ -150,14 +150,14 @@ pub type RateConfig = GovernorConfig<ClientKey, NoOpMiddleware>;
 /// The per-client request rate from the settings (`COFFER_RATE_REQUESTS_PER_SEC` sustained,
 /// `COFFER_RATE_REQUESTS_BURST` at once); `None` when switched off (0).
 pub fn request_rate(settings: &Settings) -> Option<Arc<RateConfig>> {
-    let per_sec = settings.rate_requests_per_sec;
+    let per_sec = settings.rates.requests_per_sec;
     if per_sec == 0 {
         return None;
     }
     GovernorConfigBuilder::default()
         .key_extractor(ClientKey)
         .period(Duration::from_nanos(1_000_000_000 / u64::from(per_sec)))
-        .burst_size(settings.rate_requests_burst.max(1))
+        .burst_size(settings.rates.requests_burst.max(1))
         .finish()
         .map(Arc::new)
 }

@@ -71,12 +71,12 @@ pub trait Scanner: Send + Sync {
 
 /// The scanner the settings choose: clamd when `CLAMD_ADDR` is set, else the built-in one.
 pub fn from_settings(settings: &Settings) -> Arc<dyn Scanner> {
-    match &settings.clamd_addr {
+    match &settings.scanning.clamd_addr {
         Some(addr) => Arc::new(ClamdScanner::new(
             ClamdAddr::parse(addr),
-            settings.clamd_timeout,
+            settings.scanning.clamd_timeout,
         )),
-        None => Arc::new(BuiltinScanner::new(settings.scan_blocklist.clone())),
+        None => Arc::new(BuiltinScanner::new(settings.scanning.blocklist.clone())),
     }
 }
 

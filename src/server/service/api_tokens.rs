@@ -33,7 +33,7 @@ async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair>
     let settings = state.settings();
     let access = generate(ACCESS_PREFIX);
     let refresh = generate(REFRESH_PREFIX);
-    let access_ttl = settings.access_token_ttl.as_secs();
+    let access_ttl = settings.sessions.access_token_ttl.as_secs();
     tokens::insert_token(
         pool,
         &digest(&access),
@@ -49,7 +49,7 @@ async fn issue_in_family(state: &AppState, family_id: &str) -> Result<TokenPair>
         family_id,
         TokenKind::Refresh,
         now,
-        now + settings.refresh_token_ttl.as_secs() as i64,
+        now + settings.sessions.refresh_token_ttl.as_secs() as i64,
     )
     .await?;
     Ok(TokenPair {

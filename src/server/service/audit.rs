@@ -209,7 +209,7 @@ impl<'a> Event<'a> {
 /// The retention sweep: deletes entries older than `COFFER_AUDIT_RETENTION_DAYS` (none when it
 /// is 0), the one way rows ever leave the log, and records that it did. How many went.
 pub async fn prune_expired(state: &AppState) -> Result<u64, sqlx::Error> {
-    let days = state.settings().audit_retention_days;
+    let days = state.settings().upkeep.audit_retention_days;
     if days == 0 {
         return Ok(0);
     }

@@ -12,7 +12,7 @@ use crate::server::{
 /// The exposition text, for a scraper that presents `COFFER_METRICS_TOKEN` as its bearer token
 /// (anyone, when no token is set); 401 otherwise.
 pub async fn scrape(state: &AppState, bearer: Option<&str>) -> Result<String> {
-    if let Some(expected) = &state.settings().metrics_token {
+    if let Some(expected) = &state.settings().site.metrics_token {
         let presented = bearer.unwrap_or_default();
         if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
             return Err(Error::InvalidToken);

@@ -53,7 +53,7 @@ pub enum Bucket {
 impl Bucket {
     /// The bucket's quota under these settings (stable names: they are part of Redis keys).
     pub fn quota(self, settings: &Settings) -> Quota {
-        let login = settings.rate_login_per_min;
+        let login = settings.rates.login_per_min;
         match self {
             Bucket::LoginFailuresPerAccountClient => {
                 Quota::per_minute("login-account-client", login)
@@ -65,12 +65,14 @@ impl Bucket {
                 Quota::per_hour("login-account", login.saturating_mul(10))
             }
             Bucket::RegisterPerClient => {
-                Quota::per_hour("register-client", settings.rate_register_per_hour)
+                Quota::per_hour("register-client", settings.rates.register_per_hour)
             }
             Bucket::PasswordCheckPerAccount => Quota::per_minute("password-check", login),
-            Bucket::UploadPerUser => Quota::per_minute("upload-user", settings.rate_upload_per_min),
+            Bucket::UploadPerUser => {
+                Quota::per_minute("upload-user", settings.rates.upload_per_min)
+            }
             Bucket::DownloadPerClient => {
-                Quota::per_minute("download-client", settings.rate_download_per_min)
+                Quota::per_minute("download-client", settings.rates.download_per_min)
             }
             Bucket::LinkPasswordPerLinkClient => Quota::per_minute("link-password-client", login),
             Bucket::LinkPasswordPerLink => {
@@ -79,11 +81,11 @@ impl Bucket {
             Bucket::LinkCreatePerUser => Quota::per_minute("link-create-user", LINKS_PER_MIN),
             Bucket::ProtectedLinkPerUser => Quota::per_minute("protected-link-user", login),
             Bucket::RequestUploadPerClient => {
-                Quota::per_minute("request-upload-client", settings.rate_upload_per_min)
+                Quota::per_minute("request-upload-client", settings.rates.upload_per_min)
             }
             Bucket::RequestUploadPerRequest => Quota::per_minute(
                 "request-upload-request",
-                settings.rate_upload_per_min.saturating_mul(5),
+                settings.rates.upload_per_min.saturating_mul(5),
             ),
             Bucket::TwoFactorPerAccount => {
                 Quota::per_minute("two-factor-account", TWO_FACTOR_PER_MIN)

@@ -157,7 +157,7 @@ pub async fn create(
         .record(state, meta)
         .await;
     Ok(CreatedUploadRequest {
-        url: state.settings().public_link(&request_path(&token)),
+        url: state.settings().site.public_link(&request_path(&token)),
         token,
         request: info(row, Received::default(), state.now()),
     })
@@ -334,7 +334,7 @@ pub async fn for_sender(
     pass: &Pass,
 ) -> Result<RequestForSender> {
     let (row, owner, received) = open_request(state, meta, token, pass).await?;
-    let policy = state.settings().upload_policy();
+    let policy = state.settings().uploads.policy();
     Ok(RequestForSender {
         title: row.title,
         message: row.message,

@@ -60,6 +60,7 @@ pub async fn create(
     Ok(SignedUrl {
         url: state
             .settings()
+            .site
             .public_link(&format!("/api/v1/files/token-download?token={token}")),
         token,
         expires_at: db::to_datetime(expires_at),

@@ -139,7 +139,7 @@ pub async fn start(
         user_id: user.id.clone(),
         created_at: now,
         last_seen_at: now,
-        expires_at: now + state.settings().session_lifetime.as_secs() as i64,
+        expires_at: now + state.settings().sessions.lifetime.as_secs() as i64,
         ip: meta.ip.clone(),
         user_agent: meta
             .user_agent

@@ -95,7 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tus {
         (status = 204, description = "Tus-Version, Tus-Extension, Tus-Max-Size (the upload limit) and Tus-Checksum-Algorithm"),
     ))]
 pub async fn discover(State(state): State<AppState>) -> Response {
-    let max = state.settings().upload_policy().max_upload_bytes;
+    let max = state.settings().uploads.policy().max_upload_bytes;
     let mut headers = HeaderMap::new();
     headers.insert(TUS_VERSION_HEADER, HeaderValue::from_static(TUS_VERSION));
     headers.insert(TUS_EXTENSION, HeaderValue::from_static(EXTENSIONS));

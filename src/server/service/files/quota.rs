@@ -23,7 +23,8 @@ pub(super) const UPLOAD_ABANDONED_SECS: i64 = 15 * 60;
 
 /// The quota that applies to a user: their own if an admin gave them one, else the default.
 pub fn effective(settings: &Settings, user: &UserRow) -> Option<u64> {
-    user.own_quota().unwrap_or(settings.user_quota_bytes)
+    user.own_quota()
+        .unwrap_or(settings.uploads.user_quota_bytes)
 }
 
 /// What a user stores against their quota.
@@ -69,7 +70,7 @@ impl<'a> Reservation<'a> {
         let check = db::files::QuotaCheck {
             owner_id: self.owner_id,
             blob_key: self.blob_key,
-            default_quota: self.state.settings().user_quota_bytes.map(to_i64),
+            default_quota: self.state.settings().uploads.user_quota_bytes.map(to_i64),
             live_since: now - UPLOAD_ABANDONED_SECS,
             now,
         };

@@ -90,14 +90,14 @@ where
     E: std::fmt::Display,
 {
     let filename = file_types::normalise_filename(raw_name)?;
-    let ext = file_types::check_extension(&filename, &state.settings().upload_policy())?;
+    let ext = file_types::check_extension(&filename, &state.settings().uploads.policy())?;
     let blob_key = BlobKey::generate();
     let data_key = DataKey::generate();
     let prefix = NoncePrefix::generate();
     let pending = PendingBlob::begin(state, &blob_key, &owner.id, destination).await?;
     let intake = UploadIntake {
         state,
-        policy: state.settings().upload_policy(),
+        policy: state.settings().uploads.policy(),
         blob_key: &blob_key,
         quota: Reservation::new(state, owner, blob_key.as_str()),
         request: destination

@@ -149,7 +149,7 @@ pub async fn create(
         .await;
     Ok(CreatedShare {
         id: link.id,
-        share_url: state.settings().public_link(&recipient_path(&token)),
+        share_url: state.settings().site.public_link(&recipient_path(&token)),
         share_token: token,
         expires_at: db::to_datetime(expires_at),
         max_downloads: max_downloads.map(|n| n as u64),

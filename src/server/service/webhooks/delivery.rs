@@ -113,7 +113,7 @@ async fn deliver(state: &AppState, delivery: &DeliveryRow) {
             }
         }
     };
-    let suspend_after = i64::from(state.settings().webhook_suspend_after);
+    let suspend_after = i64::from(state.settings().webhooks.suspend_after);
     if let Err(e) =
         db::webhooks::record(&state.db().pool, delivery, outcome, now, suspend_after).await
     {
@@ -123,7 +123,7 @@ async fn deliver(state: &AppState, delivery: &DeliveryRow) {
 
 /// The pause after attempt `attempts` (from 1) failed: the setting, doubling, at most an hour.
 fn backoff(state: &AppState, attempts: i64) -> i64 {
-    let base = i64::try_from(state.settings().webhook_retry.as_secs()).unwrap_or(MAX_RETRY_SECS);
+    let base = i64::try_from(state.settings().webhooks.retry.as_secs()).unwrap_or(MAX_RETRY_SECS);
     let doublings = u32::try_from((attempts - 1).clamp(0, 20)).unwrap_or(20);
     base.saturating_mul(1 << doublings).min(MAX_RETRY_SECS)
 }
@@ -149,7 +149,7 @@ async fn attempt(
         )
         .map_err(|e| (None, format!("the webhook's secret cannot be opened: {e}")))?;
     let url = reqwest::Url::parse(&hook.url).map_err(|e| (None, format!("bad URL: {e}")))?;
-    let client = client_for(&url, state.settings().webhook_allow_private)
+    let client = client_for(&url, state.settings().webhooks.allow_private)
         .await
         .map_err(|e| (None, e))?;
     let timestamp = state.now();

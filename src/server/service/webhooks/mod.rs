@@ -196,7 +196,7 @@ fn check_url(state: &AppState, url: &str) -> Result<()> {
     }
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = literal.parse::<IpAddr>() {
-        if !state.settings().webhook_allow_private && !addresses::is_public(ip) {
+        if !state.settings().webhooks.allow_private && !addresses::is_public(ip) {
             return bad("points into a private network, which this server does not post to");
         }
     }

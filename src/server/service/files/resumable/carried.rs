@@ -61,7 +61,7 @@ impl Patch<'_> {
             .map_err(|e| Error::internal("encrypt", e))?;
         debug_assert!(none.is_empty());
         let ext =
-            file_types::check_extension(&row.filename, &self.state.settings().upload_policy())?;
+            file_types::check_extension(&row.filename, &self.state.settings().uploads.policy())?;
         // Until the type is checked, the file's first bytes are all in the partial segment.
         let content = file_types::ContentCheck::resume(ext, row.mime_type.clone(), partial);
         Ok(Sealer::resume(encryptor, hash, content, received))

@@ -90,7 +90,7 @@ pub async fn create(
     new: NewUpload<'_>,
 ) -> Result<UploadStatus> {
     rate_limits::hit(state, Bucket::UploadPerUser, &owner.id).await?;
-    let policy = state.settings().upload_policy();
+    let policy = state.settings().uploads.policy();
     let filename = file_types::normalise_filename(new.filename)?;
     file_types::check_extension(&filename, &policy)?;
     policy.check_size(new.length).map_err(Error::FileTooLarge)?;
@@ -201,14 +201,14 @@ pub(super) async fn find(state: &AppState, owner: &UserRow, id: &str) -> Result<
         .ok_or(Error::NotFound("upload"))?;
     if row.completed == 0 && row.expires_at <= state.now() {
         return Err(Error::UploadExpired {
-            hours: state.settings().upload_expire.as_secs() / 3600,
+            hours: state.settings().uploads.expire.as_secs() / 3600,
         });
     }
     Ok(row)
 }
 
 pub(super) fn expire_secs(state: &AppState) -> i64 {
-    i64::try_from(state.settings().upload_expire.as_secs()).unwrap_or(i64::MAX)
+    i64::try_from(state.settings().uploads.expire.as_secs()).unwrap_or(i64::MAX)
 }
 
 pub(super) fn to_i64(n: u64) -> i64 {
