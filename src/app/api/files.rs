@@ -36,12 +36,9 @@ impl FileListing {
 /// The upload rules, for a signed-in user; `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "upload_rules")]
 pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
-    use crate::server::{http::server_fns::web_request, service::web_sessions};
+    use crate::server::http::server_fns::web_request;
     let req = web_request().await?;
-    if web_sessions::current(&req.state, &req.session)
-        .await?
-        .is_none()
-    {
+    if req.user().await?.is_none() {
         return Ok(None);
     }
     Ok(Some(req.state.settings().uploads.policy()))

@@ -35,11 +35,11 @@ pub async fn security_settings() -> Result<Option<SecurityOverview>, PageError> 
         service::{two_factor, web_sessions},
     };
     let req = web_request().await?;
-    let Some((user, current)) = web_sessions::current(&req.state, &req.session).await? else {
+    let Some(me) = req.current().await? else {
         return Ok(None);
     };
-    let status = two_factor::status(&req.state, &user).await?;
-    let sessions = web_sessions::list(&req.state, &user, &current).await?;
+    let status = two_factor::status(&req.state, &me.user).await?;
+    let sessions = web_sessions::list(&req.state, &me.user, &me.session_id).await?;
     Ok(Some(SecurityOverview {
         two_factor_enabled: status.enabled,
         pending: status.pending,

@@ -155,11 +155,16 @@ impl WebRequest {
         self.flash.take(FLASH_ERROR_KEY).await
     }
 
-    /// The user signed in on this browser, if any.
-    pub async fn user(&self) -> Result<Option<UserRow>, Error> {
+    /// Who is signed in on this browser, if anyone, and with which session.
+    pub async fn current(&self) -> Result<Option<SignedIn>, Error> {
         Ok(web_sessions::current(&self.state, &self.session)
             .await?
-            .map(|(user, _)| user))
+            .map(|(user, session_id)| SignedIn { user, session_id }))
+    }
+
+    /// The user signed in on this browser, if any.
+    pub async fn user(&self) -> Result<Option<UserRow>, Error> {
+        Ok(self.current().await?.map(|me| me.user))
     }
 
     /// Runs `act` as the user signed in on this browser; nobody signed in is `Unauthenticated`.
@@ -174,8 +179,8 @@ impl WebRequest {
     /// The signed-in admin: the admin pages' gate. Anyone else, signed in or not, is refused
     /// with 403 (`Forbidden`), which the pages show as "for admins only".
     pub async fn require_admin(&self) -> Result<UserRow, Error> {
-        match web_sessions::current(&self.state, &self.session).await? {
-            Some((user, _)) if admin::is_admin(&user) => Ok(user),
+        match self.user().await? {
+            Some(user) if admin::is_admin(&user) => Ok(user),
             _ => Err(Error::Forbidden),
         }
     }
