@@ -9,7 +9,7 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
-use super::{AdminNav, AdminProblem, AdminTable};
+use super::{AdminNav, AdminPage, AdminTable};
 use crate::app::api::admin::{admin_audit, AuditView};
 use crate::model::{format_utc, query_string, AuditEntry, AuditFilterForm, AuditOutcome};
 
@@ -37,14 +37,9 @@ pub fn AdminAuditPage() -> impl IntoView {
     );
     view! {
         <Title text="Audit log · Admin · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || view_data.get().map(|data| match data {
-                Ok(data) => view! {
-                    <AuditLog data filters=filters() cursor=param("cursor")/>
-                }.into_any(),
-                Err(error) => view! { <AdminProblem error/> }.into_any(),
-            })}
-        </Transition>
+        <AdminPage data=view_data page=move |data| view! {
+            <AuditLog data filters=filters() cursor=param("cursor")/>
+        }/>
     }
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{here, AdminNav, AdminProblem, AdminTable, Pager};
+use super::{here, AdminNav, AdminPage, AdminTable, Pager};
 use crate::app::{
     api::admin::{admin_files, AdminDeleteFile, RescanFile, TablePage, ADMIN_PAGE_SIZE},
     components::{
@@ -65,39 +65,34 @@ pub fn AdminFilesPage() -> impl IntoView {
 
     view! {
         <Title text="Files · Admin · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || table.get().map(|table| match table {
-                Ok(page) => view! {
-                    <section class="card">
-                        <h1>"All files"</h1>
-                        <AdminNav/>
-                        <Form method="GET" action="/admin/files" attr:class="filters" attr:role="search">
-                            <label>"Scan"
-                                <select name="scan_status" data-testid="filter-scan">
-                                    <option value="">"Any"</option>
-                                    {STATUSES.iter().map(|s| view! {
-                                        <option value=s.as_str() selected=param("scan_status") == s.as_str()>{s.as_str()}</option>
-                                    }).collect_view()}
-                                </select>
-                            </label>
-                            <label>"Owner"
-                                <input type="text" name="owner" value=param("owner") maxlength="256"
-                                    placeholder="Email or username" data-testid="filter-owner"/>
-                            </label>
-                            <label>"Name"
-                                <input type="search" name="name" value=param("name") maxlength="256"
-                                    placeholder="Part of the name" data-testid="filter-name"/>
-                            </label>
-                            <button type="submit">"Filter"</button>
-                        </Form>
-                        <FormError result flash/>
-                        <FileTable page filters=[param("scan_status"), param("owner"), param("name")]
-                            rescan delete/>
-                    </section>
-                }.into_any(),
-                Err(error) => view! { <AdminProblem error/> }.into_any(),
-            })}
-        </Transition>
+        <AdminPage data=table page=move |page| view! {
+            <section class="card">
+                <h1>"All files"</h1>
+                <AdminNav/>
+                <Form method="GET" action="/admin/files" attr:class="filters" attr:role="search">
+                    <label>"Scan"
+                        <select name="scan_status" data-testid="filter-scan">
+                            <option value="">"Any"</option>
+                            {STATUSES.iter().map(|s| view! {
+                                <option value=s.as_str() selected=param("scan_status") == s.as_str()>{s.as_str()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Owner"
+                        <input type="text" name="owner" value=param("owner") maxlength="256"
+                            placeholder="Email or username" data-testid="filter-owner"/>
+                    </label>
+                    <label>"Name"
+                        <input type="search" name="name" value=param("name") maxlength="256"
+                            placeholder="Part of the name" data-testid="filter-name"/>
+                    </label>
+                    <button type="submit">"Filter"</button>
+                </Form>
+                <FormError result flash/>
+                <FileTable page filters=[param("scan_status"), param("owner"), param("name")]
+                    rescan delete/>
+            </section>
+        }/>
     }
 }
 

@@ -9,6 +9,7 @@ pub mod users;
 
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
+use serde::{de::DeserializeOwned, Serialize};
 
 pub use crate::app::components::pager::Pager;
 use crate::model::PageError;
@@ -41,10 +42,29 @@ pub fn AdminNav() -> impl IntoView {
     }
 }
 
+/// An admin page, from its data: "Loading…" until the data is there, then the page itself
+/// (`page`), or [`AdminProblem`] when the data cannot be had.
+#[component]
+pub fn AdminPage<T, P, V>(data: Resource<Result<T, PageError>>, page: P) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    P: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || data.get().map(|data| match data {
+                Ok(data) => page(data).into_any(),
+                Err(error) => view! { <AdminProblem error/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
 /// What an admin page shows when its data cannot be had: "admins only" for anyone but an admin
 /// (the page is served with 403), else the error in words.
 #[component]
-pub fn AdminProblem(error: PageError) -> impl IntoView {
+fn AdminProblem(error: PageError) -> impl IntoView {
     if error.code == "forbidden" {
         view! {
             <section class="card narrow" data-testid="admin-forbidden">

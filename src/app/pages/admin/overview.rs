@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use super::{AdminNav, AdminProblem};
+use super::{AdminNav, AdminPage};
 use crate::app::{api::admin::admin_overview, components::transfer_chart::TransferChart};
 use crate::model::{human_bytes, AdminStats};
 
@@ -13,12 +13,7 @@ pub fn AdminOverviewPage() -> impl IntoView {
     let stats = Resource::new(|| (), |_| admin_overview());
     view! {
         <Title text="Admin · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || stats.get().map(|stats| match stats {
-                Ok(stats) => view! { <Overview stats/> }.into_any(),
-                Err(error) => view! { <AdminProblem error/> }.into_any(),
-            })}
-        </Transition>
+        <AdminPage data=stats page=|stats| view! { <Overview stats/> }/>
     }
 }
 

@@ -9,7 +9,7 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 
-use super::{here, AdminNav, AdminProblem, AdminTable, Pager};
+use super::{here, AdminNav, AdminPage, AdminTable, Pager};
 use crate::app::{
     api::admin::{
         admin_user_deletion, admin_users, ChangeUser, DeleteUser, SetQuota, UserDeletion,
@@ -47,26 +47,21 @@ pub fn AdminUsersPage() -> impl IntoView {
 
     view! {
         <Title text="Users · Admin · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || table.get().map(|table| match table {
-                Ok(page) => view! {
-                    <section class="card">
-                        <h1>"Users"</h1>
-                        <AdminNav/>
-                        <Form method="GET" action="/admin/users" attr:class="filters" attr:role="search">
-                            <label>"Search"
-                                <input type="search" name="q" value=search() maxlength="256"
-                                    placeholder="Email or username" data-testid="user-search"/>
-                            </label>
-                            <button type="submit">"Search"</button>
-                        </Form>
-                        <FormError result flash/>
-                        <UserTable page search=search() change quota/>
-                    </section>
-                }.into_any(),
-                Err(error) => view! { <AdminProblem error/> }.into_any(),
-            })}
-        </Transition>
+        <AdminPage data=table page=move |page| view! {
+            <section class="card">
+                <h1>"Users"</h1>
+                <AdminNav/>
+                <Form method="GET" action="/admin/users" attr:class="filters" attr:role="search">
+                    <label>"Search"
+                        <input type="search" name="q" value=search() maxlength="256"
+                            placeholder="Email or username" data-testid="user-search"/>
+                    </label>
+                    <button type="submit">"Search"</button>
+                </Form>
+                <FormError result flash/>
+                <UserTable page search=search() change quota/>
+            </section>
+        }/>
     }
 }
 
@@ -233,12 +228,9 @@ pub fn AdminDeleteUserPage() -> impl IntoView {
     let flash = flash_error();
     view! {
         <Title text="Delete user · Admin · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || deletion.get().map(|deletion| match deletion {
-                Ok(deletion) => view! { <ConfirmDeletion deletion delete flash/> }.into_any(),
-                Err(error) => view! { <AdminProblem error/> }.into_any(),
-            })}
-        </Transition>
+        <AdminPage data=deletion page=move |deletion| view! {
+            <ConfirmDeletion deletion delete flash/>
+        }/>
     }
 }
 
