@@ -42,12 +42,14 @@ site_tools_missing() {
 
 # Installs the tools cargo-leptos builds the site with, each when missing. They are built in a
 # target directory of their own (never locking the project's), and for the speed of building
-# them: cargo-leptos' own release profile (fat LTO, one codegen unit per crate) took about 17
-# minutes on two cores, while the tools run for a second of a build (splitting the wasm: 0.70 s
-# built this way, 0.58 s built with that profile).
+# them, unoptimised: they run for seconds of a build, while building them is most of a cold
+# run's CPU. cargo-leptos' own release profile (fat LTO, one codegen unit) took about 17 minutes
+# on two cores; unoptimised, cargo-leptos builds in 6 min 9 s and wasm-bindgen-cli in 52 s
+# (2 min 1 s at opt-level 1), and a site build takes about 5 s longer (wasm-bindgen on the
+# debug wasm: 5.9 s against 2.3 s).
 ensure_site_tools() {
   local fast_build=(CARGO_TARGET_DIR="$COFFER_CACHE/tools-target" CARGO_PROFILE_RELEASE_LTO=false
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1)
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=0)
   if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
     env "${fast_build[@]}" cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked \
