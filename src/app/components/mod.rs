@@ -1,6 +1,7 @@
 pub mod copy_button;
 pub mod form_error;
 pub mod header;
+pub mod loading;
 pub mod pager;
 pub mod scan_poll;
 pub mod signed_in;

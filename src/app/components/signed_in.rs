@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::loading::Loading;
 use crate::model::PageError;
 
 /// What a page for signed-in users shows a visitor who is not signed in: the page's title, what
@@ -38,18 +39,16 @@ where
     V: IntoView + 'static,
 {
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || data.get().map(|data| match data {
-                Ok(Some(data)) => page(data).into_any(),
-                Ok(None) => view! { <SignInCard title text=sign_in/> }.into_any(),
-                Err(e) => view! {
-                    <section class="card narrow">
-                        <h1>{title}</h1>
-                        <p class="form-error" role="alert">{e.detail}</p>
-                        {back.map(|(href, label)| view! { <p><A href=href>{label}</A></p> })}
-                    </section>
-                }.into_any(),
-            })}
-        </Transition>
+        <Loading data show=move |data| match data {
+            Ok(Some(data)) => page(data).into_any(),
+            Ok(None) => view! { <SignInCard title text=sign_in/> }.into_any(),
+            Err(e) => view! {
+                <section class="card narrow">
+                    <h1>{title}</h1>
+                    <p class="form-error" role="alert">{e.detail}</p>
+                    {back.map(|(href, label)| view! { <p><A href=href>{label}</A></p> })}
+                </section>
+            }.into_any(),
+        }/>
     }
 }

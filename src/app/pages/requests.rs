@@ -16,6 +16,7 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
+        loading::Loading,
         pager::{use_offset, Pager},
         signed_in::SignedInPage,
         upload_zone::UploadZone,
@@ -261,15 +262,13 @@ pub fn RequestSenderPage() -> impl IntoView {
     let flash = flash_error();
     view! {
         <Title text="Send files · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || rules.get().map(|rules| match rules {
-                Ok(Some(request)) => view! {
-                    <SenderCard request token=token() flash on_sent=move || sent.update(|n| *n += 1)/>
-                }.into_any(),
-                Ok(None) => view! { <UnlockCard token=token() unlock flash/> }.into_any(),
-                Err(e) => view! { <RequestUnavailable error=e/> }.into_any(),
-            })}
-        </Transition>
+        <Loading data=rules show=move |rules| match rules {
+            Ok(Some(request)) => view! {
+                <SenderCard request token=token() flash on_sent=move || sent.update(|n| *n += 1)/>
+            }.into_any(),
+            Ok(None) => view! { <UnlockCard token=token() unlock flash/> }.into_any(),
+            Err(e) => view! { <RequestUnavailable error=e/> }.into_any(),
+        }/>
         <Transition fallback=|| ()>
             {move || receipts.get().map(|receipts| match receipts {
                 Ok(receipts) => view! { <Receipts receipts/> }.into_any(),

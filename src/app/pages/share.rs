@@ -15,6 +15,7 @@ use crate::app::{
     components::{
         copy_button::CopyField,
         form_error::{flash_error, FormError},
+        loading::Loading,
         scan_poll::refresh_while_scanning,
         signed_in::SignedInPage,
     },
@@ -282,13 +283,11 @@ pub fn RecipientPage() -> impl IntoView {
 
     view! {
         <Title text="Shared file · Coffer"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || shared.get().map(|shared| match shared {
-                Ok(SharedLink::Open(shared)) => view! { <SharedFilesCard shared token=token() flash/> }.into_any(),
-                Ok(SharedLink::PasswordRequired) => view! { <ProtectedLinkCard token=token() flash/> }.into_any(),
-                Err(e) => view! { <Unavailable error=e/> }.into_any(),
-            })}
-        </Transition>
+        <Loading data=shared show=move |shared| match shared {
+            Ok(SharedLink::Open(shared)) => view! { <SharedFilesCard shared token=token() flash/> }.into_any(),
+            Ok(SharedLink::PasswordRequired) => view! { <ProtectedLinkCard token=token() flash/> }.into_any(),
+            Err(e) => view! { <Unavailable error=e/> }.into_any(),
+        }/>
     }
 }
 

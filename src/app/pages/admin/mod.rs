@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::app::components::loading::Loading;
 pub use crate::app::components::pager::Pager;
 use crate::model::PageError;
 
@@ -52,12 +53,10 @@ where
     V: IntoView + 'static,
 {
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || data.get().map(|data| match data {
-                Ok(data) => page(data).into_any(),
-                Err(error) => view! { <AdminProblem error/> }.into_any(),
-            })}
-        </Transition>
+        <Loading data show=move |data| match data {
+            Ok(data) => page(data).into_any(),
+            Err(error) => view! { <AdminProblem error/> }.into_any(),
+        }/>
     }
 }
 
