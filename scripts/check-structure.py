@@ -18,7 +18,7 @@ import sys
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
 # Source roots of the workspace's crates: (folder of lib.rs, map prefix).
-CRATES = [("src", ""), ("coffer-crypto/src", "coffer-crypto/src/")]
+CRATES = [("src", ""), ("coffer-crypto/src", "coffer-crypto/src/"), ("coffer-front/src", "coffer-front/src/")]
 MAP = os.path.join(ROOT, "ARCHITECTURE.md")
 
 

@@ -85,7 +85,7 @@ if wants e2e && site_tools_missing; then
   log "building the site's wasm in the background: $WORK/site-wasm.log"
   (
     RUSTFLAGS="-Clink-args=--emit-relocs --cfg erase_components" LEPTOS_OUTPUT_NAME=coffer \
-      cargo build --package=coffer --lib --target-dir="$CARGO_TARGET_DIR/front" \
+      cargo build --package=coffer-front --lib --target-dir="$CARGO_TARGET_DIR/front" \
       --target=wasm32-unknown-unknown --no-default-features --features=hydrate \
       >"$WORK/site-wasm.log" 2>&1 || true
   ) &
