@@ -285,7 +285,17 @@ mod tests {
                 Some((key, value.trim(), variable))
             })
             .collect();
-        assert!(shown.len() >= 41, "{shown:?}");
+        // Every setting is shown, and nothing else: the variables the sections ask for.
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        Settings::resolve("Leptos.toml".into(), toml::Table::new(), &|name| {
+            asked.borrow_mut().insert(name);
+            None
+        })
+        .unwrap();
+        let shown_variables: std::collections::BTreeSet<&str> =
+            shown.iter().map(|(_, _, variable)| *variable).collect();
+        assert_eq!(shown_variables, asked.into_inner());
+        assert_eq!(shown.len(), shown_variables.len(), "a setting shown twice");
         for (key, _, variable) in &shown {
             assert_eq!(source::file_key(variable), *key, "{variable}");
         }
