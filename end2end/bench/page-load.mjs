@@ -2,7 +2,7 @@
 // page is interactive, in Debian's Chromium, with a cold browser cache and then a warm one.
 //
 // "Interactive" is the `coffer-hydrated` performance mark the wasm entry point sets once
-// hydration has attached every handler (src/lib.rs); on a page sent without the wasm (sign-in,
+// hydration has attached every handler (coffer-front/src/lib.rs); on a page sent without the wasm (sign-in,
 // a share link's: `served_without_wasm` in src/app/mod.rs) it is the end of DOMContentLoaded.
 // Both are measured from navigation start.
 // Each page is loaded in a new browser context (an empty cache) RUNS times, on loopback and on

@@ -16,7 +16,7 @@ export async function loadsWasm(page: Page) {
 }
 
 /** Waits until the wasm has hydrated the page: every handler attached (the `coffer-hydrated`
- * performance mark, set by the wasm entry point in src/lib.rs). With JavaScript off (the
+ * performance mark, set by the wasm entry point in coffer-front/src/lib.rs). With JavaScript off (the
  * no-javascript project), or on a page sent without the wasm, there is nothing to wait for. */
 export async function hydrated(page: Page) {
   if (test.info().project.use.javaScriptEnabled === false) return;
@@ -37,8 +37,10 @@ export async function signUp(page: Page, prefix = "f") {
   return user;
 }
 
-/** Drops a file with this name and text content onto the drop zone, as a user dragging it. */
+/** Drops a file with this name and text content onto the drop zone, as a user dragging it,
+ * once the page is hydrated (the drop zone is the wasm's: before, a drop does nothing). */
 export async function dropFile(page: Page, name: string, content: string) {
+  await hydrated(page);
   const dataTransfer = await page.evaluateHandle(
     ({ name, content }) => {
       const dt = new DataTransfer();

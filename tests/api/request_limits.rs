@@ -45,8 +45,16 @@ async fn every_route_has_a_per_client_request_rate_with_429_and_retry_after() {
     for _ in 0..5 {
         assert_eq!(app.get("/health").await.status(), StatusCode::OK);
     }
-    // The API answers in JSON, with how long to wait.
-    let res = app.get("/api/v1/files").await;
+    // The API answers in JSON, with how long to wait. (The bucket gains one request a second:
+    // on a busy machine one may pass, unauthenticated, before the refusal.)
+    let mut res = app.get("/api/v1/files").await;
+    for _ in 0..5 {
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        res = app.get("/api/v1/files").await;
+    }
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = res.headers()[header::RETRY_AFTER]
         .to_str()
@@ -59,13 +67,20 @@ async fn every_route_has_a_per_client_request_rate_with_429_and_retry_after() {
     assert!(body["detail"].as_str().unwrap().contains("wait"), "{body}");
 
     // A browser navigating gets a page in words.
-    let res = app
-        .client
-        .get(app.url("/login"))
-        .header(header::ACCEPT, "text/html,application/xhtml+xml")
-        .send()
-        .await
-        .unwrap();
+    let navigate = || {
+        app.client
+            .get(app.url("/login"))
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .send()
+    };
+    let mut res = navigate().await.unwrap();
+    for _ in 0..5 {
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+        res = navigate().await.unwrap();
+    }
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key(header::RETRY_AFTER));
     assert!(res.headers()[header::CONTENT_TYPE]
