@@ -549,13 +549,21 @@ pub fn session_cookie(res: &Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A file of the checkout the tests run from. Its folder is read when they run, not when they
+/// are compiled: a build shared by two checkouts (CI's and a developer's, one target folder)
+/// would otherwise read the files of whichever compiled it.
+pub fn checkout_file(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets it"))
+        .join(relative)
+}
+
 /// Runs `tests/clients/tuspy_upload.py` (tuspy, the official Python tus client) as its own
 /// process, with the Python that `scripts/test.sh` installs it for; its JSON answer.
 pub async fn tuspy(args: &[&str]) -> Value {
     let python = std::env::var("COFFER_TEST_PYTHON").expect(
         "COFFER_TEST_PYTHON is not set: run the tests through scripts/test.sh, which installs tuspy",
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/tuspy_upload.py");
+    let script = checkout_file("tests/clients/tuspy_upload.py");
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     // On a thread of its own: the server under test runs on this test's runtime.
     let out = tokio::task::spawn_blocking(move || {

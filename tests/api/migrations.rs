@@ -1,15 +1,15 @@
 //! The two migration folders, `migrations/sqlite` and `migrations/postgres`, describe one
 //! schema: the repositories send the same SQL to both. Nothing but these tests keeps them in step.
 
-use std::{collections::BTreeMap, path::Path};
+use std::collections::BTreeMap;
 
 use coffer::server::db::Database;
 use sqlx::{AnyPool, Row};
 
+use crate::helpers::checkout_file;
+
 fn migration_files(dir: &str) -> BTreeMap<String, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(dir);
+    let dir = checkout_file("migrations").join(dir);
     std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
