@@ -475,6 +475,16 @@ impl Drop for Fleet {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // A failed test's instances' logs are in a folder about to be removed: the end of each
+        // goes with the failure.
+        if std::thread::panicking() {
+            for i in 0..self.nodes.len() {
+                let log = self.log(i);
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+                eprintln!("---- instance {i}: the end of its log ----\n{tail}");
+            }
+        }
     }
 }
 
