@@ -21,17 +21,10 @@ use tempfile::TempDir;
 
 use coffer::server::{config::StorageSettings, storage::BlobStore};
 
-use crate::client::Api;
+use crate::client::{checkout_file, Api};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coffer");
 pub const METRICS_TOKEN: &str = "fleet-metrics-token";
-
-/// The checkout the tests run from. Read when they run, not when they are compiled: a build
-/// shared by two checkouts (CI's and a developer's, one target folder) would otherwise read
-/// the files of whichever compiled it.
-fn root() -> PathBuf {
-    var("CARGO_MANIFEST_DIR").into()
-}
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -46,7 +39,7 @@ fn compose() -> Value {
             "-c",
             "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
         ])
-        .arg(root().join("compose.yaml"))
+        .arg(checkout_file("compose.yaml"))
         .output()
         .expect("python3 runs");
     assert!(
@@ -230,7 +223,7 @@ impl Fleet {
         env.insert("COFFER_S3_ROOT".into(), s3_root.clone());
         env.insert(
             "LEPTOS_SITE_ROOT".into(),
-            root().join("target/site").display().to_string(),
+            checkout_file("target/site").display().to_string(),
         );
         for (name, value) in options.extra {
             env.insert(name.into(), value);
@@ -381,7 +374,7 @@ impl Fleet {
         let nginx = var("COFFER_TEST_NGINX");
         let dir = self.dir.path().join("nginx");
         std::fs::create_dir_all(&dir).unwrap();
-        let conf = std::fs::read_to_string(root().join("deploy/nginx.conf")).unwrap();
+        let conf = std::fs::read_to_string(checkout_file("deploy/nginx.conf")).unwrap();
         let mut conf = conf.replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
         for (i, node) in self.nodes.iter().enumerate() {
             let host = format!("coffer-{}:3000", i + 1);
@@ -504,7 +497,7 @@ impl Solo {
             .arg("serve")
             .env("COFFER_DATA_DIR", data_dir)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_SITE_ROOT", root().join("target/site"))
+            .env("LEPTOS_SITE_ROOT", checkout_file("target/site"))
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
