@@ -135,7 +135,7 @@ if wants fleet; then start_clamd; fi
 # ahead of the others, at nice 10: they have the rest of the machine while it runs, and all of it
 # after, so that none is left running alone at the end. Measured warm on two cores: the others at
 # nice 5, 9 min 08 s and 10 min 30 s (the fuzzer the last 2-3 minutes alone, the machine 60 %
-# busy); at nice 10, 7 min 47 s.
+# busy); at nice 10, 7 min 34 s to 8 min 44 s in three runs.
 RUN=()
 
 # run_stage NAME: runs the stage's function, stage_NAME, its output in $WORK/NAME.log, and
