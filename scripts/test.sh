@@ -10,7 +10,7 @@
 #
 #   scripts/test.sh                          every stage (what CI runs)
 #   scripts/test.sh --only sqlite            one stage, or several: --only postgres,s3
-#   scripts/test.sh --only postgres shares   a test filter for the Rust stages
+#   scripts/test.sh --only postgres shares   a test filter for the Rust stages (a file name for e2e)
 #
 # Stages: structure (scripts/check-structure.py), sqlite (unit + integration), fuzz
 # (scripts/fuzz-api.sh, 300 examples per operation), postgres (integration on PostgreSQL +
@@ -211,7 +211,7 @@ stage_e2e() {
   # Chromium raises the priority of its busiest threads (to nice -8) when it may, as root may:
   # without the capability it stays at its stage's priority and does not run ahead of the fuzzer.
   (cd end2end && COFFER_E2E_URL="http://127.0.0.1:$port" \
-    setpriv --bounding-set -sys_nice --inh-caps -sys_nice npx playwright test) || status=$?
+    setpriv --bounding-set -sys_nice --inh-caps -sys_nice npx playwright test "${FILTER[@]}") || status=$?
   kill "$server" 2>/dev/null || true
   if [ $status -ne 0 ]; then
     echo "browser tests failed; server log follows"

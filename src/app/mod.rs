@@ -127,8 +127,9 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Coffer"/>
         <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
             <Header/>
-            <main class="page">
+            <main class="page" id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=PAGE_RENDERING/>
                     <Route path=path!("/login") view=LoginPage ssr=PAGE_RENDERING/>

@@ -106,7 +106,7 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
                 <button type="submit" data-testid="share-selected">"Share selected"</button>
                 <span class="muted small">"Tick files to share them under one link."</span>
             </form>
-            <table class="files" data-testid="file-table">
+            <table class="data-table" data-testid="file-table">
                 <thead>
                     <tr>
                         <th scope="col"><span class="sr-only">"Select"</span></th>
@@ -167,7 +167,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
     let share = share_page_path(&file.id);
     view! {
         <tr data-testid="file-row" data-file-id=file.id.clone()>
-            <td>
+            <td class="select">
                 <input type="checkbox" name="files" value=file.id.clone() form="share-selected"
                     aria-label=format!("Select {}", file.filename) data-testid="select-file"/>
             </td>
@@ -177,7 +177,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
                         title="Sent to you through one of your upload requests">"received"</a>
                 })}
             </td>
-            <td>{human_bytes(file.size)}</td>
+            <td class="size">{human_bytes(file.size)}</td>
             <td><time datetime=file.created_at.to_string()>{uploaded}</time></td>
             <td>
                 <span class=format!("status status-{}", file.scan_status.as_str()) title=status_help

@@ -212,7 +212,7 @@ fn ReceivedFiles(files: Vec<FileInfo>) -> impl IntoView {
         return view! { <p class="muted small">"Nothing received yet."</p> }.into_any();
     }
     view! {
-        <table class="files" data-testid="request-files">
+        <table class="data-table" data-testid="request-files">
             <thead>
                 <tr>
                     <th scope="col">"Name"</th>
@@ -316,7 +316,7 @@ fn Receipts(receipts: Vec<Receipt>) -> impl IntoView {
             <h2>"Your receipt"</h2>
             <p class="muted small">"What arrived, with each file's SHA-256 to compare with your copy (for example with "
                 <code>"sha256sum"</code> ")."</p>
-            <table class="files">
+            <table class="data-table">
                 <thead>
                     <tr>
                         <th scope="col">"Name"</th>
@@ -330,7 +330,7 @@ fn Receipts(receipts: Vec<Receipt>) -> impl IntoView {
                         <tr data-testid="receipt">
                             <td class="name" data-testid="receipt-name">{r.filename}</td>
                             <td>{human_bytes(r.size)}</td>
-                            <td><code class="hash" data-testid="receipt-sha256">{r.sha256}</code></td>
+                            <td class="name" data-label="SHA-256"><code class="hash" data-testid="receipt-sha256">{r.sha256}</code></td>
                             <td>{format_utc(r.received_at)}</td>
                         </tr>
                     }).collect_view()}

@@ -255,7 +255,7 @@ fn Sessions(sessions: Vec<SessionInfo>, forms: Forms) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Signed-in browsers"</h2>
-            <table class="files" data-testid="session-table">
+            <table class="data-table" data-testid="session-table">
                 <thead>
                     <tr>
                         <th scope="col">"Browser"</th>
@@ -290,9 +290,9 @@ fn SessionRow(session: SessionInfo, forms: Forms) -> impl IntoView {
     view! {
         <tr data-testid="session-row">
             <td class="name">{browser}</td>
-            <td>{session.ip.clone().unwrap_or_else(|| "unknown".to_owned())}</td>
-            <td>{format_utc(session.created_at)}</td>
-            <td>{format_utc(session.last_seen_at)}</td>
+            <td data-label="IP address">{session.ip.clone().unwrap_or_else(|| "unknown".to_owned())}</td>
+            <td data-label="Signed in">{format_utc(session.created_at)}</td>
+            <td data-label="Last seen">{format_utc(session.last_seen_at)}</td>
             <td class="actions">
                 {if session.current {
                     view! { <span class="muted" data-testid="this-browser">"this browser"</span> }.into_any()

@@ -210,7 +210,7 @@ fn LinkTable(links: Vec<ShareInfo>, revoke: ServerAction<RevokeShare>) -> impl I
     view! {
         <section class="card">
             <h2>"Links"</h2>
-            <table class="files" data-testid="link-table">
+            <table class="data-table" data-testid="link-table">
                 <thead>
                     <tr>
                         <th scope="col">"Created"</th>
@@ -246,10 +246,10 @@ fn LinkRow(link: ShareInfo, revoke: ServerAction<RevokeShare>) -> impl IntoView 
     let (link_id, file_id) = (link.id.clone(), link.file_id.clone());
     view! {
         <tr data-testid="link-row" data-link-id=link.id.clone()>
-            <td>{format_utc(link.created_at)}</td>
-            <td>{format_utc(link.expires_at)}</td>
-            <td data-testid="link-uses">{uses}</td>
-            <td>{if link.has_password { "yes" } else { "no" }}</td>
+            <td data-label="Created">{format_utc(link.created_at)}</td>
+            <td data-label="Expires">{format_utc(link.expires_at)}</td>
+            <td data-label="Downloads" data-testid="link-uses">{uses}</td>
+            <td data-label="Password">{if link.has_password { "yes" } else { "no" }}</td>
             <td><span class=format!("status link-{}", link.status) data-testid="link-status">{status_text}</span></td>
             <td class="actions">
                 {active.then(move || view! {

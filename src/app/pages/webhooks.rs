@@ -130,7 +130,7 @@ fn WebhookCard(
                 view! { <p class="muted small">"Nothing sent yet."</p> }.into_any()
             } else {
                 view! {
-                    <table class="files" data-testid="deliveries">
+                    <table class="data-table" data-testid="deliveries">
                         <thead><tr>
                             <th scope="col">"Event"</th><th scope="col">"When"</th>
                             <th scope="col">"Status"</th><th scope="col">"Attempts"</th><th scope="col">"Last answer"</th>
@@ -145,7 +145,7 @@ fn WebhookCard(
                                         <td>{d.event}</td>
                                         <td>{format_utc(d.created_at)}</td>
                                         <td><span class=format!("status delivery-{}", d.status)>{d.status.clone()}</span></td>
-                                        <td>{d.attempts}</td>
+                                        <td data-label="Attempts">{d.attempts}</td>
                                         <td class="muted small">{answer}</td>
                                     </tr>
                                 }

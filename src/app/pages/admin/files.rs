@@ -154,7 +154,7 @@ fn FileRow(
     view! {
         <tr data-testid="admin-file-row" data-file-id=file.id.clone()>
             <td class="name">{file.filename.clone()}</td>
-            <td class="name">{owner_email}<br/><span class="muted">{owner_username}</span></td>
+            <td class="owner" data-label="Owner">{owner_email}<br/><span class="muted">{owner_username}</span></td>
             <td>{human_bytes(file.size)}</td>
             <td class="small">{file.mime_type.clone()}</td>
             <td>
@@ -162,7 +162,7 @@ fn FileRow(
                     {status.as_str()}
                 </span>
             </td>
-            <td>{active_share_links}</td>
+            <td data-label="Links">{active_share_links}</td>
             <td><time datetime=file.created_at.to_string()>{format_utc(file.created_at)}</time></td>
             <td class="actions">
                 {status.is_downloadable().then(|| view! {

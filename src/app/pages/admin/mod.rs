@@ -115,7 +115,7 @@ pub fn AdminTable(
 ) -> impl IntoView {
     view! {
         <div class="table-scroll">
-            <table class="files admin-table" data-testid=testid>
+            <table class="data-table admin-table" data-testid=testid>
                 <thead>
                     <tr>
                         {columns.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect_view()}

@@ -173,16 +173,14 @@ fn UserRow(
                 <strong>{info.email.clone()}</strong><br/>
                 <span class="muted">{info.username.clone()}</span>
             </td>
-            <td>
-                {info.role.as_str()}
-            </td>
-            <td>{if info.two_factor_enabled { "on" } else { "off" }}</td>
-            <td>{user.file_count}</td>
+            <td data-label="Role">{info.role.as_str()}</td>
+            <td data-label="2FA">{if info.two_factor_enabled { "on" } else { "off" }}</td>
+            <td data-label="Files">{user.file_count}</td>
             <td>
                 {storage}
                 {usage.percent().map(|p| view! { <UsageBar percent=p/> })}
             </td>
-            <td>{last_login}</td>
+            <td data-label="Last sign-in">{last_login}</td>
             <td><span class=format!("status user-{status}") data-testid="user-status">{status}</span></td>
             <td>
                 <details class="manage">
