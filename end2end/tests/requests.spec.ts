@@ -11,11 +11,14 @@ test("a sender without an account uploads into a request and the owner sees the 
   await page.getByTestId("request-title").fill("Signed contract");
   await page.getByTestId("request-message").fill("Please send the signed copy back.");
   await page.getByTestId("request-max-files").fill("2");
+  await page.getByTestId("request-max-mb").fill("50");
   await page.getByTestId("create-request").click();
   const url = await page.getByTestId("new-request").getByTestId("copy-text").inputValue();
   expect(url).toMatch(/\/r\/[A-Za-z0-9_-]{43}$/);
   await expect(page.getByTestId("request-card")).toHaveCount(1);
   await expect(page.getByTestId("request-status")).toHaveText("open");
+  // Sizes in the unit the form asks in, counts in the singular for one.
+  await expect(page.getByTestId("request-limits")).toHaveText("up to 2 files, 50 MiB in all");
 
   // A sender in a fresh browser, signed in nowhere.
   const stranger = await browser.newContext();
@@ -23,6 +26,7 @@ test("a sender without an account uploads into a request and the owner sees the 
   expect((await sender.goto(url))?.status()).toBe(200);
   await expect(sender.getByTestId("request-title")).toHaveText("Signed contract");
   await expect(sender.getByTestId("request-message")).toHaveText("Please send the signed copy back.");
+  await expect(sender.getByTestId("room-left")).toContainText("Still takes 2 files, 50 MiB in all.");
   await sender.waitForLoadState("networkidle");
   const name = `contract-${Date.now()}.txt`;
   const content = "I agree to the terms.\n".repeat(2000);

@@ -128,7 +128,9 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 || value.fract() == 0.0 {
+    if bytes == 1 {
+        "1 byte".to_owned()
+    } else if unit == 0 || value.fract() == 0.0 {
         format!("{value:.0} {}", UNITS[unit])
     } else {
         format!("{value:.1} {}", UNITS[unit])

@@ -169,6 +169,12 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
     }
 }
 
+/// A count and its noun, in the singular for one: `count(1, "file", "files")` is `1 file`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A moment as the pages show it: `2026-11-23 14:05 UTC`.
 pub fn format_utc(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
@@ -181,6 +187,13 @@ pub fn format_utc(at: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_singular_for_one_only() {
+        assert_eq!(count(0u64, "file", "files"), "0 files");
+        assert_eq!(count(1u64, "second", "seconds"), "1 second");
+        assert_eq!(count(2u32, "admin", "admins"), "2 admins");
+    }
 
     #[test]
     fn query_strings_encode_everything_but_the_unreserved() {
@@ -231,5 +244,7 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(12), "12 bytes");
         assert_eq!(human_bytes(0), "0 bytes");
+        assert_eq!(human_bytes(1), "1 byte");
+        assert_eq!(human_bytes(50 << 20), "50 MiB");
     }
 }

@@ -12,8 +12,8 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::model::human_bytes;
 use crate::model::PageError;
+use crate::model::{count, human_bytes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -92,10 +92,10 @@ pub enum Error {
     OwnerQuotaExceeded,
     #[error("this file would pass the {} this upload link takes in all ({} already received or arriving)", human_bytes(*max), human_bytes(*used))]
     RequestNoRoom { max: u64, used: u64 },
-    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    #[error("too many attempts; try again in {}", count(*retry_after_secs, "second", "seconds"))]
     RateLimited { retry_after_secs: u64 },
     /// The per-client request rate (`COFFER_RATE_REQUESTS_PER_SEC`) was passed.
-    #[error("too many requests from your address; wait {retry_after_secs} seconds and try again")]
+    #[error("too many requests from your address; wait {} and try again", count(*retry_after_secs, "second", "seconds"))]
     TooManyRequests { retry_after_secs: u64 },
     #[error(
         "you already have {limit} uploads in progress; wait for one to finish, then try again"

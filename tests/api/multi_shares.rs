@@ -418,6 +418,18 @@ fn entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The dates of a zip's entries as an independent reader sees them: `YYYY-MM-DDTHH:MM`.
+fn entry_dates(archive: &[u8]) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).expect("a valid zip");
+    (0..zip.len())
+        .map(|i| {
+            let d = zip.by_index(i).unwrap().last_modified().expect("a date");
+            let (y, mo, day, h, mi) = (d.year(), d.month(), d.day(), d.hour(), d.minute());
+            format!("{y:04}-{mo:02}-{day:02}T{h:02}:{mi:02}")
+        })
+        .collect()
+}
+
 async fn zip_of(app: &TestApp, token: &str) -> Response {
     new_client()
         .get(app.url(&format!("/api/v1/files/shared/{token}/zip")))
@@ -468,6 +480,18 @@ async fn download_all_streams_a_zip_of_the_clean_files_with_safe_distinct_names(
             ("b.txt".to_owned(), contents[1].clone()),
         ]
     );
+    // Each entry is dated when its file was uploaded (UTC, to the minute here; the format keeps
+    // two seconds), not 1980-00-00.
+    for (date, id) in entry_dates(&archive).iter().zip([&ids[0], &dup, &ids[1]]) {
+        let info: serde_json::Value = app
+            .get_bearer(&format!("/api/v1/files/{id}"), &alice)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let uploaded = info["created_at"].as_str().unwrap();
+        assert_eq!(date, &uploaded[..16], "{id}");
+    }
     // One audit row for the zip, naming every file in it.
     assert_eq!(crate::helpers::audit_count(&app, "share.download").await, 1);
     let detail: String =

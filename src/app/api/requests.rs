@@ -88,7 +88,8 @@ pub async fn my_requests(offset: Option<i32>) -> Result<Option<RequestsOverview>
     }))
 }
 
-/// Makes a request from the page's form: `max_megabytes` is in MB (10^6 bytes); empty limits
+/// Makes a request from the page's form: `max_megabytes` is in MiB (2^20 bytes, the unit every
+/// size on the pages is shown in); empty limits
 /// mean none.
 #[server(prefix = "/app", endpoint = "create_request")]
 pub async fn create_request(
@@ -115,7 +116,7 @@ pub async fn create_request(
             let max_files = number(max_files, "The number of files")?
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
             let max_bytes =
-                number(max_megabytes, "The size limit")?.map(|mb| mb.saturating_mul(1_000_000));
+                number(max_megabytes, "The size limit")?.map(|mib| mib.saturating_mul(1 << 20));
             let new = crate::model::NewUploadRequest {
                 title,
                 message: message.unwrap_or_default(),

@@ -25,7 +25,7 @@ use crate::app::{
 };
 use crate::model::PageError;
 use crate::model::{
-    format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
+    count, format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
     RequestStatus, UploadPolicy, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
     MAX_REQUEST_TITLE_CHARS,
 };
@@ -108,7 +108,7 @@ fn RequestOptions() -> impl IntoView {
                 <input type="number" name="max_files" min="1" max=MAX_REQUEST_FILES step="1"
                     placeholder="No limit" data-testid="request-max-files"/>
             </label>
-            <label>"Most MB in all"
+            <label>"Most MiB in all"
                 <input type="number" name="max_megabytes" min="1" step="1"
                     placeholder="No limit" data-testid="request-max-mb"/>
             </label>
@@ -157,9 +157,27 @@ fn RequestList(
 fn limits_text(max_files: Option<u64>, max_bytes: Option<u64>) -> String {
     match (max_files, max_bytes) {
         (None, None) => "no limits".to_owned(),
-        (Some(files), None) => format!("up to {files} files"),
-        (None, Some(bytes)) => format!("up to {}", human_bytes(bytes)),
-        (Some(files), Some(bytes)) => format!("up to {files} files, {}", human_bytes(bytes)),
+        (Some(files), None) => format!("up to {}", count(files, "file", "files")),
+        (None, Some(bytes)) => format!("up to {} in all", human_bytes(bytes)),
+        (Some(files), Some(bytes)) => format!(
+            "up to {}, {} in all",
+            count(files, "file", "files"),
+            human_bytes(bytes)
+        ),
+    }
+}
+
+/// What a request still takes, as its sender is told.
+fn room_left(files_left: Option<u64>, bytes_left: Option<u64>) -> String {
+    match (files_left, bytes_left) {
+        (None, None) => "Send as many files as you need.".to_owned(),
+        (Some(files), None) => format!("Still takes {}.", count(files, "file", "files")),
+        (None, Some(bytes)) => format!("Still takes {}.", human_bytes(bytes)),
+        (Some(files), Some(bytes)) => format!(
+            "Still takes {}, {} in all.",
+            count(files, "file", "files"),
+            human_bytes(bytes)
+        ),
     }
 }
 
@@ -168,9 +186,8 @@ fn RequestCard(request: RequestWithFiles, close: ServerAction<CloseRequest>) -> 
     let RequestWithFiles { request, files } = request;
     let open = request.status == RequestStatus::Open;
     let received = format!(
-        "{} file{}, {}",
-        request.files_received,
-        if request.files_received == 1 { "" } else { "s" },
+        "{}, {}",
+        count(request.files_received, "file", "files"),
         human_bytes(request.bytes_received)
     );
     let id = request.id.clone();
@@ -184,7 +201,7 @@ fn RequestCard(request: RequestWithFiles, close: ServerAction<CloseRequest>) -> 
                 <dd><span class=format!("status request-{}", request.status.label())
                     data-testid="request-status">{request.status.label()}</span></dd>
                 <dt>"Received"</dt><dd data-testid="request-received">{received}</dd>
-                <dt>"Limits"</dt><dd>{limits_text(request.max_files, request.max_bytes)}</dd>
+                <dt>"Limits"</dt><dd data-testid="request-limits">{limits_text(request.max_files, request.max_bytes)}</dd>
                 <dt>"Open until"</dt><dd>{format_utc(request.expires_at)}</dd>
                 <dt>"Password"</dt><dd>{if request.has_password { "yes" } else { "no" }}</dd>
             </dl>
@@ -289,7 +306,7 @@ fn SenderCard(
         max_upload_bytes: request.max_upload_bytes,
         allowed_extensions: request.allowed_extensions.clone(),
     };
-    let left = limits_text(request.files_left, request.bytes_left);
+    let left = room_left(request.files_left, request.bytes_left);
     view! {
         <section class="card" data-testid="request-page">
             <h1 data-testid="request-title">{request.title.clone()}</h1>
@@ -298,7 +315,7 @@ fn SenderCard(
             {(!request.message.is_empty()).then(|| view! {
                 <p class="request-message" data-testid="request-message">{request.message.clone()}</p>
             })}
-            <p class="muted small">"Still takes " {left} ". Files are encrypted and scanned for viruses; once sent, only "
+            <p class="muted small" data-testid="room-left">{left} " Files are encrypted and scanned for viruses; once sent, only "
                 {request.requested_by.clone()} " can download them."</p>
             <FormError result=Signal::derive(|| None) flash/>
             <UploadZone policy on_stored=on_sent request=token/>

@@ -18,7 +18,7 @@ use crate::app::{
     },
     context::AuthActions,
 };
-use crate::model::{account_rules, format_utc, SessionInfo, TotpSetup};
+use crate::model::{account_rules, count, format_utc, SessionInfo, TotpSetup};
 
 /// The page's forms; the overview is read again whenever one of them completes.
 #[derive(Clone, Copy)]
@@ -183,7 +183,7 @@ fn TwoFactorOn(recovery_codes_left: u64, forms: Forms) -> impl IntoView {
     view! {
         <p data-testid="two-factor-status">
             <strong>"On."</strong> " Signing in asks for a code from your authenticator app. "
-            {format!("{recovery_codes_left} unused recovery code{} left.", if recovery_codes_left == 1 { "" } else { "s" })}
+            {format!("{} left.", count(recovery_codes_left, "unused recovery code", "unused recovery codes"))}
         </p>
         <details class="confirm">
             <summary>"Turn off…"</summary>

@@ -23,8 +23,8 @@ use crate::app::{
 };
 use crate::model::PageError;
 use crate::model::{
-    format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo, SharedFiles,
-    SharedLink, MAX_LINK_DOWNLOADS,
+    count, format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo,
+    SharedFiles, SharedLink, MAX_LINK_DOWNLOADS,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -189,7 +189,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
 #[component]
 fn NewLink(link: CreatedShare) -> impl IntoView {
     let limit = match link.max_downloads {
-        Some(n) => format!("{n} download{}", if n == 1 { "" } else { "s" }),
+        Some(n) => count(n, "download", "downloads"),
         None => "no download limit".to_owned(),
     };
     view! {

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 
 use super::{AdminNav, AdminPage};
 use crate::app::{api::admin::admin_overview, components::transfer_chart::TransferChart};
-use crate::model::{human_bytes, AdminStats};
+use crate::model::{count, human_bytes, AdminStats};
 
 #[component]
 pub fn AdminOverviewPage() -> impl IntoView {
@@ -37,7 +37,7 @@ fn Overview(stats: AdminStats) -> impl IntoView {
                     <h2>"Users"</h2>
                     <p class="figure" data-testid="users-active">{users.active}</p>
                     <p class="muted">
-                        {format!("active · {} disabled · {} admins", users.disabled, users.admins)}
+                        {format!("active · {} disabled · {}", users.disabled, count(users.admins, "admin", "admins"))}
                     </p>
                 </div>
                 <div class="tile">

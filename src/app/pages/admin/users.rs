@@ -21,7 +21,7 @@ use crate::app::{
     },
 };
 use crate::model::{
-    format_utc, human_bytes, query_string, user_deletion_path, AdminUser, Role, Usage,
+    count, format_utc, human_bytes, query_string, user_deletion_path, AdminUser, Role, Usage,
 };
 
 #[component]
@@ -239,14 +239,8 @@ fn ConfirmDeletion(
     flash: Resource<Option<crate::model::PageError>>,
 ) -> impl IntoView {
     let UserDeletion { user, belongings } = deletion;
-    let files = match belongings.files {
-        1 => "1 file".to_owned(),
-        n => format!("{n} files"),
-    };
-    let links = match belongings.share_links {
-        1 => "1 share link".to_owned(),
-        n => format!("{n} share links"),
-    };
+    let files = count(belongings.files, "file", "files");
+    let links = count(belongings.share_links, "share link", "share links");
     view! {
         <section class="card narrow" data-testid="confirm-delete">
             <h1>"Delete " <span class="name">{user.user.email.clone()}</span> "?"</h1>

@@ -8,7 +8,9 @@
 //! control characters, and a name that repeats gets ` (2)`, ` (3)`… before its extension.
 //! Types that are already compressed are stored as they are; the rest is deflated.
 
-use async_zip::{base::write::ZipFileWriter, Compression, ZipEntryBuilder};
+use async_zip::{
+    base::write::ZipFileWriter, Compression, ZipDateTime, ZipDateTimeBuilder, ZipEntryBuilder,
+};
 use futures::{io::AsyncWriteExt as _, StreamExt, TryStreamExt};
 use tokio_util::io::ReaderStream;
 
@@ -55,6 +57,22 @@ pub fn zip(state: &AppState, files: Vec<FileRow>) -> PlainStream {
     archive.chain(end).boxed()
 }
 
+/// An upload time (Unix seconds) as a zip entry's date: UTC, to the two seconds the format
+/// keeps; before 1980, which the format cannot say, as its first moment.
+fn zip_date(unix_seconds: i64) -> ZipDateTime {
+    let at = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .max(time::macros::datetime!(1980-01-01 0:00 UTC));
+    ZipDateTimeBuilder::new()
+        .year(at.year())
+        .month(u8::from(at.month()).into())
+        .day(at.day().into())
+        .hour(at.hour().into())
+        .minute(at.minute().into())
+        .second(at.second().into())
+        .build()
+}
+
 async fn write_zip(
     state: &AppState,
     files: Vec<FileRow>,
@@ -71,6 +89,7 @@ async fn write_zip(
         };
         let entry = ZipEntryBuilder::new(name.into(), compression)
             .uncompressed_size(file.size.max(0) as u64)
+            .last_modification_date(zip_date(file.created_at))
             .unix_permissions(0o644);
         let mut content = plaintext(state, file, None).await?;
         let mut out = zip.write_entry_stream(entry).await.map_err(zip_error)?;
@@ -156,6 +175,28 @@ fn entry_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_are_dated_by_upload_time_in_utc() {
+        // 2026-12-07 23:07:41 UTC; the format keeps even seconds.
+        let date = zip_date(1_796_684_861);
+        assert_eq!(
+            (
+                date.year(),
+                date.month(),
+                date.day(),
+                date.hour(),
+                date.minute(),
+                date.second()
+            ),
+            (2026, 12, 7, 23, 7, 40)
+        );
+        // Before 1980 (which the format cannot hold): its first moment, never 1980-00-00.
+        assert_eq!(
+            (zip_date(0).year(), zip_date(0).month(), zip_date(0).day()),
+            (1980, 1, 1)
+        );
+    }
 
     #[test]
     fn names_cannot_leave_the_folder_they_are_extracted_into() {
