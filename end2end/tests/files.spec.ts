@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { readFile } from "node:fs/promises";
 
-import { dropFile, row, signUp } from "./helpers";
+import { dropFile, dropFiles, row, signUp } from "./helpers";
 
 test("a dropped file shows progress, turns from pending to clean, and downloads intact", async ({ page }) => {
   const problems: string[] = [];
@@ -76,6 +76,14 @@ test("refused files say why, before and after sending", async ({ page }) => {
   await dropFile(page, "fake.pdf", "this is not a PDF");
   await expect(page.getByTestId("upload-item").filter({ hasText: "fake.pdf" }).getByRole("alert"))
     .toContainText("does not look like a .pdf file");
+  // A refused file shows no progress bar (it was not stored), and its reason stays in its row.
+  for (const name of ["tool.exe", "fake.pdf"]) {
+    await expect(page.getByTestId("upload-item").filter({ hasText: name }).locator("progress")).toHaveCount(0);
+  }
+  const [first, second] = await Promise.all(
+    ["tool.exe", "fake.pdf"].map((name) => page.getByTestId("upload-item").filter({ hasText: name }).boundingBox()),
+  );
+  expect(first!.y + first!.height <= second!.y || second!.y + second!.height <= first!.y, "rows do not overlap").toBe(true);
   await expect(page.getByTestId("file-row")).toHaveCount(0);
 });
 
@@ -116,4 +124,33 @@ test("@nojs uploading with the file picker works with JavaScript off", async ({ 
   });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("not accepted");
+});
+
+test("seven files dropped at once all arrive: the page waits out the server's limit by itself", async ({ page }) => {
+  // The server takes 5 uploads a minute from a user (COFFER_RATE_UPLOAD_PER_MIN's default):
+  // the sixth and seventh wait for the minute to pass, counting down, then go.
+  test.setTimeout(150_000);
+  await signUp(page, "q");
+  await page.goto("/files");
+  await page.waitForLoadState("networkidle");
+  const stamp = Date.now();
+  const files = Object.fromEntries(
+    Array.from({ length: 7 }, (_, i) => [`batch-${i + 1}-${stamp}.txt`, `file ${i + 1}\n`.repeat(500)]),
+  );
+  await dropFiles(page, files);
+  const items = page.getByTestId("upload-item");
+  await expect(items).toHaveCount(7);
+  // In the order they were chosen.
+  await expect(items.first()).toContainText(`batch-1-${stamp}.txt`);
+  await expect(items.getByRole("status").filter({ hasText: "The server asked to wait" }).first()).toBeVisible();
+  for (const name of Object.keys(files)) {
+    const item = items.filter({ hasText: name });
+    await expect(item.getByRole("status")).toHaveText("Stored", { timeout: 100_000 });
+  }
+  for (const name of Object.keys(files)) await expect(row(page, name)).toHaveCount(1);
+  await expect(page.getByRole("alert")).toHaveCount(0);
+
+  // Finished rows can be cleared away.
+  await page.getByTestId("clear-finished").click();
+  await expect(items).toHaveCount(0);
 });

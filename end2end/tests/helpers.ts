@@ -40,15 +40,19 @@ export async function signUp(page: Page, prefix = "f") {
 /** Drops a file with this name and text content onto the drop zone, as a user dragging it,
  * once the page is hydrated (the drop zone is the wasm's: before, a drop does nothing). */
 export async function dropFile(page: Page, name: string, content: string) {
+  await dropFiles(page, { [name]: content });
+}
+
+/** Drops several files at once (names to text contents), as a user dragging a selection. */
+export async function dropFiles(page: Page, files: Record<string, string>) {
   await hydrated(page);
-  const dataTransfer = await page.evaluateHandle(
-    ({ name, content }) => {
-      const dt = new DataTransfer();
+  const dataTransfer = await page.evaluateHandle((files) => {
+    const dt = new DataTransfer();
+    for (const [name, content] of Object.entries(files)) {
       dt.items.add(new File([content], name, { type: "text/plain" }));
-      return dt;
-    },
-    { name, content },
-  );
+    }
+    return dt;
+  }, files);
   await page.dispatchEvent("[data-testid=dropzone]", "dragenter", { dataTransfer });
   await page.dispatchEvent("[data-testid=dropzone]", "drop", { dataTransfer });
 }

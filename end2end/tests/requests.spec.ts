@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 
-import { dropFile, row, signUp } from "./helpers";
+import { dropFile, dropFiles, row, signUp } from "./helpers";
 
 test("a sender without an account uploads into a request and the owner sees the file", async ({ page, browser }) => {
   await signUp(page, "r");
@@ -10,7 +10,7 @@ test("a sender without an account uploads into a request and the owner sees the 
   await expect(page.getByTestId("no-requests")).toBeVisible();
   await page.getByTestId("request-title").fill("Signed contract");
   await page.getByTestId("request-message").fill("Please send the signed copy back.");
-  await page.getByTestId("request-max-files").fill("2");
+  await page.getByTestId("request-max-files").fill("5");
   await page.getByTestId("request-max-mb").fill("50");
   await page.getByTestId("create-request").click();
   const url = await page.getByTestId("new-request").getByTestId("copy-text").inputValue();
@@ -18,7 +18,7 @@ test("a sender without an account uploads into a request and the owner sees the 
   await expect(page.getByTestId("request-card")).toHaveCount(1);
   await expect(page.getByTestId("request-status")).toHaveText("open");
   // Sizes in the unit the form asks in, counts in the singular for one.
-  await expect(page.getByTestId("request-limits")).toHaveText("up to 2 files, 50 MiB in all");
+  await expect(page.getByTestId("request-limits")).toHaveText("up to 5 files, 50 MiB in all");
 
   // A sender in a fresh browser, signed in nowhere.
   const stranger = await browser.newContext();
@@ -26,7 +26,7 @@ test("a sender without an account uploads into a request and the owner sees the 
   expect((await sender.goto(url))?.status()).toBe(200);
   await expect(sender.getByTestId("request-title")).toHaveText("Signed contract");
   await expect(sender.getByTestId("request-message")).toHaveText("Please send the signed copy back.");
-  await expect(sender.getByTestId("room-left")).toContainText("Still takes 2 files, 50 MiB in all.");
+  await expect(sender.getByTestId("room-left")).toContainText("Still takes 5 files, 50 MiB in all.");
   await sender.waitForLoadState("networkidle");
   const name = `contract-${Date.now()}.txt`;
   const content = "I agree to the terms.\n".repeat(2000);
@@ -36,6 +36,14 @@ test("a sender without an account uploads into a request and the owner sees the 
   await expect(receipt).toHaveCount(1);
   const sha256 = createHash("sha256").update(content).digest("hex");
   await expect(receipt.getByTestId("receipt-sha256")).toHaveText(sha256);
+  // Several files sent at once: the receipt lists every one of them.
+  const batch = Object.fromEntries([1, 2, 3].map((i) => [`page-${i}-${Date.now()}.txt`, `page ${i}\n`.repeat(300)]));
+  await dropFiles(sender, batch);
+  for (const [batchName, batchContent] of Object.entries(batch)) {
+    const line = sender.getByTestId("receipt").filter({ hasText: batchName });
+    await expect(line.getByTestId("receipt-sha256")).toHaveText(createHash("sha256").update(batchContent).digest("hex"));
+  }
+  await expect(sender.getByTestId("receipt")).toHaveCount(4);
   // A file type the server refuses is refused before a byte is sent, with the reason.
   await dropFile(sender, "setup.exe", "MZ");
   await expect(sender.getByTestId("upload-item").filter({ hasText: "setup.exe" })).toContainText("not accepted");
@@ -47,8 +55,8 @@ test("a sender without an account uploads into a request and the owner sees the 
   await expect(row(page, name).getByTestId("from-request")).toBeVisible();
   await expect(row(page, name).getByTestId("scan-status")).toHaveText("clean");
   await page.goto("/requests");
-  await expect(page.getByTestId("request-file")).toHaveCount(1);
-  await expect(page.getByTestId("request-received")).toContainText("1 file");
+  await expect(page.getByTestId("request-file")).toHaveCount(4);
+  await expect(page.getByTestId("request-received")).toContainText("4 files");
 
   // Closed early, the link tells the next sender so.
   await page.waitForLoadState("networkidle");

@@ -7,7 +7,11 @@
 //! tus-js-client 4.3 would add a second script of 87 KB minified (22 KB gzipped), and a
 //! JavaScript step to the build.
 //!
-//! - Progress counts the bytes the server has confirmed plus the request under way.
+//! - Files wait in a queue, first chosen first, and a few are sent at once (a sender's one at a
+//!   time); a refusal that passes (429 over the uploads a minute or at once, 503 busy) is waited
+//!   out as long as the server's `Retry-After` says, counting down, then tried again.
+//! - Progress counts the bytes the server has confirmed plus the request under way, with the
+//!   rate and the time left.
 //! - Pause aborts the request under way (the server keeps what arrived) and waits; resume asks
 //!   the server where the upload is (HEAD) and goes on from there.
 //! - A broken connection, a server that is busy or restarting (5xx, 423) is retried with a
@@ -48,36 +52,99 @@ pub fn upload_chosen(uploader: Uploader, input: NodeRef<html::Input>) {
     input.set_value("");
 }
 
+/// Files waiting for their turn, first chosen first, and how many are being sent.
+#[derive(Default)]
+struct Queue {
+    waiting: std::collections::VecDeque<(Uploader, UploadItem, File)>,
+    running: usize,
+}
+
+thread_local! {
+    /// The page has one upload zone, and wasm one thread.
+    static QUEUE: std::cell::RefCell<Queue> = Default::default();
+}
+
 fn send_all(uploader: Uploader, files: &FileList) {
     for i in 0..files.length() {
         if let Some(file) = files.item(i) {
-            send(uploader, file);
+            let total = file.size() as u64;
+            let item = uploader.add(file.name(), total);
+            match uploader.precheck(&file.name(), total) {
+                Some(reason) => item.state.set(UploadState::Failed(reason)),
+                None => QUEUE.with_borrow_mut(|q| q.waiting.push_back((uploader, item, file))),
+            }
         }
+    }
+    start_next();
+}
+
+/// Starts queued files while fewer than the uploader's number at once are being sent.
+fn start_next() {
+    while let Some((uploader, item, file)) = QUEUE.with_borrow_mut(|q| {
+        let at_once = q.waiting.front()?.0.at_once();
+        (q.running < at_once).then(|| {
+            q.running += 1;
+            q.waiting.pop_front()
+        })?
+    }) {
+        leptos::task::spawn_local(async move {
+            send(uploader, &item, &file).await;
+            QUEUE.with_borrow_mut(|q| q.running -= 1);
+            start_next();
+        });
     }
 }
 
-fn send(uploader: Uploader, file: File) {
-    let total = file.size() as u64;
-    let item = uploader.add(file.name(), total);
-    if let Some(reason) = uploader.precheck(&file.name(), total) {
-        item.state.set(UploadState::Failed(reason));
-        return;
-    }
+async fn send(uploader: Uploader, item: &UploadItem, file: &File) {
+    item.state.set(UploadState::Sending);
     let request = uploader.request.get_value();
-    leptos::task::spawn_local(async move {
-        let sent = match &request {
-            None => upload(&item, &file).await,
-            Some(token) => send_once(&item, &file, token).await,
-        };
-        match sent {
-            Ok(()) => {
-                item.sent.set(total);
-                item.state.set(UploadState::Stored);
-                uploader.on_stored.run(());
-            }
-            Err(reason) => item.state.set(UploadState::Failed(reason)),
+    let sent = match &request {
+        None => upload(item, file).await,
+        Some(token) => send_once(item, file, token).await,
+    };
+    match sent {
+        Ok(()) => {
+            item.sent.set(item.total);
+            item.state.set(UploadState::Stored);
+            uploader.on_stored.run(());
         }
-    });
+        Err(reason) => item.state.set(UploadState::Failed(reason)),
+    }
+}
+
+/// Waits as long as the server asked (`Retry-After`, else a few seconds), counting down.
+async fn wait_as_asked(item: &UploadItem, xhr: &XmlHttpRequest) {
+    let asked = xhr
+        .get_response_header("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(3)
+        .clamp(1, 3600);
+    for left in (1..=asked).rev() {
+        item.state.set(UploadState::Waiting(left));
+        sleep(1000).await;
+    }
+    item.state.set(UploadState::Sending);
+}
+
+/// Keeps the item's rate (bytes a second) as the bytes confirmed or sent grow: an average
+/// over the last seconds, so that one fast or slow moment does not swing it.
+fn track_rate(item: &UploadItem, last: &mut Option<(f64, u64)>, now_sent: u64) {
+    let now = js_sys::Date::now();
+    match *last {
+        Some((at, bytes)) if now - at >= 500.0 => {
+            let recent = now_sent.saturating_sub(bytes) as f64 * 1000.0 / (now - at);
+            let smoothed = item
+                .rate
+                .get_untracked()
+                .map_or(recent, |rate| rate * 0.7 + recent * 0.3);
+            item.rate.set(Some(smoothed));
+            *last = Some((now, now_sent));
+        }
+        Some(_) => {}
+        None => *last = Some((now, now_sent)),
+    }
 }
 
 /// Uploads the file, carrying on an upload of it that was started before if there is one.
@@ -147,14 +214,36 @@ async fn send_once(item: &UploadItem, file: &File, token: &str) -> Result<(), St
     let form = web_sys::FormData::new().map_err(|_| cannot_start())?;
     form.append_with_blob_and_filename("file", file, &file.name())
         .map_err(|_| cannot_start())?;
+    loop {
+        let xhr = post_form(item, &url, &form).await?;
+        match xhr.status().unwrap_or(0) {
+            201 => return Ok(()),
+            // Over the request's uploads a minute, or the server is busy: it says how long.
+            429 | 503 => {
+                item.sent.set(0);
+                wait_as_asked(item, &xhr).await;
+            }
+            0 => return Err("The connection broke before the file arrived; send it again.".into()),
+            status => return Err(error_detail(status, &body_of(&xhr))),
+        }
+    }
+}
+
+/// Posts the form with progress as it goes; the request, once it has ended.
+async fn post_form(
+    item: &UploadItem,
+    url: &str,
+    form: &web_sys::FormData,
+) -> Result<XmlHttpRequest, String> {
     let xhr = XmlHttpRequest::new().map_err(|_| cannot_start())?;
-    xhr.open("POST", &url).map_err(|_| cannot_start())?;
+    xhr.open("POST", url).map_err(|_| cannot_start())?;
     xhr.set_request_header("Accept", "application/json")
         .map_err(|_| cannot_start())?;
-    let sent = item.sent;
+    let (rated, mut last) = (item.clone(), None);
     let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
         if ev.length_computable() {
-            sent.set(ev.loaded() as u64);
+            rated.sent.set(ev.loaded() as u64);
+            track_rate(&rated, &mut last, ev.loaded() as u64);
         }
     });
     let upload = xhr.upload().ok();
@@ -162,7 +251,7 @@ async fn send_once(item: &UploadItem, file: &File, token: &str) -> Result<(), St
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
     }
     let ended = js_sys::Promise::new(&mut |resolve, _| xhr.set_onloadend(Some(&resolve)));
-    let started = xhr.send_with_opt_form_data(Some(&form));
+    let started = xhr.send_with_opt_form_data(Some(form));
     let finished = match started {
         Ok(()) => JsFuture::from(ended).await.map(|_| ()),
         Err(e) => Err(e),
@@ -175,11 +264,7 @@ async fn send_once(item: &UploadItem, file: &File, token: &str) -> Result<(), St
     if finished.is_err() {
         return Err(cannot_start());
     }
-    match xhr.status().unwrap_or(0) {
-        201 => Ok(()),
-        0 => Err("The connection broke before the file arrived; send it again.".into()),
-        status => Err(error_detail(status, &body_of(&xhr))),
-    }
+    Ok(xhr)
 }
 
 /// How an upload request ended.
@@ -224,6 +309,8 @@ async fn create(item: &UploadItem, file: &File) -> Result<String, String> {
                     .flatten()
                     .ok_or_else(cannot_start)
             }
+            // Over the uploads a minute, or at once, or the server is busy: it says how long.
+            429 | 503 => wait_as_asked(item, &xhr).await,
             0 | 423 | 500..=599 => {
                 attempt += 1;
                 item.state.set(UploadState::Reconnecting);
@@ -245,12 +332,15 @@ async fn patch(item: &UploadItem, url: &str, offset: u64, chunk: &Blob) -> Answe
     if headers.is_err() {
         return Answer::Refused(cannot_start());
     }
-    let (sent, paused, watched) = (item.sent, item.paused, xhr.clone());
+    let (rated, paused, watched) = (item.clone(), item.paused, xhr.clone());
+    let mut last = None;
     let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
         if paused.get_untracked() {
             let _ = watched.abort();
         } else if ev.length_computable() {
-            sent.set(offset + ev.loaded() as u64);
+            let now_at = offset + ev.loaded() as u64;
+            rated.sent.set(now_at);
+            track_rate(&rated, &mut last, now_at);
         }
     });
     let upload = xhr.upload().ok();

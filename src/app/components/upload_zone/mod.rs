@@ -12,6 +12,10 @@ use crate::model::{human_bytes, UploadPolicy};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadState {
+    /// Waiting for its turn: a few files are sent at a time.
+    Queued,
+    /// The server asked to wait (its limit of uploads a minute, or at once): seconds left.
+    Waiting(u32),
     Sending,
     /// Stopped by the user until they resume it.
     Paused,
@@ -33,6 +37,8 @@ pub struct UploadItem {
     pub paused: RwSignal<bool>,
     /// Whether it can be paused (sent resumably).
     pub resumable: bool,
+    /// Bytes a second, smoothed, while it is sending.
+    pub rate: RwSignal<Option<f64>>,
 }
 
 /// What the browser side needs to start uploads; cheap to copy into event handlers. (Only the
@@ -59,12 +65,36 @@ impl Uploader {
             name,
             total,
             sent: RwSignal::new(0),
-            state: RwSignal::new(UploadState::Sending),
+            state: RwSignal::new(UploadState::Queued),
             paused: RwSignal::new(false),
             resumable: self.request.with_value(Option::is_none),
+            rate: RwSignal::new(None),
         };
-        self.items.update(|items| items.insert(0, item.clone()));
+        self.items.update(|items| items.push(item.clone()));
         item
+    }
+
+    /// How many files are sent at once: the user's own a few at a time (within the server's
+    /// per-user limit of uploads at once); a sender's one after the other, so that each reply
+    /// (its receipt) is kept in the sender's session before the next.
+    fn at_once(&self) -> usize {
+        if self.request.with_value(Option::is_none) {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// Removes the uploads that ended (stored or refused) from the list.
+    fn clear_finished(&self) {
+        self.items.update(|items| {
+            items.retain(|i| {
+                !matches!(
+                    i.state.get_untracked(),
+                    UploadState::Stored | UploadState::Failed(_)
+                )
+            })
+        });
     }
 
     /// The reason a file would be refused, checked before sending (the server checks again,
@@ -134,7 +164,15 @@ pub fn UploadZone(
             </div>
             <button type="submit" class:hidden=move || hydrated.get()>"Upload"</button>
         </form>
-        <ul class="uploads" aria-live="polite">
+        <Show when=move || uploader.items.with(|items| items.iter().any(|i| {
+            matches!(i.state.get(), UploadState::Stored | UploadState::Failed(_))
+        }))>
+            <p class="uploads-done">
+                <button type="button" class="secondary small" data-testid="clear-finished"
+                    on:click=move |_| uploader.clear_finished()>"Clear finished"</button>
+            </p>
+        </Show>
+        <ul class="uploads">
             <For each=move || uploader.items.get() key=|item| item.id let:item>
                 <UploadRow item/>
             </For>
@@ -142,6 +180,8 @@ pub fn UploadZone(
     }
 }
 
+/// One upload: its name, then a bar with "38 MiB of 200 MiB · 9.8 MiB/s · 14 s left" and the
+/// pause button on one line, or what became of it (stored, or why it was refused).
 #[component]
 fn UploadRow(item: UploadItem) -> impl IntoView {
     let UploadItem {
@@ -151,6 +191,7 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
         state,
         paused,
         resumable,
+        rate,
         ..
     } = item;
     let running = move || {
@@ -165,31 +206,69 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
             .checked_div(total)
             .map_or(100, |p| p.min(100))
     };
+    let failed = move || matches!(state.get(), UploadState::Failed(_));
+    let progress = move || {
+        let done = sent.get().min(total);
+        let mut text = format!("{} of {}", human_bytes(done), human_bytes(total));
+        if let (UploadState::Sending, Some(rate)) = (state.get(), rate.get()) {
+            if rate > 0.0 {
+                let left = ((total - done) as f64 / rate).ceil() as u64;
+                text.push_str(&format!(
+                    " · {}/s · {} left",
+                    human_bytes(rate as u64),
+                    duration(left)
+                ));
+            }
+        }
+        text
+    };
     view! {
-        <li class="upload-item" data-testid="upload-item">
+        <li class="upload-item" class:failed=failed data-testid="upload-item">
             <span class="name">{name}</span>
-            <progress max="100" value=move || percent().to_string() aria-label="Upload progress"></progress>
-            <span class="percent" data-testid="upload-percent">{move || format!("{}%", percent())}</span>
-            <span class="upload-state" role="status">
-                {move || match state.get() {
-                    UploadState::Sending => view! { <span class="muted">"Sending…"</span> }.into_any(),
-                    UploadState::Paused => view! { <span class="muted">"Paused"</span> }.into_any(),
-                    UploadState::Reconnecting => view! {
-                        <span class="muted">"Connection lost: retrying…"</span>
-                    }.into_any(),
-                    UploadState::Stored => view! { <span class="ok">"Stored"</span> }.into_any(),
-                    UploadState::Failed(reason) => view! {
-                        <span class="form-error" role="alert">{reason}</span>
-                    }.into_any(),
-                }}
-            </span>
-            <Show when=running>
-                <button type="button" class="secondary small" data-testid="upload-pause"
-                    on:click=move |_| paused.update(|p| *p = !*p)>
-                    {move || if paused.get() { "Resume" } else { "Pause" }}
-                </button>
+            <Show when=move || !failed()>
+                <progress max="100" value=move || percent().to_string() aria-label="Upload progress"></progress>
+                <span class="sr-only" data-testid="upload-percent">{move || format!("{}%", percent())}</span>
             </Show>
+            <span class="upload-line">
+                <span class="upload-state" role="status">
+                    {move || match state.get() {
+                        UploadState::Queued => view! { <span class="muted">"Waiting to start…"</span> }.into_any(),
+                        UploadState::Waiting(secs) => view! {
+                            <span class="muted">{format!("The server asked to wait: starting again in {}…", duration(secs.into()))}</span>
+                        }.into_any(),
+                        UploadState::Sending => view! { <span class="muted">{progress}</span> }.into_any(),
+                        UploadState::Paused => view! {
+                            <span class="muted">{move || format!("Paused at {}", progress())}</span>
+                        }.into_any(),
+                        UploadState::Reconnecting => view! {
+                            <span class="muted">"Connection lost: retrying…"</span>
+                        }.into_any(),
+                        UploadState::Stored => view! { <span class="ok">"Stored"</span> }.into_any(),
+                        UploadState::Failed(reason) => view! {
+                            <span class="form-error" role="alert">{reason}</span>
+                        }.into_any(),
+                    }}
+                </span>
+                <Show when=running>
+                    <button type="button" class="secondary small" data-testid="upload-pause"
+                        on:click=move |_| paused.update(|p| *p = !*p)>
+                        {move || if paused.get() { "Resume" } else { "Pause" }}
+                    </button>
+                </Show>
+            </span>
         </li>
+    }
+}
+
+/// Seconds as people say them: "14 s", "3 min 5 s", "1 h 2 min".
+fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => match s % 60 {
+            0 => format!("{} min", s / 60),
+            rest => format!("{} min {rest} s", s / 60),
+        },
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
