@@ -7,6 +7,8 @@ export default defineConfig({
   testDir: "./tests",
   timeout: 60_000,
   expect: { timeout: 15_000 },
+  // One browser at a time: the test stages beside this one need the CPU too (with two, the
+  // fleet's and PostgreSQL's timing-sensitive tests failed on a loaded two-core machine).
   fullyParallel: false,
   workers: 1,
   retries: 0,

@@ -129,7 +129,7 @@ test("@nojs uploading with the file picker works with JavaScript off", async ({ 
 test("seven files dropped at once all arrive: the page waits out the server's limit by itself", async ({ page }) => {
   // The server takes 5 uploads a minute from a user (COFFER_RATE_UPLOAD_PER_MIN's default):
   // the sixth and seventh wait for the minute to pass, counting down, then go.
-  test.setTimeout(150_000);
+  test.setTimeout(240_000);
   await signUp(page, "q");
   await page.goto("/files");
   await page.waitForLoadState("networkidle");
@@ -145,7 +145,7 @@ test("seven files dropped at once all arrive: the page waits out the server's li
   await expect(items.getByRole("status").filter({ hasText: "The server asked to wait" }).first()).toBeVisible();
   for (const name of Object.keys(files)) {
     const item = items.filter({ hasText: name });
-    await expect(item.getByRole("status")).toHaveText("Stored", { timeout: 100_000 });
+    await expect(item.getByRole("status")).toHaveText("Stored", { timeout: 180_000 });
   }
   for (const name of Object.keys(files)) await expect(row(page, name)).toHaveCount(1);
   await expect(page.getByRole("alert")).toHaveCount(0);

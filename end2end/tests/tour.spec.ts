@@ -72,74 +72,73 @@ async function inspect(page: Page, path: string, label: string, mode: string) {
   expect(problems.filter((p) => !expected?.test(p)), `${label} (${mode}): script errors`).toEqual([]);
 }
 
-test.describe.configure({ mode: "serial" });
+// The four modes are four tests: a failure names its mode.
 
-test("every page fits a phone and a desktop, in light and dark mode, with no axe violation", async ({ browser, baseURL }) => {
-  test.setTimeout(240_000);
-  await mkdir("test-results/tour", { recursive: true });
+for (const mode of modes) {
+  test(`every page fits ${mode.name}, with no axe violation`, async ({ browser, baseURL }) => {
+    test.setTimeout(180_000);
+    await mkdir("test-results/tour", { recursive: true });
 
-  // A user with files (one with a long unbroken name), links, a request and a webhook.
-  const signup = await browser.newContext();
-  const user = await signUp(await signup.newPage(), "t");
-  const userState = await signup.storageState();
-  await signup.close();
-  const client = await api(baseURL!, user.email, password);
-  const fileId = await upload(client, "quarterly-report-final-version-2026-with-appendix-and-signatures.pdf.txt", "report\n");
-  const other = await upload(client, "notes.txt", "notes\n".repeat(300));
-  const share = await client.post(`/api/v1/files/${fileId}/share`, { data: { expires_hours: 24, max_downloads: 5, password: "blue harbour" } });
-  expect(share.status()).toBe(201);
-  const multi = await client.post("/api/v1/shares", { data: { file_ids: [fileId, other], expires_hours: 168 } });
-  expect(multi.status()).toBe(201);
-  const multiUrl = new URL((await multi.json()).share_url).pathname;
-  const passwordUrl = new URL((await share.json()).share_url).pathname;
-  const req = await client.post("/api/v1/requests", {
-    data: { title: "Tax documents for 2026", message: "Please send the signed forms.", expires_hours: 72, max_files: 5 },
-  });
-  expect(req.status()).toBe(201);
-  const requestUrl = new URL((await req.json()).url).pathname;
-  const hook = await client.post("/api/v1/webhooks", { data: { url: "https://hooks.example.org/coffer/received" } });
-  expect(hook.status(), await hook.text()).toBe(201);
-  await client.dispose();
+    // A user with files (one with a long unbroken name), links, a request and a webhook.
+    const signup = await browser.newContext();
+    const user = await signUp(await signup.newPage(), "t");
+    const userState = await signup.storageState();
+    await signup.close();
+    const client = await api(baseURL!, user.email, password);
+    const fileId = await upload(client, "quarterly-report-final-version-2026-with-appendix-and-signatures.pdf.txt", "report\n");
+    const other = await upload(client, "notes.txt", "notes\n".repeat(300));
+    const share = await client.post(`/api/v1/files/${fileId}/share`, { data: { expires_hours: 24, max_downloads: 5, password: "blue harbour" } });
+    expect(share.status()).toBe(201);
+    const multi = await client.post("/api/v1/shares", { data: { file_ids: [fileId, other], expires_hours: 168 } });
+    expect(multi.status()).toBe(201);
+    const multiUrl = new URL((await multi.json()).share_url).pathname;
+    const passwordUrl = new URL((await share.json()).share_url).pathname;
+    const req = await client.post("/api/v1/requests", {
+      data: { title: "Tax documents for 2026", message: "Please send the signed forms.", expires_hours: 72, max_files: 5 },
+    });
+    expect(req.status()).toBe(201);
+    const requestUrl = new URL((await req.json()).url).pathname;
+    const hook = await client.post("/api/v1/webhooks", { data: { url: "https://hooks.example.org/coffer/received" } });
+    expect(hook.status(), await hook.text()).toBe(201);
+    await client.dispose();
 
-  const adminClient = await api(baseURL!, admin.email, admin.password);
-  const users = await adminClient.get(`/api/v1/admin/users?q=${user.username}`);
-  const userId = (await users.json())[0].id as string;
-  await adminClient.dispose();
-  const adminLogin = await browser.newContext();
-  const adminPage = await adminLogin.newPage();
-  await adminPage.goto("/login");
-  await adminPage.getByLabel("Email").fill(admin.email);
-  await adminPage.getByLabel("Password").fill(admin.password);
-  await adminPage.getByRole("button", { name: "Sign in" }).click();
-  await expect(adminPage.getByTestId("whoami")).toContainText("admin");
-  const adminState = await adminLogin.storageState();
-  await adminLogin.close();
+    const adminClient = await api(baseURL!, admin.email, admin.password);
+    const users = await adminClient.get(`/api/v1/admin/users?q=${user.username}`);
+    const userId = (await users.json())[0].id as string;
+    await adminClient.dispose();
+    const adminLogin = await browser.newContext();
+    const adminPage = await adminLogin.newPage();
+    await adminPage.goto("/login");
+    await adminPage.getByLabel("Email").fill(admin.email);
+    await adminPage.getByLabel("Password").fill(admin.password);
+    await adminPage.getByRole("button", { name: "Sign in" }).click();
+    await expect(adminPage.getByTestId("whoami")).toContainText("admin");
+    const adminState = await adminLogin.storageState();
+    await adminLogin.close();
 
-  const pages: { label: string; path: string; as: "visitor" | "user" | "admin" }[] = [
-    { label: "home-visitor", path: "/", as: "visitor" },
-    { label: "login", path: "/login", as: "visitor" },
-    { label: "register", path: "/register", as: "visitor" },
-    { label: "not-found", path: "/no-such-page", as: "visitor" },
-    { label: "recipient-password", path: passwordUrl, as: "visitor" },
-    { label: "recipient-multi", path: multiUrl, as: "visitor" },
-    { label: "request-sender", path: requestUrl, as: "visitor" },
-    { label: "home", path: "/", as: "user" },
-    { label: "files", path: "/files", as: "user" },
-    { label: "share-manage", path: `/files/${fileId}/share`, as: "user" },
-    { label: "share-selected", path: `/shares/new?files=${fileId}&files=${other}`, as: "user" },
-    { label: "requests", path: "/requests", as: "user" },
-    { label: "security", path: "/settings/security", as: "user" },
-    { label: "webhooks", path: "/settings/webhooks", as: "user" },
-    { label: "admin", path: "/admin", as: "admin" },
-    { label: "admin-users", path: "/admin/users", as: "admin" },
-    { label: "admin-delete-user", path: `/admin/users/${userId}/delete`, as: "admin" },
-    { label: "admin-files", path: "/admin/files", as: "admin" },
-    { label: "admin-audit", path: "/admin/audit", as: "admin" },
-  ];
+    const pages: { label: string; path: string; as: "visitor" | "user" | "admin" }[] = [
+      { label: "home-visitor", path: "/", as: "visitor" },
+      { label: "login", path: "/login", as: "visitor" },
+      { label: "register", path: "/register", as: "visitor" },
+      { label: "not-found", path: "/no-such-page", as: "visitor" },
+      { label: "recipient-password", path: passwordUrl, as: "visitor" },
+      { label: "recipient-multi", path: multiUrl, as: "visitor" },
+      { label: "request-sender", path: requestUrl, as: "visitor" },
+      { label: "home", path: "/", as: "user" },
+      { label: "files", path: "/files", as: "user" },
+      { label: "share-manage", path: `/files/${fileId}/share`, as: "user" },
+      { label: "share-selected", path: `/shares/new?files=${fileId}&files=${other}`, as: "user" },
+      { label: "requests", path: "/requests", as: "user" },
+      { label: "security", path: "/settings/security", as: "user" },
+      { label: "webhooks", path: "/settings/webhooks", as: "user" },
+      { label: "admin", path: "/admin", as: "admin" },
+      { label: "admin-users", path: "/admin/users", as: "admin" },
+      { label: "admin-delete-user", path: `/admin/users/${userId}/delete`, as: "admin" },
+      { label: "admin-files", path: "/admin/files", as: "admin" },
+      { label: "admin-audit", path: "/admin/audit", as: "admin" },
+    ];
 
-  // The four modes side by side: each its own browser contexts.
-  const failures: string[] = [];
-  await Promise.all(modes.map(async (mode) => {
+    const failures: string[] = [];
     const contexts: Record<string, BrowserContext> = {};
     const open = async (as: string) =>
       (contexts[as] ??= await browser.newContext({
@@ -157,6 +156,6 @@ test("every page fits a phone and a desktop, in light and dark mode, with no axe
       await page.close();
     }
     for (const context of Object.values(contexts)) await context.close();
-  }));
-  expect(failures, failures.join("\n\n")).toEqual([]);
-});
+    expect(failures, failures.join("\n\n")).toEqual([]);
+  });
+}

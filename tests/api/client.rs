@@ -582,3 +582,20 @@ pub async fn tuspy(args: &[&str]) -> Value {
     );
     serde_json::from_slice(&out.stdout).expect("tuspy prints JSON")
 }
+
+/// Sends `send` until the rate limit refuses it, and returns the refusal. The bucket gains one
+/// request a second: on a busy machine a few may pass first, each answered with `passing`.
+pub async fn until_limited<F, Fut>(send: F, passing: StatusCode) -> reqwest::Response
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    for _ in 0..6 {
+        let res = send().await;
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            return res;
+        }
+        assert_eq!(res.status(), passing);
+    }
+    panic!("six requests in a row passed the rate limit");
+}

@@ -12,7 +12,10 @@ use tokio::{
     sync::mpsc,
 };
 
-use crate::helpers::{error_code, spawn_app_with, TestApp};
+use crate::{
+    client::until_limited,
+    helpers::{error_code, spawn_app_with, TestApp},
+};
 
 /// Reads from a raw connection until the server closes it or `wait` passes; what was read, and
 /// whether it closed.
@@ -28,23 +31,6 @@ async fn read_until_closed(conn: &mut TcpStream, wait: Duration) -> (String, boo
             Err(_) => return (String::from_utf8_lossy(&seen).into(), false),
         }
     }
-}
-
-/// Sends `send` until the rate limit refuses it, and returns the refusal. The bucket gains one
-/// request a second: on a busy machine a few may pass first, each answered with `passing`.
-async fn until_limited<F, Fut>(send: F, passing: StatusCode) -> reqwest::Response
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = reqwest::Response>,
-{
-    for _ in 0..6 {
-        let res = send().await;
-        if res.status() == StatusCode::TOO_MANY_REQUESTS {
-            return res;
-        }
-        assert_eq!(res.status(), passing);
-    }
-    panic!("six requests in a row passed the rate limit");
 }
 
 fn addr(app: &TestApp) -> String {
