@@ -33,6 +33,9 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   const url = await created.getByTestId("copy-text").inputValue();
   expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{43}$/);
   await expect(page.getByTestId("link-row")).toHaveCount(1);
+  // The form keeps every choice for the next link, the expiry too (it went back to "1 day").
+  await expect(page.getByTestId("expiry")).toHaveValue("168");
+  await expect(page.getByTestId("max-downloads")).toHaveValue("2");
   await expect(page.getByTestId("link-uses")).toHaveText("0 of 2");
   await expect(page.getByTestId("link-status")).toHaveText("active");
 

@@ -49,8 +49,8 @@ async function inspect(page: Page, path: string, label: string, mode: string) {
   });
   const response = await page.goto(path);
   expect(response?.status(), `${label}: status`).toBeLessThan(500);
+  // Every page is rendered whole on the server (SsrMode::Async): once hydrated, it is all there.
   await hydrated(page);
-  await page.waitForLoadState("networkidle");
   const widths = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,

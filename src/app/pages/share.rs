@@ -51,13 +51,14 @@ pub fn ShareManagePage() -> impl IntoView {
     let flash = flash_error();
     let created = Signal::derive(move || create.value().get().and_then(Result::ok));
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
+    let choices = LinkChoices::new();
 
     view! {
         <Title text="Share · Coffer"/>
         <SignedInPage data=overview title="Share a file"
             sign_in="Sign in to share your files." back=("/files", "Back to your files")
             page=move |overview| view! {
-                <ShareManager overview created create create_result revoke flash/>
+                <ShareManager overview created create create_result revoke flash choices/>
             }/>
     }
 }
@@ -70,6 +71,7 @@ fn ShareManager(
     create_result: Signal<Option<Result<(), PageError>>>,
     revoke: ServerAction<RevokeShare>,
     flash: Resource<Option<PageError>>,
+    choices: LinkChoices,
 ) -> impl IntoView {
     let ShareOverview {
         file,
@@ -91,7 +93,7 @@ fn ShareManager(
                 <h2>"New link"</h2>
                 <FormError result=create_result flash/>
                 <input type="hidden" name="file_id" value=file_id/>
-                <LinkOptions/>
+                <LinkOptions choices/>
                 <button type="submit" disabled=move || create.pending().get()>
                     {move || if create.pending().get() { "Creating…" } else { "Create link" }}
                 </button>
@@ -101,10 +103,32 @@ fn ShareManager(
     }
 }
 
+/// What the owner chose in the new-link form, kept by the page rather than the form: the form
+/// is drawn again when the page's data is read again after each new link, and must show the
+/// same choices (the expiry went back to "1 day").
+#[derive(Clone, Copy)]
+struct LinkChoices {
+    expiry: RwSignal<String>,
+    until: RwSignal<String>,
+    max_downloads: RwSignal<String>,
+    password: RwSignal<String>,
+}
+
+impl LinkChoices {
+    fn new() -> Self {
+        Self {
+            expiry: RwSignal::new("24".to_owned()),
+            until: RwSignal::new(String::new()),
+            max_downloads: RwSignal::new(String::new()),
+            password: RwSignal::new(String::new()),
+        }
+    }
+}
+
 /// A new link's options: expiry, download limit and password (the fields of `create_share`
 /// and `create_multi_share`).
 #[component]
-fn LinkOptions() -> impl IntoView {
+fn LinkOptions(choices: LinkChoices) -> impl IntoView {
     // The browser's time zone, so that "until a date" means the end of that day for the user.
     let tz_offset = RwSignal::new(String::new());
     Effect::new(move |_| tz_offset.set(browser::timezone_offset_minutes().to_string()));
@@ -112,24 +136,28 @@ fn LinkOptions() -> impl IntoView {
         <input type="hidden" name="tz_offset" value=move || tz_offset.get()/>
         <div class="row">
             <label>"Expires after"
-                <select name="expiry" data-testid="expiry">
+                <select name="expiry" data-testid="expiry"
+                    on:change=move |ev| choices.expiry.set(event_target_value(&ev))>
                     {EXPIRY_CHOICES.iter().map(|(value, text)| view! {
-                        <option value=*value selected=*value == "24">{*text}</option>
+                        <option value=*value selected=move || choices.expiry.get() == *value>{*text}</option>
                     }).collect_view()}
                 </select>
             </label>
             <label>"Date (with “Until a date”)"
-                <input type="date" name="until" data-testid="until"/>
+                <input type="date" name="until" data-testid="until" value=move || choices.until.get()
+                    on:input=move |ev| choices.until.set(event_target_value(&ev))/>
             </label>
         </div>
         <div class="row">
             <label>"Download limit"
                 <input type="number" name="max_downloads" min="1" max=MAX_LINK_DOWNLOADS step="1"
-                    placeholder="No limit" data-testid="max-downloads"/>
+                    placeholder="No limit" data-testid="max-downloads" value=move || choices.max_downloads.get()
+                    on:input=move |ev| choices.max_downloads.set(event_target_value(&ev))/>
             </label>
             <label>"Password"
                 <input type="password" name="password" autocomplete="new-password"
-                    placeholder="None" data-testid="share-password"/>
+                    placeholder="None" data-testid="share-password" value=move || choices.password.get()
+                    on:input=move |ev| choices.password.set(event_target_value(&ev))/>
             </label>
         </div>
     }
@@ -145,6 +173,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
     let flash = flash_error();
     let created = Signal::derive(move || create.value().get().and_then(Result::ok));
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
+    let choices = LinkChoices::new();
     view! {
         <Title text="Share files · Coffer"/>
         <SignedInPage data=selection title="Share files"
@@ -156,7 +185,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
                 view! {
                     <section class="card">
                         <p><a href="/files">"← Your files"</a></p>
-                        <h1>{format!("Share {} file{}", files.len(), if files.len() == 1 { "" } else { "s" })}</h1>
+                        <h1>{format!("Share {}", count(files.len() as u64, "file", "files"))}</h1>
                         <ul class="shared-files" data-testid="selected-files">
                             {files.into_iter().map(|f| view! {
                                 <li data-testid="selected-file">
@@ -173,7 +202,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
                             <h2>"New link"</h2>
                             <FormError result=create_result flash/>
                             <input type="hidden" name="file_ids" value=file_ids/>
-                            <LinkOptions/>
+                            <LinkOptions choices/>
                             <p class="muted small">"Every download through the link counts one against its limit: one file, or all of them as a zip."</p>
                             <button type="submit" disabled=move || create.pending().get()>
                                 {move || if create.pending().get() { "Creating…" } else { "Create link" }}
