@@ -60,6 +60,9 @@ test("an admin finds a user and disables them; the user's open browser is signed
   const userRow = await findUser(adminTab, user.username);
   await expect(userRow.getByTestId("user-status")).toHaveText("active");
   await userRow.getByText("Manage…").click();
+  // Disabling asks first.
+  await expect(userRow.getByTestId("disable")).toBeHidden();
+  await userRow.getByText("Disable…").click();
   await userRow.getByTestId("disable").click();
   await expect(userRow.getByTestId("user-status")).toHaveText("disabled");
   expect(problems, "no hydration or script errors on the admin pages").toEqual([]);
@@ -163,6 +166,9 @@ test("@nojs an admin searches the users and disables one with plain forms", asyn
   const userRow = page.getByTestId("user-row");
   await expect(userRow).toHaveCount(1);
   await userRow.getByText("Manage…").click();
+  // Disabling asks first.
+  await expect(userRow.getByTestId("disable")).toBeHidden();
+  await userRow.getByText("Disable…").click();
   await userRow.getByTestId("disable").click();
   // Back on the same search, with the change made.
   await expect(page).toHaveURL(new RegExp(`/admin/users\\?q=${user.username}`));

@@ -60,6 +60,8 @@ test("a sender without an account uploads into a request and the owner sees the 
 
   // Closed early, the link tells the next sender so.
   await page.waitForLoadState("networkidle");
+  await expect(page.getByTestId("close-request")).toBeHidden();
+  await page.getByText("Close now…").click();
   await page.getByTestId("close-request").click();
   await expect(page.getByTestId("request-status")).toHaveText("closed");
   const late = await browser.newContext();

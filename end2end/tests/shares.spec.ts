@@ -77,6 +77,9 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   await page.reload();
   await expect(page.getByTestId("link-uses")).toHaveText("1 of 2");
   await page.waitForLoadState("networkidle");
+  // Revoking asks first.
+  await expect(page.getByTestId("revoke")).toBeHidden();
+  await page.getByTestId("link-row").getByText("Revoke…").click();
   await page.getByTestId("revoke").click();
   await expect(page.getByTestId("link-status")).toHaveText("revoked");
   await expect(page.getByTestId("revoke")).toHaveCount(0);

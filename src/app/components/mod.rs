@@ -1,3 +1,4 @@
+pub mod confirm;
 pub mod copy_button;
 pub mod form_error;
 pub mod header;

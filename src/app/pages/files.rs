@@ -9,6 +9,7 @@ use leptos_router::components::A;
 use crate::app::{
     api::files::{list_files, upload_rules, DeleteFile, FileListing, FILES_PER_PAGE},
     components::{
+        confirm::Confirm,
         form_error::{flash_error, FormError},
         pager::{use_offset, Pager},
         scan_poll::refresh_while_scanning,
@@ -188,13 +189,12 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
                     <a href=download.clone() download=file.filename.clone() data-testid="download">"Download"</a>
                 })}
                 <A href=share attr:data-testid="share">"Share"</A>
-                <details class="confirm">
-                    <summary>"Delete…"</summary>
+                <Confirm ask="Delete" warning="The file and every link to it are gone for good.">
                     <ActionForm action=delete attr:class="inline">
                         <input type="hidden" name="id" value=delete_id/>
                         <button type="submit" class="danger">"Delete permanently"</button>
                     </ActionForm>
-                </details>
+                </Confirm>
             </td>
         </tr>
     }

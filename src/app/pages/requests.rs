@@ -14,6 +14,7 @@ use crate::app::{
         REQUEST_EXPIRY_CHOICES,
     },
     components::{
+        confirm::Confirm,
         copy_button::CopyField,
         form_error::{flash_error, FormError},
         loading::Loading,
@@ -206,10 +207,12 @@ fn RequestCard(request: RequestWithFiles, close: ServerAction<CloseRequest>) -> 
                 <dt>"Password"</dt><dd>{if request.has_password { "yes" } else { "no" }}</dd>
             </dl>
             {open.then(move || view! {
-                <ActionForm action=close attr:class="inline">
-                    <input type="hidden" name="id" value=id/>
-                    <button type="submit" class="danger" data-testid="close-request">"Close now"</button>
-                </ActionForm>
+                <Confirm ask="Close now" warning="The link stops taking files at once; what arrived stays in your files.">
+                    <ActionForm action=close attr:class="inline">
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="danger" data-testid="close-request">"Close the request"</button>
+                    </ActionForm>
+                </Confirm>
             })}
             {(request.files_received > files.len() as u64).then(|| view! {
                 <p class="muted small" data-testid="request-files-more">{format!(

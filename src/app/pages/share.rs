@@ -13,6 +13,7 @@ use crate::app::{
         Selection, ShareOverview, EXPIRY_CHOICES,
     },
     components::{
+        confirm::Confirm,
         copy_button::CopyField,
         form_error::{flash_error, FormError},
         loading::Loading,
@@ -282,11 +283,13 @@ fn LinkRow(link: ShareInfo, revoke: ServerAction<RevokeShare>) -> impl IntoView 
             <td><span class=format!("status link-{}", link.status) data-testid="link-status">{status_text}</span></td>
             <td class="actions">
                 {active.then(move || view! {
-                    <ActionForm action=revoke attr:class="inline">
-                        <input type="hidden" name="file_id" value=file_id/>
-                        <input type="hidden" name="link_id" value=link_id/>
-                        <button type="submit" class="danger" data-testid="revoke">"Revoke"</button>
-                    </ActionForm>
+                    <Confirm ask="Revoke" warning="The link stops working at once, for everyone who has it.">
+                        <ActionForm action=revoke attr:class="inline">
+                            <input type="hidden" name="file_id" value=file_id/>
+                            <input type="hidden" name="link_id" value=link_id/>
+                            <button type="submit" class="danger" data-testid="revoke">"Revoke the link"</button>
+                        </ActionForm>
+                    </Confirm>
                 })}
             </td>
         </tr>

@@ -11,13 +11,14 @@ use crate::app::{
         WebhooksOverview,
     },
     components::{
+        confirm::Confirm,
         copy_button::CopyField,
         form_error::{flash_error, FormError},
         signed_in::SignedInPage,
     },
     context::AuthActions,
 };
-use crate::model::{format_utc, CreatedWebhook};
+use crate::model::{count, format_utc, CreatedWebhook};
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
@@ -112,8 +113,8 @@ fn WebhookCard(
     });
     let missed = (webhook.missed_events > 0).then(|| view! {
         <p class="notice small" data-testid="webhook-missed">{format!(
-            "{} events were not queued for this webhook because 1,000 deliveries were already waiting for it.",
-            webhook.missed_events,
+            "{} not queued for this webhook because 1,000 deliveries were already waiting for it.",
+            count(webhook.missed_events, "event was", "events were"),
         )}</p>
     });
     view! {
@@ -122,10 +123,12 @@ fn WebhookCard(
             <p class="muted small">"Events: " {webhook.events.join(", ")} " · added " {format_utc(webhook.created_at)}</p>
             {suspended}
             {missed}
-            <ActionForm action=delete attr:class="inline">
-                <input type="hidden" name="id" value=id/>
-                <button type="submit" class="danger" data-testid="delete-webhook">"Delete"</button>
-            </ActionForm>
+            <Confirm ask="Delete" warning="Events stop going to this URL, and its deliveries are forgotten.">
+                <ActionForm action=delete attr:class="inline">
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class="danger" data-testid="delete-webhook">"Delete webhook"</button>
+                </ActionForm>
+            </Confirm>
             {if deliveries.is_empty() {
                 view! { <p class="muted small">"Nothing sent yet."</p> }.into_any()
             } else {

@@ -16,6 +16,7 @@ use crate::app::{
         UsersPage, ADMIN_PAGE_SIZE,
     },
     components::{
+        confirm::Confirm,
         form_error::{flash_error, FormError},
         usage_bar::UsageBar,
     },
@@ -167,6 +168,17 @@ fn UserRow(
     let status = if info.is_active { "active" } else { "disabled" };
     let delete_page = user_deletion_path(&info.id);
     let quota_id = info.id.clone();
+    let active_form = if info.is_active {
+        let form = change_form(active_change, "Disable the account", "danger");
+        view! {
+            <Confirm ask="Disable" warning="They are signed out everywhere at once, their tokens stop working, and they cannot sign in until enabled again.">
+                {form}
+            </Confirm>
+        }
+        .into_any()
+    } else {
+        change_form(active_change, active_text, "secondary").into_any()
+    };
     view! {
         <tr data-testid="user-row" data-user-id=info.id.clone() data-email=info.email.clone()>
             <td class="name">
@@ -187,7 +199,7 @@ fn UserRow(
                     <summary>"Manage…"</summary>
                     <div class="manage-actions">
                         {change_form(role_change, role_text, "secondary")}
-                        {change_form(active_change, active_text, if info.is_active { "danger" } else { "secondary" })}
+                        {active_form}
                         {info.two_factor_enabled.then(|| change_form("reset_2fa", "Reset 2FA", "secondary"))}
                         <ActionForm action=quota attr:class="quota-form">
                             <input type="hidden" name="id" value=quota_id/>
