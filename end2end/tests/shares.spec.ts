@@ -30,6 +30,10 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   const created = page.getByTestId("new-link");
   await expect(created).toContainText("shown only this once");
   await expect(created.getByTestId("copy")).toBeVisible();
+  // "Copied" for two seconds, then ready to copy again.
+  await created.getByTestId("copy").click();
+  await expect(created.getByTestId("copy")).toHaveText("Copied");
+  await expect(created.getByTestId("copy")).toHaveText("Copy", { timeout: 5_000 });
   const url = await created.getByTestId("copy-text").inputValue();
   expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{43}$/);
   await expect(page.getByTestId("link-row")).toHaveCount(1);

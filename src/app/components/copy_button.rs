@@ -4,6 +4,9 @@
 
 use leptos::prelude::*;
 
+/// How long the button says "Copied".
+const COPIED_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[component]
 pub fn CopyField(
     /// What to copy.
@@ -32,6 +35,8 @@ pub fn CopyButton(
     let copy = move |_| {
         browser::copy(&text);
         copied.set(true);
+        // "Copied" for a moment, then the button is ready to copy again.
+        set_timeout(move || copied.set(false), COPIED_FOR);
     };
     view! {
         <button type="button" hidden=move || !hydrated.get() on:click=copy data-testid="copy">
