@@ -121,16 +121,17 @@ pub fn file_extension(name: &str) -> Option<String> {
 
 /// A size as people write it: "12 bytes", "1.5 KiB", "100 MiB".
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return super::count(bytes, "byte", "bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
     let mut unit = 0;
     while value >= 1024.0 && unit < UNITS.len() - 1 {
         value /= 1024.0;
         unit += 1;
     }
-    if bytes == 1 {
-        "1 byte".to_owned()
-    } else if unit == 0 || value.fract() == 0.0 {
+    if value.fract() == 0.0 {
         format!("{value:.0} {}", UNITS[unit])
     } else {
         format!("{value:.1} {}", UNITS[unit])

@@ -156,29 +156,25 @@ fn RequestList(
 }
 
 fn limits_text(max_files: Option<u64>, max_bytes: Option<u64>) -> String {
-    match (max_files, max_bytes) {
-        (None, None) => "no limits".to_owned(),
-        (Some(files), None) => format!("up to {}", count(files, "file", "files")),
-        (None, Some(bytes)) => format!("up to {} in all", human_bytes(bytes)),
-        (Some(files), Some(bytes)) => format!(
-            "up to {}, {} in all",
-            count(files, "file", "files"),
-            human_bytes(bytes)
-        ),
-    }
+    amounts(max_files, max_bytes).map_or_else(|| "no limits".to_owned(), |a| format!("up to {a}"))
 }
 
 /// What a request still takes, as its sender is told.
 fn room_left(files_left: Option<u64>, bytes_left: Option<u64>) -> String {
-    match (files_left, bytes_left) {
-        (None, None) => "Send as many files as you need.".to_owned(),
-        (Some(files), None) => format!("Still takes {}.", count(files, "file", "files")),
-        (None, Some(bytes)) => format!("Still takes {}.", human_bytes(bytes)),
-        (Some(files), Some(bytes)) => format!(
-            "Still takes {}, {} in all.",
-            count(files, "file", "files"),
-            human_bytes(bytes)
-        ),
+    amounts(files_left, bytes_left).map_or_else(
+        || "Send as many files as you need.".to_owned(),
+        |a| format!("Still takes {a}."),
+    )
+}
+
+/// A number of files and of bytes, either of them unlimited: "5 files, 50 MiB in all";
+/// `None` when both are.
+fn amounts(files: Option<u64>, bytes: Option<u64>) -> Option<String> {
+    let files = files.map(|n| count(n, "file", "files"));
+    let bytes = bytes.map(|n| format!("{} in all", human_bytes(n)));
+    match (files, bytes) {
+        (Some(files), Some(bytes)) => Some(format!("{files}, {bytes}")),
+        (one, other) => one.or(other),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::app::{
         EndSession, RenewRecoveryCodes, SecurityOverview, StartTwoFactor,
     },
     components::{
+        confirm::Confirm,
         copy_button::CopyButton,
         form_error::{flash_error, FormError},
         signed_in::SignedInPage,
@@ -167,13 +168,12 @@ fn Enrolment(setup: TotpSetup, forms: Forms) -> impl IntoView {
                 <CurrentPassword/>
                 <button type="submit">"Turn on"</button>
             </ActionForm>
-            <details class="confirm">
-                <summary>"Start over with a new key…"</summary>
+            <Confirm ask="Start over with a new key" warning="The key shown above stops working; you scan a new one.">
                 <ActionForm action=forms.start attr:class="stack narrow-form" attr:aria-label="Start over with a new key">
                     <CurrentPassword/>
                     <button type="submit">"Start over with a new key"</button>
                 </ActionForm>
-            </details>
+            </Confirm>
         </div>
     }
 }
@@ -185,8 +185,7 @@ fn TwoFactorOn(recovery_codes_left: u64, forms: Forms) -> impl IntoView {
             <strong>"On."</strong> " Signing in asks for a code from your authenticator app. "
             {format!("{} left.", count(recovery_codes_left, "unused recovery code", "unused recovery codes"))}
         </p>
-        <details class="confirm">
-            <summary>"Turn off…"</summary>
+        <Confirm ask="Turn off" warning="Signing in then asks only for your password, and the recovery codes stop working.">
             <ActionForm action=forms.disable attr:class="stack narrow-form" attr:aria-label="Turn off two-factor authentication">
                 <FormError result=forms.disable.value()/>
                 <label>"A current code from the app (or a recovery code)"
@@ -195,19 +194,17 @@ fn TwoFactorOn(recovery_codes_left: u64, forms: Forms) -> impl IntoView {
                 <CurrentPassword/>
                 <button type="submit" class="danger">"Turn off two-factor authentication"</button>
             </ActionForm>
-        </details>
-        <details class="confirm">
-            <summary>"New recovery codes…"</summary>
+        </Confirm>
+        <Confirm ask="New recovery codes" warning="Ten new codes replace the old ones, used or not.">
             <ActionForm action=forms.renew attr:class="stack narrow-form" attr:aria-label="New recovery codes">
                 <FormError result=Signal::derive(move || forms.renew.value().get().map(|r| r.map(|_| ())))/>
-                <p class="muted">"Ten new codes replace the old ones, used or not."</p>
                 <label>"A current code from the app (or a recovery code)"
                     <input type="text" name="code" autocomplete="one-time-code" required/>
                 </label>
                 <CurrentPassword/>
                 <button type="submit">"Make new recovery codes"</button>
             </ActionForm>
-        </details>
+        </Confirm>
     }
 }
 

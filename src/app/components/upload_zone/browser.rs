@@ -179,7 +179,7 @@ async fn upload(item: &UploadItem, file: &File) -> Result<(), String> {
                 attempt = 0;
                 item.state.set(UploadState::Sending);
             }
-            Answer::Stopped => {}
+            Answer::Stopped | Answer::Waited => {}
             Answer::Again => {
                 attempt += 1;
                 item.state.set(UploadState::Reconnecting);
@@ -273,6 +273,8 @@ enum Answer {
     Moved(u64),
     /// The user paused it.
     Stopped,
+    /// The server asked to wait, and it has been waited out.
+    Waited,
     /// The connection broke or the server could not take it now: try again.
     Again,
     /// Refused for good, with the server's reason.
@@ -360,7 +362,12 @@ async fn patch(item: &UploadItem, url: &str, offset: u64, chunk: &Blob) -> Answe
         _ if paused.get_untracked() => Answer::Stopped,
         // Another offset than the server's: ask it where the upload is and go on from there.
         409 => Answer::Moved(offset),
-        0 | 423 | 429 | 500..=599 => Answer::Again,
+        // Over the server's request rate, or busy: it says how long.
+        429 | 503 => {
+            wait_as_asked(item, &xhr).await;
+            Answer::Waited
+        }
+        0 | 423 | 500..=599 => Answer::Again,
         status => Answer::Refused(error_detail(status, &body_of(&xhr))),
     }
 }

@@ -25,6 +25,13 @@ pub enum UploadState {
     Failed(String),
 }
 
+impl UploadState {
+    /// Whether the upload has ended, stored or refused.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Self::Stored | Self::Failed(_))
+    }
+}
+
 /// One file being uploaded, as the list of uploads shows it.
 #[derive(Clone)]
 pub struct UploadItem {
@@ -87,14 +94,8 @@ impl Uploader {
 
     /// Removes the uploads that ended (stored or refused) from the list.
     fn clear_finished(&self) {
-        self.items.update(|items| {
-            items.retain(|i| {
-                !matches!(
-                    i.state.get_untracked(),
-                    UploadState::Stored | UploadState::Failed(_)
-                )
-            })
-        });
+        self.items
+            .update(|items| items.retain(|i| !i.state.with_untracked(UploadState::is_finished)));
     }
 
     /// The reason a file would be refused, checked before sending (the server checks again,
@@ -164,9 +165,7 @@ pub fn UploadZone(
             </div>
             <button type="submit" class:hidden=move || hydrated.get()>"Upload"</button>
         </form>
-        <Show when=move || uploader.items.with(|items| items.iter().any(|i| {
-            matches!(i.state.get(), UploadState::Stored | UploadState::Failed(_))
-        }))>
+        <Show when=move || uploader.items.with(|items| items.iter().any(|i| i.state.with(UploadState::is_finished)))>
             <p class="uploads-done">
                 <button type="button" class="secondary small" data-testid="clear-finished"
                     on:click=move |_| uploader.clear_finished()>"Clear finished"</button>
@@ -230,15 +229,17 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
                 <span class="sr-only" data-testid="upload-percent">{move || format!("{}%", percent())}</span>
             </Show>
             <span class="upload-line">
+                // The status (a live region) changes when the upload's state does; the figures
+                // beside it change every half second and are read when asked for, not announced.
                 <span class="upload-state" role="status">
                     {move || match state.get() {
                         UploadState::Queued => view! { <span class="muted">"Waiting to start…"</span> }.into_any(),
-                        UploadState::Waiting(secs) => view! {
-                            <span class="muted">{format!("The server asked to wait: starting again in {}…", duration(secs.into()))}</span>
+                        UploadState::Waiting(_) => view! {
+                            <span class="muted">"The server asked to wait"</span>
                         }.into_any(),
-                        UploadState::Sending => view! { <span class="muted">{progress}</span> }.into_any(),
+                        UploadState::Sending => view! { <span class="muted">"Sending"</span> }.into_any(),
                         UploadState::Paused => view! {
-                            <span class="muted">{move || format!("Paused at {}", progress())}</span>
+                            <span class="muted">{format!("Paused at {}", progress())}</span>
                         }.into_any(),
                         UploadState::Reconnecting => view! {
                             <span class="muted">"Connection lost: retrying…"</span>
@@ -249,6 +250,11 @@ fn UploadRow(item: UploadItem) -> impl IntoView {
                         }.into_any(),
                     }}
                 </span>
+                <span class="upload-figures muted">{move || match state.get() {
+                    UploadState::Waiting(secs) => format!("starting again in {}…", duration(secs.into())),
+                    UploadState::Sending => progress(),
+                    _ => String::new(),
+                }}</span>
                 <Show when=running>
                     <button type="button" class="secondary small" data-testid="upload-pause"
                         on:click=move |_| paused.update(|p| *p = !*p)>

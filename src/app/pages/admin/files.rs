@@ -9,6 +9,7 @@ use super::{here, AdminNav, AdminPage, AdminTable, Pager};
 use crate::app::{
     api::admin::{admin_files, AdminDeleteFile, RescanFile, TablePage, ADMIN_PAGE_SIZE},
     components::{
+        confirm::Confirm,
         form_error::{flash_error, FormError},
         scan_poll::refresh_while_scanning,
     },
@@ -173,14 +174,13 @@ fn FileRow(
                     <input type="hidden" name="back" value=move || back.get()/>
                     <button type="submit" class="link-button" data-testid="rescan">"Rescan"</button>
                 </ActionForm>
-                <details class="confirm">
-                    <summary>"Delete…"</summary>
+                <Confirm ask="Delete" warning="The file and every link to it are gone for good; its owner is not asked.">
                     <ActionForm action=delete attr:class="inline">
                         <input type="hidden" name="id" value=delete_id/>
                         <input type="hidden" name="back" value=move || back.get()/>
                         <button type="submit" class="danger">"Delete permanently"</button>
                     </ActionForm>
-                </details>
+                </Confirm>
             </td>
         </tr>
     }

@@ -16,7 +16,7 @@ use tokio_util::io::ReaderStream;
 
 use super::{download::plaintext, PlainStream};
 use crate::server::{
-    db::files::FileRow,
+    db::{self, files::FileRow},
     error::{Error, Result},
     state::AppState,
 };
@@ -60,9 +60,7 @@ pub fn zip(state: &AppState, files: Vec<FileRow>) -> PlainStream {
 /// An upload time (Unix seconds) as a zip entry's date: UTC, to the two seconds the format
 /// keeps; before 1980, which the format cannot say, as its first moment.
 fn zip_date(unix_seconds: i64) -> ZipDateTime {
-    let at = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .max(time::macros::datetime!(1980-01-01 0:00 UTC));
+    let at = db::to_datetime(unix_seconds).max(time::macros::datetime!(1980-01-01 0:00 UTC));
     ZipDateTimeBuilder::new()
         .year(at.year())
         .month(u8::from(at.month()).into())
