@@ -1,37 +1,9 @@
 // The admin dashboard, driven as an admin and as the users they manage. scripts/test.sh creates
 // the admin with `coffer create-admin` before the server starts and passes its credentials in.
-import { Browser, expect, Page, test } from "@playwright/test";
+import { expect, Page, test } from "@playwright/test";
 import { readFile } from "node:fs/promises";
 
-import { dropFile, password, row, signUp, uniqueUser } from "./helpers";
-
-const admin = {
-  email: process.env.COFFER_E2E_ADMIN_EMAIL ?? "e2e-admin@example.org",
-  password: process.env.COFFER_E2E_ADMIN_PASSWORD ?? password,
-};
-
-/** Console errors and uncaught exceptions of a page (hydration, CSP, script). */
-function watchProblems(page: Page) {
-  const problems: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(msg.text());
-  });
-  page.on("pageerror", (err) => problems.push(err.message));
-  return problems;
-}
-
-/** A new browser of its own, signed in as the admin. */
-async function adminPage(browser: Browser) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/login");
-  await page.waitForLoadState("networkidle");
-  await page.getByLabel("Email").fill(admin.email);
-  await page.getByLabel("Password").fill(admin.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("whoami")).toContainText("admin");
-  return page;
-}
+import { admin, adminPage, dropFile, password, row, signUp, uniqueUser, watchProblems } from "./helpers";
 
 /** The admin's users table, searched for this username; returns the user's row. */
 async function findUser(page: Page, username: string) {

@@ -1,6 +1,6 @@
 import { expect, Page, test } from "@playwright/test";
 
-import { hydrated, loadsWasm, password, uniqueUser } from "./helpers";
+import { hydrated, loadsWasm, password, uniqueUser, watchProblems } from "./helpers";
 
 async function waitForHydration(page: Page) {
   // Forms are handled client-side once the wasm has hydrated the page.
@@ -57,11 +57,7 @@ test("registration errors are shown in words", async ({ page }) => {
 });
 
 test("sign-in loads no wasm; other pages hydrate cleanly from files cached for good", async ({ page }) => {
-  const problems: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(msg.text());
-  });
-  page.on("pageerror", (err) => problems.push(err.message));
+  const problems = watchProblems(page);
   const fetched: string[] = [];
   page.on("request", (req) => fetched.push(req.url()));
 

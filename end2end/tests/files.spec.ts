@@ -1,14 +1,10 @@
 import { expect, test } from "@playwright/test";
 import { readFile } from "node:fs/promises";
 
-import { dropFile, dropFiles, row, signUp } from "./helpers";
+import { dropFile, dropFiles, row, signUp, watchProblems } from "./helpers";
 
 test("a dropped file shows progress, turns from pending to clean, and downloads intact", async ({ page }) => {
-  const problems: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(msg.text());
-  });
-  page.on("pageerror", (err) => problems.push(err.message));
+  const problems = watchProblems(page);
   await signUp(page);
   await page.goto("/files");
   await page.waitForLoadState("networkidle");

@@ -1,5 +1,5 @@
 // Shared steps of the browser tests.
-import { expect, Page, test } from "@playwright/test";
+import { Browser, expect, Page, test } from "@playwright/test";
 
 export const password = "correct horse battery";
 
@@ -60,4 +60,33 @@ export async function dropFiles(page: Page, files: Record<string, string>) {
 /** The row of the file list that shows this name. */
 export function row(page: Page, name: string) {
   return page.getByTestId("file-row").filter({ has: page.locator("td.name", { hasText: name }) });
+}
+
+/** The admin scripts/test.sh makes with `coffer create-admin` before the server starts. */
+export const admin = {
+  email: process.env.COFFER_E2E_ADMIN_EMAIL ?? "e2e-admin@example.org",
+  password: process.env.COFFER_E2E_ADMIN_PASSWORD ?? password,
+};
+
+/** Console errors and uncaught exceptions of a page (hydration, CSP, script), as they come. */
+export function watchProblems(page: Page) {
+  const problems: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(msg.text());
+  });
+  page.on("pageerror", (err) => problems.push(err.message));
+  return problems;
+}
+
+/** A new browser of its own, signed in as the admin. */
+export async function adminPage(browser: Browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.waitForLoadState("networkidle");
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("whoami")).toContainText("admin");
+  return page;
 }

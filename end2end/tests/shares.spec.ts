@@ -1,7 +1,7 @@
 import { expect, Page, test } from "@playwright/test";
 import { readFile } from "node:fs/promises";
 
-import { dropFile, password, row, signUp } from "./helpers";
+import { dropFile, password, row, signUp, watchProblems } from "./helpers";
 
 /** Uploads through the page and waits until the file is scanned clean. */
 async function uploadClean(page: Page, name: string, content: string) {
@@ -46,11 +46,7 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   // A stranger: a fresh browser context, no cookies, no account.
   const stranger = await browser.newContext();
   const recipient = await stranger.newPage();
-  const problems: string[] = [];
-  recipient.on("pageerror", (err) => problems.push(err.message));
-  recipient.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(msg.text());
-  });
+  const problems = watchProblems(recipient);
   const opened = await recipient.goto(url);
   expect(opened?.status()).toBe(200);
   expect(opened?.headers()["referrer-policy"]).toBe("no-referrer");

@@ -5,15 +5,11 @@ import { APIRequestContext, BrowserContext, expect, Page, request, test } from "
 import { mkdir, readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 
-import { hydrated, password, signUp } from "./helpers";
+import { admin, adminPage, hydrated, password, signUp, watchProblems } from "./helpers";
 
 // Tests run from end2end/ (scripts/test.sh). Evaluated through the DevTools protocol, which the
 // page's Content-Security-Policy does not govern (a script tag would be refused).
 const axeSource = readFile(resolve("node_modules/axe-core/axe.min.js"), "utf8");
-const admin = {
-  email: process.env.COFFER_E2E_ADMIN_EMAIL ?? "e2e-admin@example.org",
-  password: process.env.COFFER_E2E_ADMIN_PASSWORD ?? password,
-};
 
 const modes = [
   { name: "phone-light", viewport: { width: 390, height: 844 }, colorScheme: "light" },
@@ -42,11 +38,7 @@ async function upload(client: APIRequestContext, name: string, content: string) 
 
 /** What one page looks like in one mode: no sideways scrolling, no axe violation, a screenshot. */
 async function inspect(page: Page, path: string, label: string, mode: string) {
-  const problems: string[] = [];
-  page.on("pageerror", (err) => problems.push(err.message));
-  page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(msg.text());
-  });
+  const problems = watchProblems(page);
   const response = await page.goto(path);
   expect(response?.status(), `${label}: status`).toBeLessThan(500);
   // Every page is rendered whole on the server (SsrMode::Async): once hydrated, it is all there.
@@ -106,13 +98,7 @@ for (const mode of modes) {
     const users = await adminClient.get(`/api/v1/admin/users?q=${user.username}`);
     const userId = (await users.json())[0].id as string;
     await adminClient.dispose();
-    const adminLogin = await browser.newContext();
-    const adminPage = await adminLogin.newPage();
-    await adminPage.goto("/login");
-    await adminPage.getByLabel("Email").fill(admin.email);
-    await adminPage.getByLabel("Password").fill(admin.password);
-    await adminPage.getByRole("button", { name: "Sign in" }).click();
-    await expect(adminPage.getByTestId("whoami")).toContainText("admin");
+    const adminLogin = (await adminPage(browser)).context();
     const adminState = await adminLogin.storageState();
     await adminLogin.close();
 
