@@ -11,6 +11,7 @@
 #   scripts/test.sh                          every stage (what CI runs)
 #   scripts/test.sh --only sqlite            one stage, or several: --only postgres,s3
 #   scripts/test.sh --only postgres shares   a test filter for the Rust stages (a file name for e2e)
+#   scripts/test.sh --only e2e -- -g "title"  everything after -- goes to the test runner as it is
 #
 # Stages: structure (scripts/check-structure.py), sqlite (unit + integration), fuzz
 # (scripts/fuzz-api.sh, 300 examples per operation), postgres (integration on PostgreSQL +
@@ -31,7 +32,8 @@ while [ $# -gt 0 ]; do
     --only)
       [ $# -ge 2 ] || { echo "--only needs a stage: $ALL_STAGES" >&2; exit 2; }
       STAGES=${2//,/ }; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --) shift; FILTER+=("$@"); break ;;
     -*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     *) FILTER+=("$1"); shift ;;
   esac

@@ -150,3 +150,51 @@ test("seven files dropped at once all arrive: the page waits out the server's li
   await page.getByTestId("clear-finished").click();
   await expect(items).toHaveCount(0);
 });
+
+test("a file given before the page is ready is sent once it is, and a drop anywhere on the page uploads", async ({ page }) => {
+  const problems = watchProblems(page);
+  await signUp(page, "w");
+  // Hold the page's wasm back, as a slow phone link does: the page shows, but nothing runs yet.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/files", { waitUntil: "domcontentloaded" });
+  const zone = page.getByTestId("dropzone");
+  // Before then, the zone does not offer to take drops; its picker takes the file.
+  await expect(zone).toContainText("Choose files to upload");
+  await expect(zone).not.toContainText("Drop files");
+  await expect(zone).not.toHaveClass(/\bready\b/);
+  const early = `early-${Date.now()}.txt`;
+  await page.locator("input[type=file]").setInputFiles({
+    name: early,
+    mimeType: "text/plain",
+    buffer: Buffer.from("given before the page was ready\n"),
+  });
+  release();
+  await expect(zone).toHaveClass(/\bready\b/);
+  await expect(zone).toContainText("Drop files anywhere on the page");
+  const item = page.getByTestId("upload-item").filter({ hasText: early });
+  await expect(item.getByRole("status")).toHaveText("Stored");
+  await expect(row(page, early)).toHaveCount(1);
+
+  // Dragged over the page's heading, far from the zone: the page says it takes the drop.
+  const anywhere = `anywhere-${Date.now()}.txt`;
+  const dataTransfer = await page.evaluateHandle((name) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["dropped on the heading\n"], name, { type: "text/plain" }));
+    return dt;
+  }, anywhere);
+  const overlay = page.getByText("Drop to upload");
+  await expect(overlay).toBeHidden();
+  await page.dispatchEvent("h1", "dragenter", { dataTransfer });
+  await expect(overlay).toBeVisible();
+  await page.dispatchEvent("h1", "dragover", { dataTransfer });
+  await page.dispatchEvent("h1", "drop", { dataTransfer });
+  await expect(overlay).toBeHidden();
+  await expect(page.getByTestId("upload-item").filter({ hasText: anywhere }).getByRole("status")).toHaveText("Stored");
+  await expect(row(page, anywhere)).toHaveCount(1);
+  expect(problems, "no script errors on /files").toEqual([]);
+});

@@ -70,6 +70,13 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   expect(download.suggestedFilename()).toBe(name);
   const bytes = await readFile(await download.path());
   expect(bytes.equals(Buffer.from(content))).toBe(true);
+  // The page tells what happened, and the earlier wrong password is gone.
+  await expect(recipient.getByTestId("download-started")).toContainText(
+    `Download of ${name} started · 1 download left`,
+  );
+  await expect(recipient.getByTestId("downloads-left")).toHaveText("1");
+  await expect(recipient.getByRole("alert")).toHaveCount(0);
+  await expect(recipient.getByTestId("recipient-download")).toBeEnabled();
   expect(problems, "no script errors on the recipient page").toEqual([]);
   await stranger.close();
 
@@ -162,6 +169,10 @@ test("@nojs sharing and downloading by link work with JavaScript off", async ({ 
     recipient.getByTestId("recipient-download").click(),
   ]);
   expect(download.suggestedFilename()).toBe("plain-share.txt");
+  // That was the link's only download: the page says so and offers no other.
+  await expect(recipient.getByTestId("download-started")).toContainText("no downloads left");
+  await expect(recipient.getByTestId("recipient-download")).toBeDisabled();
+  await expect(recipient.getByTestId("used-up")).toBeVisible();
   const used = await recipient.goto(url);
   expect(used?.status()).toBe(403);
   await expect(recipient.getByRole("heading", { level: 1 })).toHaveText("Download limit reached");

@@ -36,13 +36,15 @@ async function upload(client: APIRequestContext, name: string, content: string) 
   return (await res.json()).id as string;
 }
 
-/** What one page looks like in one mode: no sideways scrolling, no axe violation, a screenshot. */
-async function inspect(page: Page, path: string, label: string, mode: string) {
+/** What one page looks like in one mode, after `act` (if any) did something on it: no sideways
+ * scrolling, no axe violation, a screenshot. */
+async function inspect(page: Page, path: string, label: string, mode: string, act?: (page: Page) => Promise<void>) {
   const problems = watchProblems(page);
   const response = await page.goto(path);
   expect(response?.status(), `${label}: status`).toBeLessThan(500);
   // Every page is rendered whole on the server (SsrMode::Async): once hydrated, it is all there.
   await hydrated(page);
+  if (act) await act(page);
   const widths = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,
@@ -102,13 +104,24 @@ for (const mode of modes) {
     const adminState = await adminLogin.storageState();
     await adminLogin.close();
 
-    const pages: { label: string; path: string; as: "visitor" | "user" | "admin" }[] = [
+    // A recipient who started a download: the page says so.
+    const downloadOne = async (page: Page) => {
+      await Promise.all([page.waitForEvent("download"), page.getByTestId("recipient-download").first().click()]);
+      await expect(page.getByTestId("download-started")).toBeVisible();
+    };
+    const pages: {
+      label: string;
+      path: string;
+      as: "visitor" | "user" | "admin";
+      act?: (page: Page) => Promise<void>;
+    }[] = [
       { label: "home-visitor", path: "/", as: "visitor" },
       { label: "login", path: "/login", as: "visitor" },
       { label: "register", path: "/register", as: "visitor" },
       { label: "not-found", path: "/no-such-page", as: "visitor" },
       { label: "recipient-password", path: passwordUrl, as: "visitor" },
       { label: "recipient-multi", path: multiUrl, as: "visitor" },
+      { label: "recipient-started", path: multiUrl, as: "visitor", act: downloadOne },
       { label: "request-sender", path: requestUrl, as: "visitor" },
       { label: "home", path: "/", as: "user" },
       { label: "files", path: "/files", as: "user" },
@@ -132,10 +145,10 @@ for (const mode of modes) {
         colorScheme: mode.colorScheme,
         storageState: as === "user" ? userState : as === "admin" ? adminState : undefined,
       }));
-    for (const { label, path, as } of pages) {
+    for (const { label, path, as, act } of pages) {
       const page = await (await open(as)).newPage();
       try {
-        await inspect(page, path, label, mode.name);
+        await inspect(page, path, label, mode.name, act);
       } catch (e) {
         failures.push(String(e instanceof Error ? e.message : e).split("\n").slice(0, 12).join("\n"));
       }

@@ -26,9 +26,9 @@ pub use requests::{
     MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_TITLE_CHARS,
 };
 pub use shares::{
-    CreatedShare, MultiShareRequest, ShareInfo, ShareRequest, SharedFile, SharedFiles, SharedLink,
-    SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
-    MAX_LINK_FILES, MAX_LINK_PASSWORD_CHARS,
+    CreatedShare, DownloadStarted, LinkForRecipient, MultiShareRequest, ShareInfo, ShareRequest,
+    SharedFile, SharedFiles, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS,
+    MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES, MAX_LINK_PASSWORD_CHARS,
 };
 pub use webhooks::{
     CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo, EVENT_REQUEST_FILE_RECEIVED,

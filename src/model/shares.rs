@@ -113,6 +113,20 @@ pub enum SharedLink {
     Open(SharedFiles),
 }
 
+/// The recipient's page: the link, and the download its form just started, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkForRecipient {
+    pub link: SharedLink,
+    pub started: Option<DownloadStarted>,
+}
+
+/// A download the recipient's page started: the page says so and fetches it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadStarted {
+    /// One of the link's files; `None` for the link's own download (its file, or the zip).
+    pub file_id: Option<String>,
+}
+
 /// A link's files as its recipient sees them (a link without a password, or unlocked).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -486,11 +486,18 @@ const SCAN_WAIT: Duration = Duration::from_secs(120);
 /// MB/s of the tests' unoptimised server on a busy 2-core machine, have room to finish.
 const REQUEST_WAIT: Duration = Duration::from_secs(120);
 
+/// How long the client keeps an idle connection for reuse. The server closes a connection that
+/// sends no request head for `COFFER_HEADER_TIMEOUT_SECS` (15 s by default); a client that
+/// reuses one just as the server closes it gets `IncompleteMessage` (seen after a 15 s tus
+/// client run). reqwest keeps them 90 s by default; a client must let them go first.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 pub fn new_client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .timeout(REQUEST_WAIT)
+        .pool_idle_timeout(POOL_IDLE)
         .build()
         .unwrap()
 }

@@ -333,9 +333,27 @@ async fn the_page_unlocks_a_protected_link_to_several_files_for_its_browser() {
     assert!(html.contains("a.txt") && html.contains("b.txt") && html.contains("Download all"));
     assert!(html.contains(">5<"), "nothing was counted yet");
 
+    // A download from the page: the form clears it and sends the browser back to the page,
+    // which says so and fetches it; it counts as it starts.
     let res = post(vec![("file_id", ids[1].clone())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(
+        html.contains("Download of b.txt started · 4 downloads left"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("content=\"0;url={page}/download\"")));
+    assert!(!html.contains("That password is not right"));
+    let fetch = || browser.get(app.url(&format!("{page}/download"))).send();
+    let res = fetch().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.bytes().await.unwrap().as_ref(), contents[1].as_slice());
+    // Its ticket was for one download: fetched again, it only goes back to the page.
+    let res = fetch().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("That download was started already"), "{html}");
+    assert!(html.contains(">4<"), "one download counted");
 
     // Another browser is still asked.
     let stranger = new_client();

@@ -426,12 +426,12 @@ async fn a_password_protected_request_shows_and_takes_nothing_without_it() {
     assert_eq!(res.status(), StatusCode::FOUND);
     let (_, page) = app.page(&browser, &path).await;
     assert!(
-        page.contains("Secret") && page.contains("Drop files here"),
+        page.contains("Secret") && page.contains(r#"data-testid="dropzone""#),
         "{page}"
     );
     let (_, page) = app.page(&new_client(), &path).await;
     assert!(
-        !page.contains("Drop files here"),
+        !page.contains(r#"data-testid="dropzone""#),
         "another browser is still asked"
     );
 }

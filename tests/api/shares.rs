@@ -532,6 +532,93 @@ async fn a_links_page_reloads_itself_while_the_scan_runs() {
     );
 }
 
+/// The recipient's page downloads in two steps: its form clears the download and sends the
+/// browser back to the page, which says "Download started" with what is left and fetches it.
+/// A GET alone (a link previewer, a prefetch) never starts, nor counts, one.
+#[tokio::test]
+async fn the_page_says_a_download_started_and_only_its_form_uses_one_up() {
+    let Shared {
+        app,
+        alice,
+        id,
+        bytes,
+        ..
+    } = shared_file(|_| {}).await;
+    let token = token_of(&app.share_ok(&alice, &id, json!({"max_downloads": 1})).await);
+    let (page, download) = (format!("/s/{token}"), format!("/s/{token}/download"));
+
+    let previewer = new_client();
+    let res = previewer.get(app.url(&download)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], page.as_str());
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 0);
+
+    // A browser with no session: the page's flash travels in a signed cookie.
+    let browser = new_client();
+    let res = browser
+        .post(app.url(&download))
+        .header("origin", &app.base)
+        .form(&[("file_id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], page.as_str());
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 0);
+    let (status, html) = app.page(&browser, &page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Download of report.txt started · no downloads left"),
+        "{html}"
+    );
+    assert!(html.contains(&format!(
+        r#"<meta http-equiv="refresh" content="0;url={download}""#
+    )));
+    // The last download: nothing more can start from this page.
+    assert!(html.contains("That was the last download this link allows"));
+    assert!(
+        html.contains(r#"data-testid="recipient-download" disabled"#),
+        "{html}"
+    );
+    let res = browser.get(app.url(&download)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("report.txt"));
+    assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    assert_eq!(links(&app, &alice, &id).await[0]["download_count"], 1);
+    let (status, html) = app.page(&browser, &page).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Download limit reached"), "{html}");
+
+    // A ticket cleared while the link could still be used is checked again when redeemed.
+    let second = app.share_ok(&alice, &id, json!({"max_downloads": 1})).await;
+    let token = token_of(&second);
+    let (page, download) = (format!("/s/{token}"), format!("/s/{token}/download"));
+    let (slow, quick) = (new_client(), new_client());
+    for browser in [&slow, &quick] {
+        let res = browser
+            .post(app.url(&download))
+            .header("origin", &app.base)
+            .form::<[(&str, &str); 0]>(&[])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let res = quick.get(app.url(&download)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = slow.get(app.url(&download)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, html) = app.page(&slow, &page).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Download limit reached"), "{html}");
+    let uses = links(&app, &alice, &id).await;
+    let second = uses.iter().find(|l| l["id"] == second["id"]).unwrap();
+    assert_eq!(second["download_count"], 1);
+}
+
 #[tokio::test]
 async fn concurrent_downloads_never_pass_the_limit() {
     let Shared {

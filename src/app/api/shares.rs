@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::PageError;
-use crate::model::{CreatedShare, FileInfo, ShareInfo, SharedLink};
+use crate::model::{CreatedShare, FileInfo, LinkForRecipient, ShareInfo};
 
 /// What the owner's share page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,25 +172,34 @@ pub async fn revoke_share(file_id: String, link_id: String) -> Result<(), PageEr
     req.finish(&page, Some(&page), result).await
 }
 
-/// What the recipient's page shows for a token. A link that cannot be used is an error whose
-/// status (404, 410, 403) the page is served with.
+/// What the recipient's page shows for a token, and the download its form just started. A link
+/// that cannot be used is an error whose status (404, 410, 403) the page is served with.
 #[server(prefix = "/app", endpoint = "recipient_view")]
-pub async fn recipient_view(token: String) -> Result<SharedLink, PageError> {
+pub async fn recipient_view(token: String) -> Result<LinkForRecipient, PageError> {
     use crate::server::{
-        http::server_fns::web_request,
+        http::{server_fns::web_request, web_shares::STARTED_KEY},
         service::{shares, unlock::Pass},
     };
     let req = web_request().await?;
     let pass = Pass::Session(req.session.clone());
-    let view = shares::view(&req.state, &req.meta, &token, &pass)
+    let mut link = shares::view(&req.state, &req.meta, &token, &pass)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
     let infected =
         |f: &crate::model::SharedFile| f.scan_status == crate::model::ScanStatus::Infected;
-    if matches!(&view, SharedLink::Open(shared) if shared.files.iter().all(infected)) {
+    if matches!(&link, crate::model::SharedLink::Open(shared) if shared.files.iter().all(infected))
+    {
         req.set_status(axum::http::StatusCode::FORBIDDEN);
     }
-    Ok(view)
+    let started = req
+        .take_flash::<crate::model::DownloadStarted>(STARTED_KEY)
+        .await;
+    // The browser fetches the started download right after this page, and it counts then: the
+    // page tells what will be left.
+    if let (Some(_), crate::model::SharedLink::Open(shared)) = (&started, &mut link) {
+        shared.downloads_left = shared.downloads_left.map(|n| n.saturating_sub(1));
+    }
+    Ok(LinkForRecipient { link, started })
 }
 
 /// Reading the share form's fields into a request for the service.

@@ -1,5 +1,6 @@
 pub mod confirm;
 pub mod copy_button;
+pub mod file_icon;
 pub mod form_error;
 pub mod header;
 pub mod loading;

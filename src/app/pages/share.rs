@@ -15,6 +15,7 @@ use crate::app::{
     components::{
         confirm::Confirm,
         copy_button::CopyField,
+        file_icon::FileIcon,
         form_error::{flash_error, FormError},
         loading::Loading,
         scan_poll::refresh_while_scanning,
@@ -24,8 +25,8 @@ use crate::app::{
 };
 use crate::model::PageError;
 use crate::model::{
-    count, format_utc, human_bytes, recipient_path, CreatedShare, ScanStatus, ShareInfo,
-    SharedFiles, SharedLink, MAX_LINK_DOWNLOADS,
+    count, format_utc, human_bytes, recipient_path, CreatedShare, DownloadStarted,
+    LinkForRecipient, ScanStatus, ShareInfo, SharedFiles, SharedLink, MAX_LINK_DOWNLOADS,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -308,16 +309,20 @@ pub fn RecipientPage() -> impl IntoView {
     let flash = flash_error();
 
     refresh_while_scanning(refresh, SCAN_POLL, move || {
-        shared.get().and_then(Result::ok).is_some_and(
-            |s| matches!(s, SharedLink::Open(shared) if shared.files.iter().any(|f| f.scan_status == ScanStatus::Pending)),
-        )
+        shared.get().and_then(Result::ok).is_some_and(|view| {
+            matches!(view.link, SharedLink::Open(shared) if shared.files.iter().any(|f| f.scan_status == ScanStatus::Pending))
+        })
     });
 
     view! {
         <Title text="Shared file · Coffer"/>
-        <Loading data=shared show=move |shared| match shared {
-            Ok(SharedLink::Open(shared)) => view! { <SharedFilesCard shared token=token() flash/> }.into_any(),
-            Ok(SharedLink::PasswordRequired) => view! { <ProtectedLinkCard token=token() flash/> }.into_any(),
+        <Loading data=shared show=move |view| match view {
+            Ok(LinkForRecipient { link: SharedLink::Open(shared), started }) => {
+                view! { <SharedFilesCard shared started token=token() flash/> }.into_any()
+            }
+            Ok(LinkForRecipient { link: SharedLink::PasswordRequired, .. }) => {
+                view! { <ProtectedLinkCard token=token() flash/> }.into_any()
+            }
             Err(e) => view! { <Unavailable error=e/> }.into_any(),
         }/>
     }
@@ -333,9 +338,29 @@ fn scan_notice(status: ScanStatus) -> Option<&'static str> {
     }
 }
 
+/// A file's scan, in a few words beside its size.
+fn scan_words(status: ScanStatus) -> &'static str {
+    match status {
+        ScanStatus::Clean => "scanned: clean",
+        ScanStatus::Pending => "being scanned",
+        ScanStatus::Infected => "scanned: malware found",
+        ScanStatus::Error => "scan failed",
+    }
+}
+
+/// "N downloads left", or that there is no limit.
+fn downloads_left_text(left: Option<u64>) -> String {
+    match left {
+        Some(0) => "no downloads left".to_owned(),
+        Some(n) => format!("{} left", count(n, "download", "downloads")),
+        None => "no download limit".to_owned(),
+    }
+}
+
 #[component]
 fn SharedFilesCard(
     shared: SharedFiles,
+    started: Option<DownloadStarted>,
     token: String,
     flash: Resource<Option<PageError>>,
 ) -> impl IntoView {
@@ -343,6 +368,8 @@ fn SharedFilesCard(
         Some(n) => n.to_string(),
         None => "no limit".to_owned(),
     };
+    // The download this page just started took the last one: nothing more can start.
+    let used_up = shared.downloads_left == Some(0);
     let action = format!("{}/download", recipient_path(&token));
     let single = shared.files.len() == 1;
     let title = if single {
@@ -358,21 +385,42 @@ fn SharedFilesCard(
         .filter(|f| !f.scan_status.is_downloadable())
         .map(|f| f.filename.clone())
         .collect();
-    let all_action = action.clone();
     let pending = shared
         .files
         .iter()
         .any(|f| f.scan_status == ScanStatus::Pending);
+    let started = started.map(|started| {
+        let what = match &started.file_id {
+            Some(id) => shared
+                .files
+                .iter()
+                .find(|f| &f.id == id)
+                .map(|f| f.filename.clone())
+                .unwrap_or_else(|| "the file".to_owned()),
+            None if single => shared.files[0].filename.clone(),
+            None => "all files (.zip)".to_owned(),
+        };
+        let text = format!(
+            "Download of {what} started · {}",
+            downloads_left_text(shared.downloads_left)
+        );
+        view! { <DownloadStartedNote text url=action.clone()/> }
+    });
+    let just_started = started.is_some();
     let rows = shared
         .files
         .into_iter()
         .map(|file| {
             let notice = scan_notice(file.scan_status);
             let action = action.clone();
+            let details = format!("{} · {}", human_bytes(file.size), scan_words(file.scan_status));
             view! {
                 <li class="shared-entry" data-testid="shared-entry" data-file-id=file.id.clone()>
-                    <span class="name" data-testid="shared-entry-name">{file.filename.clone()}</span>
-                    <span class="muted">{human_bytes(file.size)}</span>
+                    <FileIcon name=file.filename.clone() mime=file.mime_type.clone()/>
+                    <div class="entry-text">
+                        <span class="name" data-testid="shared-entry-name">{file.filename.clone()}</span>
+                        <span class="muted small" data-testid="shared-entry-details">{details}</span>
+                    </div>
                     {match notice {
                         Some(text) => view! {
                             <p class="notice" role="status" data-testid="scan-notice">{text}</p>
@@ -380,7 +428,7 @@ fn SharedFilesCard(
                         None => view! {
                             <form method="post" action=action class="inline" aria-label=format!("Download {}", file.filename)>
                                 <input type="hidden" name="file_id" value=file.id.clone()/>
-                                <button type="submit" data-testid="recipient-download">"Download"</button>
+                                <button type="submit" data-testid="recipient-download" disabled=used_up>"Download"</button>
                             </form>
                         }.into_any(),
                     }}
@@ -397,11 +445,15 @@ fn SharedFilesCard(
                 <dt>"Expires"</dt><dd>{format_utc(shared.expires_at)}</dd>
                 <dt>"Downloads left"</dt><dd data-testid="downloads-left">{left}</dd>
             </dl>
+            {started}
             <FormError result=Signal::derive(|| None) flash/>
             <ul class="shared-files">{rows}</ul>
+            {used_up.then(|| view! {
+                <p class="muted" data-testid="used-up">"That was the last download this link allows."</p>
+            })}
             {(!single && ready > 0).then(|| view! {
-                <form method="post" action=all_action class="stack" aria-label="Download all">
-                    <button type="submit" data-testid="download-all">"Download all (.zip)"</button>
+                <form method="post" action=action.clone() class="stack" aria-label="Download all">
+                    <button type="submit" data-testid="download-all" disabled=used_up>"Download all (.zip)"</button>
                     {(!left_out.is_empty()).then(|| view! {
                         <p class="muted small" data-testid="left-out">
                             {format!("Not in the zip until its scan passes: {}.", left_out.join(", "))}
@@ -413,14 +465,29 @@ fn SharedFilesCard(
                 <p class="muted small" data-testid="counting-rule">"Every download through this link counts one against its limit: one file, or all of them as a zip."</p>
             })}
             {pending.then(|| view! { <p><a href="">"Check again"</a></p> })}
-            // Sent without the wasm, the page checks again by reloading itself.
-            {if rendered_without_wasm() && pending {
+            // Sent without the wasm, the page checks again by reloading itself (not while it
+            // starts a download: that refresh is the download's).
+            {if rendered_without_wasm() && pending && !just_started {
                 Some(view! { <Meta http_equiv="refresh" content=SCAN_POLL.as_secs().to_string()/> })
             } else {
                 None
             }}
             <p class="muted small">"Sent with Coffer: encrypted at rest, scanned for viruses."</p>
         </section>
+    }
+}
+
+/// "Download started", and the download itself: the page fetches it at once (a refresh to the
+/// download, which the browser saves and stays on this page), with a link in case the browser
+/// does not follow refreshes.
+#[component]
+fn DownloadStartedNote(text: String, url: String) -> impl IntoView {
+    view! {
+        <Meta http_equiv="refresh" content=format!("0;url={url}")/>
+        <div class="success-message" role="status" data-testid="download-started">
+            <p>{text}</p>
+            <p class="small">"If it does not begin, " <a href=url data-testid="start-download">"start it here"</a> "."</p>
+        </div>
     }
 }
 

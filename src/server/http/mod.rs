@@ -104,7 +104,10 @@ fn plain_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             post(web_files::upload).layer(DefaultBodyLimit::disable()),
         ),
         ("/files/{id}/download", get(web_files::download)),
-        ("/s/{token}/download", post(web_shares::download)),
+        (
+            "/s/{token}/download",
+            get(web_shares::fetch).post(web_shares::start),
+        ),
         (
             "/r/{token}/upload",
             post(web_requests::upload).layer(DefaultBodyLimit::disable()),

@@ -1,8 +1,15 @@
-//! The recipient page's download (`POST /s/{token}/download`): a plain form answered with the
-//! file or, on any refusal, sent back to the page with the reason shown once. Given the link's
-//! password, it opens the link for the browser's session first (a link to several files is
-//! then shown with its list). A POST, so that link previewers and prefetchers that follow
-//! every GET never use up a download.
+//! The recipient page's download, in two steps so that it works without JavaScript and the page
+//! still tells what happened:
+//!
+//! 1. `POST /s/{token}/download` (the page's forms): given the link's password, opens the link
+//!    for the browser's session first (a link to several files is then shown with its list).
+//!    Checks the download and keeps a one-use ticket for it, then answers 303 to the page, which
+//!    says "Download started" with what is left, and fetches…
+//! 2. `GET /s/{token}/download`: the ticket's download, counted as it starts. Without a ticket
+//!    (a link previewer following a GET, the ticket used already) it only sends the browser
+//!    back to the page, so nothing but the page's own form ever uses up a download.
+//!
+//! Any refusal goes back to the page with the reason shown once.
 
 use axum::{
     extract::{Path, State},
@@ -13,29 +20,33 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    model::recipient_path,
-    model::PageError,
+    model::{recipient_path, DownloadStarted, PageError},
     server::{
         error::Error,
         http::{extract::ClientMeta, flash::Flash, server_fns::keep_flash_error, transfer},
         service::{
-            shares::{self, LinkDownload},
+            shares::{self, Ticket},
             unlock::Pass,
         },
         state::AppState,
     },
 };
 
+/// The flash key of the download the page started (read by the page, `recipient_view`).
+pub const STARTED_KEY: &str = "share_download_started";
+/// The flash key of the ticket the page's `GET` redeems.
+const TICKET_KEY: &str = "share_download_ticket";
+
 #[derive(Debug, Default, Deserialize)]
 pub struct DownloadForm {
     #[serde(default)]
     password: Option<String>,
-    /// Which of the link's files; none for a link to one file.
+    /// Which of the link's files; none for the link's own download (its file, or the zip).
     #[serde(default)]
     file_id: Option<String>,
 }
 
-pub async fn download(
+pub async fn start(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     session: Session,
@@ -53,14 +64,38 @@ pub async fn download(
             Err(e) => return refused(&flash, &page, e).await,
         }
     }
-    let pass = Pass::Session(session.clone());
-    let result = match form.file_id.as_deref() {
-        Some(id) => shares::download(&state, &meta, &token, &pass, id)
-            .await
-            .map(|d| LinkDownload::File(Box::new(d))),
-        None => shares::download_link(&state, &meta, &token, &pass).await,
+    let pass = Pass::Session(session);
+    match shares::clear(&state, &meta, &token, &pass, form.file_id.as_deref()).await {
+        Ok(ticket) => {
+            let started = DownloadStarted {
+                file_id: ticket.file_id.clone(),
+            };
+            flash.keep(TICKET_KEY, &ticket).await;
+            flash.keep(STARTED_KEY, &started).await;
+            Redirect::to(&page).into_response()
+        }
+        Err(e) => refused(&flash, &page, e).await,
+    }
+}
+
+pub async fn fetch(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    session: Session,
+    flash: Flash,
+    Path(token): Path<String>,
+) -> Response {
+    let page = recipient_path(&token);
+    let Some(ticket) = flash.take::<Ticket>(TICKET_KEY).await else {
+        let again = PageError::new(
+            "download_not_started",
+            "That download was started already. To download again, choose Download.",
+        );
+        keep_flash_error(&flash, &again).await;
+        return Redirect::to(&page).into_response();
     };
-    match result {
+    let pass = Pass::Session(session);
+    match shares::redeem(&state, &meta, &token, &pass, &ticket).await {
         Ok(download) => transfer::link_response(download),
         Err(e) => refused(&flash, &page, e).await,
     }

@@ -41,6 +41,58 @@ pub fn upload_dropped(uploader: Uploader, ev: &leptos::ev::DragEvent) {
     }
 }
 
+/// Takes files dropped anywhere on the page (a drop on the zone itself was handled there
+/// first), and lights the zone up while files are dragged over the window.
+pub fn take_window_drops(uploader: Uploader, dragging: RwSignal<bool>) {
+    // How deep into the page the drag is: every element entered counts one, every one left
+    // takes one off; at 0 it has left the window.
+    let depth = StoredValue::new(0i32);
+    let enter = window_event_listener(leptos::ev::dragenter, move |ev| {
+        if carries_files(&ev) {
+            depth.update_value(|d| *d += 1);
+            dragging.set(true);
+        }
+    });
+    let leave = window_event_listener(leptos::ev::dragleave, move |ev| {
+        if carries_files(&ev) {
+            depth.update_value(|d| *d = (*d - 1).max(0));
+            if depth.get_value() == 0 {
+                dragging.set(false);
+            }
+        }
+    });
+    // Taking the dragover is what lets the drop land here instead of opening the file.
+    let over = window_event_listener(leptos::ev::dragover, move |ev| {
+        if carries_files(&ev) {
+            ev.prevent_default();
+        }
+    });
+    let drop = window_event_listener(leptos::ev::drop, move |ev| {
+        depth.set_value(0);
+        dragging.set(false);
+        if ev.default_prevented() || !carries_files(&ev) {
+            return;
+        }
+        ev.prevent_default();
+        upload_dropped(uploader, &ev);
+    });
+    on_cleanup(move || {
+        enter.remove();
+        leave.remove();
+        over.remove();
+        drop.remove();
+    });
+}
+
+/// Whether what is dragged is files (not a selection of text or a link).
+fn carries_files(ev: &leptos::ev::DragEvent) -> bool {
+    ev.data_transfer().is_some_and(|dt| {
+        dt.types()
+            .iter()
+            .any(|t| t.as_string().as_deref() == Some("Files"))
+    })
+}
+
 pub fn upload_chosen(uploader: Uploader, input: NodeRef<html::Input>) {
     let Some(input) = input.get_untracked() else {
         return;

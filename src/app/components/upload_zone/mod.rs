@@ -132,8 +132,15 @@ pub fn UploadZone(
     };
     let dragging = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     let input = NodeRef::<html::Input>::new();
+    // Until the wasm runs, only the file picker takes files (a file dropped on it too), and
+    // the zone does not offer to take drops. Files it took before then are sent now.
+    Effect::new(move |_| {
+        hydrated.set(true);
+        browser::upload_chosen(uploader, input);
+    });
+    // Anywhere on the page takes a drop once the page is ready.
+    browser::take_window_drops(uploader, dragging);
 
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -153,10 +160,15 @@ pub fn UploadZone(
     view! {
         <form method="post" action=action enctype="multipart/form-data"
             class="upload" on:submit=on_submit aria-label="Upload files">
-            <div class="dropzone" class:dragging=move || dragging.get() data-testid="dropzone"
-                on:dragover=on_dragover on:dragenter=on_dragover
-                on:dragleave=move |_| dragging.set(false) on:drop=on_drop>
-                <p><strong>"Drop files here"</strong> " or choose them:"</p>
+            <div class="dropzone" class:ready=move || hydrated.get() class:dragging=move || dragging.get()
+                data-testid="dropzone" on:dragover=on_dragover on:dragenter=on_dragover on:drop=on_drop>
+                <p>
+                    {move || if hydrated.get() {
+                        view! { <strong>"Drop files anywhere on the page"</strong> " or choose them:" }.into_any()
+                    } else {
+                        view! { <strong>"Choose files to upload:"</strong> }.into_any()
+                    }}
+                </p>
                 <input type="file" name="file" multiple node_ref=input on:change=on_change
                     accept=allowed.join(",") aria-label="Files to upload"/>
                 <p class="muted">
@@ -165,6 +177,9 @@ pub fn UploadZone(
             </div>
             <button type="submit" class:hidden=move || hydrated.get()>"Upload"</button>
         </form>
+        <div class="drop-overlay" class:hidden=move || !dragging.get() aria-hidden="true">
+            <p>"Drop to upload"</p>
+        </div>
         <Show when=move || uploader.items.with(|items| items.iter().any(|i| i.state.with(UploadState::is_finished)))>
             <p class="uploads-done">
                 <button type="button" class="secondary small" data-testid="clear-finished"
@@ -286,6 +301,7 @@ mod browser {
 
     pub fn upload_dropped(_: Uploader, _: &leptos::ev::DragEvent) {}
     pub fn upload_chosen(_: Uploader, _: NodeRef<html::Input>) {}
+    pub fn take_window_drops(_: Uploader, _: RwSignal<bool>) {}
 }
 
 #[cfg(feature = "hydrate")]

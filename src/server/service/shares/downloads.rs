@@ -1,6 +1,8 @@
 //! Downloads through a link: one file (whole, no ranges), or all of them as one zip; each counts
 //! once, by one conditional update, and tells the maker's webhooks in the same transaction.
 
+use serde::{Deserialize, Serialize};
+
 use crate::server::{
     db::{self, files::FileRow, shares::ShareRow},
     error::{Error, Result},
@@ -47,14 +49,85 @@ pub async fn download_link(
 ) -> Result<LinkDownload> {
     files::limit_downloads(state, meta).await?;
     let (link, files) = open_link(state, meta, token, pass).await?;
+    link_download(state, meta, &link, files).await
+}
+
+/// A download the recipient's page cleared ([`clear`]), for the browser to fetch next with
+/// [`redeem`]. The page keeps it in the browser's session (or signed flash cookie) between the
+/// two requests, so a link previewer that follows every GET never starts, nor counts, one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    link_id: String,
+    /// One of the link's files; `None` for the link's own download (its file, or all of them
+    /// as a zip).
+    pub file_id: Option<String>,
+}
+
+/// Checks everything a download through the link checks (its password, its state, the
+/// chosen file, the scan) and counts nothing: the count is [`redeem`]'s, when the download
+/// starts.
+pub async fn clear(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+    file_id: Option<&str>,
+) -> Result<Ticket> {
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    let chosen: Vec<&FileRow> = match file_id {
+        Some(id) => vec![files
+            .iter()
+            .find(|f| f.id == id)
+            .ok_or(Error::NotFound("file"))?],
+        None => files.iter().collect(),
+    };
+    // A zip leaves out what is not scanned clean; a download with nothing to send says why
+    // its first file cannot be sent.
+    if !chosen.iter().any(|f| f.scan_status.is_downloadable()) {
+        files::ensure_scanned_clean(chosen[0])?;
+    }
+    Ok(Ticket {
+        link_id: link.id,
+        file_id: file_id.map(str::to_owned),
+    })
+}
+
+/// The download a [`Ticket`] cleared, checked again and counted as it starts.
+pub async fn redeem(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    pass: &Pass,
+    ticket: &Ticket,
+) -> Result<LinkDownload> {
+    files::limit_downloads(state, meta).await?;
+    let (link, files) = open_link(state, meta, token, pass).await?;
+    if link.id != ticket.link_id {
+        return Err(Error::NotFound("download"));
+    }
+    match &ticket.file_id {
+        Some(id) => Ok(LinkDownload::File(Box::new(
+            download_file(state, meta, &link, files, id).await?,
+        ))),
+        None => link_download(state, meta, &link, files).await,
+    }
+}
+
+/// A link's own download: its file, or all of them as a zip.
+async fn link_download(
+    state: &AppState,
+    meta: &RequestMeta,
+    link: &ShareRow,
+    files: Vec<FileRow>,
+) -> Result<LinkDownload> {
     Ok(match files.as_slice() {
         [only] => {
             let id = only.id.clone();
             LinkDownload::File(Box::new(
-                download_file(state, meta, &link, files, &id).await?,
+                download_file(state, meta, link, files, &id).await?,
             ))
         }
-        _ => LinkDownload::Zip(zip_files(state, meta, &link, files).await?),
+        _ => LinkDownload::Zip(zip_files(state, meta, link, files).await?),
     })
 }
 

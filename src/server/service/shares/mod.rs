@@ -16,7 +16,9 @@ mod downloads;
 mod link;
 mod owner;
 
-pub use downloads::{download, download_all, download_link, LinkDownload, ZipDownload};
+pub use downloads::{
+    clear, download, download_all, download_link, redeem, LinkDownload, Ticket, ZipDownload,
+};
 pub use link::{unlock, view};
 pub use owner::{create, file_with_links, list, list_mine, revoke, revoke_link, selection};
 
