@@ -153,8 +153,11 @@ run_stage() {
 }
 
 stage_sqlite() {
+  # The doctests first: rustdoc compiles them when they run, so run last they would build
+  # whatever the sources had become by then.
   cargo test -p coffer-crypto -- "${FILTER[@]}" &&
-    cargo test --features ssr -- --test-threads "$TEST_THREADS" "${FILTER[@]}"
+    cargo test --features ssr --doc -- "${FILTER[@]}" &&
+    cargo test --features ssr --lib --bins --tests -- --test-threads "$TEST_THREADS" "${FILTER[@]}"
 }
 wants sqlite && RUN+=(sqlite)
 

@@ -15,6 +15,9 @@ test("a sender without an account uploads into a request and the owner sees the 
   await page.getByTestId("create-request").click();
   const url = await page.getByTestId("new-request").getByTestId("copy-text").inputValue();
   expect(url).toMatch(/\/r\/[A-Za-z0-9_-]{43}$/);
+  const qr = page.getByTestId("new-request").getByTestId("qr-code");
+  await qr.getByText("Show QR code").click();
+  await expect(qr.getByRole("img", { name: "QR code of the upload link" })).toBeVisible();
   await expect(page.getByTestId("request-card")).toHaveCount(1);
   await expect(page.getByTestId("request-status")).toHaveText("open");
   // Sizes in the unit the form asks in, counts in the singular for one.
@@ -69,4 +72,35 @@ test("a sender without an account uploads into a request and the owner sees the 
   expect((await latePage.goto(url))?.status()).toBe(410);
   await expect(latePage.getByTestId("request-unavailable")).toHaveAttribute("data-code", "request_closed");
   await late.close();
+});
+
+test("the sender whose file fills a request is thanked, and the page stays a thank-you", async ({ page, browser }) => {
+  // Senders share the server's uploads-a-minute per address with the test above: one file
+  // here, and room to wait out that minute should it be used up.
+  test.setTimeout(120_000);
+  await signUp(page, "k");
+  await page.goto("/requests");
+  await page.waitForLoadState("networkidle");
+  await page.getByTestId("request-title").fill("One signed page");
+  await page.getByTestId("request-max-files").fill("1");
+  await page.getByTestId("create-request").click();
+  const url = await page.getByTestId("new-request").getByTestId("copy-text").inputValue();
+
+  const stranger = await browser.newContext();
+  const sender = await stranger.newPage();
+  await sender.goto(url);
+  await sender.waitForLoadState("networkidle");
+  await expect(sender.getByTestId("room-left")).toContainText("Still takes 1 file.");
+  await dropFile(sender, "signed-page.txt", "signed\n");
+  await expect(sender.getByTestId("request-thanks")).toContainText("All files received — thank you.", {
+    timeout: 80_000,
+  });
+  await expect(sender.getByTestId("room-left")).toHaveCount(0);
+  await expect(sender.getByTestId("receipt")).toHaveCount(1);
+  // After a reload, the same thanks instead of "full".
+  await sender.reload();
+  await expect(sender.getByTestId("request-thanks")).toBeVisible();
+  await expect(sender.getByTestId("request-unavailable")).toHaveCount(0);
+  await expect(sender.getByTestId("receipt")).toHaveCount(1);
+  await stranger.close();
 });

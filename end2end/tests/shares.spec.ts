@@ -36,6 +36,12 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   await expect(created.getByTestId("copy")).toHaveText("Copy", { timeout: 5_000 });
   const url = await created.getByTestId("copy-text").inputValue();
   expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{43}$/);
+  // Its QR code, for a phone, behind a disclosure beside it.
+  const qr = created.getByTestId("qr-code");
+  await expect(qr.getByRole("img")).toBeHidden();
+  await qr.getByText("Show QR code").click();
+  await expect(qr.getByRole("img", { name: "QR code of the share link" })).toBeVisible();
+  expect(await qr.getByRole("img").getAttribute("src")).toMatch(/^data:image\/svg\+xml;base64,/);
   await expect(page.getByTestId("link-row")).toHaveCount(1);
   // The form keeps every choice for the next link, the expiry too (it went back to "1 day").
   await expect(page.getByTestId("expiry")).toHaveValue("168");

@@ -22,13 +22,14 @@ pub use files::{file_extension, human_bytes, FileInfo, ScanStatus, UploadPolicy}
 pub use page_error::PageError;
 pub use requests::{
     CreatedUploadRequest, NewUploadRequest, Receipt, RequestForSender, RequestStatus,
-    UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,
+    SenderReceipts, UploadRequestInfo, DEFAULT_REQUEST_HOURS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES,
     MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_TITLE_CHARS,
 };
 pub use shares::{
     CreatedShare, DownloadStarted, LinkForRecipient, MultiShareRequest, ShareInfo, ShareRequest,
-    SharedFile, SharedFiles, SharedLink, SignedUrl, DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS,
-    MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES, MAX_LINK_PASSWORD_CHARS,
+    SharedFile, SharedFiles, SharedLink, SignedUrl, WithQrCode, DEFAULT_EXPIRY_HOURS,
+    MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
+    MAX_LINK_PASSWORD_CHARS,
 };
 pub use webhooks::{
     CreatedWebhook, DeliveryInfo, NewWebhook, WebhookInfo, EVENT_REQUEST_FILE_RECEIVED,

@@ -131,6 +131,14 @@ pub struct RequestForSender {
     pub allowed_extensions: Vec<String>,
 }
 
+/// What a browser sent through a request, newest first, and whether the request is now full
+/// (told only to a browser that sent something).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderReceipts {
+    pub receipts: Vec<Receipt>,
+    pub full: bool,
+}
+
 /// What a sender is told of a file they sent: enough to prove what arrived, nothing to fetch
 /// it back with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

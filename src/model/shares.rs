@@ -71,6 +71,14 @@ pub struct CreatedShare {
     pub max_downloads: Option<u64>,
 }
 
+/// A link made for a page to show once (a share link, an upload request's), with its QR code:
+/// an SVG `data:` URL for an `<img>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithQrCode<T> {
+    pub value: T,
+    pub qr_code: String,
+}
+
 /// One of a file's share links, as its owner sees it (never the token).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -11,6 +11,7 @@ pub mod master_keys;
 pub mod metrics;
 pub mod pace;
 pub mod probe;
+pub mod qr;
 pub mod rate_limiter;
 pub mod scanner;
 pub mod service;

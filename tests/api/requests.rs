@@ -602,6 +602,42 @@ async fn the_sender_page_takes_a_plain_form_upload_and_shows_the_receipt() {
     assert_eq!(received(&app, &alice, &request.id).await.len(), 1);
 }
 
+/// A sender whose files fill the request is thanked, on the page and after a reload; anyone
+/// else is told it is full.
+#[tokio::test]
+async fn the_sender_who_fills_a_request_is_thanked() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await.access;
+    let request = create_ok(&app, &alice, json!({"title": "Two forms", "max_files": 2})).await;
+    let browser = new_client();
+    let path = format!("/r/{}", request.token);
+    let res = form_upload(&app, &browser, &path, "one.txt", text(100)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, page) = app.page(&browser, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Still takes 1 file.") && !page.contains("All files received"),
+        "{page}"
+    );
+
+    let res = form_upload(&app, &browser, &path, "two.txt", text(100)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.page(&browser, &path).await;
+    assert!(page.contains("All files received — thank you."), "{page}");
+    assert!(!page.contains("Upload link full"), "{page}");
+    assert!(
+        page.contains("one.txt") && page.contains("two.txt"),
+        "the receipt: {page}"
+    );
+
+    let (status, page) = app.page(&new_client(), &path).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(
+        page.contains("Upload link full") && !page.contains("All files received"),
+        "{page}"
+    );
+}
+
 /// Ten senders at once into a request for three files: exactly three are taken, the others are
 /// told it is full, and nothing else is stored.
 #[tokio::test]

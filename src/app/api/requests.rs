@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::PageError;
-use crate::model::{CreatedUploadRequest, FileInfo, Receipt, RequestForSender, UploadRequestInfo};
+use crate::model::{
+    CreatedUploadRequest, FileInfo, RequestForSender, SenderReceipts, UploadRequestInfo, WithQrCode,
+};
 
 /// One of the owner's requests with the files it has received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +31,7 @@ pub struct RequestsOverview {
     pub offset: i32,
     pub has_more: bool,
     /// The request a plain form post (JavaScript off) just made, shown this once.
-    pub just_created: Option<CreatedUploadRequest>,
+    pub just_created: Option<WithQrCode<CreatedUploadRequest>>,
 }
 
 /// What the sender's page shows of a request that takes files.
@@ -59,7 +61,11 @@ const REQUESTS_PAGE: &str = "/requests";
 pub async fn my_requests(offset: Option<i32>) -> Result<Option<RequestsOverview>, PageError> {
     use crate::{
         model::Paging,
-        server::{error::Error, http::server_fns::web_request, service::requests},
+        server::{
+            error::Error,
+            http::server_fns::{web_request, with_qr_code},
+            service::requests,
+        },
     };
     let req = web_request().await?;
     let Some(user) = req.user().await? else {
@@ -79,7 +85,11 @@ pub async fn my_requests(offset: Option<i32>) -> Result<Option<RequestsOverview>
             request,
         })
         .collect();
-    let just_created = req.take_flash::<CreatedUploadRequest>(FLASH_CREATED).await;
+    let just_created = req
+        .take_flash::<CreatedUploadRequest>(FLASH_CREATED)
+        .await
+        .map(|created| with_qr_code(created, |c| &c.url))
+        .transpose()?;
     Ok(Some(RequestsOverview {
         requests: list,
         offset,
@@ -100,8 +110,12 @@ pub async fn create_request(
     max_megabytes: Option<String>,
     password: Option<String>,
     notify: Option<String>,
-) -> Result<CreatedUploadRequest, PageError> {
-    use crate::server::{error::Error, http::server_fns::web_request, service::requests};
+) -> Result<WithQrCode<CreatedUploadRequest>, PageError> {
+    use crate::server::{
+        error::Error,
+        http::server_fns::{web_request, with_qr_code},
+        service::requests,
+    };
     let req = web_request().await?;
     let result = req
         .signed_in(async |me| {
@@ -133,6 +147,7 @@ pub async fn create_request(
         .await;
     req.finish_keeping(REQUESTS_PAGE, Some(REQUESTS_PAGE), FLASH_CREATED, result)
         .await
+        .and_then(|created| with_qr_code(created, |c| &c.url))
 }
 
 #[server(prefix = "/app", endpoint = "close_request")]
@@ -169,9 +184,9 @@ pub async fn sender_view(token: String) -> Result<SenderPage, PageError> {
 }
 
 /// What this browser has sent through the request behind `token`, newest first (also once
-/// the request has closed or filled up).
+/// the request has closed or filled up), and whether it is full now.
 #[server(prefix = "/app", endpoint = "request_receipts")]
-pub async fn request_receipts(token: String) -> Result<Vec<Receipt>, PageError> {
+pub async fn request_receipts(token: String) -> Result<SenderReceipts, PageError> {
     use crate::server::{http::server_fns::web_request, service::requests};
     let req = web_request().await?;
     Ok(requests::receipts(&req.state, &req.session, &token).await?)

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::PageError;
-use crate::model::{CreatedShare, FileInfo, LinkForRecipient, ShareInfo};
+use crate::model::{CreatedShare, FileInfo, LinkForRecipient, ShareInfo, WithQrCode};
 
 /// What the owner's share page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +14,7 @@ pub struct ShareOverview {
     pub file: FileInfo,
     pub links: Vec<ShareInfo>,
     /// The link a plain form post (JavaScript off) just made, shown this once.
-    pub just_created: Option<CreatedShare>,
+    pub just_created: Option<WithQrCode<CreatedShare>>,
 }
 
 /// The choices of the expiry menu, in hours; `date` picks a day instead.
@@ -33,7 +33,10 @@ const FLASH_CREATED: &str = "flash_created_share";
 /// signed in.
 #[server(prefix = "/app", endpoint = "file_shares")]
 pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageError> {
-    use crate::server::{http::server_fns::web_request, service::shares};
+    use crate::server::{
+        http::server_fns::{web_request, with_qr_code},
+        service::shares,
+    };
     let req = web_request().await?;
     let Some(user) = req.user().await? else {
         return Ok(None);
@@ -46,7 +49,9 @@ pub async fn file_shares(file_id: String) -> Result<Option<ShareOverview>, PageE
     let just_created = req
         .take_flash::<CreatedShare>(FLASH_CREATED)
         .await
-        .filter(|created| links.iter().any(|l| l.id == created.id));
+        .filter(|created| links.iter().any(|l| l.id == created.id))
+        .map(|created| with_qr_code(created, |c| &c.share_url))
+        .transpose()?;
     Ok(Some(ShareOverview {
         file: file.into(),
         links,
@@ -65,8 +70,11 @@ pub async fn create_share(
     tz_offset: Option<String>,
     max_downloads: Option<String>,
     password: Option<String>,
-) -> Result<CreatedShare, PageError> {
-    use crate::server::{http::server_fns::web_request, service::shares};
+) -> Result<WithQrCode<CreatedShare>, PageError> {
+    use crate::server::{
+        http::server_fns::{web_request, with_qr_code},
+        service::shares,
+    };
     let req = web_request().await?;
     let page = crate::model::share_page_path(&file_id);
     let result = req
@@ -84,6 +92,7 @@ pub async fn create_share(
         .await;
     req.finish_keeping(&page, Some(&page), FLASH_CREATED, result)
         .await
+        .and_then(|created| with_qr_code(created, |c| &c.share_url))
 }
 
 /// What the page for sharing several files shows.
@@ -91,7 +100,7 @@ pub async fn create_share(
 pub struct Selection {
     pub files: Vec<FileInfo>,
     /// The link a plain form post (JavaScript off) just made, shown this once.
-    pub just_created: Option<CreatedShare>,
+    pub just_created: Option<WithQrCode<CreatedShare>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -119,7 +128,10 @@ pub fn selection_path(file_ids: &str) -> String {
 /// are; `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "selected_files")]
 pub async fn selected_files(file_ids: String) -> Result<Option<Selection>, PageError> {
-    use crate::server::{http::server_fns::web_request, service::shares};
+    use crate::server::{
+        http::server_fns::{web_request, with_qr_code},
+        service::shares,
+    };
     let req = web_request().await?;
     let Some(user) = req.user().await? else {
         return Ok(None);
@@ -128,7 +140,11 @@ pub async fn selected_files(file_ids: String) -> Result<Option<Selection>, PageE
     let files = shares::selection(&req.state, &user, &ids)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
-    let just_created = req.take_flash::<CreatedShare>(FLASH_CREATED_MULTI).await;
+    let just_created = req
+        .take_flash::<CreatedShare>(FLASH_CREATED_MULTI)
+        .await
+        .map(|created| with_qr_code(created, |c| &c.share_url))
+        .transpose()?;
     Ok(Some(Selection {
         files: files.into_iter().map(Into::into).collect(),
         just_created,
@@ -144,8 +160,11 @@ pub async fn create_multi_share(
     tz_offset: Option<String>,
     max_downloads: Option<String>,
     password: Option<String>,
-) -> Result<CreatedShare, PageError> {
-    use crate::server::{http::server_fns::web_request, service::shares};
+) -> Result<WithQrCode<CreatedShare>, PageError> {
+    use crate::server::{
+        http::server_fns::{web_request, with_qr_code},
+        service::shares,
+    };
     let req = web_request().await?;
     let page = selection_path(&file_ids);
     let result = req
@@ -157,6 +176,7 @@ pub async fn create_multi_share(
         .await;
     req.finish_keeping(&page, Some(&page), FLASH_CREATED_MULTI, result)
         .await
+        .and_then(|created| with_qr_code(created, |c| &c.share_url))
 }
 
 #[server(prefix = "/app", endpoint = "revoke_share")]

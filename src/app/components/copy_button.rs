@@ -1,6 +1,6 @@
 //! Copying to the clipboard: a button that appears once JavaScript runs (it could do nothing
 //! without), and a text field with that button for a share link. Without JavaScript the text
-//! remains, to select by hand.
+//! remains, to select by hand. A link can also be shown as a QR code, for a phone to scan.
 
 use leptos::prelude::*;
 
@@ -20,6 +20,26 @@ pub fn CopyField(
                 on:focus=|ev| browser::select_all(&ev)/>
             <CopyButton text/>
         </span>
+    }
+}
+
+/// A link made to be passed on: the field with its Copy button, and its QR code behind a
+/// disclosure (works without JavaScript).
+#[component]
+pub fn LinkField(
+    url: String,
+    /// The link as a QR code: an SVG `data:` URL.
+    qr_code: String,
+    /// Accessible name of the field.
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <CopyField text=url label/>
+        <details class="qr-code" data-testid="qr-code">
+            <summary>"Show QR code"</summary>
+            <img src=qr_code alt=format!("QR code of the {}", label.to_lowercase())
+                width="200" height="200" class="qr"/>
+        </details>
     }
 }
 

@@ -15,7 +15,7 @@ use crate::app::{
     },
     components::{
         confirm::Confirm,
-        copy_button::CopyField,
+        copy_button::LinkField,
         form_error::{flash_error, FormError},
         loading::Loading,
         pager::{use_offset, Pager},
@@ -27,7 +27,7 @@ use crate::app::{
 use crate::model::PageError;
 use crate::model::{
     count, format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
-    RequestStatus, UploadPolicy, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
+    RequestStatus, UploadPolicy, WithQrCode, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
     MAX_REQUEST_TITLE_CHARS,
 };
 
@@ -129,11 +129,15 @@ fn RequestOptions() -> impl IntoView {
 
 /// A request just made: the only time its link can be shown.
 #[component]
-fn NewRequest(created: CreatedUploadRequest) -> impl IntoView {
+fn NewRequest(created: WithQrCode<CreatedUploadRequest>) -> impl IntoView {
+    let WithQrCode {
+        value: created,
+        qr_code,
+    } = created;
     view! {
         <div class="new-link" data-testid="new-request" role="status">
             <p><strong>"Request created."</strong> " Copy the link now: it is shown only this once."</p>
-            <CopyField text=created.url label="Upload link"/>
+            <LinkField url=created.url qr_code label="Upload link"/>
             <p class="muted">"Open until " {format_utc(created.request.expires_at)} "."</p>
         </div>
     }
@@ -276,21 +280,47 @@ pub fn RequestSenderPage() -> impl IntoView {
         },
     );
     let flash = flash_error();
+    // The request has all it asked for, and this browser sent some of it.
+    let filled = Signal::derive(move || {
+        receipts
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|sent| sent.full)
+    });
     view! {
         <Title text="Send files · Coffer"/>
         <Loading data=rules show=move |rules| match rules {
             Ok(Some(request)) => view! {
-                <SenderCard request token=token() flash on_sent=move || sent.update(|n| *n += 1)/>
+                <SenderCard request token=token() flash filled on_sent=move || sent.update(|n| *n += 1)/>
             }.into_any(),
             Ok(None) => view! { <UnlockCard token=token() unlock flash/> }.into_any(),
+            // Full because of this browser: thanks rather than a refusal.
+            Err(e) if e.code == "request_full" => view! {
+                <Show when=move || filled.get() fallback=move || view! { <RequestUnavailable error=e.clone()/> }>
+                    <section class="card narrow" data-testid="request-page">
+                        <AllReceived/>
+                    </section>
+                </Show>
+            }.into_any(),
             Err(e) => view! { <RequestUnavailable error=e/> }.into_any(),
         }/>
         <Transition fallback=|| ()>
             {move || receipts.get().map(|receipts| match receipts {
-                Ok(receipts) => view! { <Receipts receipts/> }.into_any(),
+                Ok(sent) => view! { <Receipts receipts=sent.receipts/> }.into_any(),
                 Err(_) => ().into_any(),
             })}
         </Transition>
+    }
+}
+
+/// The request filled up with what this browser sent.
+#[component]
+fn AllReceived() -> impl IntoView {
+    view! {
+        <div class="success-message" role="status" data-testid="request-thanks">
+            <p>"All files received — thank you."</p>
+            <p>"The request has everything it asked for. Your receipt below shows what arrived."</p>
+        </div>
     }
 }
 
@@ -299,6 +329,8 @@ fn SenderCard(
     request: RequestForSender,
     token: String,
     flash: Resource<Option<PageError>>,
+    /// The request has all it asked for, some of it from this browser.
+    filled: Signal<bool>,
     #[prop(into)] on_sent: Callback<()>,
 ) -> impl IntoView {
     let policy = UploadPolicy {
@@ -306,6 +338,7 @@ fn SenderCard(
         allowed_extensions: request.allowed_extensions.clone(),
     };
     let left = room_left(request.files_left, request.bytes_left);
+    let requested_by = request.requested_by.clone();
     view! {
         <section class="card" data-testid="request-page">
             <h1 data-testid="request-title">{request.title.clone()}</h1>
@@ -314,8 +347,12 @@ fn SenderCard(
             {(!request.message.is_empty()).then(|| view! {
                 <p class="request-message" data-testid="request-message">{request.message.clone()}</p>
             })}
-            <p class="muted small" data-testid="room-left">{left} " Files are encrypted and scanned for viruses; once sent, only "
-                {request.requested_by.clone()} " can download them."</p>
+            <Show when=move || filled.get() fallback=move || view! {
+                <p class="muted small" data-testid="room-left">{left.clone()} " Files are encrypted and scanned for viruses; once sent, only "
+                    {requested_by.clone()} " can download them."</p>
+            }>
+                <AllReceived/>
+            </Show>
             <FormError result=Signal::derive(|| None) flash/>
             <UploadZone policy on_stored=on_sent request=token/>
         </section>

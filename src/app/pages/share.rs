@@ -14,7 +14,7 @@ use crate::app::{
     },
     components::{
         confirm::Confirm,
-        copy_button::CopyField,
+        copy_button::LinkField,
         file_icon::FileIcon,
         form_error::{flash_error, FormError},
         loading::Loading,
@@ -26,7 +26,8 @@ use crate::app::{
 use crate::model::PageError;
 use crate::model::{
     count, format_utc, human_bytes, recipient_path, CreatedShare, DownloadStarted,
-    LinkForRecipient, ScanStatus, ShareInfo, SharedFiles, SharedLink, MAX_LINK_DOWNLOADS,
+    LinkForRecipient, ScanStatus, ShareInfo, SharedFiles, SharedLink, WithQrCode,
+    MAX_LINK_DOWNLOADS,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -68,7 +69,7 @@ pub fn ShareManagePage() -> impl IntoView {
 #[component]
 fn ShareManager(
     overview: ShareOverview,
-    created: Signal<Option<CreatedShare>>,
+    created: Signal<Option<WithQrCode<CreatedShare>>>,
     create: ServerAction<CreateShare>,
     create_result: Signal<Option<Result<(), PageError>>>,
     revoke: ServerAction<RevokeShare>,
@@ -218,7 +219,11 @@ pub fn ShareSelectedPage() -> impl IntoView {
 
 /// A link just made: the only time its URL can be shown.
 #[component]
-fn NewLink(link: CreatedShare) -> impl IntoView {
+fn NewLink(link: WithQrCode<CreatedShare>) -> impl IntoView {
+    let WithQrCode {
+        value: link,
+        qr_code,
+    } = link;
     let limit = match link.max_downloads {
         Some(n) => count(n, "download", "downloads"),
         None => "no download limit".to_owned(),
@@ -226,7 +231,7 @@ fn NewLink(link: CreatedShare) -> impl IntoView {
     view! {
         <div class="new-link" data-testid="new-link" role="status">
             <p><strong>"Link created."</strong> " Copy it now: it is shown only this once."</p>
-            <CopyField text=link.share_url label="Share link"/>
+            <LinkField url=link.share_url qr_code label="Share link"/>
             <p class="muted">"Expires " {format_utc(link.expires_at)} ", " {limit} "."</p>
         </div>
     }

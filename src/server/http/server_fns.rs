@@ -6,11 +6,12 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::{
-    model::PageError,
+    model::{PageError, WithQrCode},
     server::{
         db::users::UserRow,
         error::Error,
         http::{extract::request_meta, flash::Flash},
+        qr,
         service::{accounts::CurrentSession, admin, web_sessions, RequestMeta},
         state::AppState,
     },
@@ -39,6 +40,15 @@ const FLASH_ERROR_KEY: &str = "flash_error";
 pub async fn keep_flash_error(flash: &Flash, error: &PageError) {
     flash.keep(FLASH_ERROR_KEY, error).await
 }
+
+/// A link made for the page to show once, with its QR code (`url` is the link).
+pub fn with_qr_code<T>(value: T, url: impl FnOnce(&T) -> &str) -> Result<WithQrCode<T>, PageError> {
+    let qr_code = qr::data_url(url(&value), LINK_QR_PIXELS)?;
+    Ok(WithQrCode { value, qr_code })
+}
+
+/// How large a link's QR code is drawn: a phone held at arm's length reads it off a laptop.
+const LINK_QR_PIXELS: u32 = 200;
 
 /// The signed-in user of this browser, and the id of its session.
 pub struct SignedIn {

@@ -15,7 +15,7 @@ use tower_sessions::Session;
 use crate::{
     model::{
         request_path, CreatedUploadRequest, FileInfo, NewUploadRequest, Paging, Receipt,
-        RequestForSender, RequestStatus, UploadRequestInfo, DEFAULT_REQUEST_HOURS,
+        RequestForSender, RequestStatus, SenderReceipts, UploadRequestInfo, DEFAULT_REQUEST_HOURS,
         MAX_EXPIRY_HOURS, MAX_OPEN_REQUESTS, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
         MAX_REQUEST_TITLE_CHARS,
     },
@@ -427,18 +427,25 @@ where
     Ok(receipt)
 }
 
-/// The receipts of what this browser sent through the request behind `token`, newest first.
-pub async fn receipts(state: &AppState, session: &Session, token: &str) -> Result<Vec<Receipt>> {
+/// The receipts of what this browser sent through the request behind `token`, newest first,
+/// and whether the request is now full.
+pub async fn receipts(state: &AppState, session: &Session, token: &str) -> Result<SenderReceipts> {
     let Some(row) = by_token(state, token).await? else {
-        return Ok(Vec::new());
+        return Ok(SenderReceipts::default());
     };
     let all: Vec<(String, Receipt)> = session.get(RECEIPTS_KEY).await?.unwrap_or_default();
-    Ok(all
+    let receipts: Vec<Receipt> = all
         .into_iter()
         .filter(|(id, _)| *id == row.id)
         .map(|(_, receipt)| receipt)
         .rev()
-        .collect())
+        .collect();
+    // Only someone who sent through it learns that the request filled up.
+    let full = !receipts.is_empty() && {
+        let received = db::requests::received(&state.db().pool, &row.id).await?;
+        status_of(&row, received, state.now()) == RequestStatus::Full
+    };
+    Ok(SenderReceipts { receipts, full })
 }
 
 /// Keeps a receipt in the sender's session for the page to show; a failure to keep it loses

@@ -8,7 +8,6 @@
 //! - Codes tried are limited per account and failures are audited; switching 2FA on or off ends
 //!   the user's other sessions.
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
 use rand::seq::SliceRandom;
 use totp_rs::{Algorithm, Secret, Totp};
 
@@ -17,6 +16,7 @@ use crate::{
     server::{
         db::{self, two_factor::TotpRow, users::UserRow},
         error::{Error, Result},
+        qr,
         service::{
             accounts::{self, CurrentSession, SignedIn},
             audit::{action, Action, Event},
@@ -64,16 +64,10 @@ fn unix_now(state: &AppState) -> u64 {
 
 fn setup_for(totp: &Totp) -> Result<TotpSetup> {
     let otpauth_url = totp.to_url().map_err(|e| Error::internal("totp url", e))?;
-    let svg = qrcode::QrCode::new(otpauth_url.as_bytes())
-        .map_err(|e| Error::internal("qr code", e))?
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build();
     Ok(TotpSetup {
         secret: totp.secret().to_base32(),
+        qr_code: qr::data_url(&otpauth_url, 220)?,
         otpauth_url,
-        qr_code: format!("data:image/svg+xml;base64,{}", STANDARD.encode(svg)),
     })
 }
 
@@ -396,6 +390,8 @@ pub fn code_at(secret_base32: &str, unix: u64) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+
     use super::*;
 
     #[test]
