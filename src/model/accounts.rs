@@ -99,6 +99,8 @@ pub struct SessionInfo {
     pub last_seen_at: OffsetDateTime,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The user agent in words: "Chrome 156 on Linux".
+    pub device: String,
     /// The browser looking at the list.
     pub current: bool,
 }

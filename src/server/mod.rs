@@ -20,3 +20,4 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod upload_slots;
+pub mod user_agent;

@@ -140,13 +140,25 @@ async fn enrolment_on_the_page_shows_the_recovery_codes_once() {
 async fn the_session_list_signs_other_browsers_and_clients_out() {
     let app = spawn_app_with(|_| {}).await;
     app.register("alice").await;
-    let (mine, other, third) = (new_client(), new_client(), new_client());
+    const FIREFOX: &str =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
+    let firefox = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(FIREFOX)
+        .build()
+        .unwrap();
+    let (mine, other, third) = (new_client(), firefox, new_client());
     for browser in [&mine, &other, &third] {
         app.login_form(browser, "alice", PASSWORD).await;
     }
     let token = app.login("alice").await.access;
     let (_, html) = app.page(&mine, "/settings/security").await;
     assert_eq!(html.matches("data-testid=\"session-row\"").count(), 3);
+    // A browser in words, its whole user-agent string on hover.
+    let device = r#"data-testid="session-device" class="name">Firefox 140 on Windows 10<"#;
+    assert!(html.contains(device), "{html}");
+    assert!(html.contains(&format!(r#"title="{FIREFOX}""#)), "{html}");
     assert_eq!(html.matches("data-testid=\"this-browser\"").count(), 1);
 
     // One of them, by its id from the page.

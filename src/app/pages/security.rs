@@ -279,14 +279,10 @@ fn Sessions(sessions: Vec<SessionInfo>, forms: Forms) -> impl IntoView {
 
 #[component]
 fn SessionRow(session: SessionInfo, forms: Forms) -> impl IntoView {
-    let browser = session
-        .user_agent
-        .clone()
-        .unwrap_or_else(|| "unknown".to_owned());
     let id = session.id.clone();
     view! {
         <tr data-testid="session-row">
-            <td class="name">{browser}</td>
+            <td class="name" title=session.user_agent.clone() data-testid="session-device">{session.device.clone()}</td>
             <td data-label="IP address">{session.ip.clone().unwrap_or_else(|| "unknown".to_owned())}</td>
             <td data-label="Signed in">{format_utc(session.created_at)}</td>
             <td data-label="Last seen">{format_utc(session.last_seen_at)}</td>

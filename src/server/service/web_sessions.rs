@@ -17,6 +17,7 @@ use crate::{
             two_factor, RequestMeta,
         },
         state::AppState,
+        user_agent,
     },
 };
 
@@ -207,6 +208,7 @@ pub async fn list(state: &AppState, user: &UserRow, current: &str) -> Result<Vec
             created_at: db::to_datetime(row.created_at),
             last_seen_at: db::to_datetime(row.last_seen_at),
             ip: row.ip,
+            device: user_agent::describe(row.user_agent.as_deref()),
             user_agent: row.user_agent,
         })
         .collect())
