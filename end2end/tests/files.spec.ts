@@ -20,6 +20,10 @@ test("a dropped file shows progress, turns from pending to clean, and downloads 
   const status = row(page, name).getByTestId("scan-status");
   await expect(status).toBeVisible();
   await expect(status).toHaveText("clean");
+  // Uploaded moments ago: said so, with the exact time on hover.
+  const uploaded = row(page, name).locator("time");
+  await expect(uploaded).toHaveText(/^(just now|1 minute ago)$/);
+  await expect(uploaded).toHaveAttribute("title", /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
 
   const [download] = await Promise.all([
     page.waitForEvent("download"),

@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 
-import { dropFile, dropFiles, row, signUp } from "./helpers";
+import { dropFile, dropFiles, hydrated, row, signUp } from "./helpers";
 
 test("a sender without an account uploads into a request and the owner sees the file", async ({ page, browser }) => {
   await signUp(page, "r");
@@ -86,11 +86,19 @@ test("the sender whose file fills a request is thanked, and the page stays a tha
   await page.getByTestId("create-request").click();
   const url = await page.getByTestId("new-request").getByTestId("copy-text").inputValue();
 
-  const stranger = await browser.newContext();
+  // A sender far away: times are shown in their zone and language, UTC on hover.
+  const stranger = await browser.newContext({ timezoneId: "Asia/Tokyo", locale: "en-GB" });
   const sender = await stranger.newPage();
   await sender.goto(url);
-  await sender.waitForLoadState("networkidle");
+  await hydrated(sender);
   await expect(sender.getByTestId("room-left")).toContainText("Still takes 1 file.");
+  const until = sender.getByTestId("request-page").locator("time").first();
+  const utc = (await until.getAttribute("title"))!;
+  expect(utc).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  const local = new Intl.DateTimeFormat("en-GB", {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo",
+  }).format(new Date(utc.replace(" UTC", ":00Z").replace(" ", "T")));
+  await expect(until).toHaveText(local);
   await dropFile(sender, "signed-page.txt", "signed\n");
   await expect(sender.getByTestId("request-thanks")).toContainText("All files received — thank you.", {
     timeout: 80_000,

@@ -7,6 +7,7 @@ pub mod loading;
 pub mod pager;
 pub mod scan_poll;
 pub mod signed_in;
+pub mod time;
 pub mod transfer_chart;
 pub mod upload_zone;
 pub mod usage_bar;

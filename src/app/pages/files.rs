@@ -2,6 +2,7 @@
 //! status, download and delete. Works without JavaScript (plain form upload, download links,
 //! delete behind a disclosure), better with it.
 
+use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -19,7 +20,7 @@ use crate::app::{
     },
     context::AuthActions,
 };
-use crate::model::{format_utc, human_bytes, share_page_path, FileInfo, ScanStatus, Usage};
+use crate::model::{human_bytes, share_page_path, FileInfo, ScanStatus, Usage};
 
 /// How often the list is re-read while a scan is pending.
 const SCAN_POLL: std::time::Duration = std::time::Duration::from_millis(1500);
@@ -164,7 +165,6 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
     };
     let downloadable = file.scan_status.is_downloadable();
     let delete_id = file.id.clone();
-    let uploaded = format_utc(file.created_at);
     let share = share_page_path(&file.id);
     view! {
         <tr data-testid="file-row" data-file-id=file.id.clone()>
@@ -179,7 +179,7 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
                 })}
             </td>
             <td class="size">{human_bytes(file.size)}</td>
-            <td><time datetime=file.created_at.to_string()>{uploaded}</time></td>
+            <td><Time at=file.created_at/></td>
             <td>
                 <span class=format!("status status-{}", file.scan_status.as_str()) title=status_help
                     data-testid="scan-status">{status_text}</span>

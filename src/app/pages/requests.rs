@@ -3,6 +3,7 @@
 //! `/r/{token}`: the page a sender without an account opens, with the request's title and
 //! message, the upload area and a receipt of what they sent. Both work without JavaScript.
 
+use crate::app::components::time::{Style, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -26,8 +27,8 @@ use crate::app::{
 };
 use crate::model::PageError;
 use crate::model::{
-    count, format_utc, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender,
-    RequestStatus, UploadPolicy, WithQrCode, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
+    count, human_bytes, CreatedUploadRequest, FileInfo, Receipt, RequestForSender, RequestStatus,
+    UploadPolicy, WithQrCode, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE_CHARS,
     MAX_REQUEST_TITLE_CHARS,
 };
 
@@ -138,7 +139,7 @@ fn NewRequest(created: WithQrCode<CreatedUploadRequest>) -> impl IntoView {
         <div class="new-link" data-testid="new-request" role="status">
             <p><strong>"Request created."</strong> " Copy the link now: it is shown only this once."</p>
             <LinkField url=created.url qr_code label="Upload link"/>
-            <p class="muted">"Open until " {format_utc(created.request.expires_at)} "."</p>
+            <p class="muted">"Open until " <Time at=created.request.expires_at style=Style::Absolute/> "."</p>
         </div>
     }
 }
@@ -203,7 +204,7 @@ fn RequestCard(request: RequestWithFiles, close: ServerAction<CloseRequest>) -> 
                     data-testid="request-status">{request.status.label()}</span></dd>
                 <dt>"Received"</dt><dd data-testid="request-received">{received}</dd>
                 <dt>"Limits"</dt><dd data-testid="request-limits">{limits_text(request.max_files, request.max_bytes)}</dd>
-                <dt>"Open until"</dt><dd>{format_utc(request.expires_at)}</dd>
+                <dt>"Open until"</dt><dd><Time at=request.expires_at style=Style::Absolute/></dd>
                 <dt>"Password"</dt><dd>{if request.has_password { "yes" } else { "no" }}</dd>
             </dl>
             {open.then(move || view! {
@@ -246,7 +247,7 @@ fn ReceivedFiles(files: Vec<FileInfo>) -> impl IntoView {
                     <tr data-testid="request-file">
                         <td class="name">{file.filename}</td>
                         <td>{human_bytes(file.size)}</td>
-                        <td>{format_utc(file.created_at)}</td>
+                        <td><Time at=file.created_at/></td>
                         <td><span class=format!("status status-{}", file.scan_status.as_str())>
                             {file.scan_status.as_str()}</span></td>
                     </tr>
@@ -343,7 +344,7 @@ fn SenderCard(
         <section class="card" data-testid="request-page">
             <h1 data-testid="request-title">{request.title.clone()}</h1>
             <p class="muted">"Asked by " <strong data-testid="requested-by">{request.requested_by.clone()}</strong>
-                " · open until " {format_utc(request.expires_at)}</p>
+                " · open until " <Time at=request.expires_at style=Style::Absolute/></p>
             {(!request.message.is_empty()).then(|| view! {
                 <p class="request-message" data-testid="request-message">{request.message.clone()}</p>
             })}
@@ -384,7 +385,7 @@ fn Receipts(receipts: Vec<Receipt>) -> impl IntoView {
                             <td class="name" data-testid="receipt-name">{r.filename}</td>
                             <td>{human_bytes(r.size)}</td>
                             <td class="name" data-label="SHA-256"><code class="hash" data-testid="receipt-sha256">{r.sha256}</code></td>
-                            <td>{format_utc(r.received_at)}</td>
+                            <td><Time at=r.received_at/></td>
                         </tr>
                     }).collect_view()}
                 </tbody>

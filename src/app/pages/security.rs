@@ -3,6 +3,7 @@
 //! (sign one out, or all the others), and the password change. Every change to how the account
 //! signs in asks for the current password again. Works without JavaScript.
 
+use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -19,7 +20,7 @@ use crate::app::{
     },
     context::AuthActions,
 };
-use crate::model::{account_rules, count, format_utc, SessionInfo, TotpSetup};
+use crate::model::{account_rules, count, SessionInfo, TotpSetup};
 
 /// The page's forms; the overview is read again whenever one of them completes.
 #[derive(Clone, Copy)]
@@ -284,8 +285,8 @@ fn SessionRow(session: SessionInfo, forms: Forms) -> impl IntoView {
         <tr data-testid="session-row">
             <td class="name" title=session.user_agent.clone() data-testid="session-device">{session.device.clone()}</td>
             <td data-label="IP address">{session.ip.clone().unwrap_or_else(|| "unknown".to_owned())}</td>
-            <td data-label="Signed in">{format_utc(session.created_at)}</td>
-            <td data-label="Last seen">{format_utc(session.last_seen_at)}</td>
+            <td data-label="Signed in"><Time at=session.created_at/></td>
+            <td data-label="Last seen"><Time at=session.last_seen_at/></td>
             <td class="actions">
                 {if session.current {
                     view! { <span class="muted" data-testid="this-browser">"this browser"</span> }.into_any()

@@ -3,6 +3,7 @@
 //! page a recipient opens, with the file's details and the download (behind the password, if
 //! any). Both work without JavaScript.
 
+use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -25,9 +26,8 @@ use crate::app::{
 };
 use crate::model::PageError;
 use crate::model::{
-    count, format_utc, human_bytes, recipient_path, CreatedShare, DownloadStarted,
-    LinkForRecipient, ScanStatus, ShareInfo, SharedFiles, SharedLink, WithQrCode,
-    MAX_LINK_DOWNLOADS,
+    count, human_bytes, recipient_path, CreatedShare, DownloadStarted, LinkForRecipient,
+    ScanStatus, ShareInfo, SharedFiles, SharedLink, WithQrCode, MAX_LINK_DOWNLOADS,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -232,7 +232,7 @@ fn NewLink(link: WithQrCode<CreatedShare>) -> impl IntoView {
         <div class="new-link" data-testid="new-link" role="status">
             <p><strong>"Link created."</strong> " Copy it now: it is shown only this once."</p>
             <LinkField url=link.share_url qr_code label="Share link"/>
-            <p class="muted">"Expires " {format_utc(link.expires_at)} ", " {limit} "."</p>
+            <p class="muted">"Expires " <Time at=link.expires_at/> ", " {limit} "."</p>
         </div>
     }
 }
@@ -282,8 +282,8 @@ fn LinkRow(link: ShareInfo, revoke: ServerAction<RevokeShare>) -> impl IntoView 
     let (link_id, file_id) = (link.id.clone(), link.file_id.clone());
     view! {
         <tr data-testid="link-row" data-link-id=link.id.clone()>
-            <td data-label="Created">{format_utc(link.created_at)}</td>
-            <td data-label="Expires">{format_utc(link.expires_at)}</td>
+            <td data-label="Created"><Time at=link.created_at/></td>
+            <td data-label="Expires"><Time at=link.expires_at/></td>
             <td data-label="Downloads" data-testid="link-uses">{uses}</td>
             <td data-label="Password">{if link.has_password { "yes" } else { "no" }}</td>
             <td><span class=format!("status link-{}", link.status) data-testid="link-status">{status_text}</span></td>
@@ -447,7 +447,7 @@ fn SharedFilesCard(
             <dl class="facts">
                 <dt>"Size"</dt><dd data-testid="shared-size">{human_bytes(total)}</dd>
                 <dt>"Shared by"</dt><dd data-testid="shared-by">{shared.shared_by.clone()}</dd>
-                <dt>"Expires"</dt><dd>{format_utc(shared.expires_at)}</dd>
+                <dt>"Expires"</dt><dd><Time at=shared.expires_at/></dd>
                 <dt>"Downloads left"</dt><dd data-testid="downloads-left">{left}</dd>
             </dl>
             {started}

@@ -2,6 +2,7 @@
 //! through an upload request or someone downloads through a share link; each with its latest
 //! deliveries. Works without JavaScript.
 
+use crate::app::components::time::{Style, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,7 +19,7 @@ use crate::app::{
     },
     context::AuthActions,
 };
-use crate::model::{count, format_utc, CreatedWebhook};
+use crate::model::{count, CreatedWebhook};
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
@@ -103,7 +104,8 @@ fn WebhookCard(
         view! {
             <div class="notice stack" role="status" data-testid="webhook-suspended">
                 <p><strong>"Suspended"</strong>
-                    {format!(" since {} after {failures} failed attempts in a row. Nothing is sent to this URL until you resume it; events wait meanwhile.", format_utc(at))}</p>
+                    " since " <Time at style=Style::Absolute/>
+                    {format!(" after {failures} failed attempts in a row. Nothing is sent to this URL until you resume it; events wait meanwhile.")}</p>
                 <ActionForm action=resume attr:class="inline">
                     <input type="hidden" name="id" value=id/>
                     <button type="submit" data-testid="resume-webhook">"Resume"</button>
@@ -120,7 +122,7 @@ fn WebhookCard(
     view! {
         <section class="card" data-testid="webhook-card">
             <h2 class="name">{webhook.url.clone()}</h2>
-            <p class="muted small">"Events: " {webhook.events.join(", ")} " · added " {format_utc(webhook.created_at)}</p>
+            <p class="muted small">"Events: " {webhook.events.join(", ")} " · added " <Time at=webhook.created_at/></p>
             {suspended}
             {missed}
             <Confirm ask="Delete" warning="Events stop going to this URL, and its deliveries are forgotten.">
@@ -146,7 +148,7 @@ fn WebhookCard(
                                 view! {
                                     <tr data-testid="delivery">
                                         <td>{d.event}</td>
-                                        <td>{format_utc(d.created_at)}</td>
+                                        <td><Time at=d.created_at/></td>
                                         <td><span class=format!("status delivery-{}", d.status)>{d.status.clone()}</span></td>
                                         <td data-label="Attempts">{d.attempts}</td>
                                         <td class="muted small">{answer}</td>

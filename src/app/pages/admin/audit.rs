@@ -2,6 +2,7 @@
 //! days; each row with time, actor, action, target, client address, user agent, outcome and
 //! details; a CSV export of every row the filter selects (`/admin/audit.csv`).
 
+use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -11,7 +12,7 @@ use leptos_router::{
 
 use super::{AdminNav, AdminPage, AdminTable};
 use crate::app::api::admin::{admin_audit, AuditView};
-use crate::model::{format_utc, query_string, AuditEntry, AuditFilterForm, AuditOutcome};
+use crate::model::{query_string, AuditEntry, AuditFilterForm, AuditOutcome};
 
 /// The filter's fields, in the order of the form and of the links.
 const FIELDS: [&str; 6] = ["actor", "action", "target", "outcome", "since", "until"];
@@ -134,7 +135,7 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
     view! {
         <tr data-testid="audit-row" data-action=entry.action.clone()>
             <td title=entry.request_id.clone().map(|id| format!("request {id}"))>
-                <time datetime=entry.at.to_string()>{format_utc(entry.at)}</time>
+                <Time at=entry.at/>
             </td>
             <td class="name">{actor}</td>
             <td><code>{entry.action.clone()}</code></td>

@@ -1,6 +1,7 @@
 //! `/admin/files`: every user's files with owner, size, type, scan status, active share links
 //! and upload time; filtered by scan status, owner and name; per file: download, rescan, delete.
 
+use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
@@ -14,7 +15,7 @@ use crate::app::{
         scan_poll::refresh_while_scanning,
     },
 };
-use crate::model::{format_utc, human_bytes, query_string, AdminFile, ScanStatus};
+use crate::model::{human_bytes, query_string, AdminFile, ScanStatus};
 
 /// How often the table is read again while a listed file waits for its scan.
 const SCAN_POLL: std::time::Duration = std::time::Duration::from_millis(2000);
@@ -164,7 +165,7 @@ fn FileRow(
                 </span>
             </td>
             <td data-label="Links">{active_share_links}</td>
-            <td><time datetime=file.created_at.to_string()>{format_utc(file.created_at)}</time></td>
+            <td><Time at=file.created_at/></td>
             <td class="actions">
                 {status.is_downloadable().then(|| view! {
                     <a href=download.clone() download=file.filename.clone() data-testid="download">"Download"</a>

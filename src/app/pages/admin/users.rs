@@ -2,6 +2,7 @@
 //! last sign-in and status; per user: role, disable/enable, reset 2FA, quota, and delete behind
 //! a confirmation page (`/admin/users/{id}/delete`) that names what goes.
 
+use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -21,9 +22,7 @@ use crate::app::{
         usage_bar::UsageBar,
     },
 };
-use crate::model::{
-    count, format_utc, human_bytes, query_string, user_deletion_path, AdminUser, Role, Usage,
-};
+use crate::model::{count, human_bytes, query_string, user_deletion_path, AdminUser, Role, Usage};
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
@@ -161,10 +160,6 @@ fn UserRow(
             </ActionForm>
         }
     };
-    let last_login = info
-        .last_login
-        .map(format_utc)
-        .unwrap_or_else(|| "never".to_owned());
     let status = if info.is_active { "active" } else { "disabled" };
     let delete_page = user_deletion_path(&info.id);
     let quota_id = info.id.clone();
@@ -192,7 +187,10 @@ fn UserRow(
                 {storage}
                 {usage.percent().map(|p| view! { <UsageBar percent=p/> })}
             </td>
-            <td data-label="Last sign-in">{last_login}</td>
+            <td data-label="Last sign-in">{match info.last_login {
+                Some(at) => view! { <Time at/> }.into_any(),
+                None => "never".into_any(),
+            }}</td>
             <td><span class=format!("status user-{status}") data-testid="user-status">{status}</span></td>
             <td>
                 <details class="manage">
