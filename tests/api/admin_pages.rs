@@ -233,3 +233,33 @@ async fn the_audit_page_exports_its_filtered_rows_as_csv() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+/// `/files` shows an admin their own files, titled so, with a switch to everyone's; anyone else
+/// sees their own whatever they ask.
+#[tokio::test]
+async fn an_admins_file_list_is_their_own_with_a_switch_to_everyones() {
+    let app = spawn_app().await;
+    let admin = app.user("root").await;
+    let alice = app.user("alice").await;
+    app.upload_ok(&admin.access, "admin-notes.txt", b"mine".to_vec())
+        .await;
+    app.upload_ok(&alice.access, "alice-photo.txt", b"hers".to_vec())
+        .await;
+    let (root_browser, alice_browser) = (new_client(), new_client());
+    app.login_form(&root_browser, "root", crate::helpers::PASSWORD)
+        .await;
+    app.login_form(&alice_browser, "alice", crate::helpers::PASSWORD)
+        .await;
+
+    let (_, html) = app.page(&root_browser, "/files").await;
+    assert!(html.contains("<h2>Your files<"), "{html}");
+    assert!(html.contains("admin-notes.txt") && !html.contains("alice-photo.txt"));
+    assert!(html.contains(r#"data-testid="whose-switch""#));
+    let (_, html) = app.page(&root_browser, "/files?whose=everyone").await;
+    assert!(html.contains("<h2>Everyone's files<"), "{html}");
+    assert!(html.contains("admin-notes.txt") && html.contains("alice-photo.txt"));
+
+    let (_, html) = app.page(&alice_browser, "/files?whose=everyone").await;
+    assert!(html.contains("alice-photo.txt") && !html.contains("admin-notes.txt"));
+    assert!(!html.contains(r#"data-testid="whose-switch""#));
+}

@@ -19,8 +19,10 @@ pub struct FileListing {
     /// Where the page starts, and whether older files follow.
     pub offset: i32,
     pub has_more: bool,
-    /// Whether `files` is everyone's (the viewer is an admin).
+    /// Whether `files` is everyone's (an admin who asked for them).
     pub all_users: bool,
+    /// Whether the viewer may switch to everyone's files (an admin).
+    pub can_see_all: bool,
     /// What the viewer stores against their quota.
     pub usage: Usage,
 }
@@ -44,10 +46,13 @@ pub async fn upload_rules() -> Result<Option<UploadPolicy>, PageError> {
     Ok(Some(req.state.settings().uploads.policy()))
 }
 
-/// A page of the signed-in user's files (everyone's for an admin), from `offset`; `None` when
-/// nobody is signed in.
+/// A page of the signed-in user's files (or, for an admin who asks, everyone's), from `offset`;
+/// `None` when nobody is signed in.
 #[server(prefix = "/app", endpoint = "files")]
-pub async fn list_files(offset: Option<i32>) -> Result<Option<FileListing>, PageError> {
+pub async fn list_files(
+    offset: Option<i32>,
+    everyone: bool,
+) -> Result<Option<FileListing>, PageError> {
     use crate::{
         model::Paging,
         server::{
@@ -63,14 +68,21 @@ pub async fn list_files(offset: Option<i32>) -> Result<Option<FileListing>, Page
     let offset = offset.unwrap_or(0);
     // One more than a page: whether another follows.
     let paging = Paging::page(FILES_PER_PAGE + 1, offset).map_err(Error::Validation)?;
-    let mut rows = files::list(&req.state, &user, paging).await?;
+    let admin = is_admin(&user);
+    let whose = if everyone && admin {
+        files::Whose::Everyone
+    } else {
+        files::Whose::Mine
+    };
+    let mut rows = files::list(&req.state, &user, whose, paging).await?;
     let has_more = rows.len() > FILES_PER_PAGE as usize;
     rows.truncate(FILES_PER_PAGE as usize);
     Ok(Some(FileListing {
         offset,
         has_more,
         files: rows.into_iter().map(Into::into).collect(),
-        all_users: is_admin(&user),
+        all_users: whose == files::Whose::Everyone,
+        can_see_all: admin,
         usage: files::quota::usage(&req.state, &user).await?,
     }))
 }

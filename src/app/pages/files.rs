@@ -6,6 +6,7 @@ use crate::app::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use crate::app::{
     api::files::{list_files, upload_rules, DeleteFile, FileListing, FILES_PER_PAGE},
@@ -34,16 +35,20 @@ pub fn FilesPage() -> impl IntoView {
     // the list is read again.
     let rules = Resource::new(move || actions.version(), |_| upload_rules());
     let offset = use_offset();
+    let query = use_query_map();
+    // An admin's switch to everyone's files.
+    let everyone = move || query.read().get("whose").as_deref() == Some("everyone");
     let listing = Resource::new(
         move || {
             (
                 offset(),
+                everyone(),
                 actions.version(),
                 delete.version().get(),
                 refresh.get(),
             )
         },
-        |(offset, ..)| list_files(Some(offset)),
+        |(offset, everyone, ..)| list_files(Some(offset), everyone),
     );
     let flash = flash_error();
 
@@ -80,18 +85,27 @@ pub fn FilesPage() -> impl IntoView {
 #[component]
 fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl IntoView {
     if listing.files.is_empty() {
+        let all_users = listing.all_users;
         return view! {
+            {listing.can_see_all.then(|| view! { <WhoseSwitch all_users/> })}
             <StorageUsage usage=listing.usage/>
             <p class="muted empty" data-testid="no-files">"No files yet."</p>
         }
         .into_any();
     }
     let all_users = listing.all_users;
-    let page_link = |offset: i32| {
-        if offset <= 0 {
+    let page_link = move |offset: i32| {
+        let mut query = Vec::new();
+        if all_users {
+            query.push("whose=everyone".to_owned());
+        }
+        if offset > 0 {
+            query.push(format!("offset={offset}"));
+        }
+        if query.is_empty() {
             "/files".to_owned()
         } else {
-            format!("/files?offset={offset}")
+            format!("/files?{}", query.join("&"))
         }
     };
     let previous = (listing.offset > 0).then(|| page_link(listing.offset - FILES_PER_PAGE));
@@ -101,6 +115,7 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
     view! {
         <section class="card">
             <h2>{if all_users { "Everyone's files" } else { "Your files" }}</h2>
+            {listing.can_see_all.then(|| view! { <WhoseSwitch all_users/> })}
             <StorageUsage usage=listing.usage/>
             // The checkboxes in the rows belong to this form: a plain GET to the page that
             // shares the chosen files under one link.
@@ -127,6 +142,18 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
         </section>
     }
     .into_any()
+}
+
+/// An admin's choice between their own files and everyone's.
+#[component]
+fn WhoseSwitch(all_users: bool) -> impl IntoView {
+    let current = |on: bool| if on { Some("page") } else { None };
+    view! {
+        <nav class="switch" aria-label="Whose files" data-testid="whose-switch">
+            <a href="/files" aria-current=current(!all_users)>"Your files"</a>
+            <a href="/files?whose=everyone" aria-current=current(all_users)>"Everyone's files"</a>
+        </nav>
+    }
 }
 
 /// What the viewer stores, against their quota as a bar when they have one.

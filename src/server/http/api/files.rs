@@ -90,7 +90,7 @@ pub async fn list(
     auth: ApiUser,
     ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<FileInfo>>> {
-    let rows = files::list(&state, &auth.user, page).await?;
+    let rows = files::list(&state, &auth.user, files::Whose::Everyone, page).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 

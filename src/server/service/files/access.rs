@@ -19,9 +19,24 @@ pub async fn find_visible(state: &AppState, actor: &UserRow, id: &str) -> Result
     }
 }
 
-/// The actor's files, or everyone's for an admin; newest first.
-pub async fn list(state: &AppState, actor: &UserRow, page: Paging) -> Result<Vec<FileRow>> {
-    let owner = (!is_admin(actor)).then_some(actor.id.as_str());
+/// Whose files a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whose {
+    /// The actor's own.
+    Mine,
+    /// Everyone's, for an admin; anyone else's list is their own.
+    Everyone,
+}
+
+/// The files `whose` names that the actor may see, newest first.
+pub async fn list(
+    state: &AppState,
+    actor: &UserRow,
+    whose: Whose,
+    page: Paging,
+) -> Result<Vec<FileRow>> {
+    let everyone = whose == Whose::Everyone && is_admin(actor);
+    let owner = (!everyone).then_some(actor.id.as_str());
     Ok(db::files::list(&state.db().pool, owner, page.limit(), page.offset()).await?)
 }
 

@@ -10,7 +10,7 @@ pub mod resumable;
 mod sealing;
 mod upload;
 
-pub use access::{find_visible, list, owner_is_active};
+pub use access::{find_visible, list, owner_is_active, Whose};
 pub use archive::zip;
 pub use download::{download, ensure_scanned_clean, plaintext, Download, PlainStream, RangeSpec};
 pub(crate) use download::{limit_downloads, open_download, record_download, record_zip_download};
