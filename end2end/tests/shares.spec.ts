@@ -25,6 +25,7 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   await page.getByTestId("expiry").selectOption("168");
   await page.getByTestId("max-downloads").fill("2");
   await page.getByTestId("share-password").fill("blue harbour");
+  await page.getByTestId("share-label").fill("For the board");
   await page.getByRole("button", { name: "Create link" }).click();
 
   const created = page.getByTestId("new-link");
@@ -47,6 +48,9 @@ test("an owner shares with a password; a stranger is refused, then downloads; re
   await expect(page.getByTestId("expiry")).toHaveValue("168");
   await expect(page.getByTestId("max-downloads")).toHaveValue("2");
   await expect(page.getByTestId("link-uses")).toHaveText("0 of 2");
+  // The label names this link; the next one starts without.
+  await expect(page.getByTestId("link-label")).toHaveText("For the board");
+  await expect(page.getByTestId("share-label")).toHaveValue("");
   await expect(page.getByTestId("link-status")).toHaveText("active");
 
   // A stranger: a fresh browser context, no cookies, no account.

@@ -28,7 +28,7 @@ pub use requests::{
 pub use shares::{
     CreatedShare, DownloadStarted, LinkForRecipient, MultiShareRequest, ShareInfo, ShareRequest,
     SharedFile, SharedFiles, SharedLink, SignedUrl, WithQrCode, DEFAULT_EXPIRY_HOURS,
-    MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
+    MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES, MAX_LINK_LABEL_CHARS,
     MAX_LINK_PASSWORD_CHARS,
 };
 pub use webhooks::{

@@ -37,7 +37,14 @@ pub struct ShareRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
     pub password: Option<String>,
+    /// What the owner calls the link, to tell their links apart; at most 100 characters.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    pub label: Option<String>,
 }
+
+/// The longest label a link can have, in characters.
+pub const MAX_LINK_LABEL_CHARS: usize = 100;
 
 /// The most files one link can point at.
 pub const MAX_LINK_FILES: usize = 100;
@@ -98,6 +105,8 @@ pub struct ShareInfo {
     pub has_password: bool,
     /// `active`, `expired`, `used_up` or `revoked`.
     pub status: String,
+    /// What the owner calls the link.
+    pub label: Option<String>,
 }
 
 /// A pre-signed download URL.

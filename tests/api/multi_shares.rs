@@ -1,5 +1,5 @@
 //! Links to several files: `POST /api/v1/shares`, `GET /api/v1/shares`,
-//! `DELETE /api/v1/shares/{id}` and the recipient's `/files/shared/{token}/files[/{file_id}]`.
+//! `PATCH` and `DELETE /api/v1/shares/{id}` and the recipient's `/files/shared/{token}/files[/{file_id}]`.
 
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -68,6 +68,22 @@ async fn download(app: &TestApp, token: &str, file_id: &str) -> Response {
         .send()
         .await
         .unwrap()
+}
+
+async fn patch(app: &TestApp, token: &str, id: &str, changes: Value) -> Response {
+    app.client
+        .patch(app.url(&format!("/api/v1/shares/{id}")))
+        .bearer_auth(token)
+        .json(&changes)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn patch_ok(app: &TestApp, token: &str, id: &str, changes: Value) -> Value {
+    let res = patch(app, token, id, changes).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
 }
 
 async fn mine(app: &TestApp, token: &str) -> Vec<Value> {
@@ -625,4 +641,164 @@ async fn my_links_are_listed_a_page_at_a_time() {
     let both = of_file("").await;
     assert_eq!(both.len(), 2);
     assert_eq!(of_file("?limit=1&offset=1").await, both[1..].to_vec());
+}
+
+/// A link is edited after it was made: label, expiry, limit, password (set, changed, removed)
+/// and its files; each field left out stays, `null` removes; its maker only.
+#[tokio::test]
+async fn a_link_is_edited_after_it_was_made() {
+    let Three {
+        app,
+        alice,
+        bob,
+        ids,
+        contents,
+    } = three_files(|_| {}).await;
+    let res = create(
+        &app,
+        &alice,
+        json!({"file_ids": [ids[0]], "label": "  For the accountant  ", "max_downloads": 1}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: Value = res.json().await.unwrap();
+    let (id, token) = (
+        made["id"].as_str().unwrap().to_owned(),
+        made["share_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(mine(&app, &alice).await[0]["label"], "For the accountant");
+
+    // Its maker only; nothing to change is said.
+    let res = patch(&app, &bob, &id, json!({"label": "mine now"})).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let res = patch(&app, &alice, &id, json!({})).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
+
+    // The label, the files (one added), the expiry: the rest stays.
+    let link = patch_ok(
+        &app,
+        &alice,
+        &id,
+        json!({"label": "Q3 figures", "file_ids": [ids[0], ids[2]], "expires_hours": 2}),
+    )
+    .await;
+    assert_eq!(link["label"], "Q3 figures");
+    assert_eq!(link["file_ids"], json!([ids[0], ids[2]]));
+    assert_eq!(link["max_downloads"], 1);
+    let in_two_hours = crate::helpers::now() + 2 * 3600;
+    let expires = time::OffsetDateTime::parse(
+        link["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    assert!(
+        (expires - in_two_hours).abs() <= 5,
+        "{expires} {in_two_hours}"
+    );
+    let listed: Value = info(&app, &token, None).await.json().await.unwrap();
+    let names: Vec<&str> = listed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.txt", "c.txt"]);
+
+    // The limit: used up, then raised, then removed.
+    assert_eq!(
+        download(&app, &token, &ids[2]).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        error_code(download(&app, &token, &ids[0]).await, StatusCode::FORBIDDEN).await,
+        "download_limit_reached"
+    );
+    patch_ok(&app, &alice, &id, json!({"max_downloads": 2})).await;
+    let res = download(&app, &token, &ids[0]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), contents[0].as_slice());
+    let link = patch_ok(&app, &alice, &id, json!({"max_downloads": null})).await;
+    assert_eq!(link["max_downloads"], Value::Null);
+    assert_eq!(link["status"], "active");
+
+    // A password set: asked for; changed: the old one no longer opens it, nor does a browser
+    // that was given it; removed: open again.
+    patch_ok(&app, &alice, &id, json!({"password": "first secret"})).await;
+    let res = info(&app, &token, None).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "password_required"
+    );
+    assert_eq!(
+        info(&app, &token, Some("first secret")).await.status(),
+        StatusCode::OK
+    );
+    let browser = new_client();
+    let page = format!("/s/{token}");
+    let res = browser
+        .post(app.url(&format!("{page}/download")))
+        .header("origin", &app.base)
+        .form(&[("password", "first secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(html.contains("a.txt"), "unlocked: {html}");
+    let link = patch_ok(&app, &alice, &id, json!({"password": "second secret"})).await;
+    assert_eq!(link["has_password"], true);
+    let res = info(&app, &token, Some("first secret")).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNAUTHORIZED).await,
+        "wrong_password"
+    );
+    let (_, html) = app.page(&browser, &page).await;
+    assert!(
+        html.contains("recipient-password") && !html.contains("a.txt"),
+        "asked again: {html}"
+    );
+    let link = patch_ok(&app, &alice, &id, json!({"password": null})).await;
+    assert_eq!(link["has_password"], false);
+    assert_eq!(info(&app, &token, None).await.status(), StatusCode::OK);
+
+    // Bad values are refused and change nothing; someone else's file is unknown.
+    for (changes, why) in [
+        (json!({"label": "x".repeat(101)}), "label too long"),
+        (json!({"label": "two\nlines"}), "label with a newline"),
+        (json!({"expires_hours": 0}), "expiry of 0 hours"),
+        (json!({"expires_hours": 721}), "expiry past 30 days"),
+        (json!({"max_downloads": 0}), "limit of 0"),
+        (json!({"file_ids": []}), "no files"),
+        (json!({"file_ids": [ids[0], ids[0]]}), "a file twice"),
+        (json!({"password": "p".repeat(1025)}), "password too long"),
+    ] {
+        let res = patch(&app, &alice, &id, changes).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+    }
+    // (Alice is the instance's first user, its admin: she may link any file she can see, as
+    // when she makes a link; a file that is not there is unknown.)
+    let res = patch(&app, &alice, &id, json!({"file_ids": ["no-such-file"]})).await;
+    assert_eq!(error_code(res, StatusCode::NOT_FOUND).await, "not_found");
+    let link = &mine(&app, &alice).await[0];
+    assert_eq!(link["label"], "Q3 figures");
+    assert_eq!(link["file_ids"], json!([ids[0], ids[2]]));
+    assert_eq!(link["has_password"], false);
+
+    // Revoked: no longer changed. Each change was audited.
+    assert_eq!(
+        app.delete_bearer(&format!("/api/v1/shares/{id}"), &alice)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let res = patch(&app, &alice, &id, json!({"label": "again"})).await;
+    assert_eq!(
+        error_code(res, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_error"
+    );
+    assert_eq!(crate::helpers::audit_count(&app, "share.update").await, 6);
 }

@@ -70,6 +70,7 @@ pub async fn create_share(
     tz_offset: Option<String>,
     max_downloads: Option<String>,
     password: Option<String>,
+    label: Option<String>,
 ) -> Result<WithQrCode<CreatedShare>, PageError> {
     use crate::server::{
         http::server_fns::{web_request, with_qr_code},
@@ -79,7 +80,8 @@ pub async fn create_share(
     let page = crate::model::share_page_path(&file_id);
     let result = req
         .signed_in(async |me| {
-            let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
+            let request =
+                form::share_request(&expiry, until, tz_offset, max_downloads, password, label)?;
             shares::create(
                 &req.state,
                 &me.user,
@@ -160,6 +162,7 @@ pub async fn create_multi_share(
     tz_offset: Option<String>,
     max_downloads: Option<String>,
     password: Option<String>,
+    label: Option<String>,
 ) -> Result<WithQrCode<CreatedShare>, PageError> {
     use crate::server::{
         http::server_fns::{web_request, with_qr_code},
@@ -169,7 +172,8 @@ pub async fn create_multi_share(
     let page = selection_path(&file_ids);
     let result = req
         .signed_in(async |me| {
-            let request = form::share_request(&expiry, until, tz_offset, max_downloads, password)?;
+            let request =
+                form::share_request(&expiry, until, tz_offset, max_downloads, password, label)?;
             let ids = split_ids(&file_ids);
             shares::create(&req.state, &me.user, &req.meta, &ids, request).await
         })
@@ -235,9 +239,11 @@ mod form {
         tz_offset: Option<String>,
         max_downloads: Option<String>,
         password: Option<String>,
+        label: Option<String>,
     ) -> Result<ShareRequest, Error> {
         let mut request = ShareRequest {
             password: password.filter(|p| !p.is_empty()),
+            label,
             ..Default::default()
         };
         if expiry == "date" {
@@ -291,18 +297,27 @@ mod form {
 
         #[test]
         fn form_fields_become_a_request() {
-            let r =
-                share_request("168", None, None, Some(" 3 ".into()), Some("pw".into())).unwrap();
+            let r = share_request(
+                "168",
+                None,
+                None,
+                Some(" 3 ".into()),
+                Some("pw".into()),
+                Some("Q3".into()),
+            )
+            .unwrap();
+            assert_eq!(r.label.as_deref(), Some("Q3"));
             assert_eq!(r.expires_hours, Some(168));
             assert_eq!(r.max_downloads, Some(3));
             assert_eq!(r.password.as_deref(), Some("pw"));
-            let r = share_request("24", None, None, Some("".into()), Some("".into())).unwrap();
+            let r =
+                share_request("24", None, None, Some("".into()), Some("".into()), None).unwrap();
             assert_eq!((r.max_downloads, r.password), (None, None));
             for bad in [
-                share_request("forever", None, None, None, None),
-                share_request("24", None, None, Some("three".into()), None),
-                share_request("24", None, None, Some("-1".into()), None),
-                share_request("date", None, None, None, None),
+                share_request("forever", None, None, None, None, None),
+                share_request("24", None, None, Some("three".into()), None, None),
+                share_request("24", None, None, Some("-1".into()), None, None),
+                share_request("date", None, None, None, None, None),
             ] {
                 assert_eq!(bad.unwrap_err().code(), "validation_error");
             }

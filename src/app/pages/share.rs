@@ -28,6 +28,7 @@ use crate::model::PageError;
 use crate::model::{
     count, human_bytes, recipient_path, CreatedShare, DownloadStarted, LinkForRecipient,
     ScanStatus, ShareInfo, SharedFiles, SharedLink, WithQrCode, MAX_LINK_DOWNLOADS,
+    MAX_LINK_LABEL_CHARS,
 };
 
 /// How often the recipient's page looks again while the file is being scanned.
@@ -55,6 +56,7 @@ pub fn ShareManagePage() -> impl IntoView {
     let created = Signal::derive(move || create.value().get().and_then(Result::ok));
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
     let choices = LinkChoices::new();
+    choices.clear_label_after(created);
 
     view! {
         <Title text="Share · Coffer"/>
@@ -111,6 +113,7 @@ fn ShareManager(
 /// same choices (the expiry went back to "1 day").
 #[derive(Clone, Copy)]
 struct LinkChoices {
+    label: RwSignal<String>,
     expiry: RwSignal<String>,
     until: RwSignal<String>,
     max_downloads: RwSignal<String>,
@@ -120,11 +123,21 @@ struct LinkChoices {
 impl LinkChoices {
     fn new() -> Self {
         Self {
+            label: RwSignal::new(String::new()),
             expiry: RwSignal::new("24".to_owned()),
             until: RwSignal::new(String::new()),
             max_downloads: RwSignal::new(String::new()),
             password: RwSignal::new(String::new()),
         }
+    }
+
+    /// A label names one link: once one is made (`created`), the next starts without.
+    fn clear_label_after(self, created: Signal<Option<WithQrCode<CreatedShare>>>) {
+        Effect::new(move |_| {
+            if created.with(Option::is_some) {
+                self.label.set(String::new());
+            }
+        });
     }
 }
 
@@ -137,6 +150,11 @@ fn LinkOptions(choices: LinkChoices) -> impl IntoView {
     Effect::new(move |_| tz_offset.set(browser::timezone_offset_minutes().to_string()));
     view! {
         <input type="hidden" name="tz_offset" value=move || tz_offset.get()/>
+        <label>"Label " <span class="hint">"(optional, only you see it)"</span>
+            <input type="text" name="label" maxlength=MAX_LINK_LABEL_CHARS placeholder="For example: Contract for ACME"
+                data-testid="share-label" prop:value=move || choices.label.get()
+                on:input=move |ev| choices.label.set(event_target_value(&ev))/>
+        </label>
         <div class="row">
             <label>"Expires after"
                 <select name="expiry" data-testid="expiry"
@@ -177,6 +195,7 @@ pub fn ShareSelectedPage() -> impl IntoView {
     let created = Signal::derive(move || create.value().get().and_then(Result::ok));
     let create_result = Signal::derive(move || create.value().get().map(|r| r.map(|_| ())));
     let choices = LinkChoices::new();
+    choices.clear_label_after(created);
     view! {
         <Title text="Share files · Coffer"/>
         <SignedInPage data=selection title="Share files"
@@ -249,6 +268,7 @@ fn LinkTable(links: Vec<ShareInfo>, revoke: ServerAction<RevokeShare>) -> impl I
             <table class="data-table" data-testid="link-table">
                 <thead>
                     <tr>
+                        <th scope="col">"Link"</th>
                         <th scope="col">"Created"</th>
                         <th scope="col">"Expires"</th>
                         <th scope="col">"Downloads"</th>
@@ -282,6 +302,14 @@ fn LinkRow(link: ShareInfo, revoke: ServerAction<RevokeShare>) -> impl IntoView 
     let (link_id, file_id) = (link.id.clone(), link.file_id.clone());
     view! {
         <tr data-testid="link-row" data-link-id=link.id.clone()>
+            <td class="name" data-testid="link-label">{match link.label.clone() {
+                Some(label) => view! { {label} }.into_any(),
+                None => view! { <span class="muted">"No label"</span> }.into_any(),
+            }}
+                {(link.file_ids.len() > 1).then(|| view! {
+                    " " <span class="muted small" data-testid="link-files">{format!("· {}", count(link.file_ids.len() as u64, "file", "files"))}</span>
+                })}
+            </td>
             <td data-label="Created"><Time at=link.created_at/></td>
             <td data-label="Expires"><Time at=link.expires_at/></td>
             <td data-label="Downloads" data-testid="link-uses">{uses}</td>

@@ -15,10 +15,12 @@ pub struct ShareRow {
     pub download_count: i64,
     pub password_hash: Option<String>,
     pub revoked_at: Option<i64>,
+    /// What the owner calls the link.
+    pub label: Option<String>,
 }
 
 const COLUMNS: &str = "id, token_hash, created_by, created_at, expires_at, \
-     max_downloads, download_count, password_hash, revoked_at";
+     max_downloads, download_count, password_hash, revoked_at, label";
 
 /// Stores a link and the files it points at, in that order, together.
 pub async fn insert(
@@ -29,8 +31,8 @@ pub async fn insert(
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO share_links (id, token_hash, created_by, created_at, expires_at, \
-         max_downloads, download_count, password_hash, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         max_downloads, download_count, password_hash, revoked_at, label) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&link.id)
     .bind(&link.token_hash)
@@ -41,19 +43,64 @@ pub async fn insert(
     .bind(link.download_count)
     .bind(&link.password_hash)
     .bind(link.revoked_at)
+    .bind(&link.label)
     .execute(&mut *tx)
     .await?;
+    insert_files(&mut tx, &link.id, file_ids).await?;
+    tx.commit().await
+}
+
+/// The files a link points at, in this order.
+async fn insert_files(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    share_id: &str,
+    file_ids: &[String],
+) -> Result<(), sqlx::Error> {
     for (position, file_id) in file_ids.iter().enumerate() {
         sqlx::query(
             "INSERT INTO share_link_files (share_id, file_id, position) VALUES ($1, $2, $3)",
         )
-        .bind(&link.id)
+        .bind(share_id)
         .bind(file_id)
         .bind(position as i64)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await
+    Ok(())
+}
+
+/// Writes a link's settings as `link` has them (label, expiry, limit, password) and, given
+/// `file_ids`, points it at those files instead, together; only while it is not revoked
+/// (`false` when it was).
+pub async fn update(
+    pool: &AnyPool,
+    link: &ShareRow,
+    file_ids: Option<&[String]>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let result = sqlx::query(
+        "UPDATE share_links SET label = $2, expires_at = $3, max_downloads = $4, \
+         password_hash = $5 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(&link.id)
+    .bind(&link.label)
+    .bind(link.expires_at)
+    .bind(link.max_downloads)
+    .bind(&link.password_hash)
+    .execute(&mut *tx)
+    .await?;
+    if result.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if let Some(file_ids) = file_ids {
+        sqlx::query("DELETE FROM share_link_files WHERE share_id = $1")
+            .bind(&link.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_files(&mut tx, &link.id, file_ids).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The link whose token hashes to `token_hash`, revoked or not.

@@ -70,6 +70,7 @@ pub mod action {
     pub const FILE_SCAN_FAILED: Action = Action::failure("file.scan_error");
     pub const SHARE_CREATED: Action = Action::success("share.create");
     pub const SHARE_REVOKED: Action = Action::success("share.revoke");
+    pub const SHARE_UPDATED: Action = Action::success("share.update");
     pub const SHARE_DOWNLOADED: Action = Action::success("share.download");
     pub const SHARE_PASSWORD_FAILED: Action = Action::failure("share.password_failed");
     pub const REQUEST_CREATED: Action = Action::success("request.create");
@@ -82,7 +83,7 @@ pub mod action {
     pub const AUDIT_PRUNED: Action = Action::success("audit.pruned");
 
     /// Every action, for the audit page's filter.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         REGISTER,
         LOGIN_OK,
         LOGIN_FAILED,
@@ -114,6 +115,7 @@ pub mod action {
         FILE_SCAN_FAILED,
         SHARE_CREATED,
         SHARE_REVOKED,
+        SHARE_UPDATED,
         SHARE_DOWNLOADED,
         SHARE_PASSWORD_FAILED,
         REQUEST_CREATED,

@@ -367,12 +367,12 @@ pub async fn unlock(
     password: String,
 ) -> Result<()> {
     let (row, _) = known_request(state, token).await?;
-    if row.password_hash.is_none() {
+    let Some(hash) = row.password_hash.as_deref() else {
         return Ok(());
-    }
+    };
     check_pass(state, meta, &row, &Pass::Password(Some(password))).await?;
     // Whoever gave the password may learn the request's state: its page tells it from now on.
-    unlock::remember(session, Lock::Request, &row.id).await?;
+    unlock::remember(session, Lock::Request, &row.id, hash).await?;
     ensure_open(state, &row).await.map(|_| ())
 }
 

@@ -8,7 +8,7 @@ use crate::{
     model::MAX_LINK_PASSWORD_CHARS,
     server::{
         error::{Error, Result},
-        service::{audit::Event, passwords, RequestMeta},
+        service::{audit::Event, passwords, secret_tokens, RequestMeta},
         state::AppState,
     },
 };
@@ -84,7 +84,7 @@ pub async fn check(
         return Ok(());
     };
     let password = match pass {
-        Pass::Session(session) if is_unlocked(session, lock, id).await? => return Ok(()),
+        Pass::Session(session) if is_unlocked(session, lock, id, hash).await? => return Ok(()),
         Pass::Session(_) => None,
         Pass::Password(password) => password.clone(),
     };
@@ -105,23 +105,32 @@ async fn remembered(session: &Session, lock: Lock) -> Result<Vec<String>> {
     Ok(session.get(lock.key()).await?.unwrap_or_default())
 }
 
-/// Whether this session was given the password of link `id`.
-pub async fn is_unlocked(session: &Session, lock: Lock, id: &str) -> Result<bool> {
-    Ok(remembered(session, lock)
-        .await?
-        .iter()
-        .any(|known| known == id))
+/// How a session remembers link `id` under the password hashed as `hash`: a new password (a
+/// new hash, with its own salt) is not the one the session was given, so it asks again.
+fn entry(id: &str, hash: &str) -> String {
+    let digest = secret_tokens::digest(hash);
+    format!("{id}:{}", &digest[..16.min(digest.len())])
 }
 
-/// Remembers that this session was given the password of link `id`.
-pub async fn remember(session: &Session, lock: Lock, id: &str) -> Result<()> {
-    let mut ids = remembered(session, lock).await?;
-    if ids.iter().any(|known| known == id) {
+/// Whether this session was given the password (hashed as `hash`) of link `id`.
+pub async fn is_unlocked(session: &Session, lock: Lock, id: &str, hash: &str) -> Result<bool> {
+    let entry = entry(id, hash);
+    Ok(remembered(session, lock).await?.contains(&entry))
+}
+
+/// Remembers that this session was given the password (hashed as `hash`) of link `id`.
+pub async fn remember(session: &Session, lock: Lock, id: &str, hash: &str) -> Result<()> {
+    let entry = entry(id, hash);
+    let mut entries = remembered(session, lock).await?;
+    if entries.contains(&entry) {
         return Ok(());
     }
-    ids.push(id.to_owned());
-    if ids.len() > MAX_REMEMBERED {
-        ids.drain(..ids.len() - MAX_REMEMBERED);
+    entries.push(entry);
+    if entries.len() > MAX_REMEMBERED {
+        entries.drain(..entries.len() - MAX_REMEMBERED);
     }
-    session.insert(lock.key(), ids).await.map_err(Error::from)
+    session
+        .insert(lock.key(), entries)
+        .await
+        .map_err(Error::from)
 }

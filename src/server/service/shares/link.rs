@@ -128,8 +128,8 @@ pub async fn unlock(
     let (link, files) = known_link(state, token).await?;
     check_pass(state, meta, &link, &files, &Pass::Password(Some(password))).await?;
     // Whoever gave the password may learn the link's state: its page tells it from now on.
-    if link.password_hash.is_some() {
-        unlock::remember(session, Lock::Share, &link.id).await?;
+    if let Some(hash) = link.password_hash.as_deref() {
+        unlock::remember(session, Lock::Share, &link.id, hash).await?;
     }
     ensure_usable(state, &link)?;
     Ok(files.len())

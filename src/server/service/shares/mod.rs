@@ -20,7 +20,9 @@ pub use downloads::{
     clear, download, download_all, download_link, redeem, LinkDownload, Ticket, ZipDownload,
 };
 pub use link::{unlock, view};
-pub use owner::{create, file_with_links, list, list_mine, revoke, revoke_link, selection};
+pub use owner::{
+    create, file_with_links, list, list_mine, revoke, revoke_link, selection, update, LinkChanges,
+};
 
 use crate::{
     model::ShareInfo,
@@ -86,6 +88,7 @@ pub(super) fn share_info((link, file_ids): (ShareRow, Vec<String>), now: i64) ->
             max_downloads: link.max_downloads.map(|n| n.max(0) as u64),
             download_count: link.download_count.max(0) as u64,
             has_password: link.password_hash.is_some(),
+            label: link.label,
         }
     }
 }
@@ -105,6 +108,7 @@ mod tests {
             download_count: count,
             password_hash: None,
             revoked_at: revoked.then_some(1),
+            label: None,
         }
     }
 

@@ -5,6 +5,7 @@ use crate::{
     model::{
         recipient_path, CreatedShare, Paging, ShareInfo, ShareRequest, DEFAULT_EXPIRY_HOURS,
         MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
+        MAX_LINK_LABEL_CHARS,
     },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
@@ -50,6 +51,34 @@ fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
             }
             Ok(at)
         }
+    }
+}
+
+/// A link's label as given: trimmed; blank is none.
+fn label(given: Option<String>) -> Result<Option<String>> {
+    let Some(label) = given.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    if label.chars().count() > MAX_LINK_LABEL_CHARS {
+        return Err(Error::Validation(format!(
+            "A label can have at most {MAX_LINK_LABEL_CHARS} characters"
+        )));
+    }
+    if label.chars().any(char::is_control) {
+        return Err(Error::Validation(
+            "A label is one line of text, without control characters".into(),
+        ));
+    }
+    Ok(Some(label))
+}
+
+/// A download limit as given, checked.
+fn download_limit(given: Option<u32>) -> Result<Option<i64>> {
+    match given {
+        Some(n) if !(1..=MAX_LINK_DOWNLOADS).contains(&n) => Err(Error::Validation(format!(
+            "A download limit must be from 1 to {MAX_LINK_DOWNLOADS}"
+        ))),
+        limit => Ok(limit.map(i64::from)),
     }
 }
 
@@ -105,14 +134,8 @@ pub async fn create(
              may have: revoke some, or wait for some to expire"
         )));
     }
-    let max_downloads = match request.max_downloads {
-        Some(n) if !(1..=MAX_LINK_DOWNLOADS).contains(&n) => {
-            return Err(Error::Validation(format!(
-                "A download limit must be from 1 to {MAX_LINK_DOWNLOADS}"
-            )))
-        }
-        limit => limit.map(i64::from),
-    };
+    let max_downloads = download_limit(request.max_downloads)?;
+    let label = label(request.label)?;
     let password_hash = unlock::hash_new_password(Lock::Share, request.password).await?;
     let token = secret_tokens::generate("");
     let link = ShareRow {
@@ -125,6 +148,7 @@ pub async fn create(
         download_count: 0,
         password_hash,
         revoked_at: None,
+        label,
     };
     let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
     // A file may be deleted while the password above was hashed.
@@ -154,6 +178,113 @@ pub async fn create(
         expires_at: db::to_datetime(expires_at),
         max_downloads: max_downloads.map(|n| n as u64),
     })
+}
+
+/// Changes to a link: each field `None` stays as it is.
+#[derive(Debug, Default)]
+pub struct LinkChanges {
+    /// `Some(None)` (or blank) removes the label.
+    pub label: Option<Option<String>>,
+    /// A new expiry: hours from now, or a moment (not both), within 30 days.
+    pub expires_hours: Option<u32>,
+    pub expires_at: Option<time::OffsetDateTime>,
+    /// `Some(None)` removes the limit.
+    pub max_downloads: Option<Option<u32>>,
+    /// `Some(None)` (or blank) removes the password. A new or removed password makes every
+    /// browser that was given the old one ask again.
+    pub password: Option<Option<String>>,
+    /// The files the link points at from now on, in this order.
+    pub file_ids: Option<Vec<String>>,
+}
+
+/// Changes a link the actor made (or any, for an admin) that is not revoked: its label,
+/// expiry, download limit, password or files. Checked as a new link's are; a lower limit than
+/// the downloads made so far leaves the link used up.
+pub async fn update(
+    state: &AppState,
+    actor: &UserRow,
+    meta: &RequestMeta,
+    link_id: &str,
+    changes: LinkChanges,
+) -> Result<ShareInfo> {
+    let pool = &state.db().pool;
+    let unknown = || Error::NotFound("share link");
+    let mut link = db::shares::find(pool, link_id).await?.ok_or_else(unknown)?;
+    if link.created_by != actor.id && !crate::server::service::admin::is_admin(actor) {
+        return Err(unknown());
+    }
+    if link.revoked_at.is_some() {
+        return Err(Error::Validation(
+            "A revoked link cannot be changed: make a new one".into(),
+        ));
+    }
+    let mut changed = Vec::new();
+    if let Some(given) = changes.label {
+        link.label = label(given)?;
+        changed.push("label");
+    }
+    if changes.expires_hours.is_some() || changes.expires_at.is_some() {
+        let request = ShareRequest {
+            expires_hours: changes.expires_hours,
+            expires_at: changes.expires_at,
+            ..Default::default()
+        };
+        link.expires_at = expiry(&request, state.now())?;
+        changed.push("expiry");
+    }
+    if let Some(given) = changes.max_downloads {
+        link.max_downloads = download_limit(given)?;
+        changed.push("max_downloads");
+    }
+    let files = match changes.file_ids {
+        Some(ids) => {
+            // The owner's own files, or for an admin the files they may see: as a new link's.
+            let files = selection(state, actor, &ids).await?;
+            changed.push("files");
+            Some(files.into_iter().map(|f| f.id).collect::<Vec<_>>())
+        }
+        None => None,
+    };
+    if let Some(given) = changes.password {
+        let protected = given.as_ref().is_some_and(|p| !p.is_empty());
+        if protected {
+            rate_limits::making_link(state, &actor.id, true).await?;
+        }
+        link.password_hash = unlock::hash_new_password(Lock::Share, given).await?;
+        changed.push("password");
+    }
+    if changed.is_empty() {
+        return Err(Error::Validation(
+            "Nothing to change: give a label, an expiry, a download limit, a password or files"
+                .into(),
+        ));
+    }
+    let updated = db::shares::update(pool, &link, files.as_deref())
+        .await
+        .map_err(|e| {
+            if db::is_foreign_key_violation(&e) {
+                Error::NotFound("file")
+            } else {
+                e.into()
+            }
+        })?;
+    if !updated {
+        // Revoked meanwhile.
+        return Err(Error::Validation(
+            "A revoked link cannot be changed: make a new one".into(),
+        ));
+    }
+    let file_ids: Vec<String> = db::shares::files(pool, &link.id)
+        .await?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    Event::by(&actor.id, action::SHARE_UPDATED)
+        .on(file_ids.first().map(String::as_str).unwrap_or_default())
+        .detail(format!("link={} changed={}", link.id, changed.join(",")))
+        .record(state, meta)
+        .await;
+    Ok(share_info((link, file_ids), state.now()))
 }
 
 /// A page of the links the actor made that still point at a file, newest first.
