@@ -54,6 +54,19 @@ fn expiry(request: &ShareRequest, now: i64) -> Result<i64> {
     }
 }
 
+/// A link's files written while one of them was deleted: that file is not there (404).
+fn file_gone(e: sqlx::Error) -> Error {
+    if db::is_foreign_key_violation(&e) {
+        Error::NotFound("file")
+    } else {
+        e.into()
+    }
+}
+
+fn revoked_unchangeable() -> Error {
+    Error::Validation("A revoked link cannot be changed: make a new one".into())
+}
+
 /// A link's label as given: trimmed; blank is none.
 fn label(given: Option<String>) -> Result<Option<String>> {
     let Some(label) = given.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) else {
@@ -154,13 +167,7 @@ pub async fn create(
     // A file may be deleted while the password above was hashed.
     db::shares::insert(&state.db().pool, &link, &ids)
         .await
-        .map_err(|e| {
-            if db::is_foreign_key_violation(&e) {
-                Error::NotFound("file")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(file_gone)?;
     Event::by(&actor.id, action::SHARE_CREATED)
         .on(&ids[0])
         .detail(format!(
@@ -214,9 +221,7 @@ pub async fn update(
         return Err(unknown());
     }
     if link.revoked_at.is_some() {
-        return Err(Error::Validation(
-            "A revoked link cannot be changed: make a new one".into(),
-        ));
+        return Err(revoked_unchangeable());
     }
     let mut changed = Vec::new();
     if let Some(given) = changes.label {
@@ -261,18 +266,10 @@ pub async fn update(
     }
     let updated = db::shares::update(pool, &link, files.as_deref())
         .await
-        .map_err(|e| {
-            if db::is_foreign_key_violation(&e) {
-                Error::NotFound("file")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(file_gone)?;
     if !updated {
         // Revoked meanwhile.
-        return Err(Error::Validation(
-            "A revoked link cannot be changed: make a new one".into(),
-        ));
+        return Err(revoked_unchangeable());
     }
     let file_ids: Vec<String> = db::shares::files(pool, &link.id)
         .await?
