@@ -797,3 +797,35 @@ async fn the_files_page_lists_a_hundred_files_a_page() {
     assert!(second.contains("copy-104.txt") && !second.contains("first.txt"));
     assert!(second.contains("href=\"/files\""), "a link back");
 }
+
+/// Files of the same name are told apart on `/files` by the end of their ids; a name that
+/// appears once shows none.
+#[tokio::test]
+async fn files_of_the_same_name_are_told_apart_on_the_page() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let first = app
+        .upload_ok(&alice.access, "report.txt", b"one".to_vec())
+        .await;
+    let second = app
+        .upload_ok(&alice.access, "report.txt", b"two".to_vec())
+        .await;
+    app.upload_ok(&alice.access, "notes.txt", b"three".to_vec())
+        .await;
+    let browser = new_client();
+    app.login_form(&browser, "alice", crate::helpers::PASSWORD)
+        .await;
+    let (_, html) = app.page(&browser, "/files").await;
+    assert_eq!(
+        html.matches(r#"data-testid="file-tag""#).count(),
+        2,
+        "{html}"
+    );
+    for file in [&first, &second] {
+        let id = file["id"].as_str().unwrap();
+        let tag = format!("#{}", &id[id.len() - 6..]);
+        assert!(html.contains(&tag), "{tag} in {html}");
+        assert!(html.contains(&format!("Select report.txt ({tag})")));
+    }
+    assert!(html.contains(r#"aria-label="Select notes.txt""#));
+}

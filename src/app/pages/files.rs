@@ -94,6 +94,16 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
         .into_any();
     }
     let all_users = listing.all_users;
+    // Names that appear more than once on the page: their rows show a short id besides.
+    let duplicates: std::collections::HashSet<String> = {
+        let mut seen = std::collections::HashSet::new();
+        listing
+            .files
+            .iter()
+            .filter(|f| !seen.insert(f.filename.as_str()))
+            .map(|f| f.filename.clone())
+            .collect()
+    };
     let page_link = move |offset: i32| {
         let mut query = Vec::new();
         if all_users {
@@ -135,13 +145,23 @@ fn FileTable(listing: FileListing, delete: ServerAction<DeleteFile>) -> impl Int
                     </tr>
                 </thead>
                 <tbody>
-                    {listing.files.into_iter().map(|file| view! { <FileRow file delete/> }).collect_view()}
+                    {listing.files.into_iter().map(|file| {
+                        let duplicate = duplicates.contains(&file.filename);
+                        view! { <FileRow file duplicate delete/> }
+                    }).collect_view()}
                 </tbody>
             </table>
             <Pager previous next/>
         </section>
     }
     .into_any()
+}
+
+/// The end of a file's id: random in every id, short enough to read, enough to tell a few files
+/// of the same name apart.
+fn short_id(id: &str) -> &str {
+    let start = id.len().saturating_sub(6);
+    id.get(start..).unwrap_or(id)
 }
 
 /// An admin's choice between their own files and everyone's.
@@ -176,7 +196,17 @@ fn StorageUsage(usage: Usage) -> impl IntoView {
 }
 
 #[component]
-fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
+fn FileRow(
+    file: FileInfo,
+    /// Another file on the page has the same name: this one shows a short id to tell them apart.
+    duplicate: bool,
+    delete: ServerAction<DeleteFile>,
+) -> impl IntoView {
+    let tag = duplicate.then(|| short_id(&file.id).to_owned());
+    let select_label = match &tag {
+        Some(tag) => format!("Select {} (#{tag})", file.filename),
+        None => format!("Select {}", file.filename),
+    };
     let download = format!("/files/{}/download", file.id);
     let (status_text, status_help) = match file.scan_status {
         ScanStatus::Clean => ("clean", "No threat found"),
@@ -197,9 +227,13 @@ fn FileRow(file: FileInfo, delete: ServerAction<DeleteFile>) -> impl IntoView {
         <tr data-testid="file-row" data-file-id=file.id.clone()>
             <td class="select">
                 <input type="checkbox" name="files" value=file.id.clone() form="share-selected"
-                    aria-label=format!("Select {}", file.filename) data-testid="select-file"/>
+                    aria-label=select_label data-testid="select-file"/>
             </td>
             <td class="name">{file.filename.clone()}
+                {tag.map(|tag| view! {
+                    " " <span class="muted small" data-testid="file-tag"
+                        title="Part of the file's id, to tell it from others of the same name">{format!("#{tag}")}</span>
+                })}
                 {file.request_id.clone().map(|id| view! {
                     " " <a class="badge" href=format!("/requests#request-{id}") data-testid="from-request"
                         title="Sent to you through one of your upload requests">"received"</a>
