@@ -26,8 +26,8 @@ pub use requests::{
     MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_TITLE_CHARS,
 };
 pub use shares::{
-    CreatedShare, DownloadStarted, LinkForRecipient, MultiShareRequest, ShareInfo, ShareRequest,
-    SharedFile, SharedFiles, SharedLink, SignedUrl, WithQrCode, DEFAULT_EXPIRY_HOURS,
+    CreatedShare, DownloadStarted, LinkForRecipient, MultiShareRequest, ShareChanges, ShareInfo,
+    ShareRequest, SharedFile, SharedFiles, SharedLink, SignedUrl, WithQrCode, DEFAULT_EXPIRY_HOURS,
     MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES, MAX_LINK_LABEL_CHARS,
     MAX_LINK_PASSWORD_CHARS,
 };

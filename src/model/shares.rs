@@ -43,6 +43,43 @@ pub struct ShareRequest {
     pub label: Option<String>,
 }
 
+/// Changes to a share link (`PATCH /api/v1/shares/{id}`): a field left out stays as it is;
+/// `null` removes a label, a download limit or a password.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShareChanges {
+    /// What the owner calls the link, at most 100 characters; `null` or `""` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, max_length = 100))]
+    pub label: Option<Option<String>>,
+    /// A new expiry, counted from now: 1 to 720 hours.
+    #[serde(default, deserialize_with = "whole_number::option")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 720))]
+    pub expires_hours: Option<u32>,
+    /// Instead of `expires_hours`: an RFC 3339 moment in the future, at most 30 days ahead.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// 1 to 1,000,000; `null` removes the limit. A limit at or below the downloads made so far
+    /// leaves the link used up.
+    #[serde(default, deserialize_with = "whole_number::nullable")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000))]
+    pub max_downloads: Option<Option<u32>>,
+    /// A new password, at most 1024 characters; `null` or `""` removes it. Browsers that were
+    /// given the old one are asked again.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, max_length = 1024))]
+    pub password: Option<Option<String>>,
+    /// The files the link points at from now on, in order: 1 to 100 ids of files you may share.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(min_items = 1, max_items = 100))]
+    pub file_ids: Option<Vec<String>>,
+}
+
+/// For a text field that is there, `null` included (which then means "remove").
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
 /// The longest label a link can have, in characters.
 pub const MAX_LINK_LABEL_CHARS: usize = 100;
 

@@ -55,11 +55,7 @@ pub async fn list_files(
 ) -> Result<Option<FileListing>, PageError> {
     use crate::{
         model::Paging,
-        server::{
-            error::Error,
-            http::server_fns::web_request,
-            service::{admin::is_admin, files},
-        },
+        server::{error::Error, http::server_fns::web_request, service::files},
     };
     let req = web_request().await?;
     let Some(user) = req.user().await? else {
@@ -68,12 +64,12 @@ pub async fn list_files(
     let offset = offset.unwrap_or(0);
     // One more than a page: whether another follows.
     let paging = Paging::page(FILES_PER_PAGE + 1, offset).map_err(Error::Validation)?;
-    let admin = is_admin(&user);
-    let whose = if everyone && admin {
+    let asked = if everyone {
         files::Whose::Everyone
     } else {
         files::Whose::Mine
     };
+    let whose = asked.allowed_for(&user);
     let mut rows = files::list(&req.state, &user, whose, paging).await?;
     let has_more = rows.len() > FILES_PER_PAGE as usize;
     rows.truncate(FILES_PER_PAGE as usize);
@@ -82,7 +78,7 @@ pub async fn list_files(
         has_more,
         files: rows.into_iter().map(Into::into).collect(),
         all_users: whose == files::Whose::Everyone,
-        can_see_all: admin,
+        can_see_all: files::Whose::Everyone.allowed_for(&user) == files::Whose::Everyone,
         usage: files::quota::usage(&req.state, &user).await?,
     }))
 }

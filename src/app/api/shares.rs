@@ -206,7 +206,7 @@ pub async fn recipient_view(token: String) -> Result<LinkForRecipient, PageError
     };
     let req = web_request().await?;
     let pass = Pass::Session(req.session.clone());
-    let mut link = shares::view(&req.state, &req.meta, &token, &pass)
+    let link = shares::view(&req.state, &req.meta, &token, &pass)
         .await
         .inspect_err(|e| req.set_status(e.status()))?;
     let infected =
@@ -218,11 +218,6 @@ pub async fn recipient_view(token: String) -> Result<LinkForRecipient, PageError
     let started = req
         .take_flash::<crate::model::DownloadStarted>(STARTED_KEY)
         .await;
-    // The browser fetches the started download right after this page, and it counts then: the
-    // page tells what will be left.
-    if let (Some(_), crate::model::SharedLink::Open(shared)) = (&started, &mut link) {
-        shared.downloads_left = shared.downloads_left.map(|n| n.saturating_sub(1));
-    }
     Ok(LinkForRecipient { link, started })
 }
 

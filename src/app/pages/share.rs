@@ -397,12 +397,18 @@ fn SharedFilesCard(
     token: String,
     flash: Resource<Option<PageError>>,
 ) -> impl IntoView {
-    let left = match shared.downloads_left {
+    // The browser fetches the download this page started right after it, and it counts then:
+    // the page tells what will be left.
+    let downloads_left = match (&started, shared.downloads_left) {
+        (Some(_), Some(n)) => Some(n.saturating_sub(1)),
+        (_, left) => left,
+    };
+    let left = match downloads_left {
         Some(n) => n.to_string(),
         None => "no limit".to_owned(),
     };
     // The download this page just started took the last one: nothing more can start.
-    let used_up = shared.downloads_left == Some(0);
+    let used_up = downloads_left == Some(0);
     let action = format!("{}/download", recipient_path(&token));
     let single = shared.files.len() == 1;
     let title = if single {
@@ -435,7 +441,7 @@ fn SharedFilesCard(
         };
         let text = format!(
             "Download of {what} started · {}",
-            downloads_left_text(shared.downloads_left)
+            downloads_left_text(downloads_left)
         );
         view! { <DownloadStartedNote text url=action.clone()/> }
     });

@@ -12,8 +12,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     model::{
-        whole_number, CreatedShare, MultiShareRequest, Paging, ShareInfo, ShareRequest,
-        SharedFiles, SharedLink, SignedUrl,
+        whole_number, CreatedShare, MultiShareRequest, Paging, ShareChanges, ShareInfo,
+        ShareRequest, SharedFiles, SharedLink, SignedUrl,
     },
     server::{
         error::{ErrorBody, Result},
@@ -138,61 +138,12 @@ pub async fn revoke_link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Changes to a link (`PATCH /api/v1/shares/{id}`): a field left out stays as it is.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct SharePatch {
-    /// What the owner calls the link, at most 100 characters; `null` or `""` removes it.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 100)]
-    pub label: Option<Option<String>>,
-    /// A new expiry, counted from now: 1 to 720 hours.
-    #[serde(default, deserialize_with = "whole_number::option")]
-    #[schema(minimum = 1, maximum = 720)]
-    pub expires_hours: Option<u32>,
-    /// Instead of `expires_hours`: an RFC 3339 moment in the future, at most 30 days ahead.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<time::OffsetDateTime>,
-    /// 1 to 1,000,000; `null` removes the limit. A limit at or below the downloads made so far
-    /// leaves the link used up.
-    #[serde(default, deserialize_with = "whole_number::nullable")]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)]
-    pub max_downloads: Option<Option<u32>>,
-    /// A new password, at most 1024 characters; `null` or `""` removes it. Browsers that were
-    /// given the old one are asked again.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 1024)]
-    pub password: Option<Option<String>>,
-    /// The files the link points at from now on, in order: 1 to 100 ids of files you may share.
-    #[schema(min_items = 1, max_items = 100)]
-    pub file_ids: Option<Vec<String>>,
-}
-
-/// For a field that is there, `null` included (which then means "remove").
-fn present<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-impl SharePatch {
-    fn into_changes(self) -> shares::LinkChanges {
-        shares::LinkChanges {
-            label: self.label,
-            expires_hours: self.expires_hours,
-            expires_at: self.expires_at,
-            max_downloads: self.max_downloads,
-            password: self.password,
-            file_ids: self.file_ids,
-        }
-    }
-}
-
 /// Change one of the caller's links: its label, expiry, download limit, password or files.
 /// A revoked link cannot be changed.
 #[utoipa::path(patch, path = "/api/v1/shares/{id}", tag = "sharing", operation_id = "update_link",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The link's id")),
-    request_body = SharePatch,
+    request_body = ShareChanges,
     responses(
         (status = 200, description = "The link as it is now", body = ShareInfo),
         (status = 404, description = "No such link of yours, or a file you may not share", body = ErrorBody),
@@ -204,9 +155,8 @@ pub async fn update_link(
     ClientMeta(meta): ClientMeta,
     auth: ApiUser,
     ApiPath(id): ApiPath<String>,
-    ApiJson(patch): ApiJson<SharePatch>,
+    ApiJson(changes): ApiJson<ShareChanges>,
 ) -> Result<Json<ShareInfo>> {
-    let changes = patch.into_changes();
     Ok(Json(
         shares::update(&state, &auth.user, &meta, &id, changes).await?,
     ))

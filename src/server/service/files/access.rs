@@ -28,14 +28,25 @@ pub enum Whose {
     Everyone,
 }
 
-/// The files `whose` names that the actor may see, newest first.
+impl Whose {
+    /// What the actor gets of what they ask for: everyone's files only for an admin.
+    pub fn allowed_for(self, actor: &UserRow) -> Self {
+        if self == Whose::Everyone && is_admin(actor) {
+            Whose::Everyone
+        } else {
+            Whose::Mine
+        }
+    }
+}
+
+/// The files `whose` names that the actor may see ([`Whose::allowed_for`]), newest first.
 pub async fn list(
     state: &AppState,
     actor: &UserRow,
     whose: Whose,
     page: Paging,
 ) -> Result<Vec<FileRow>> {
-    let everyone = whose == Whose::Everyone && is_admin(actor);
+    let everyone = whose.allowed_for(actor) == Whose::Everyone;
     let owner = (!everyone).then_some(actor.id.as_str());
     Ok(db::files::list(&state.db().pool, owner, page.limit(), page.offset()).await?)
 }

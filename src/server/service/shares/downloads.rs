@@ -74,17 +74,9 @@ pub async fn clear(
     file_id: Option<&str>,
 ) -> Result<Ticket> {
     let (link, files) = open_link(state, meta, token, pass).await?;
-    let chosen: Vec<&FileRow> = match file_id {
-        Some(id) => vec![files
-            .iter()
-            .find(|f| f.id == id)
-            .ok_or(Error::NotFound("file"))?],
-        None => files.iter().collect(),
-    };
-    // A zip leaves out what is not scanned clean; a download with nothing to send says why
-    // its first file cannot be sent.
-    if !chosen.iter().any(|f| f.scan_status.is_downloadable()) {
-        files::ensure_scanned_clean(chosen[0])?;
+    match file_id {
+        Some(id) => ensure_something_to_send([pick(&files, id)?])?,
+        None => ensure_something_to_send(&files)?,
     }
     Ok(Ticket {
         link_id: link.id,
@@ -139,10 +131,7 @@ async fn download_file(
     files: Vec<FileRow>,
     file_id: &str,
 ) -> Result<Download> {
-    let file = files
-        .into_iter()
-        .find(|f| f.id == file_id)
-        .ok_or(Error::NotFound("file"))?;
+    let file = pick(files, file_id)?;
     let mut download = files::open_download(state, file, None).await?;
     download.accepts_ranges = false;
     count_download(state, link, &[&download.file]).await?;
@@ -191,13 +180,10 @@ async fn zip_files(
     link: &ShareRow,
     all: Vec<FileRow>,
 ) -> Result<ZipDownload> {
+    ensure_something_to_send(&all)?;
     let (ready, left_out): (Vec<FileRow>, Vec<FileRow>) = all
         .into_iter()
         .partition(|f| f.scan_status.is_downloadable());
-    if ready.is_empty() {
-        // Why the first file cannot be sent says why none can.
-        files::ensure_scanned_clean(&left_out[0])?;
-    }
     count_download(state, link, &ready.iter().collect::<Vec<_>>()).await?;
     files::record_zip_download(
         state,
@@ -213,6 +199,30 @@ async fn zip_files(
         files: ready,
         left_out: left_out.into_iter().map(|f| f.filename).collect(),
     })
+}
+
+/// The one of a link's files a download names; one the link does not have is unknown.
+fn pick<F: std::borrow::Borrow<FileRow>>(
+    files: impl IntoIterator<Item = F>,
+    file_id: &str,
+) -> Result<F> {
+    files
+        .into_iter()
+        .find(|f| f.borrow().id == file_id)
+        .ok_or(Error::NotFound("file"))
+}
+
+/// Whether a download of these files (one file, or a zip, which leaves out what is not scanned
+/// clean) has anything to send; when it has not, why the first of them cannot be sent.
+fn ensure_something_to_send<'a>(chosen: impl IntoIterator<Item = &'a FileRow>) -> Result<()> {
+    let mut first = None;
+    for file in chosen {
+        if file.scan_status.is_downloadable() {
+            return Ok(());
+        }
+        first.get_or_insert(file);
+    }
+    first.map_or(Ok(()), files::ensure_scanned_clean)
 }
 
 /// Counts a download through `link`, or says why it may not start.

@@ -20,9 +20,7 @@ pub use downloads::{
     clear, download, download_all, download_link, redeem, LinkDownload, Ticket, ZipDownload,
 };
 pub use link::{unlock, view};
-pub use owner::{
-    create, file_with_links, list, list_mine, revoke, revoke_link, selection, update, LinkChanges,
-};
+pub use owner::{create, file_with_links, list, list_mine, revoke, revoke_link, selection, update};
 
 use crate::{
     model::ShareInfo,

@@ -3,9 +3,9 @@
 
 use crate::{
     model::{
-        recipient_path, CreatedShare, Paging, ShareInfo, ShareRequest, DEFAULT_EXPIRY_HOURS,
-        MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS, MAX_LINK_FILES,
-        MAX_LINK_LABEL_CHARS,
+        recipient_path, CreatedShare, Paging, ShareChanges, ShareInfo, ShareRequest,
+        DEFAULT_EXPIRY_HOURS, MAX_ACTIVE_LINKS, MAX_EXPIRY_HOURS, MAX_LINK_DOWNLOADS,
+        MAX_LINK_FILES, MAX_LINK_LABEL_CHARS,
     },
     server::{
         db::{self, files::FileRow, shares::ShareRow, users::UserRow},
@@ -187,21 +187,17 @@ pub async fn create(
     })
 }
 
-/// Changes to a link: each field `None` stays as it is.
-#[derive(Debug, Default)]
-pub struct LinkChanges {
-    /// `Some(None)` (or blank) removes the label.
-    pub label: Option<Option<String>>,
-    /// A new expiry: hours from now, or a moment (not both), within 30 days.
-    pub expires_hours: Option<u32>,
-    pub expires_at: Option<time::OffsetDateTime>,
-    /// `Some(None)` removes the limit.
-    pub max_downloads: Option<Option<u32>>,
-    /// `Some(None)` (or blank) removes the password. A new or removed password makes every
-    /// browser that was given the old one ask again.
-    pub password: Option<Option<String>>,
-    /// The files the link points at from now on, in this order.
-    pub file_ids: Option<Vec<String>>,
+/// A link by its id, revoked or not, if the actor made it (or is an admin); anyone else is
+/// told, as for a link that does not exist, that there is none.
+async fn own_link(state: &AppState, actor: &UserRow, link_id: &str) -> Result<ShareRow> {
+    match db::shares::find(&state.db().pool, link_id).await? {
+        Some(link)
+            if link.created_by == actor.id || crate::server::service::admin::is_admin(actor) =>
+        {
+            Ok(link)
+        }
+        _ => Err(Error::NotFound("share link")),
+    }
 }
 
 /// Changes a link the actor made (or any, for an admin) that is not revoked: its label,
@@ -212,14 +208,10 @@ pub async fn update(
     actor: &UserRow,
     meta: &RequestMeta,
     link_id: &str,
-    changes: LinkChanges,
+    changes: ShareChanges,
 ) -> Result<ShareInfo> {
     let pool = &state.db().pool;
-    let unknown = || Error::NotFound("share link");
-    let mut link = db::shares::find(pool, link_id).await?.ok_or_else(unknown)?;
-    if link.created_by != actor.id && !crate::server::service::admin::is_admin(actor) {
-        return Err(unknown());
-    }
+    let mut link = own_link(state, actor, link_id).await?;
     if link.revoked_at.is_some() {
         return Err(revoked_unchangeable());
     }
@@ -352,11 +344,7 @@ pub async fn revoke_link(
     link_id: &str,
 ) -> Result<()> {
     let pool = &state.db().pool;
-    let unknown = || Error::NotFound("share link");
-    let link = db::shares::find(pool, link_id).await?.ok_or_else(unknown)?;
-    if link.created_by != actor.id && !crate::server::service::admin::is_admin(actor) {
-        return Err(unknown());
-    }
+    let link = own_link(state, actor, link_id).await?;
     if !db::shares::revoke(pool, &link.id, state.now()).await? {
         // Revoked already: nothing changes (DELETE is idempotent).
         return Ok(());
